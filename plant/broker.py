@@ -1,0 +1,151 @@
+"""Run a Mosquitto broker as a child process with Peakline's shipped settings.
+
+Used by ``peakline demo`` and by the tests, which start their own broker on a free port so
+they can kill (SIGKILL) and restart it. The shipped config turns persistence on and sets the
+per-client queue limits on purpose (see ``docs/broker.md``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["BrokerError", "Mosquitto", "free_port", "wait_for_port"]
+
+
+class BrokerError(RuntimeError):
+    """The broker could not be started or did not answer."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    """Block until ``host:port`` accepts a TCP connection; BrokerError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise BrokerError(f"nothing listening on {host}:{port} after {timeout:.0f} s")
+
+
+@dataclass
+class Mosquitto:
+    """A Mosquitto child process listening on 127.0.0.1:``port``.
+
+    ``persistence`` keeps in-flight and queued QoS 1 messages across a restart (written on
+    every change, ``autosave_interval 0`` + ``autosave_on_changes``); ``max_queued`` bounds the
+    per-client queue of a disconnected persistent session. ``extra`` lines are appended to
+    the generated config (listeners, TLS, password and ACL files).
+    """
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    persistence: bool = True
+    max_queued: int = 100_000
+    allow_anonymous: bool = True
+    extra: list[str] = field(default_factory=list)
+    executable: str = "mosquitto"
+    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "mosquitto.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "mosquitto.log"
+
+    def config_text(self) -> str:
+        """The mosquitto.conf this broker runs with."""
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            f"allow_anonymous {'true' if self.allow_anonymous else 'false'}",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {self.workdir}/",
+            "autosave_interval 1",
+            f"max_queued_messages {self.max_queued}",
+            "max_inflight_messages 100",
+            "message_size_limit 1048576",
+            "max_keepalive 120",
+            "persistent_client_expiration 7d",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "connection_messages true",
+            *self.extra,
+        ]
+        return "\n".join(lines) + "\n"
+
+    def start(self, timeout: float = 10.0) -> Mosquitto:
+        """Write the config and start the broker; returns when it accepts connections."""
+        exe = shutil.which(self.executable)
+        if exe is None:
+            raise BrokerError(
+                f"{self.executable!r} not found on PATH; install it (apt-get install mosquitto)"
+            )
+        if self._proc is not None and self._proc.poll() is None:
+            return self
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(self.config_text())
+        log = self.log_path.open("ab")
+        self._proc = subprocess.Popen([exe, "-c", str(self.config_path)], stdout=log, stderr=log)
+        log.close()
+        try:
+            wait_for_port(self.port, timeout)
+        except BrokerError as exc:
+            self.kill()
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            raise BrokerError(f"mosquitto did not start: {exc}\n{tail}") from exc
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL the broker: no chance to save anything (the fault suite's broker crash)."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        """SIGTERM the broker and wait: it saves its persistence file on the way out."""
+        self._signal(signal.SIGTERM)
+
+    def restart(self, timeout: float = 10.0) -> Mosquitto:
+        """Stop (gracefully) and start again on the same port."""
+        self.stop()
+        return self.start(timeout)
+
+    def _signal(self, sig: int) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def __enter__(self) -> Mosquitto:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,61 @@
+"""The ``peakline`` command: one entry point with a sub-command for every part of the system.
+
+Each sub-command lives in its own module with a ``register(parser)`` function that adds its
+options (and sub-sub-commands) and sets ``handler``; modules import their heavy dependencies
+(ONNX Runtime, statsforecast) inside the handlers so ``peakline --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from edge.errors import PeaklineError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: sub-command -> (module that registers it, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "docs": ("plant.commands.docs", "generate reference docs from the code"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="peakline",
+        description="Edge quality inspection and holiday-peak supply planning.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).register(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``peakline``; user errors print one clear line and exit with status 2."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        build_parser().parse_args([*(argv or sys.argv[1:]), "--help"])
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except PeaklineError as exc:
+        print(f"peakline {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
