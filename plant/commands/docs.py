@@ -6,11 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from edge import wire
 
 __all__ = ["register", "render_wire_doc"]
 
-_PAYLOADS = [
+_PAYLOADS: list[tuple[str, str, type[BaseModel]]] = [
     ("node status (retained, Last Will)", "<site>/<line>/<node>/status", wire.NodeStatus),
     ("item results, QoS 1", "<site>/<line>/<node>/results", wire.ResultsBatch),
     ("node metrics", "<site>/<line>/<node>/metrics", wire.NodeMetrics),
