@@ -1,0 +1,147 @@
+"""Fused preprocessing for the edge: crop + resize + colour + normalise + NCHW in one pass.
+
+This is the module the rest of Peakline imports; the work happens in the private C++
+extension ``edge._fastpath`` with the GIL released and an internal thread pool. Frames are
+always uint8 BGR ``H x W x 3``, C-contiguous (nothing is silently copied). Bad input raises
+:class:`edge.errors.PreprocessError` (a ``ValueError``) that names the problem.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from edge import _fastpath
+from edge.errors import PreprocessError
+
+__all__ = [
+    "PreprocessSpec",
+    "letterbox_geometry",
+    "preprocess",
+]
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """What a model wants as input; the model card fills it in.
+
+    ``value = (pixel * scale - mean[c]) / std[c]``, with ``mean``/``std`` in the model's
+    channel order. ``output="uint8"`` writes the resized pixels unscaled (for models that
+    normalise inside the graph). ``gray`` is 0.299 R + 0.587 G + 0.114 B, one channel.
+    """
+
+    width: int
+    height: int
+    color: Literal["rgb", "bgr", "gray"] = "rgb"
+    scale: float = 1 / 255
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0)
+    std: tuple[float, ...] = (1.0, 1.0, 1.0)
+    resize: Literal["linear", "area"] = "linear"
+    fit: Literal["stretch", "letterbox"] = "stretch"
+    fill: int = 114
+    output: Literal["float32", "uint8"] = "float32"
+
+    @property
+    def channels(self) -> int:
+        """Channels of the output: 1 for gray, else 3."""
+        return 1 if self.color == "gray" else 3
+
+    @property
+    def dtype(self) -> np.dtype[np.float32] | np.dtype[np.uint8]:
+        """numpy dtype of the output."""
+        return np.dtype(np.float32) if self.output == "float32" else np.dtype(np.uint8)
+
+    def shape(self, n: int) -> tuple[int, int, int, int]:
+        """Shape of a batch of ``n`` items: ``(n, C, H, W)``."""
+        return (n, self.channels, self.height, self.width)
+
+
+@functools.lru_cache(maxsize=64)
+def _native(spec: PreprocessSpec) -> _fastpath.Spec:
+    try:
+        return _fastpath.Spec(
+            width=int(spec.width),
+            height=int(spec.height),
+            color=spec.color,
+            scale=float(spec.scale),
+            mean=[float(v) for v in spec.mean],
+            std=[float(v) for v in spec.std],
+            resize=spec.resize,
+            fit=spec.fit,
+            fill=int(spec.fill),
+            output=spec.output,
+        )
+    except (ValueError, TypeError) as exc:
+        raise PreprocessError(f"invalid PreprocessSpec: {exc}") from exc
+
+
+def native_spec(spec: PreprocessSpec) -> _fastpath.Spec:
+    """The validated C++ spec for ``spec`` (cached); raises PreprocessError if invalid."""
+    if not isinstance(spec, PreprocessSpec):
+        raise PreprocessError(f"spec must be a PreprocessSpec, got {type(spec).__name__}")
+    return _native(spec)
+
+
+def _int_array(values: object, name: str, ndim: int) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iu":
+        if arr.size == 0 and arr.dtype.kind == "f":
+            arr = arr.astype(np.int64)
+        else:
+            raise PreprocessError(f"{name} must be integers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    if ndim == 2 and arr.ndim == 1 and arr.shape[0] == 4:
+        arr = arr.reshape(1, 4)
+    return arr
+
+
+def preprocess(
+    frames: Sequence[np.ndarray] | np.ndarray,
+    rois: np.ndarray,
+    spec: PreprocessSpec,
+    *,
+    frame_index: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+    threads: int = 0,
+) -> np.ndarray:
+    """Crop, resize, convert and normalise every ROI into an ``(N, C, H, W)`` array.
+
+    ``rois`` is ``(N, 4)`` integer ``x, y, w, h`` inside its frame (touching borders allowed);
+    ``frame_index`` ``(N,)`` says which frame each ROI comes from (default: frame 0).
+    ``out`` is an optional preallocated C-contiguous ``(>=N, C, H, W)`` array of the spec's
+    dtype, filled in place; ``threads=0`` uses the machine's cores. Returns ``out[:N]``.
+    """
+    native = native_spec(spec)
+    if isinstance(frames, np.ndarray):
+        if frames.ndim == 4:
+            frame_list: Sequence[np.ndarray] = list(frames)
+        else:
+            frame_list = [frames]
+    else:
+        frame_list = list(frames)
+    roi_arr = _int_array(rois, "rois", 2)
+    index = None if frame_index is None else _int_array(frame_index, "frame_index", 1)
+    if threads < 0:
+        raise PreprocessError(f"threads must be >= 0, got {threads}")
+    try:
+        return _fastpath.preprocess(frame_list, roi_arr, index, native, out, int(threads))
+    except ValueError as exc:
+        raise PreprocessError(str(exc)) from exc
+
+
+def letterbox_geometry(src_w: int, src_h: int, spec: PreprocessSpec) -> tuple[float, int, int]:
+    """``(scale, pad_x, pad_y)`` of the letterbox placement of a ``src_w x src_h`` region.
+
+    A point ``(u, v)`` in the model input maps back to ``((u - pad_x) / scale + roi_x,
+    (v - pad_y) / scale + roi_y)``. For ``fit="stretch"`` it is ``(width / src_w, 0, 0)``.
+    """
+    try:
+        native = native_spec(spec)
+        scale, pad_x, pad_y = _fastpath.letterbox_geometry(int(src_w), int(src_h), native)
+    except ValueError as exc:
+        raise PreprocessError(str(exc)) from exc
+    return float(scale), int(pad_x), int(pad_y)
