@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "batch.hpp"
 #include "preprocess.hpp"
 #include "thread_pool.hpp"
 
@@ -222,7 +223,123 @@ void init_preprocess(py::module_& m) {
         "Threads used when threads=0 (the machine's hardware concurrency).");
 }
 
+namespace {
+
+double timeout_of(const py::object& timeout) {
+  if (timeout.is_none()) return -1.0;
+  const double t = timeout.cast<double>();
+  if (!(t >= 0)) throw std::invalid_argument("timeout must be None or >= 0 seconds");
+  return t;
+}
+
+Roi roi_of(const py::object& roi) {
+  auto a = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(roi);
+  if (!a || a.size() != 4) {
+    throw std::invalid_argument("roi must be 4 integers x, y, w, h");
+  }
+  return rois_of(a.reshape({1, 4}))[0];
+}
+
+}  // namespace
+
+void init_batch(py::module_& m) {
+  using peakline::BatchAssembler;
+  py::class_<BatchAssembler>(m, "BatchAssembler",
+                             "Ring of preallocated batch buffers (see edge.fastpath).")
+      .def(py::init([](const Spec& spec, int batch_size, double max_wait_ms, int slots,
+                       unsigned threads) {
+             return new BatchAssembler(spec, batch_size, max_wait_ms / 1000.0, slots, threads);
+           }),
+           py::arg("spec"), py::arg("batch_size"), py::arg("max_wait_ms"), py::arg("slots") = 3,
+           py::arg("threads") = 0)
+      .def(
+          "add",
+          [](BatchAssembler& self, const py::object& frame, const py::object& roi,
+             std::int64_t tag, const py::object& timeout) {
+            const Frame f = frame_of(frame, "frame");
+            const Roi r = roi_of(roi);
+            peakline::check_roi(f, r, "roi");
+            const double t = timeout_of(timeout);
+            py::gil_scoped_release release;
+            return self.add(f, r, tag, t);
+          },
+          py::arg("frame"), py::arg("roi"), py::arg("tag"), py::arg("timeout") = py::none())
+      .def(
+          "add_many",
+          [](BatchAssembler& self, const py::object& frame,
+             const py::array_t<std::int64_t, py::array::c_style>& rois,
+             const py::array_t<std::int64_t, py::array::c_style>& tags,
+             const py::object& timeout) {
+            const Frame f = frame_of(frame, "frame");
+            const std::vector<Roi> r = rois_of(rois);
+            if (tags.ndim() != 1 || static_cast<std::size_t>(tags.shape(0)) != r.size()) {
+              throw std::invalid_argument("tags must be 1-D with one entry per roi (" +
+                                          std::to_string(r.size()) + ")");
+            }
+            for (std::size_t i = 0; i < r.size(); ++i) {
+              peakline::check_roi(f, r[i], "roi " + std::to_string(i));
+            }
+            const double t = timeout_of(timeout);
+            const std::int64_t* tg = tags.data();
+            py::gil_scoped_release release;
+            return self.add_many(f, r.data(), tg, r.size(), t);
+          },
+          py::arg("frame"), py::arg("rois").noconvert(), py::arg("tags").noconvert(),
+          py::arg("timeout") = py::none())
+      .def(
+          "next_batch",
+          [](BatchAssembler& self, const py::object& timeout) -> py::object {
+            const double t = timeout_of(timeout);
+            BatchAssembler::Ready ready;
+            bool ok;
+            {
+              py::gil_scoped_release release;
+              ok = self.next_batch(t, &ready);
+            }
+            if (!ok) return py::none();
+            return py::make_tuple(ready.slot, ready.count, ready.first_added);
+          },
+          py::arg("timeout") = py::none(),
+          "(slot, count, first_added) of the next ready batch, or None on timeout/closed.")
+      .def(
+          "batch_array",
+          [](py::object self_obj, int slot, int count) {
+            auto& self = self_obj.cast<BatchAssembler&>();
+            if (slot < 0 || slot >= self.slots() || count < 0 || count > self.batch_size()) {
+              throw std::invalid_argument("no such slot/count");
+            }
+            const Spec& s = self.spec();
+            std::vector<py::ssize_t> shape{count, s.channels(), s.height, s.width};
+            const py::dtype dt = s.output == peakline::OutputType::Float32
+                                     ? py::dtype::of<float>()
+                                     : py::dtype::of<std::uint8_t>();
+            // A view of the slot's memory; the assembler stays alive while the view does.
+            return py::array(dt, shape, self.slot_data(slot), self_obj);
+          },
+          py::arg("slot"), py::arg("count"))
+      .def(
+          "batch_tags",
+          [](const BatchAssembler& self, int slot, int count) {
+            if (slot < 0 || slot >= self.slots() || count < 0 || count > self.batch_size()) {
+              throw std::invalid_argument("no such slot/count");
+            }
+            py::array_t<std::int64_t> tags(count);
+            std::copy(self.slot_tags(slot), self.slot_tags(slot) + count, tags.mutable_data());
+            return tags;
+          },
+          py::arg("slot"), py::arg("count"))
+      .def("release", &BatchAssembler::release, py::arg("slot"))
+      .def("flush", &BatchAssembler::flush)
+      .def("close", &BatchAssembler::close, py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("batch_size", &BatchAssembler::batch_size)
+      .def_property_readonly("slots", &BatchAssembler::slots)
+      .def_property_readonly("pending", &BatchAssembler::pending);
+  m.def("monotonic", &peakline::monotonic_now,
+        "The monotonic clock batches are stamped with (same as time.monotonic()).");
+}
+
 PYBIND11_MODULE(_fastpath, m) {
   m.doc() = "Peakline's fused preprocessing hot path (private; use edge.fastpath).";
   init_preprocess(m);
+  init_batch(m);
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Literal
 
 import numpy as np
@@ -19,8 +20,11 @@ from edge import _fastpath
 from edge.errors import PreprocessError
 
 __all__ = [
+    "Batch",
+    "BatchAssembler",
     "PreprocessSpec",
     "letterbox_geometry",
+    "native_spec",
     "preprocess",
 ]
 
@@ -145,3 +149,140 @@ def letterbox_geometry(src_w: int, src_h: int, spec: PreprocessSpec) -> tuple[fl
     except ValueError as exc:
         raise PreprocessError(str(exc)) from exc
     return float(scale), int(pad_x), int(pad_y)
+
+
+class Batch:
+    """A ready batch: ``array`` is a zero-copy ``(n, C, H, W)`` view of the assembler's slot.
+
+    Use it as a context manager (or call :meth:`release`) so the slot returns to the ring;
+    the array must not be used after release, since the slot is then refilled.
+    """
+
+    def __init__(self, owner: BatchAssembler, slot: int, count: int, first_added: float) -> None:
+        self._owner = owner
+        self.slot = slot
+        self.array: np.ndarray = owner._native.batch_array(slot, count)
+        self.tags: np.ndarray = owner._native.batch_tags(slot, count)
+        self.first_added = first_added
+        self._released = False
+
+    def __len__(self) -> int:
+        return int(self.array.shape[0])
+
+    @property
+    def released(self) -> bool:
+        """Whether the slot went back to the ring."""
+        return self._released
+
+    def release(self) -> None:
+        """Return the slot to the ring (idempotent)."""
+        if not self._released:
+            self._released = True
+            self._owner._native.release(self.slot)
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class BatchAssembler:
+    """Ring of ``slots`` preallocated ``(batch_size, C, H, W)`` buffers.
+
+    :meth:`add` (from any thread) preprocesses one item straight into the next free row; a
+    batch is ready when full, when ``max_wait_ms`` passed since its first item, or on
+    :meth:`flush`. After :meth:`close`, adds return ``False`` and :meth:`next_batch` hands out
+    what is left, then ``None``.
+    """
+
+    def __init__(
+        self,
+        spec: PreprocessSpec,
+        batch_size: int,
+        max_wait_ms: float,
+        slots: int = 3,
+        threads: int = 0,
+    ) -> None:
+        self.spec = spec
+        if threads < 0:
+            raise PreprocessError(f"threads must be >= 0, got {threads}")
+        try:
+            self._native = _fastpath.BatchAssembler(
+                native_spec(spec), int(batch_size), float(max_wait_ms), int(slots), int(threads)
+            )
+        except ValueError as exc:
+            raise PreprocessError(str(exc)) from exc
+        self.batch_size = int(batch_size)
+        self.max_wait_ms = float(max_wait_ms)
+
+    @property
+    def pending(self) -> int:
+        """Items added but not yet handed out in a batch."""
+        return int(self._native.pending)
+
+    def add(
+        self,
+        frame: np.ndarray,
+        roi: tuple[int, int, int, int] | np.ndarray,
+        tag: int,
+        timeout: float | None = None,
+    ) -> bool:
+        """Preprocess one ROI of ``frame`` into the next free row; ``False`` if no slot came
+        free within ``timeout`` seconds (``None``: wait) or the assembler is closed."""
+        try:
+            return bool(self._native.add(frame, _int_array(roi, "roi", 1), int(tag), timeout))
+        except ValueError as exc:
+            raise PreprocessError(str(exc)) from exc
+
+    def add_many(
+        self,
+        frame: np.ndarray,
+        rois: np.ndarray,
+        tags: np.ndarray,
+        timeout: float | None = None,
+    ) -> int:
+        """Add several ROIs of one frame in order (in parallel on the pool); returns how many
+        were added before one found no free slot within ``timeout`` (``None``: wait)."""
+        roi_arr = _int_array(rois, "rois", 2)
+        tag_arr = _int_array(tags, "tags", 1)
+        try:
+            return int(self._native.add_many(frame, roi_arr, tag_arr, timeout))
+        except ValueError as exc:
+            raise PreprocessError(str(exc)) from exc
+
+    def next_batch(self, timeout: float | None = None) -> Batch | None:
+        """Block until a batch is full or its deadline passes; ``None`` on timeout, or when
+        closed and drained."""
+        try:
+            ready = self._native.next_batch(timeout)
+        except ValueError as exc:
+            raise PreprocessError(str(exc)) from exc
+        if ready is None:
+            return None
+        slot, count, first_added = ready
+        return Batch(self, slot, count, first_added)
+
+    def flush(self) -> None:
+        """Make the partially filled batch ready now."""
+        self._native.flush()
+
+    def close(self) -> None:
+        """Stop accepting items; batches already added can still be taken."""
+        self._native.close()
+
+    def __enter__(self) -> BatchAssembler:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
