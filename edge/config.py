@@ -1,0 +1,149 @@
+"""The camera node's configuration: strict pydantic models loaded from a TOML file.
+
+``load_config(path)`` reads and validates; errors raise :class:`edge.errors.ConfigError`
+with one line per problem naming the key (``belt.speed_px_s: Input should be greater than 0``).
+Secrets (the broker password) come from an environment variable or a file, never the TOML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from edge.config_sections import (
+    ActuatorConfig,
+    BeltConfig,
+    InferenceConfig,
+    MqttConfig,
+    OutboxConfig,
+    ReviewConfig,
+    SourceConfig,
+)
+from edge.errors import ConfigError
+from edge.wire import _NAME
+
+__all__ = ["NodeConfig", "config_digest", "format_errors", "load_config", "mqtt_password"]
+
+
+class NodeConfig(BaseModel):
+    """A whole camera node: identity, source, belt, model, reject, outbox, MQTT."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: str = Field(pattern=_NAME.pattern, description="site name (MQTT topic level)")
+    line: str = Field(pattern=_NAME.pattern, description="production line name")
+    node: str = Field(pattern=_NAME.pattern, description="this camera node's name")
+    log_level: str = Field(default="INFO", description="logging level of the node")
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Prometheus /metrics port (unset = off)"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="address /metrics listens on")
+    source: SourceConfig = Field(description="where frames come from (chosen by type)")
+    belt: BeltConfig = Field(description="belt region and item finding")
+    inference: InferenceConfig = Field(description="model, batching and thresholds")
+    actuator: ActuatorConfig = Field(description="reject station and actuator plugin")
+    outbox: OutboxConfig = Field(description="durable results outbox")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT link to the plant")
+    review: ReviewConfig = Field(
+        default_factory=ReviewConfig, description="saving reject/uncertain items for review"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> NodeConfig:
+        if self.belt.y1 <= self.belt.y0:
+            raise ValueError("belt.y1 must be greater than belt.y0")
+        if self.mqtt.reconnect_max_s < self.mqtt.reconnect_min_s:
+            raise ValueError("mqtt.reconnect_max_s must be >= mqtt.reconnect_min_s")
+        if self.source.reopen_max_s < self.source.reopen_min_s:
+            raise ValueError("source.reopen_max_s must be >= source.reopen_min_s")
+        return self
+
+
+def format_errors(exc: ValidationError) -> str:
+    """One line per problem, each starting with the dotted key that is wrong."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        # discriminated unions insert the tag ("source.file.path"); drop it from the key
+        loc = [p for i, p in enumerate(loc) if not (i > 0 and _is_tag(loc, i))]
+        key = ".".join(loc) or "(top level)"
+        lines.append(f"{key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+_TAGS = {"file", "folder", "recording", "camera", "rtsp", "gstreamer", "log", "csv", "modbus",
+         "gpio", "mqtt"}
+
+
+def _is_tag(loc: list[str], i: int) -> bool:
+    return loc[i] in _TAGS and loc[i - 1] in {"source", "plugin"}
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative paths in the file are relative to the config file's folder."""
+    keys = {
+        ("source", "path"), ("inference", "model"), ("outbox", "path"), ("review", "dir"),
+        ("mqtt", "password_file"),
+    }
+    for section, key in keys:
+        table = data.get(section)
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            path = Path(table[key]).expanduser()
+            table[key] = str(path if path.is_absolute() else base / path)
+    act = data.get("actuator")
+    plugin = act.get("plugin") if isinstance(act, dict) else None
+    if isinstance(plugin, dict) and isinstance(plugin.get("path"), str):
+        path = Path(plugin["path"]).expanduser()
+        plugin["path"] = str(path if path.is_absolute() else base / path)
+    return data
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> NodeConfig:
+    """Read and validate a node config from TOML; ConfigError names every bad key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    data = _resolve_paths(data, path.resolve().parent)
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value)
+    try:
+        return NodeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid configuration\n{format_errors(exc)}") from exc
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[leaf] = value
+
+
+def config_digest(config: NodeConfig) -> str:
+    """Short stable digest of the effective configuration (sent in the node status)."""
+    text = config.model_dump_json(exclude={"mqtt": {"password_env", "password_file"}})
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def mqtt_password(config: MqttConfig) -> str | None:
+    """The broker password from the environment or a file; ConfigError if named but absent."""
+    if config.password_env:
+        value = os.environ.get(config.password_env)
+        if value is None:
+            raise ConfigError(f"mqtt.password_env: variable {config.password_env} is not set")
+        return value
+    if config.password_file:
+        try:
+            return config.password_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"mqtt.password_file: cannot read {config.password_file}") from exc
+    return None

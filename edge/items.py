@@ -1,0 +1,239 @@
+"""Finding items on the belt and tracking them, so each item is judged once.
+
+:class:`ItemFinder` builds a foreground mask of the belt region at ``1/downscale`` resolution
+(difference from a learned belt background, or a fixed threshold), cleans it with one
+morphological open and takes connected components; each box is then refined at full
+resolution inside a small window. :class:`Tracker` follows items along the belt (predicted
+by the belt speed, greedy nearest matching) and says when to judge each one: the frames where
+it is fully in view and closest to the frame centre (``judge_frames`` around it). An item that
+touches the frame edge is never judged; a track that was judged is never judged again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from edge.config_sections import BeltConfig
+
+__all__ = ["ItemFinder", "Judge", "Track", "Tracker"]
+
+Box = tuple[int, int, int, int]
+
+
+class ItemFinder:
+    """Foreground boxes ``(x, y, w, h)`` of the items in the belt region of a frame."""
+
+    def __init__(self, belt: BeltConfig, width: int, height: int) -> None:
+        self.belt = belt
+        self.width = width
+        self.height = height
+        self.y0 = min(belt.y0, height - 1)
+        self.y1 = min(belt.y1, height)
+        self.d = belt.downscale
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self._bg: np.ndarray | None = None
+        self._warm: list[np.ndarray] = []
+        self.min_area = belt.min_area / (self.d * self.d)
+        self.max_area = belt.max_area / (self.d * self.d)
+
+    def _gray(self, frame: np.ndarray) -> np.ndarray:
+        region = frame[self.y0 : self.y1 : self.d, :: self.d]
+        return cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+
+    def _mask(self, gray: np.ndarray) -> np.ndarray:
+        t = self.belt.threshold
+        if self.belt.method == "threshold":
+            kind = cv2.THRESH_BINARY if self.belt.polarity == "brighter" else cv2.THRESH_BINARY_INV
+            return cv2.threshold(gray, t, 255, kind)[1]
+        if self._bg is None:  # learn the belt: per-pixel median over the first frames
+            self._warm.append(gray)
+            stack = np.stack(self._warm)
+            bg = np.median(stack, axis=0).astype(np.float32)
+            if len(self._warm) >= 9:
+                self._bg, self._warm = bg, []
+        else:
+            bg = self._bg
+        diff = cv2.absdiff(gray, bg.astype(np.uint8))
+        mask = cv2.threshold(diff, t, 255, cv2.THRESH_BINARY)[1]
+        if self._bg is not None:  # follow slow light changes where there is no item
+            cv2.accumulateWeighted(gray, self._bg, 0.02, mask=cv2.bitwise_not(mask))
+        return mask
+
+    def find(self, frame: np.ndarray) -> np.ndarray:
+        """``(n, 4)`` int32 boxes in frame pixels, left to right."""
+        gray = self._gray(frame)
+        mask = cv2.morphologyEx(self._mask(gray), cv2.MORPH_OPEN, self._kernel)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        stats = stats[1:n]
+        area = stats[:, cv2.CC_STAT_AREA]
+        keep = stats[(area >= self.min_area) & (area <= self.max_area)]
+        if not len(keep):
+            return np.zeros((0, 4), dtype=np.int32)
+        boxes = keep[:, :4].astype(np.int32) * self.d
+        boxes[:, 1] += self.y0
+        boxes = np.stack([self._refine(frame, b) for b in boxes])
+        return boxes[np.argsort(boxes[:, 0], kind="stable")]
+
+    def _refine(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The exact box inside a window ``downscale`` pixels around the coarse one."""
+        d = self.d
+        if d == 1:
+            return box
+        x0, y0 = max(int(box[0]) - d, 0), max(int(box[1]) - d, self.y0)
+        x1 = min(int(box[0] + box[2]) + d, self.width)
+        y1 = min(int(box[1] + box[3]) + d, self.y1)
+        gray = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        if self.belt.method == "threshold":
+            sel = gray > self.belt.threshold
+            if self.belt.polarity == "darker":
+                sel = gray < self.belt.threshold
+        elif self._bg is not None:
+            bg = self._bg_full(x0, y0, x1, y1)
+            sel = cv2.absdiff(gray, bg) > self.belt.threshold
+        else:
+            return box
+        cols = np.flatnonzero(sel.sum(axis=0) >= 2)
+        rows = np.flatnonzero(sel.sum(axis=1) >= 2)
+        if not len(cols) or not len(rows):
+            return box
+        return np.array(
+            [x0 + cols[0], y0 + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1],
+            dtype=np.int32,
+        )
+
+    def _bg_full(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        assert self._bg is not None
+        d = self.d
+        ys = (np.arange(y0, y1) - self.y0) // d
+        xs = np.arange(x0, x1) // d
+        ys = np.clip(ys, 0, self._bg.shape[0] - 1)
+        xs = np.clip(xs, 0, self._bg.shape[1] - 1)
+        return self._bg[np.ix_(ys, xs)].astype(np.uint8)
+
+
+@dataclass(slots=True)
+class Track:
+    """One item followed along the belt."""
+
+    id: int
+    box: Box
+    frame: int
+    missed: int = 0
+    judged: int = 0
+    done: bool = False
+    frames: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Judge:
+    """Judge ``item`` in this frame at ``box``; ``last`` when it is the item's final view."""
+
+    item: int
+    box: Box
+    last: bool
+
+
+class Tracker:
+    """Follows boxes across frames and emits :class:`Judge` records, once per item."""
+
+    def __init__(self, belt: BeltConfig, width: int, height: int, fps: float) -> None:
+        self.belt = belt
+        self.width = width
+        self.height = height
+        sign = 1.0 if belt.direction == "left_to_right" else -1.0
+        self.v = sign * belt.speed_px_s / fps  # pixels per frame
+        self.tracks: dict[int, Track] = {}
+        self.next_id = 0
+        self.closed: list[tuple[int, int]] = []  # (item, judged) of tracks lost before `last`
+        self.unjudged = 0  # items that left without a full view
+
+    def _full(self, box: Box) -> bool:
+        m = self.belt.edge_margin
+        x, y, w, h = box
+        return (
+            x > m and y > m and x + w < self.width - m and y + h < self.height - m
+            and y >= self.belt.y0 and y + h <= self.belt.y1
+        )
+
+    def _due(self, box: Box) -> bool:
+        """Whether this view is at or past the judging point (the most centred view)."""
+        cx = box[0] + box[2] / 2.0
+        lead = (self.belt.judge_frames // 2) * abs(self.v) + abs(self.v) / 2.0
+        c = self.width / 2.0
+        return cx >= c - lead if self.v >= 0 else cx <= c + lead
+
+    def update(self, frame: int, boxes: np.ndarray) -> list[Judge]:
+        """Match this frame's boxes to tracks; the items to judge in this frame."""
+        tracks = list(self.tracks.values())
+        matched: dict[int, int] = {}
+        if tracks and len(boxes):
+            pred = np.array(
+                [t.box[0] + t.box[2] / 2 + self.v * (frame - t.frame) for t in tracks]
+            )
+            py = np.array([t.box[1] + t.box[3] / 2 for t in tracks])
+            cx = boxes[:, 0] + boxes[:, 2] / 2
+            cy = boxes[:, 1] + boxes[:, 3] / 2
+            cost = np.abs(pred[:, None] - cx[None, :]) + np.abs(py[:, None] - cy[None, :])
+            gate = np.maximum(boxes[:, 2], boxes[:, 3])[None, :] * 0.5 + abs(self.v)
+            cost[cost > gate] = np.inf
+            for flat in np.argsort(cost, axis=None):
+                ti, bi = divmod(int(flat), len(boxes))
+                if not np.isfinite(cost[ti, bi]):
+                    break
+                if ti in matched or bi in matched.values():
+                    continue
+                matched[ti] = bi
+        used = set(matched.values())
+        out: list[Judge] = []
+        for ti, track in enumerate(tracks):
+            if ti in matched:
+                b = boxes[matched[ti]]
+                track.box = (int(b[0]), int(b[1]), int(b[2]), int(b[3]))
+                track.frame = frame
+                track.missed = 0
+                judge = self._maybe_judge(track)
+                if judge:
+                    out.append(judge)
+            else:
+                track.missed += 1
+                if track.missed > self.belt.max_missed or self._gone(track, frame):
+                    self._close(track)
+        for bi in range(len(boxes)):
+            if bi in used:
+                continue
+            b = boxes[bi]
+            track = Track(self.next_id, (int(b[0]), int(b[1]), int(b[2]), int(b[3])), frame)
+            self.next_id += 1
+            self.tracks[track.id] = track
+            judge = self._maybe_judge(track)
+            if judge:
+                out.append(judge)
+        return out
+
+    def _maybe_judge(self, track: Track) -> Judge | None:
+        if track.done or not self._full(track.box) or not self._due(track.box):
+            return None
+        track.judged += 1
+        track.frames.append(track.frame)
+        last = track.judged >= self.belt.judge_frames
+        track.done = last
+        return Judge(track.id, track.box, last)
+
+    def _gone(self, track: Track, frame: int) -> bool:
+        x = track.box[0] + self.v * (frame - track.frame)
+        return x > self.width or x + track.box[2] < 0
+
+    def _close(self, track: Track) -> None:
+        del self.tracks[track.id]
+        if track.judged and not track.done:
+            self.closed.append((track.id, track.judged))
+        elif not track.judged:
+            self.unjudged += 1
+
+    def finish(self) -> None:
+        """End of the source: close every open track."""
+        for track in list(self.tracks.values()):
+            self._close(track)

@@ -1,0 +1,392 @@
+"""The MQTT link of a camera node: results from the outbox to the plant, with proof of storage.
+
+One thread owns the paho-mqtt 2.x client (MQTT 5, ``clean_start=False`` with a session
+expiry) and does everything network-side:
+
+- connects with jittered exponential back-off; the Last Will sets the retained status to
+  ``offline``; on connect it publishes ``online`` (model, version, config digest);
+- subscribes to ``plant/status`` and ``plant/ack/<node>``, and to its own ``cmd`` topic;
+- every ``batch_interval_ms``, while the plant's retained status is ``online``, sends the
+  outbox's unsent results in order, many per message at QoS 1 (at most ``batch_max``), keeping
+  at most ``max_unacked`` results waiting for the plant's acknowledgement;
+- deletes from the outbox only what a :class:`~edge.wire.PlantAck` covers, and resends what
+  stays unacknowledged past ``resend_after_s`` (the plant de-duplicates by boot and seq);
+- marks results ``historical`` when they are resent, from an earlier boot, or older than
+  ``historical_after_s``; their timestamps are always the original ones;
+- checks PUBACK reason codes, so a publish the broker denies is counted and logged;
+- publishes metrics periodically with a message expiry, and rate-limited reject thumbnails.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.outbox import Outbox, OutboxRow
+from edge.wire import (
+    ItemResult,
+    NodeCommand,
+    NodeMetrics,
+    NodeStatus,
+    PlantAck,
+    PlantStatus,
+    RejectThumbnail,
+    ResultsBatch,
+    Topics,
+    WireError,
+    dump_payload,
+    parse_payload,
+)
+
+__all__ = ["LinkSettings", "LinkStats", "Publisher"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """Who the node is and how it talks to the broker (from the node config)."""
+
+    site: str
+    line: str
+    node: str
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str | None = None
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: int = 15
+    session_expiry_s: int = 86_400
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    batch_interval_ms: float = 100.0
+    batch_max: int = 500
+    max_unacked: int = 20_000
+    resend_after_s: float = 10.0
+    historical_after_s: float = 5.0
+    require_plant_online: bool = True
+    metrics_interval_s: float = 10.0
+    thumbnails_per_min: float = 30.0
+
+
+@dataclass
+class LinkStats:
+    """Counters of the MQTT link (read by metrics)."""
+
+    connects: int = 0
+    disconnects: int = 0
+    batches: int = 0
+    sent: int = 0
+    resent: int = 0
+    acked: int = 0
+    denied: int = 0
+    thumbnails: int = 0
+    thumbnails_dropped: int = 0
+
+
+@dataclass
+class _Flight:
+    boot_id: str
+    lo: int  # outbox ids
+    hi: int
+    last_seq: int
+    n: int
+    sent: float
+    mids: set[int] = field(default_factory=set)
+
+
+class Publisher:
+    """Drains an :class:`Outbox` to the plant over MQTT; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: LinkSettings,
+        outbox: Outbox,
+        boot_id: str,
+        model: str,
+        config_digest: str = "",
+        metrics: Callable[[], NodeMetrics] | None = None,
+        on_command: Callable[[NodeCommand], None] | None = None,
+    ) -> None:
+        s = self.settings = settings
+        self.outbox = outbox
+        self.boot_id = boot_id
+        self.model = model
+        self.digest = config_digest
+        self.metrics = metrics
+        self.on_command = on_command
+        self.stats = LinkStats()
+        self.topics = Topics(s.site)
+        self.t_results = self.topics.node(s.line, s.node, "results")
+        self.t_status = self.topics.node(s.line, s.node, "status")
+        self.t_metrics = self.topics.node(s.line, s.node, "metrics")
+        self.t_rejects = self.topics.node(s.line, s.node, "rejects")
+        self.t_cmd = self.topics.node(s.line, s.node, "cmd")
+        self.t_ack = self.topics.plant_ack(s.node)
+        self.connected = False
+        self.plant_online = not s.require_plant_online
+        self._flights: deque[_Flight] = deque()
+        self._cursor = 0
+        self._thumbs: deque[RejectThumbnail] = deque(maxlen=16)
+        self._tokens = 3.0
+        self._stop = threading.Event()
+        self._drain_until = 0.0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
+        self.client = self._make_client()
+
+    # -- public -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, drain_s: float = 5.0) -> None:
+        """Send what is unacknowledged for up to ``drain_s``, say offline, disconnect."""
+        self._drain_until = time.monotonic() + drain_s
+        self._stop.set()
+        self._thread.join(timeout=drain_s + 10)
+
+    @property
+    def unacked(self) -> int:
+        return sum(f.n for f in self._flights)
+
+    def offer_thumbnail(self, thumb: RejectThumbnail) -> None:
+        """Queue a reject thumbnail; dropped (and counted) beyond the rate limit."""
+        if self.settings.thumbnails_per_min <= 0:
+            return
+        with self._lock:
+            if len(self._thumbs) == self._thumbs.maxlen:
+                self.stats.thumbnails_dropped += 1
+            self._thumbs.append(thumb)
+
+    def publish_raw(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        """Publish an arbitrary message (the MQTT reject actuator)."""
+        self.client.publish(topic, payload, qos=qos)
+
+    # -- client set-up ------------------------------------------------------------------
+    def _status(self, state: str) -> bytes:
+        s = self.settings
+        return dump_payload(NodeStatus(
+            site=s.site, line=s.line, node=s.node, state=state,  # type: ignore[arg-type]
+            boot_id=self.boot_id, model=self.model, config_digest=self.digest, ts=time.time(),
+        ))
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=s.client_id or f"peakline-{s.site}-{s.line}-{s.node}",
+            protocol=mqtt.MQTTv5,
+        )
+        if s.username:
+            client.username_pw_set(s.username, s.password)
+        client.will_set(self.t_status, self._status("offline"), qos=1, retain=True)
+        client.max_inflight_messages_set(100)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("broker refused the connection: %s", rc)
+            return
+        self.connected = True
+        self.stats.connects += 1
+        log.info("connected to %s:%d (session present: %s)", self.settings.host,
+                 self.settings.port, flags.session_present)
+        client.publish(self.t_status, self._status("online"), qos=1, retain=True)
+        client.subscribe([(self.topics.plant_status, 1), (self.t_ack, 1), (self.t_cmd, 1)])
+        # after a reconnect, resend soon what the plant has not acknowledged yet
+        soon = time.monotonic() - self.settings.resend_after_s + 2.0
+        for f in self._flights:
+            f.sent = min(f.sent, soon)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if self.connected:
+            self.stats.disconnects += 1
+            log.warning("disconnected from the broker: %s", rc)
+        self.connected = False
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            self.stats.denied += 1
+            log.error("broker refused publish %d: %s (results stay in the outbox)", mid, rc)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            if msg.topic == self.t_ack:
+                ack = parse_payload(msg.payload, PlantAck)
+                assert isinstance(ack, PlantAck)
+                self._acked(ack)
+            elif msg.topic == self.topics.plant_status:
+                st = parse_payload(msg.payload, PlantStatus)
+                assert isinstance(st, PlantStatus)
+                online = st.state == "online" or not self.settings.require_plant_online
+                if online != self.plant_online:
+                    log.info("plant is %s", st.state)
+                self.plant_online = online
+            elif msg.topic == self.t_cmd and self.on_command is not None:
+                cmd = parse_payload(msg.payload, NodeCommand)
+                assert isinstance(cmd, NodeCommand)
+                self.on_command(cmd)
+        except WireError as exc:
+            log.warning("ignored invalid message on %s: %s", msg.topic, exc)
+
+    def _acked(self, ack: PlantAck) -> None:
+        if ack.node != self.settings.node:
+            return
+        self.stats.acked += self.outbox.ack(ack.boot_id, ack.acked_seq)
+        self._flights = deque(
+            f for f in self._flights
+            if not (f.boot_id == ack.boot_id and f.last_seq <= ack.acked_seq)
+        )
+
+    # -- the loop -----------------------------------------------------------------------
+    def _connect(self) -> bool:
+        s = self.settings
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = s.session_expiry_s
+        try:
+            self.client.connect(s.host, s.port, keepalive=s.keepalive_s, clean_start=False,
+                                properties=props)
+        except OSError as exc:
+            log.debug("connect to %s:%d failed: %s", s.host, s.port, exc)
+            return False
+        return True
+
+    def _run(self) -> None:
+        s = self.settings
+        backoff = s.reconnect_min_s
+        socket_open = False
+        next_tick = next_metrics = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if self._stop.is_set() and (now >= self._drain_until or self._drained()):
+                break
+            if not socket_open:
+                socket_open = self._connect()
+                if not socket_open:
+                    delay = random.uniform(0.5, 1.0) * backoff
+                    backoff = min(backoff * 2, s.reconnect_max_s)
+                    if self._stop.is_set():
+                        time.sleep(min(delay, 0.2))
+                    else:
+                        self._stop.wait(delay)
+                    continue
+            rc = self.client.loop(timeout=0.02)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                socket_open = False
+                self.connected = False
+                continue
+            if self.connected:
+                backoff = s.reconnect_min_s
+            if now >= next_tick:
+                next_tick = now + s.batch_interval_ms / 1000.0
+                if self.connected:
+                    self._send_results(now)
+                    self._send_thumbnails(s.batch_interval_ms / 1000.0)
+            if now >= next_metrics and self.connected and self.metrics is not None:
+                next_metrics = now + s.metrics_interval_s
+                self._send_metrics()
+        self._goodbye(socket_open)
+
+    def _drained(self) -> bool:
+        return self.outbox.backlog == 0 or not self.plant_online
+
+    def _goodbye(self, socket_open: bool) -> None:
+        if socket_open and self.connected:
+            info = self.client.publish(self.t_status, self._status("offline"), qos=1, retain=True)
+            deadline = time.monotonic() + 2.0
+            while not info.is_published() and time.monotonic() < deadline:
+                self.client.loop(timeout=0.05)
+            self.client.disconnect()
+            self.client.loop(timeout=0.05)
+
+    def _send_results(self, now: float) -> None:
+        if not self.plant_online:
+            return
+        s = self.settings
+        budget = 20  # messages per tick, so the network loop keeps turning
+        for f in list(self._flights):
+            if budget <= 0 or now - f.sent < s.resend_after_s:
+                continue
+            rows = self.outbox.fetch_range(f.lo, f.hi)
+            if not rows:
+                self._flights.remove(f)
+                continue
+            self._publish_rows(rows, historical=True)
+            f.sent = now
+            self.stats.resent += len(rows)
+            budget -= 1
+        while budget > 0 and self.unacked < s.max_unacked:
+            rows = self.outbox.fetch(self._cursor, s.batch_max)
+            if not rows:
+                break
+            self._cursor = rows[-1].id
+            wall = time.time()
+            for group in _groups(rows, self.boot_id, wall - s.historical_after_s):
+                historical = group[0].boot_id != self.boot_id or group[0].created < (
+                    wall - s.historical_after_s)
+                self._publish_rows(group, historical)
+                self._flights.append(_Flight(
+                    group[0].boot_id, group[0].id, group[-1].id, group[-1].seq, len(group), now))
+                self.stats.sent += len(group)
+                budget -= 1
+
+    def _publish_rows(self, rows: list[OutboxRow], historical: bool) -> None:
+        s = self.settings
+        boot = rows[0].boot_id
+        batch = ResultsBatch(
+            site=s.site, line=s.line, node=s.node, boot_id=boot,
+            model=self.model if boot == self.boot_id else self.outbox.model_of(boot),
+            historical=historical, sent_at=time.time(),
+            results=[ItemResult.model_validate_json(r.body) for r in rows],
+        )
+        info = self.client.publish(self.t_results, dump_payload(batch), qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            log.warning("results publish not queued (%s); will resend", mqtt.error_string(info.rc))
+        self.stats.batches += 1
+
+    def _send_metrics(self) -> None:
+        assert self.metrics is not None
+        props = Properties(PacketTypes.PUBLISH)
+        props.MessageExpiryInterval = max(int(2 * self.settings.metrics_interval_s), 1)
+        self.client.publish(self.t_metrics, dump_payload(self.metrics()), qos=0,
+                            properties=props)
+
+    def _send_thumbnails(self, dt: float) -> None:
+        rate = self.settings.thumbnails_per_min / 60.0
+        self._tokens = min(self._tokens + rate * dt, 3.0)
+        while self._tokens >= 1.0:
+            with self._lock:
+                if not self._thumbs:
+                    return
+                thumb = self._thumbs.popleft()
+            self.client.publish(self.t_rejects, dump_payload(thumb), qos=0)
+            self.stats.thumbnails += 1
+            self._tokens -= 1.0
+
+
+def _groups(rows: list[OutboxRow], boot_id: str, old_before: float) -> list[list[OutboxRow]]:
+    """Split rows into runs of one boot and one historical flag (one message each)."""
+    out: list[list[OutboxRow]] = []
+    key_prev: tuple[str, bool] | None = None
+    for r in rows:
+        key = (r.boot_id, r.boot_id != boot_id or r.created < old_before)
+        if key != key_prev:
+            out.append([])
+            key_prev = key
+        out[-1].append(r)
+    return out
