@@ -1,0 +1,171 @@
+"""Alerts for the wall screen: a node offline, a reject-rate jump, missed rejects, and a raw
+material or packaging item that runs out (or must be ordered) before the festival.
+
+Pure functions over the views' dicts so each rule can be tested on its own; the worst
+alerts come first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from plant.dashboard.config import DashboardConfig
+from plant.dashboard.frames import as_date, festival_dates
+
+__all__ = ["line_alerts", "next_festival", "plan_alerts", "sort_alerts"]
+
+_SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+_NAME_COLUMNS = ("item", "material", "component", "packaging", "sku", "name", "product")
+_RUNOUT_HINTS = ("stockout", "stock_out", "runs_out", "run_out", "runout", "depleted")
+_SHORT_HINTS = ("shortfall", "shortage", "short_qty", "uncovered")
+_MAX_PER_RULE = 6
+
+
+def _alert(severity: str, kind: str, key: str, title: str, detail: str) -> dict[str, Any]:
+    return {
+        "id": f"{kind}:{key}",
+        "severity": severity,
+        "kind": kind,
+        "title": title,
+        "detail": detail,
+    }
+
+
+def _pct(rate: float) -> str:
+    return f"{100 * rate:.1f}%"
+
+
+def line_alerts(
+    overview: dict[str, Any], baseline: dict[str, dict[str, Any]], config: DashboardConfig
+) -> list[dict[str, Any]]:
+    """Alerts from the live overview; ``baseline`` maps "line/node" to its long-window row."""
+    alerts: list[dict[str, Any]] = []
+    for node in overview["nodes"]:
+        where = f"{node.get('line')}/{node.get('node')}"
+        if not node["online"]:
+            age = node.get("age_s")
+            since = f"last heard {age:.0f} s ago" if age is not None else "never heard from"
+            alerts.append(_alert("critical", "offline", where, f"{where} offline", since))
+            continue
+        items = int(node.get("items") or 0)
+        rate = node.get("reject_rate")
+        base = baseline.get(where, {})
+        base_rate = base.get("reject_rate")
+        if (
+            rate is not None
+            and base_rate is not None
+            and items >= config.min_items_for_rate
+            and int(base.get("items") or 0) >= config.min_items_for_rate
+            and rate
+            > max(base_rate * config.reject_jump_factor, base_rate + config.reject_jump_min)
+        ):
+            top = sorted(node.get("rejects_by_defect", {}).items(), key=lambda kv: -kv[1])[:2]
+            cause = ", ".join(f"{d} {n}" for d, n in top) or "no defect named"
+            alerts.append(
+                _alert(
+                    "critical",
+                    "reject_jump",
+                    where,
+                    f"{where} reject rate {_pct(rate)}",
+                    f"was {_pct(base_rate)} over {config.baseline_window_s / 60:.0f} min; {cause}",
+                )
+            )
+        missed = int(node.get("missed_rejects") or 0)
+        if missed:
+            alerts.append(
+                _alert(
+                    "warning",
+                    "missed_rejects",
+                    where,
+                    f"{where}: {missed} missed rejects",
+                    f"decided too late for the reject station in the last {config.window_s:.0f} s",
+                )
+            )
+    return alerts
+
+
+def next_festival(as_of: dt.date) -> dict[str, str] | None:
+    """The next Mid-Autumn Festival on or after ``as_of`` (date and name)."""
+    upcoming = festival_dates(as_of, as_of + dt.timedelta(days=400))
+    return next((f for f in upcoming if f["name"] == "Mid-Autumn"), None)
+
+
+def _row_name(row: dict[str, Any], columns: list[str]) -> str:
+    for hint in _NAME_COLUMNS:
+        for col in columns:
+            if hint in col.lower() and row.get(col) not in (None, ""):
+                return str(row[col])
+    return str(row.get(columns[0], "?")) if columns else "?"
+
+
+def plan_alerts(
+    plan: dict[str, Any] | None, festival: dict[str, str] | None
+) -> list[dict[str, Any]]:
+    """Run-outs before the festival, uncovered shortfalls and overdue order-by dates."""
+    if plan is None:
+        return []
+    kind, columns = plan["kind"], plan["columns"]
+    fest_day = as_date(festival["date"]) if festival else None
+    fest_name = festival["name"] if festival else "the festival"
+    runout_cols = [c for c in columns if any(h in c.lower() for h in _RUNOUT_HINTS)]
+    short_cols = [c for c in columns if any(h in c.lower() for h in _SHORT_HINTS)]
+    found: dict[str, list[dict[str, Any]]] = {"runout": [], "overdue_order": []}
+    for row, marks in zip(plan["rows"], plan["marks"], strict=True):
+        name = _row_name(row, columns)
+        for col in runout_cols:
+            day = as_date(row.get(col))
+            if day is not None and fest_day is not None and day <= fest_day:
+                found["runout"].append(
+                    _alert(
+                        "critical",
+                        "runout",
+                        f"{kind}:{name}:{col}",
+                        f"{name} runs out {day.isoformat()}",
+                        f"{kind} plan: before {fest_name} ({fest_day.isoformat()})",
+                    )
+                )
+        for col in short_cols:
+            value = row.get(col)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                found["runout"].append(
+                    _alert(
+                        "critical",
+                        "runout",
+                        f"{kind}:{name}:{col}",
+                        f"{name} short by {value:,.0f}",
+                        f"{kind} plan: not covered before {fest_name}",
+                    )
+                )
+        for col, mark in marks.items():
+            if mark == "overdue":
+                found["overdue_order"].append(
+                    _alert(
+                        "warning",
+                        "overdue_order",
+                        f"{kind}:{name}:{col}",
+                        f"Order {name} now",
+                        f"{col.replace('_', ' ')} {row.get(col)} has passed",
+                    )
+                )
+    alerts: list[dict[str, Any]] = []
+    for items in found.values():
+        alerts.extend(items[:_MAX_PER_RULE])
+        if len(items) > _MAX_PER_RULE:
+            rest = len(items) - _MAX_PER_RULE
+            first = items[0]
+            alerts.append(
+                _alert(
+                    first["severity"],
+                    first["kind"],
+                    f"{kind}:more",
+                    f"{rest} more in the {kind} plan",
+                    "see the plan table",
+                )
+            )
+    return alerts
+
+
+def sort_alerts(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Worst first: critical before warning, then by kind and title."""
+    return sorted(alerts, key=lambda a: (_SEVERITY.get(a["severity"], 9), a["kind"], a["title"]))

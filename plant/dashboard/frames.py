@@ -1,0 +1,141 @@
+"""Turning the store's pandas frames into JSON the page can draw, and dates it can judge.
+
+Small, pure helpers shared by the views: NaN becomes null, timestamps become ISO strings or
+Unix seconds, and plan columns that hold order-by dates are recognised by name and type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "as_date",
+    "as_unix",
+    "festival_dates",
+    "frame_records",
+    "is_order_by_column",
+    "json_safe",
+]
+
+_ORDER_BY_HINTS = ("order_by", "order_date", "release", "reorder", "place_by", "order_on")
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON-serialisable copy of ``value`` (NaN/inf -> None, timestamps -> ISO strings)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return frame_records(value)
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def frame_records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Rows of ``df`` as JSON-safe dicts (dates as ISO strings, NaN as null)."""
+    if df is None or df.empty:
+        return []
+    df = df.copy()
+    for col in df.columns:
+        series = df[col]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            if series.dropna().empty or (series.dropna() == series.dropna().dt.normalize()).all():
+                df[col] = series.dt.strftime("%Y-%m-%d").where(series.notna(), None)
+        elif series.dtype == object:
+            df[col] = series.map(_date_text)
+    records: list[dict[str, Any]] = json.loads(df.to_json(orient="records", date_format="iso"))
+    return records
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def as_unix(value: Any) -> float | None:
+    """Unix seconds from a float, a datetime, a pandas Timestamp or an ISO string."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    if pd.isna(ts):
+        return None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return float(ts.timestamp())
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A calendar date from a date, datetime, Timestamp or ISO string; None if not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    if isinstance(value, pd.Timestamp) and not pd.isna(value):
+        return value.date()
+    return None
+
+
+def is_order_by_column(name: str, series: pd.Series) -> bool:
+    """Whether a plan column holds dates by which something must be ordered or released."""
+    lowered = name.lower()
+    if not any(hint in lowered for hint in _ORDER_BY_HINTS):
+        return False
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    sample = series.dropna().head(5).tolist()
+    return bool(sample) and all(as_date(v) is not None for v in sample)
+
+
+def festival_dates(start: dt.date, end: dt.date) -> list[dict[str, str]]:
+    """Mid-Autumn, Dragon Boat and Spring Festival dates between start and end (inclusive).
+
+    From the ``holidays`` package's Chinese calendar, computed offline; only the first day
+    of each festival, which is what the demand peaks before.
+    """
+    import holidays
+
+    wanted = {"mid-autumn": "Mid-Autumn", "dragon boat": "Dragon Boat", "spring festival": None}
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    calendar = holidays.country_holidays(
+        "CN", years=range(start.year, end.year + 1), language="en_US"
+    )
+    for day, name in sorted(calendar.items()):
+        lowered = name.lower()
+        for key, label in wanted.items():
+            if key in lowered and "observed" not in lowered and "day off" not in lowered:
+                tag = f"{key}{day.year}"
+                if tag in seen:
+                    continue
+                seen.add(tag)
+                if start <= day <= end:
+                    out.append({"date": day.isoformat(), "name": label or "Spring Festival"})
+    return out
