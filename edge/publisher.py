@@ -168,6 +168,13 @@ class Publisher:
                 self.stats.thumbnails_dropped += 1
             self._thumbs.append(thumb)
 
+    def wants_thumbnail(self) -> bool:
+        """Whether a thumbnail offered now would likely be sent (saves encoding it)."""
+        return (
+            self.settings.thumbnails_per_min > 0 and self.connected
+            and self._tokens >= 1.0 and len(self._thumbs) < 2
+        )
+
     def publish_raw(self, topic: str, payload: bytes, qos: int = 1) -> None:
         """Publish an arbitrary message (the MQTT reject actuator)."""
         self.client.publish(topic, payload, qos=qos)

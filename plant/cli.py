@@ -20,6 +20,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 #: sub-command -> (module that registers it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "docs": ("plant.commands.docs", "generate reference docs from the code"),
+    "edge": ("edge.commands.node", "run a camera node (capture, inspect, reject, publish)"),
 }
 
 

@@ -1,0 +1,37 @@
+"""``peakline edge run --config line1.toml [--check-config]``: run one camera node."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+__all__ = ["register"]
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add ``edge run``."""
+    sub = parser.add_subparsers(dest="edge_command", metavar="ACTION", required=True)
+    run = sub.add_parser("run", help="run a camera node", description="run a camera node")
+    run.add_argument("--config", required=True, help="node configuration (TOML)")
+    run.add_argument(
+        "--check-config", action="store_true",
+        help="validate the configuration (and the model card) and exit",
+    )
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge.config import load_config
+
+    config = load_config(args.config)
+    if args.check_config:
+        from edge.model.card import read_card
+
+        card = read_card(config.inference.model)
+        print(f"{args.config}: OK (node {config.site}/{config.line}/{config.node}, "
+              f"model {card.name}:{card.version}, source {config.source.type})")
+        return 0
+    logging.getLogger().setLevel(config.log_level.upper())
+    from edge.node import Node
+
+    return Node(config).run()

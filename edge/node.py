@@ -1,0 +1,233 @@
+"""The camera node: every stage wired together, a watchdog, and a graceful stop.
+
+``Node(config).run()`` starts the stages in pipeline order and then watches them until the
+source ends or SIGTERM/SIGINT arrives; on the way out it scores what is in flight, fires the
+rejects still due, and sends what the plant has not acknowledged for up to
+``mqtt.drain_on_stop_s`` (everything stays in the outbox for the next start anyway).
+A missing or invalid model raises :class:`edge.errors.ModelError` before anything starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+import uuid
+from types import FrameType
+from typing import Any
+
+from edge.actuator import RejectScheduler, make_actuator
+from edge.capture import Capture, FrameRef
+from edge.config import NodeConfig, config_digest, mqtt_password
+from edge.decision import Decider, Thresholds
+from edge.inference import Inference
+from edge.metrics import Gauge, Snapshot, Telemetry, Total
+from edge.outbox import Outbox
+from edge.pipeline import DecisionStage, ItemStage
+from edge.publisher import LinkSettings, Publisher
+from edge.review import ReviewStore
+from edge.sources import make_source
+from edge.wire import ItemResult, NodeCommand, NodeMetrics, RejectThumbnail
+
+__all__ = ["Node", "new_boot_id"]
+
+log = logging.getLogger(__name__)
+
+
+def new_boot_id() -> str:
+    """A new id for this process start: sortable by time, unique across restarts."""
+    return f"{int(time.time()):x}-{uuid.uuid4().hex[:8]}"
+
+
+class Node:
+    """One camera node built from a :class:`NodeConfig`."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        from edge.model.scorer import Scorer
+
+        self.config = c = config
+        self.boot_id = new_boot_id()
+        inf = c.inference
+
+        def make_scorer() -> Scorer:
+            return Scorer(inf.model, providers=inf.providers, threads=inf.threads)
+
+        scorer = make_scorer()  # ModelError here stops the node before anything starts
+        card = scorer.card
+        self.model_id = f"{card.name}:{card.version}"
+        self.decider = Decider(Thresholds(
+            inf.reject_threshold if inf.reject_threshold is not None else card.thresholds.reject,
+            inf.uncertain_threshold if inf.uncertain_threshold is not None
+            else card.thresholds.uncertain,
+        ))
+        self.outbox = Outbox(c.outbox.path, c.outbox.max_rows, c.outbox.reserve_fraction,
+                             c.outbox.synchronous)
+        self.outbox.begin_boot(self.boot_id, self.model_id)
+        m = c.mqtt
+        self.publisher = Publisher(
+            LinkSettings(
+                site=c.site, line=c.line, node=c.node, host=m.host, port=m.port,
+                client_id=m.client_id, username=m.username, password=mqtt_password(m),
+                keepalive_s=m.keepalive_s, session_expiry_s=m.session_expiry_s,
+                reconnect_min_s=m.reconnect_min_s, reconnect_max_s=m.reconnect_max_s,
+                batch_interval_ms=m.batch_interval_ms, batch_max=m.batch_max,
+                max_unacked=m.max_unacked, resend_after_s=m.resend_after_s,
+                historical_after_s=m.historical_after_s,
+                require_plant_online=m.require_plant_online,
+                metrics_interval_s=m.metrics_interval_s, thumbnails_per_min=m.thumbnails_per_min,
+            ),
+            self.outbox, self.boot_id, self.model_id, config_digest(c),
+            metrics=self.node_metrics, on_command=self._command,
+        )
+        self.telemetry = Telemetry(self.snapshot)
+        self.rejects = RejectScheduler(make_actuator(c.actuator, self.publisher.publish_raw),
+                                       c.actuator, c.belt)
+        self.frames: queue.Queue[FrameRef | None] = queue.Queue(maxsize=c.source.ring)
+        self.capture = Capture(make_source(c.source), c.source, self.frames)
+        review = ReviewStore(c.review.dir, c.review.max_files) if c.review.dir else None
+        self.decisions = DecisionStage(
+            self.decider, self.rejects, self.outbox, self.boot_id, self.telemetry,
+            lambda: self.capture.ring, c.actuator.reject_uncertain, review,
+            self._thumbnail, self.publisher.wants_thumbnail, c.review.thumb_px,
+        )
+        scorers = iter([scorer])
+        self.inference = Inference(
+            lambda: next(scorers, None) or make_scorer(), card.roi_for, self.decisions.scored,
+            inf.batch_size, inf.max_wait_ms, inf.preprocess_threads, inf.stall_s,
+        )
+        self.items = ItemStage(c.belt, self.capture, self.frames, self.inference,
+                               self.decisions.closed)
+        self._stop = threading.Event()
+        self.metrics_port: int | None = None
+
+    # -- running -----------------------------------------------------------------------
+    def run(self, install_signals: bool = True) -> int:
+        """Start every stage, watch them until the source ends or a stop, then shut down."""
+        if install_signals:
+            self._install_signals()
+        self.publisher.start()
+        self.rejects.start()
+        self.inference.start()
+        self.items.start()
+        self.capture.start()
+        self._serve_metrics()
+        log.info("node %s/%s/%s running (boot %s, model %s)", self.config.site,
+                 self.config.line, self.config.node, self.boot_id, self.model_id)
+        self._watch()
+        self.shutdown()
+        return 0
+
+    def stop(self) -> None:
+        """Ask the node to stop (what SIGTERM does)."""
+        self._stop.set()
+
+    def _install_signals(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: stopping", signum)
+            self._stop.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def _serve_metrics(self) -> None:
+        if self.config.metrics_port is not None:
+            self.metrics_port = self.telemetry.serve(self.config.metrics_port,
+                                                     self.config.metrics_host)
+            log.info("Prometheus metrics on http://%s:%d/metrics", self.config.metrics_host,
+                     self.metrics_port)
+
+    def _watch(self) -> None:
+        """Watchdog loop: restart a stalled inference stage; return at the end or on stop."""
+        while not self._stop.wait(0.2):
+            self.inference.check()
+            if self.items.done.is_set():
+                self.inference.wait_idle(30.0)
+                break
+
+    def shutdown(self) -> None:
+        """Stop capture, score what is in flight, fire due rejects, drain, close."""
+        self.capture.stop()
+        self.items.join(10.0)
+        self.inference.close(10.0)
+        self.rejects.stop(fire_pending=True)
+        self.publisher.stop(self.config.mqtt.drain_on_stop_s)
+        self.telemetry.close()
+        self.outbox.close()
+        log.info("node stopped: %d items decided, %d left for the plant in the outbox",
+                 self.decisions.decided, self.outbox.backlog)
+
+    # -- commands, thumbnails, metrics ----------------------------------------------------
+    def _command(self, cmd: NodeCommand) -> None:
+        if cmd.command == "set_thresholds":
+            try:
+                t = self.decider.set(cmd.reject_threshold, cmd.uncertain_threshold)
+                log.info("thresholds set by command: reject %.4f uncertain %.4f",
+                         t.reject, t.uncertain)
+            except Exception as exc:
+                log.warning("set_thresholds refused: %s", exc)
+        elif cmd.command == "reload_model":
+            threading.Thread(target=self._reload, name="reload", daemon=True).start()
+
+    def _reload(self) -> None:
+        try:
+            self.inference.reload()
+            log.info("model reloaded by command")
+        except Exception as exc:
+            log.error("model reload failed, the old model stays: %s", exc)
+
+    def _thumbnail(self, result: ItemResult, jpeg_b64: str) -> None:
+        c = self.config
+        self.publisher.offer_thumbnail(RejectThumbnail(
+            site=c.site, line=c.line, node=c.node, boot_id=self.boot_id, seq=result.seq,
+            ts=result.ts, score=result.score, decision=result.decision, defect=result.defect,
+            jpeg_b64=jpeg_b64,
+        ))
+
+    def node_metrics(self) -> NodeMetrics:
+        """The periodic MQTT metrics payload (one window)."""
+        c, w, cs = self.config, self.telemetry.take_window(), self.capture.stats
+        return NodeMetrics(
+            site=c.site, line=c.line, node=c.node, boot_id=self.boot_id, ts=time.time(),
+            window_s=w.window_s, items=w.items, rejects_by_defect=w.rejects_by_defect,
+            uncertain=w.uncertain, missed_rejects=w.missed_rejects,
+            latency_p50_ms=w.latency_p50_ms, latency_p99_ms=w.latency_p99_ms,
+            frames=cs.frames, dropped_frames=cs.dropped, corrupt_frames=cs.corrupt + cs.wrong_shape,
+            queue_depth=self.frames.qsize() + self.inference.pending,
+            outbox_backlog=self.outbox.backlog, outbox_dropped=sum(self.outbox.dropped.values()),
+        )
+
+    def snapshot(self) -> Snapshot:
+        """Stage counters for Prometheus, read at scrape time."""
+        cs, ps = self.capture.stats, self.publisher.stats
+        values: dict[str, Any] = {
+            "frames": Total("frames captured", cs.frames),
+            "corrupt_frames": Total("frames that could not be decoded", cs.corrupt),
+            "wrong_shape_frames": Total("frames of the wrong shape", cs.wrong_shape),
+            "dropped_frames": Total("frames dropped because the pipeline was behind", cs.dropped),
+            "source_reopens": Total("times the source was reopened", cs.reopens),
+            "inference_restarts": Total("inference stalls restarted by the watchdog",
+                                        self.inference.restarts),
+            "missed_rejects": Total("rejects decided too late to fire", self.rejects.missed),
+            "rejects_fired": Total("rejects fired", self.rejects.fired),
+            "actuator_errors": Total("reject actuator failures", self.rejects.errors),
+            "unjudged_items": Total("items that left without a full view",
+                                    self.items.tracker.unjudged if self.items.tracker else 0),
+            "outbox_backlog": Gauge("results not yet acknowledged by the plant",
+                                    self.outbox.backlog),
+            "outbox_dropped": Total("results refused because the outbox was full",
+                                    {k: float(v) for k, v in self.outbox.dropped.items()}),
+            "queue_depth": Gauge("frames and items waiting", self.frames.qsize()
+                                 + self.inference.pending),
+            "mqtt_connected": Gauge("1 while connected to the broker",
+                                    float(self.publisher.connected)),
+            "plant_online": Gauge("1 while the plant says it is online",
+                                  float(self.publisher.plant_online)),
+            "results_sent": Total("results published (first time)", ps.sent),
+            "results_resent": Total("results published again (unacknowledged)", ps.resent),
+            "results_acked": Total("results acknowledged by the plant", ps.acked),
+            "publish_denied": Total("publishes the broker refused", ps.denied),
+            "mqtt_connects": Total("successful connections to the broker", ps.connects),
+        }
+        return values

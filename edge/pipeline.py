@@ -1,0 +1,219 @@
+"""The two stages between capture and the outbox: items per frame, and decisions per item.
+
+:class:`ItemStage` (a thread) takes each :class:`~edge.capture.FrameRef`, finds and tracks the
+items in the frame held in its ring slot, and submits the ones to judge to inference; the slot
+stays retained until those items are scored. :class:`DecisionStage` is called by the inference
+worker with each scored batch: it smooths, decides, plans the reject (locally, timed by belt
+speed), saves hard cases and stores every result in the outbox in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from edge.actuator import RejectEvent, RejectScheduler
+from edge.capture import Capture, FrameRef, FrameRing
+from edge.config_sections import BeltConfig
+from edge.decision import Decider, Smoother
+from edge.inference import Inference, Job
+from edge.items import ItemFinder, Tracker
+from edge.metrics import Telemetry
+from edge.outbox import Outbox
+from edge.review import ReviewStore, crop, thumbnail_jpeg
+from edge.wire import ItemResult
+
+__all__ = ["DecisionStage", "ItemStage"]
+
+log = logging.getLogger(__name__)
+
+
+class ItemStage:
+    """Frames in, items to judge out (to :class:`Inference`)."""
+
+    def __init__(
+        self, belt: BeltConfig, capture: Capture, frames: queue.Queue[FrameRef | None],
+        inference: Inference, on_closed: Callable[[int, int], None], default_fps: float = 30.0,
+    ) -> None:
+        self.belt = belt
+        self.capture = capture
+        self.frames = frames
+        self.inference = inference
+        self.on_closed = on_closed
+        self.default_fps = default_fps
+        self.finder: ItemFinder | None = None
+        self.tracker: Tracker | None = None
+        self.items_s = 0.0
+        self.frames_done = 0
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="items", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                ref = self.frames.get()
+                if ref is None:
+                    break
+                ring = self.capture.ring
+                assert ring is not None
+                try:
+                    self._frame(ref, ring)
+                finally:
+                    ring.release(ref.slot)
+        except Exception:
+            log.exception("item stage failed")
+        finally:
+            if self.tracker is not None:
+                self.tracker.finish()
+                self._closed()
+            self.done.set()
+
+    def _frame(self, ref: FrameRef, ring: FrameRing) -> None:
+        frame = ring.frames[ref.slot]
+        if self.finder is None or self.tracker is None:
+            h, w = frame.shape[:2]
+            fps = self.capture.source.fps or self.default_fps
+            self.finder = ItemFinder(self.belt, w, h)
+            self.tracker = Tracker(self.belt, w, h, fps)
+        t = time.perf_counter()
+        boxes = self.finder.find(frame)
+        judges = self.tracker.update(ref.index, boxes)
+        self.items_s += time.perf_counter() - t
+        self.frames_done += 1
+        self._closed()
+        if judges:
+            jobs = [Job(j.item, ref.index, ref.slot, j.box, ref.t0, ref.ts, j.last) for j in judges]
+            ring.retain(ref.slot, len(jobs))
+            try:
+                self.inference.submit(frame, jobs)
+            except Exception:
+                ring.release(ref.slot, len(jobs))
+                raise
+
+    def _closed(self) -> None:
+        assert self.tracker is not None
+        closed, self.tracker.closed = self.tracker.closed, []
+        for item, judged in closed:
+            self.on_closed(item, judged)
+
+
+class DecisionStage:
+    """Scores in, results stored in the outbox (and rejects planned)."""
+
+    def __init__(
+        self, decider: Decider, rejects: RejectScheduler, outbox: Outbox, boot_id: str,
+        telemetry: Telemetry, ring: Callable[[], FrameRing | None],
+        reject_uncertain: bool = False, review: ReviewStore | None = None,
+        thumbnail: Callable[[ItemResult, str], None] | None = None,
+        wants_thumbnail: Callable[[], bool] | None = None, thumb_px: int = 96,
+    ) -> None:
+        self.decider = decider
+        self.rejects = rejects
+        self.outbox = outbox
+        self.boot_id = boot_id
+        self.telemetry = telemetry
+        self.ring = ring
+        self.reject_uncertain = reject_uncertain
+        self.review = review
+        self.thumbnail = thumbnail
+        self.wants_thumbnail = wants_thumbnail or (lambda: False)
+        self.thumb_px = thumb_px
+        self.smoother = Smoother()
+        self._lock = threading.Lock()
+        self._last: dict[int, Job] = {}
+        self.decided = 0
+        self.store_s = 0.0
+        self.on_result: Callable[[ItemResult], None] | None = None
+
+    def closed(self, item: int, judged: int) -> None:
+        """A track ended after ``judged`` views (fewer than planned)."""
+        with self._lock:
+            done = self.smoother.close(item, judged)
+            job = self._last.pop(item, None) if done else None
+        if done and job is not None:
+            self._finish([(job, done[0], done[1])], time.perf_counter(), crops=False)
+
+    def scored(self, jobs: list[Job], scores: np.ndarray, names: Sequence[str | None]) -> None:
+        """Called by the inference worker with one scored batch."""
+        now = time.perf_counter()
+        complete: list[tuple[Job, float, str | None]] = []
+        with self._lock:
+            for job, score, name in zip(jobs, scores.tolist(), names, strict=True):
+                self._last[job.item] = job
+                done = self.smoother.add(job.item, float(score), name, job.last)
+                if done is not None:
+                    del self._last[job.item]
+                    complete.append((job, done[0], done[1]))
+        try:
+            self._finish(complete, now)
+        finally:
+            ring = self.ring()
+            if ring is not None:
+                for job in jobs:
+                    ring.release(job.slot)
+
+    def _finish(
+        self, complete: list[tuple[Job, float, str | None]], now: float, crops: bool = True
+    ) -> None:
+        drafts: list[dict[str, Any]] = []
+        hard: list[tuple[Job, str]] = []
+        for job, score, name in complete:
+            decision = self.decider.decide(score)
+            fire = decision == "reject" or (self.reject_uncertain and decision == "uncertain")
+            rejected = missed = False
+            if fire:
+                event = RejectEvent(self.rejects.due(job.box, job.t0), job.item, job.frame,
+                                    score, decision)
+                rejected = self.rejects.schedule(event, now)
+                missed = not rejected
+            latency = now - job.t0
+            defect = name if decision != "pass" else None
+            self.telemetry.record(decision, defect, latency, missed)
+            drafts.append({
+                "item_id": job.item, "ts": job.ts, "frame": job.frame, "bbox": job.box,
+                "score": score, "decision": decision, "defect": defect,
+                "latency_ms": latency * 1000.0, "rejected": rejected, "missed_reject": missed,
+            })
+            if decision != "pass":
+                hard.append((job, decision))
+        if not drafts:
+            return
+        t = time.perf_counter()
+        stored = self.outbox.store(self.boot_id, drafts)
+        self.store_s += time.perf_counter() - t
+        self.decided += len(drafts)
+        if self.on_result is not None:
+            for r in stored:
+                self.on_result(r)
+        if hard and crops:
+            self._hard_cases(hard, stored)
+
+    def _hard_cases(self, hard: list[tuple[Job, str]], stored: list[ItemResult]) -> None:
+        ring = self.ring()
+        if ring is None:
+            return
+        by_item = {r.item_id: r for r in stored}
+        for job, _decision in hard:
+            result = by_item.get(job.item)
+            if result is None:
+                continue
+            want_thumb = self.thumbnail is not None and self.wants_thumbnail()
+            if self.review is None and not want_thumb:
+                continue
+            image = crop(ring.frames[job.slot], job.box)
+            if self.review is not None:
+                self.review.save(image, {"boot_id": self.boot_id, **result.model_dump()})
+            if want_thumb and self.thumbnail is not None:
+                self.thumbnail(result, thumbnail_jpeg(image, self.thumb_px))
