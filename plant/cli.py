@@ -21,6 +21,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "docs": ("plant.commands.docs", "generate reference docs from the code"),
     "edge": ("edge.commands.node", "run a camera node (capture, inspect, reject, publish)"),
+    "plant": ("plant.commands.plant", "plant service: ingest, ERP import/bridge, plans"),
 }
 
 

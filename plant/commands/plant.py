@@ -1,0 +1,157 @@
+"""``peakline plant ...``: the plant service and its data.
+
+    peakline plant serve --config configs/plant.toml     ingest + ERP bridge + plans (+ dashboard)
+    peakline plant check-config configs/plant.toml       validate a config, print it
+    peakline plant import --db URL --kind demand FILE    load one ERP CSV (all or nothing)
+    peakline plant import --db URL --dir FOLDER          load every standard CSV of a folder
+    peakline plant export-plan --db URL --kind production --out plan.csv
+    peakline plant status --db URL                       lines, gaps and dead letters
+
+The forecasting and planning commands (``sample-data``, ``forecast``, ``backtest``, ``plan``)
+are added from ``plant.commands.planning`` when that module is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import logging
+import time
+
+from edge.errors import ConfigError
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+#: other engineers' modules that add actions to ``peakline plant``: (module, function)
+_EXTENSIONS = [
+    ("plant.commands.planning", "add_commands"),
+    ("plant.commands.provision", "add_provision_commands"),
+]
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``plant`` sub-commands."""
+    sub = parser.add_subparsers(dest="plant_command", metavar="ACTION", required=True)
+
+    serve = sub.add_parser("serve", help="run the plant service until SIGTERM / Ctrl-C")
+    serve.add_argument("--config", help="TOML config (default: built-in defaults)")
+    serve.add_argument("--db", help="override [plant] db")
+    serve.add_argument("--check-config", action="store_true",
+                       help="validate the config, print it and exit")
+    serve.set_defaults(handler=_serve)
+
+    check = sub.add_parser("check-config", help="validate a config file and print it")
+    check.add_argument("config", help="TOML config file")
+    check.set_defaults(handler=_check_config)
+
+    imp = sub.add_parser("import", help="import ERP CSV files (a bad file imports nothing)")
+    imp.add_argument("--db", required=True, help="database URL or SQLite path")
+    imp.add_argument("--kind", help="table kind of FILE: skus, materials, lines, bom, "
+                     "inventory, demand, open_orders")
+    imp.add_argument("--dir", help="import every <kind>.csv found in this folder")
+    imp.add_argument("file", nargs="?", help="CSV file (with --kind)")
+    imp.set_defaults(handler=_import)
+
+    exp = sub.add_parser("export-plan", help="write the latest plan of a kind as CSV")
+    exp.add_argument("--db", required=True, help="database URL or SQLite path")
+    exp.add_argument("--kind", required=True, choices=["production", "inventory", "packaging"])
+    exp.add_argument("--out", required=True, help="CSV file to write")
+    exp.set_defaults(handler=_export_plan)
+
+    st = sub.add_parser("status", help="print line summary, gaps and recent dead letters")
+    st.add_argument("--db", required=True, help="database URL or SQLite path")
+    st.add_argument("--window", type=float, default=60.0, help="summary window in seconds")
+    st.set_defaults(handler=_status)
+
+    for module, hook in _EXTENSIONS:
+        if importlib.util.find_spec(module) is not None:
+            getattr(importlib.import_module(module), hook)(sub)
+
+
+def _load(path: str | None) -> object:
+    from plant.config import load_config
+
+    return load_config(path)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from plant.config import load_config
+
+    cfg = load_config(args.config)
+    print(json.dumps(cfg.model_dump(mode="json"), indent=2))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from plant.config import load_config
+    from plant.service import PlantService, setup_logging
+
+    cfg = load_config(args.config)
+    if args.db:
+        cfg.plant.db = args.db
+    if args.check_config:
+        print(json.dumps(cfg.model_dump(mode="json"), indent=2))
+        return 0
+    setup_logging(cfg.plant.log_format)
+    return PlantService(cfg).run()
+
+
+def _import(args: argparse.Namespace) -> int:
+    from plant.store import Store
+
+    if bool(args.dir) == bool(args.file):
+        raise ConfigError("give either --kind KIND FILE or --dir FOLDER")
+    if args.file and not args.kind:
+        raise ConfigError("--kind is required with a FILE")
+    store = Store.open(args.db)
+    try:
+        t0 = time.perf_counter()
+        if args.dir:
+            counts = store.import_dir(args.dir)
+        else:
+            counts = {args.kind: store.import_csv(args.kind, args.file)}
+        for kind, n in counts.items():
+            print(f"{kind:12s} {n:>10,d} rows")
+        print(f"imported in {time.perf_counter() - t0:.1f} s")
+    finally:
+        store.close()
+    return 0
+
+
+def _export_plan(args: argparse.Namespace) -> int:
+    from plant.erp.plans import export_plan_csv
+    from plant.store import Store
+
+    store = Store.open(args.db)
+    try:
+        path = export_plan_csv(store, args.kind, args.out)
+    finally:
+        store.close()
+    print(f"wrote {path}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from plant.store import Store
+
+    store = Store.open(args.db)
+    try:
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            print(store.line_summary(args.window).to_string(index=False))
+            gaps = store.gaps()
+            print(f"\ngaps: {len(gaps)}")
+            if len(gaps):
+                print(gaps.to_string(index=False))
+            dead = store.dead_letters(10)
+            print(f"\nrecent dead letters: {len(dead)}")
+            if len(dead):
+                print(dead[["topic", "reason", "size"]].to_string(index=False))
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,174 @@
+"""Configuration of the plant service (``peakline plant serve``), strict and self-documenting.
+
+Loaded from TOML; every section is a pydantic model with ``extra="forbid"`` and a
+description on every field, so a typo is an error that names the key
+(``mqtt.prot: Extra inputs are not permitted``). Secrets (the MQTT password) never live in
+the file: only the name of an environment variable or the path of a file holding them.
+``peakline plant check-config FILE`` validates a file and prints the effective settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from edge.errors import ConfigError
+from plant.dashboard.config import DashboardConfig
+
+__all__ = [
+    "ErpConfig",
+    "IngestConfig",
+    "MqttConfig",
+    "PlantConfig",
+    "PlantSection",
+    "format_errors",
+    "load_config",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlantSection(_Section):
+    """The site and its database."""
+
+    site: str = Field(
+        default="site1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="site name, the <site> level of every MQTT topic",
+    )
+    db: str = Field(
+        default="sqlite:///peakline-plant.db",
+        description="database URL: sqlite:///path.db (or a path) or postgresql+psycopg://...",
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="FULL",
+        description="SQLite fsync: FULL survives a power cut after an ack, NORMAL a crash",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="log lines as text or as one JSON object per line"
+    )
+
+
+class MqttConfig(_Section):
+    """How the plant connects to the broker (MQTT 5, persistent session)."""
+
+    host: str = Field(default="127.0.0.1", description="broker host name or address")
+    port: int = Field(default=1883, ge=1, le=65535, description="broker TCP port")
+    client_id: str = Field(
+        default="peakline-plant", min_length=1, max_length=64,
+        description="client id; stable across restarts so the broker keeps the session",
+    )
+    keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keep-alive interval")
+    session_expiry_s: int = Field(
+        default=7 * 86400, ge=0,
+        description="how long the broker keeps the session (and queues QoS 1) while away",
+    )
+    username: str | None = Field(default=None, description="user name, if the broker wants one")
+    password_env: str = Field(
+        default="PEAKLINE_MQTT_PASSWORD", description="environment variable holding the password"
+    )
+    password_file: str | None = Field(
+        default=None, description="file holding the password (first line), if the variable is unset"
+    )
+    tls_ca: str | None = Field(default=None, description="CA file; set to connect with TLS")
+    reconnect_max_s: float = Field(
+        default=30.0, gt=0, description="longest back-off between reconnect attempts"
+    )
+
+    def password(self) -> str | None:
+        """The password from the environment or the password file, if any."""
+        value = os.environ.get(self.password_env)
+        if value:
+            return value
+        if self.password_file:
+            try:
+                return Path(self.password_file).read_text().splitlines()[0].strip()
+            except (OSError, IndexError) as exc:
+                raise ConfigError(f"mqtt.password_file: cannot read {self.password_file}") from exc
+        return None
+
+
+class IngestConfig(_Section):
+    """Batching of database writes and what is kept for the dashboard."""
+
+    max_batch_messages: int = Field(
+        default=200, ge=1, le=10_000, description="messages committed together at most"
+    )
+    flush_interval_ms: float = Field(
+        default=20.0, gt=0, le=5000, description="longest a message waits before its commit"
+    )
+    queue_max: int = Field(
+        default=10_000, ge=10, description="messages buffered between network and writer"
+    )
+    thumbnails_per_node: int = Field(
+        default=50, ge=1, le=10_000, description="reject thumbnails kept per node"
+    )
+    manual_ack: bool = Field(
+        default=True,
+        description="PUBACK a message only after its commit, so the broker redelivers on a crash",
+    )
+    stats_interval_s: float = Field(
+        default=60.0, gt=0, description="seconds between ingest statistics log lines"
+    )
+
+
+class ErpConfig(_Section):
+    """The ERP bridge: ERP topics in, plans out."""
+
+    enabled: bool = Field(default=True, description="subscribe to the ERP topics and publish plans")
+    publish_plans: bool = Field(default=True, description="publish new plans, retained")
+    plan_poll_s: float = Field(
+        default=10.0, gt=0, description="seconds between checks for a newer plan in the database"
+    )
+    plan_part_bytes: int = Field(
+        default=512_000, ge=10_000, le=1_000_000,
+        description="largest plan message; bigger plans are split into numbered parts",
+    )
+
+
+class PlantConfig(_Section):
+    """The whole plant service configuration."""
+
+    plant: PlantSection = Field(default_factory=PlantSection, description="site and database")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="broker connection")
+    ingest: IngestConfig = Field(default_factory=IngestConfig, description="ingest batching")
+    erp: ErpConfig = Field(default_factory=ErpConfig, description="ERP bridge")
+    dashboard: DashboardConfig | None = Field(
+        default=None, description="serve the dashboard in the same process (omit: no dashboard)"
+    )
+
+
+def format_errors(exc: ValidationError, source: str) -> str:
+    """One line per problem, each naming the dotted key."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        got = err.get("input")
+        shown = "" if err["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
+        lines.append(f"{source}: {key}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, data: dict[str, Any] | None = None) -> PlantConfig:
+    """Read and validate a TOML file (or a dict); ConfigError naming every bad key."""
+    source = str(path) if path is not None else "config"
+    if data is None:
+        if path is None:
+            return PlantConfig()
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{source}: no such file") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: cannot read: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return PlantConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, source)) from exc

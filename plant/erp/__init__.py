@@ -1,0 +1,1 @@
+"""The ERP side of the plant: CSV import, row models, the MQTT bridge in and plans out."""

@@ -1,0 +1,34 @@
+"""ERP messages in: validate an ``erp/<kind>`` payload and upsert its rows into the store.
+
+sales -> demand.orders, cancellations -> demand.cancellations, orders -> open_orders (a row
+with ``status: closed`` removes the order), inventory -> inventory. Rows carry absolute
+values keyed by their natural key, so a repeated message changes nothing. An invalid
+message raises ``WireError``/``DataError`` (the ingest writer dead-letters it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plant.erp.messages import ErpOrders, parse_erp
+from plant.store import Store
+
+__all__ = ["apply_erp_message"]
+
+_TABLE = {"sales": "sales", "cancellations": "cancellations", "inventory": "inventory"}
+
+
+def apply_erp_message(store: Store, kind: str, raw: bytes) -> int:
+    """Validate and apply one ERP message of topic leaf ``kind``; returns the rows applied."""
+    msg: Any = parse_erp(kind, raw)
+    source = f"erp/{kind} message"
+    rows = [row.model_dump() for row in msg.rows]
+    if isinstance(msg, ErpOrders):
+        open_rows = [{k: v for k, v in r.items() if k != "status"} for r in rows
+                     if r["status"] == "open"]
+        closed = [r["order_id"] for r in rows if r["status"] == "closed"]
+        n = store.upsert_rows("open_orders", open_rows, source) if open_rows else 0
+        if closed:
+            store.close_orders(closed)
+        return n + len(closed)
+    return store.upsert_rows(_TABLE[kind], rows, source)

@@ -1,0 +1,284 @@
+"""Row models for ERP data (CSV files and MQTT messages) and the ERP MQTT payloads.
+
+One row model per table, quantities in sellable units, dates ISO ``YYYY-MM-DD``. The CSV
+importer derives its column checks from these models (``column_specs``), so a CSV file and
+an MQTT message are held to the same rules. MQTT payloads on
+``peakline/v1/<site>/erp/<kind>`` are ``{"schema": "peakline.erp.<kind>/1", "rows": [...]}``;
+rows carry absolute values (the day's total orders, an order's current quantity, the
+on-hand count), never deltas, so the same message applied twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import annotated_types
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from edge.wire import WireError
+
+__all__ = [
+    "ERP_KINDS",
+    "ERP_MESSAGES",
+    "ROW_MODELS",
+    "BomRow",
+    "CancellationRow",
+    "ColumnSpec",
+    "DemandRow",
+    "ErpCancellations",
+    "ErpInventory",
+    "ErpOrders",
+    "ErpSales",
+    "InventoryRow",
+    "LineRow",
+    "MaterialRow",
+    "OpenOrderRow",
+    "SalesRow",
+    "SkuRow",
+    "column_specs",
+    "parse_erp",
+]
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not _ISO.match(value):
+        raise ValueError("date must be ISO YYYY-MM-DD")
+    return dt.date.fromisoformat(value)
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+Text = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SkuRow(_Row):
+    """A sellable product: flavour x packaging x channel (skus.csv)."""
+
+    sku: Text = Field(description="SKU code")
+    flavour: Text = Field(description="filling, e.g. lotus, red bean, salted yolk")
+    packaging: Text = Field(description="gift box, tin, tray, single, ...")
+    channel: Text = Field(description="oem (brand orders) or ecommerce, ...")
+    price: float = Field(ge=0, description="selling price per unit")
+    unit_cost: float = Field(ge=0, description="cost to make one unit")
+    salvage_value: float = Field(ge=0, description="value of a unit left after the festival")
+    shelf_life_days: int = Field(ge=0, description="days a unit can be sold after production")
+    units_per_case: int = Field(ge=1, description="units in one shipping case")
+
+
+class DemandRow(_Row):
+    """Daily history of one SKU (demand.csv): gross orders and cancellations."""
+
+    sku: Text = Field(description="SKU code")
+    date: IsoDate = Field(description="day, YYYY-MM-DD")
+    orders: float = Field(ge=0, description="units ordered that day")
+    cancellations: float = Field(ge=0, description="units cancelled that day")
+
+
+class SalesRow(_Row):
+    """One day's orders of one SKU (MQTT ``erp/sales``): sets demand.orders."""
+
+    sku: Text = Field(description="SKU code")
+    date: IsoDate = Field(description="day, YYYY-MM-DD")
+    orders: float = Field(ge=0, description="units ordered that day (the day's total)")
+
+
+class CancellationRow(_Row):
+    """One day's cancellations of one SKU (MQTT ``erp/cancellations``)."""
+
+    sku: Text = Field(description="SKU code")
+    date: IsoDate = Field(description="day, YYYY-MM-DD")
+    cancellations: float = Field(ge=0, description="units cancelled that day (the day's total)")
+
+
+class OpenOrderRow(_Row):
+    """An order not shipped yet (open_orders.csv, MQTT ``erp/orders``)."""
+
+    order_id: Text = Field(description="ERP order number")
+    sku: Text = Field(description="SKU code")
+    order_date: IsoDate = Field(description="day the order was placed")
+    due_date: IsoDate = Field(description="day the customer needs it (ship-by)")
+    qty: float = Field(ge=0, description="units ordered")
+    channel: Text = Field(description="sales channel")
+
+
+class OrderUpdateRow(OpenOrderRow):
+    """An order over MQTT; ``status: closed`` (shipped or cancelled) removes it."""
+
+    status: Literal["open", "closed"] = Field(default="open", description="open or closed")
+
+
+class InventoryRow(_Row):
+    """On-hand stock of one item on one day (inventory.csv, MQTT ``erp/inventory``)."""
+
+    item: Text = Field(description="SKU code or material/packaging item")
+    kind: Literal["sku", "material", "packaging"] = Field(description="what the item is")
+    on_hand: float = Field(ge=0, description="units (or material units) on hand")
+    as_of: IsoDate = Field(description="day of the count")
+
+
+class MaterialRow(_Row):
+    """A raw material or packaging item and how it is bought (materials.csv)."""
+
+    item: Text = Field(description="item code")
+    kind: Literal["material", "packaging"] = Field(description="material or packaging")
+    unit: Text = Field(description="unit of measure: kg, pcs, ...")
+    lead_time_days: int = Field(ge=0, description="supplier lead time")
+    moq: float = Field(ge=0, description="minimum order quantity")
+    pack_multiple: float = Field(gt=0, description="orders are a multiple of this")
+    unit_cost: float = Field(ge=0, description="cost per unit")
+    shelf_life_days: int = Field(ge=0, description="days usable after receipt")
+
+
+class BomRow(_Row):
+    """Bill of materials: how much of an item one unit of a SKU uses (bom.csv)."""
+
+    sku: Text = Field(description="SKU code")
+    item: Text = Field(description="material or packaging item code")
+    qty_per_unit: float = Field(gt=0, description="item units per sellable unit")
+
+
+class LineRow(_Row):
+    """A production line's capacity (lines.csv)."""
+
+    line: Text = Field(description="line name (as in the MQTT topics)")
+    units_per_hour: float = Field(gt=0, description="rated output")
+    hours_per_shift: float = Field(gt=0, le=24, description="productive hours per shift")
+    shifts_per_day: int = Field(ge=0, le=4, description="shifts run per day")
+    days_per_week: int = Field(ge=0, le=7, description="working days per week")
+
+
+#: table kind -> (row model, key columns)
+ROW_MODELS: dict[str, tuple[type[_Row], tuple[str, ...]]] = {
+    "skus": (SkuRow, ("sku",)),
+    "materials": (MaterialRow, ("item",)),
+    "lines": (LineRow, ("line",)),
+    "bom": (BomRow, ("sku", "item")),
+    "inventory": (InventoryRow, ("item", "as_of")),
+    "demand": (DemandRow, ("sku", "date")),
+    "open_orders": (OpenOrderRow, ("order_id",)),
+    "sales": (SalesRow, ("sku", "date")),
+    "cancellations": (CancellationRow, ("sku", "date")),
+}
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: str = Field(default="", max_length=128, description="sending ERP system")
+    sent_at: float = Field(default=0.0, description="Unix seconds when sent")
+
+
+class ErpSales(_Message):
+    """Daily order totals per SKU -> demand.orders."""
+
+    schema_: Literal["peakline.erp.sales/1"] = Field(default="peakline.erp.sales/1", alias="schema")
+    rows: list[SalesRow] = Field(min_length=1, max_length=50_000)
+
+
+class ErpCancellations(_Message):
+    """Daily cancellation totals per SKU -> demand.cancellations."""
+
+    schema_: Literal["peakline.erp.cancellations/1"] = Field(
+        default="peakline.erp.cancellations/1", alias="schema"
+    )
+    rows: list[CancellationRow] = Field(min_length=1, max_length=50_000)
+
+
+class ErpOrders(_Message):
+    """Open orders (new or changed); ``status: closed`` removes one -> open_orders."""
+
+    schema_: Literal["peakline.erp.orders/1"] = Field(
+        default="peakline.erp.orders/1", alias="schema"
+    )
+    rows: list[OrderUpdateRow] = Field(min_length=1, max_length=50_000)
+
+
+class ErpInventory(_Message):
+    """On-hand counts -> inventory."""
+
+    schema_: Literal["peakline.erp.inventory/1"] = Field(
+        default="peakline.erp.inventory/1", alias="schema"
+    )
+    rows: list[InventoryRow] = Field(min_length=1, max_length=50_000)
+
+
+#: topic leaf -> message model
+ERP_MESSAGES: dict[str, type[_Message]] = {
+    "sales": ErpSales,
+    "cancellations": ErpCancellations,
+    "orders": ErpOrders,
+    "inventory": ErpInventory,
+}
+ERP_KINDS = tuple(ERP_MESSAGES)
+
+
+def parse_erp(kind: str, raw: bytes) -> _Message:
+    """Validate an ERP message for topic leaf ``kind``; WireError saying why not."""
+    model = ERP_MESSAGES.get(kind)
+    if model is None:
+        raise WireError(f"unknown ERP topic {kind!r}; expected one of {', '.join(ERP_KINDS)}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WireError(f"not JSON: {exc}") from exc
+    expected = f"peakline.erp.{kind}/1"
+    if not isinstance(data, dict) or data.get("schema") != expected:
+        got = data.get("schema") if isinstance(data, dict) else None
+        raise WireError(f"expected schema {expected!r} on erp/{kind}, got {got!r}")
+    try:
+        return model.model_validate(data)
+    except ValueError as exc:
+        raise WireError(f"invalid {expected}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What the CSV importer checks in one column (derived from a row model field)."""
+
+    name: str
+    type: str  # "str" | "int" | "float" | "date" | "choice"
+    choices: tuple[str, ...] = ()
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    max_len: int | None = None
+
+
+def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
+    """The column checks of a row model, in field order."""
+    specs = []
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        choices: tuple[str, ...] = ()
+        if typing.get_origin(ann) is Literal:
+            kind, choices = "choice", tuple(str(a) for a in typing.get_args(ann))
+        elif ann is dt.date:
+            kind = "date"
+        elif ann is int:
+            kind = "int"
+        elif ann is float:
+            kind = "float"
+        else:
+            kind = "str"
+        bounds: dict[str, Any] = {}
+        for meta in info.metadata:
+            if isinstance(meta, annotated_types.MaxLen):
+                bounds["max_len"] = int(meta.max_length)
+            for attr, cls in (("ge", annotated_types.Ge), ("gt", annotated_types.Gt),
+                              ("le", annotated_types.Le)):
+                if isinstance(meta, cls):
+                    bounds[attr] = float(getattr(meta, attr))
+        specs.append(ColumnSpec(name, kind, choices, **bounds))
+    return specs

@@ -1,0 +1,97 @@
+"""Plans out: the latest production, inventory or packaging plan as MQTT messages and CSV.
+
+A plan is published retained, QoS 1, on ``peakline/v1/<site>/plans/<kind>`` as
+``{"schema": "peakline.plan/1", "site", "kind", "plan_id", "forecast_id", "created_at",
+"part": 1, "parts": n, "columns": [...], "explanation": {...}, "rows": [{...}, ...]}``.
+A plan larger than one message is split: part 1 (with the explanation) on
+``plans/<kind>``, parts 2..n on ``plans/<kind>/<part>``; a consumer reads ``parts`` from
+part 1 and takes only parts with the same ``plan_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from edge.errors import DataError
+from plant.store import PLAN_KINDS, Store
+
+__all__ = ["PLAN_SCHEMA", "export_plan_csv", "plan_messages"]
+
+PLAN_SCHEMA = "peakline.plan/1"
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(
+        df.to_json(orient="records", date_format="iso", date_unit="s")
+    )
+    for col in df.columns:  # dates as YYYY-MM-DD, not full timestamps, when they are days
+        if pd.api.types.is_datetime64_any_dtype(df[col]):
+            s = df[col]
+            if (s.dropna() == s.dropna().dt.normalize()).all():
+                for row, value in zip(rows, s, strict=True):
+                    row[col] = None if pd.isna(value) else value.strftime("%Y-%m-%d")
+    return rows
+
+
+def plan_messages(
+    store: Store, site: str, kind: str, part_bytes: int = 512_000
+) -> list[tuple[str, bytes]]:
+    """(topic, payload) pairs for the latest plan of ``kind``; empty if there is none."""
+    if kind not in PLAN_KINDS:
+        raise DataError(f"unknown plan kind {kind!r}; expected one of {', '.join(PLAN_KINDS)}")
+    latest = store.latest_plan(kind)
+    if latest is None:
+        return []
+    meta, df = latest
+    rows = _records(df)
+    head: dict[str, Any] = {
+        "schema": PLAN_SCHEMA,
+        "site": site,
+        "kind": kind,
+        "plan_id": meta["id"],
+        "forecast_id": meta.get("forecast_id"),
+        "created_at": meta.get("created_at"),
+        "columns": [str(c) for c in df.columns],
+    }
+    explanation = meta.get("explanation", {})
+    body = len(json.dumps(rows, separators=(",", ":")))
+    fixed = len(json.dumps(explanation)) + 1024
+    per_row = max(1.0, body / max(1, len(rows)))
+    per_part = max(1, int((part_bytes - fixed) / per_row))
+    parts = max(1, math.ceil(len(rows) / per_part))
+    out = []
+    base = f"peakline/v1/{site}/plans/{kind}"
+    for i in range(parts):
+        payload = {**head, "part": i + 1, "parts": parts,
+                   "rows": rows[i * per_part : (i + 1) * per_part]}
+        if i == 0:
+            payload["explanation"] = explanation
+        topic = base if i == 0 else f"{base}/{i + 1}"
+        out.append((topic, json.dumps(payload, separators=(",", ":")).encode()))
+    return out
+
+
+def export_plan_csv(store: Store, kind: str, path: str | Path) -> Path:
+    """Write the latest plan of ``kind`` as CSV (plus ``<name>.explanation.json`` beside it)."""
+    if kind not in PLAN_KINDS:
+        raise DataError(f"unknown plan kind {kind!r}; expected one of {', '.join(PLAN_KINDS)}")
+    latest = store.latest_plan(kind)
+    if latest is None:
+        raise DataError(f"no {kind} plan in the database yet; run `peakline plan` first")
+    meta, df = latest
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    out.to_csv(path, index=False)
+    info = {"plan_id": meta["id"], "forecast_id": meta.get("forecast_id"),
+            "created_at": meta.get("created_at"), "explanation": meta.get("explanation", {})}
+    path.with_suffix(".explanation.json").write_text(json.dumps(info, indent=2, default=str))
+    return path

@@ -1,0 +1,239 @@
+"""Ingest: MQTT messages in, validated and de-duplicated, committed in batches, then acked.
+
+The paho network thread only puts ``(topic, payload, token)`` on a bounded queue
+(``submit``). One writer thread takes up to ``max_batch`` messages or whatever arrived within
+``flush_ms``, validates each against ``edge.wire`` (a bad one becomes a dead letter with its
+reason), commits them all in ONE transaction and only then calls ``on_commit`` with, per
+(node, boot_id), the highest contiguous sequence stored: the service publishes those as
+``PlantAck`` and releases the MQTT PUBACKs of the committed messages. A failed commit is
+retried with back-off; nothing is acknowledged that is not in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from edge import wire
+from edge.errors import PeaklineError, StoreError
+from plant.store import DeadLetter, IngestBatch, Store
+
+__all__ = ["IngestStats", "Ingestor", "Message", "classify"]
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+#: (topic, payload, token, received_ts); the token is handed back to ``on_commit``
+Message = tuple[str, bytes, Any, float]
+_LEAVES: dict[str, type[Any]] = {
+    "results": wire.ResultsBatch,
+    "status": wire.NodeStatus,
+    "metrics": wire.NodeMetrics,
+    "rejects": wire.RejectThumbnail,
+}
+
+
+@dataclass
+class IngestStats:
+    """Running totals since start (read by logs, the dashboard and the bench)."""
+
+    messages: int = 0
+    results_stored: int = 0
+    dead_letters: int = 0
+    erp_rows: int = 0
+    commits: int = 0
+    commit_retries: int = 0
+    last_commit_ms: float = 0.0
+    started: float = field(default_factory=time.time)
+
+
+def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBatch) -> bool:
+    """Validate one node message into ``batch`` (or its dead letters); False if not a node topic."""
+    try:
+        t_site, line, node, leaf = wire.Topics.split_node_topic(topic)
+    except wire.WireError:
+        return False
+    try:
+        if t_site != site:
+            raise wire.WireError(f"topic is for site {t_site!r}, this plant serves {site!r}")
+        expect = _LEAVES.get(leaf)
+        if expect is None:
+            raise wire.WireError(f"unexpected topic leaf {leaf!r}")
+        payload: Any = wire.parse_payload(raw, expect)
+        got = (payload.site, payload.line, payload.node)
+        if got != (t_site, line, node):
+            raise wire.WireError(
+                f"payload is from {'/'.join(got)} but the topic names {t_site}/{line}/{node}"
+            )
+    except wire.WireError as exc:
+        batch.dead_letters.append(DeadLetter(topic, str(exc), raw, received))
+        return True
+    if leaf == "results":
+        batch.results.append((payload, received))
+    elif leaf == "status":
+        batch.statuses.append((payload, received))
+    elif leaf == "metrics":
+        batch.metrics.append((payload, received))
+    else:
+        batch.thumbnails.append((payload, received))
+    return True
+
+
+class Ingestor:
+    """Queue + writer thread between the MQTT client and the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        site: str,
+        on_commit: Callable[[dict[Key, int], list[Any]], None],
+        *,
+        max_batch: int = 200,
+        flush_ms: float = 20.0,
+        queue_max: int = 10_000,
+        erp: Callable[[str, bytes], int] | None = None,
+    ) -> None:
+        self.store = store
+        self.site = site
+        self.on_commit = on_commit
+        self.max_batch = max_batch
+        self.flush_s = flush_ms / 1000.0
+        self.erp = erp
+        self.stats = IngestStats()
+        self._queue: queue.Queue[Message | None] = queue.Queue(maxsize=queue_max)
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def backlog(self) -> int:
+        """Messages received and not yet committed."""
+        return self._queue.qsize()
+
+    def submit(self, topic: str, payload: bytes, token: Any = None) -> None:
+        """Queue a message (called from the network thread; blocks while the queue is full)."""
+        self._queue.put((topic, bytes(payload), token, time.time()))
+
+    def start(self) -> Ingestor:
+        """Start the writer thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="plant-ingest", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit and acknowledge everything queued so far, then end the writer."""
+        if self._thread is None:
+            return
+        self._stopping.set()
+        self._queue.put(None)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error("ingest writer did not finish within %.0f s", timeout)
+        self._thread = None
+
+    # --- writer ------------------------------------------------------------------------------
+    def _take(self) -> list[Message] | None:
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return [] if not self._stopping.is_set() else None
+        if first is None:
+            return None
+        chunk = [first]
+        deadline = time.monotonic() + self.flush_s
+        while len(chunk) < self.max_batch:
+            left = deadline - time.monotonic()
+            try:
+                item = self._queue.get_nowait() if left <= 0 else self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if item is None:
+                self._stopping.set()
+                break
+            chunk.append(item)
+        return chunk
+
+    def _run(self) -> None:
+        while True:
+            chunk = self._take()
+            if chunk is None:
+                break
+            if chunk:
+                self.process(chunk)
+            if self._stopping.is_set() and self._queue.empty():
+                break
+        # anything still queued (arrived during shutdown) is committed too
+        rest: list[Message] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                rest.append(item)
+        for i in range(0, len(rest), self.max_batch):
+            self.process(rest[i : i + self.max_batch])
+
+    def process(self, chunk: list[Message]) -> None:
+        """Validate, commit (retrying) and acknowledge one chunk of messages."""
+        batch = IngestBatch()
+        tokens = []
+        erp_msgs: list[Message] = []
+        for msg in chunk:
+            topic, raw, token, received = msg
+            tokens.append(token)
+            if not raw and topic.endswith("/status"):
+                continue  # a cleared retained status
+            if not classify(self.site, topic, raw, received, batch):
+                if self.erp is not None and topic.startswith(f"{wire.ROOT}/{self.site}/erp/"):
+                    erp_msgs.append(msg)
+                else:
+                    batch.dead_letters.append(
+                        DeadLetter(topic, "not a topic this plant consumes", raw, received)
+                    )
+        for topic, raw, _token, received in erp_msgs:
+            try:
+                self.stats.erp_rows += self._erp(topic, raw)
+            except PeaklineError as exc:
+                batch.dead_letters.append(DeadLetter(topic, str(exc), raw, received))
+        acks = self._commit(batch)
+        if acks is None:
+            return  # not stored: no PUBACK, the broker redelivers after a reconnect
+        self.stats.messages += len(chunk)
+        self.stats.dead_letters += len(batch.dead_letters)
+        self.on_commit(acks, tokens)
+
+    def _erp(self, topic: str, raw: bytes) -> int:
+        assert self.erp is not None
+        return self.erp(topic.rsplit("/", 1)[-1], raw)
+
+    def _commit(self, batch: IngestBatch) -> dict[Key, int] | None:
+        delay = 0.05
+        attempt = 0
+        while True:
+            attempt += 1
+            t0 = time.perf_counter()
+            try:
+                acks = self.store.write_ingest(batch)
+            except (SQLAlchemyError, StoreError) as exc:
+                self.stats.commit_retries += 1
+                log.warning("commit of %d messages failed (attempt %d): %s", len(batch), attempt,
+                            str(exc).splitlines()[0])
+                if self._stopping.is_set() and attempt >= 3:
+                    log.error("giving up on %d messages at shutdown; the broker and the "
+                              "edges will redeliver them", len(batch))
+                    return None
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.stats.commits += 1
+            self.stats.last_commit_ms = (time.perf_counter() - t0) * 1000
+            self.stats.results_stored += batch.stored
+            return acks

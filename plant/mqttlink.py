@@ -1,0 +1,139 @@
+"""The plant's MQTT connection: MQTT 5 persistent session, Last Will, subscriptions, acks.
+
+Connects with ``clean_start=False`` and a session expiry, so the broker keeps the plant's
+subscriptions and queues QoS 1 messages while it is away; sets a retained Last Will
+``PlantStatus(offline)`` and publishes ``online`` (retained) on every connect. With
+``manual_ack`` the PUBACK of a message is sent only after its commit (``release``), so a
+plant crash makes the broker redeliver it. Tokens from an earlier connection are never
+acked on a newer one (packet ids are per connection).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from edge import wire
+from plant.config import MqttConfig
+
+__all__ = ["PlantLink"]
+
+log = logging.getLogger(__name__)
+
+
+class PlantLink:
+    """paho client wrapper for the plant service."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        site: str,
+        subscriptions: list[str],
+        on_message: Callable[[str, bytes, Any], None],
+        *,
+        manual_ack: bool = True,
+        on_connect: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.topics = wire.Topics(site)
+        self.subscriptions = subscriptions
+        self._on_message_cb = on_message
+        self._on_connect_cb = on_connect
+        self.manual_ack = manual_ack
+        self.generation = 0
+        self.connected = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=manual_ack,
+        )
+        self.client.enable_logger(logging.getLogger("plant.paho"))
+        if config.username:
+            self.client.username_pw_set(config.username, config.password())
+        if config.tls_ca:
+            self.client.tls_set(ca_certs=config.tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        self.client.will_set(
+            self.topics.plant_status, self._status("offline"), qos=1, retain=True
+        )
+        self.client.reconnect_delay_set(1, max(1, int(config.reconnect_max_s)))
+        self.client.max_queued_messages_set(0)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    def _status(self, state: Literal["online", "offline"]) -> bytes:
+        site = self.topics.site
+        return wire.dump_payload(wire.PlantStatus(site=site, state=state, ts=time.time()))
+
+    def start(self) -> None:
+        """Connect in the background (retrying with back-off) and run the network loop."""
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        self.client.connect_async(
+            self.config.host,
+            self.config.port,
+            keepalive=self.config.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self.client.loop_start()
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any,
+                    _props: Any) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        self.generation += 1
+        log.info("connected to %s:%d (session present: %s)", self.config.host,
+                 self.config.port, flags.session_present)
+        opts = SubscribeOptions(qos=1)
+        client.subscribe([(topic, opts) for topic in self.subscriptions])
+        client.publish(self.topics.plant_status, self._status("online"), qos=1, retain=True)
+        self.connected.set()
+        if self._on_connect_cb is not None:
+            self._on_connect_cb()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.connected.clear()
+        if reason.is_failure:
+            log.warning("disconnected from the broker: %s; reconnecting", reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._on_message_cb(msg.topic, bytes(msg.payload), (self.generation, msg.mid, msg.qos))
+
+    def release(self, tokens: list[Any]) -> None:
+        """PUBACK committed messages that arrived on the current connection."""
+        if not self.manual_ack:
+            return
+        for token in tokens:
+            gen, mid, qos = token
+            if qos > 0 and gen == self.generation:
+                self.client.ack(mid, qos)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1,
+                retain: bool = False) -> mqtt.MQTTMessageInfo:
+        """Publish (queued by paho while disconnected)."""
+        return self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish ``offline`` (retained), wait for it, disconnect and stop the loop."""
+        if self.connected.is_set():
+            info = self.client.publish(self.topics.plant_status, self._status("offline"),
+                                       qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("could not publish offline status: %s", exc)
+        self.client.disconnect()
+        self.client.loop_stop()

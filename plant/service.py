@@ -1,0 +1,218 @@
+"""The long-running plant service: MQTT ingest, the ERP bridge and plan publishing.
+
+``PlantService(config).run()`` opens the store, starts the ingest writer, connects to the
+broker (persistent MQTT 5 session, retained ``online`` status, Last Will ``offline``),
+publishes each new plan retained and, if the config has a ``[dashboard]`` section, serves the
+dashboard in the same process on the same store. Other components can be attached with
+``add_component`` (anything with ``stop()``). SIGTERM or Ctrl-C stop it cleanly: the queue
+is flushed and committed, acks are published, then ``offline``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from typing import Any, Protocol
+
+from edge import wire
+from plant.config import PlantConfig
+from plant.erp.bridge import apply_erp_message
+from plant.erp.messages import ERP_KINDS
+from plant.erp.plans import plan_messages
+from plant.ingest import Ingestor
+from plant.mqttlink import PlantLink
+from plant.store import PLAN_KINDS, Store
+
+__all__ = ["Component", "JsonFormatter", "PlantService", "setup_logging"]
+
+log = logging.getLogger(__name__)
+
+
+class Component(Protocol):
+    """Something that runs beside the service and is stopped with it (e.g. the dashboard)."""
+
+    def stop(self) -> None: ...
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line: ts, level, logger, msg (+ exc)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+def setup_logging(fmt: str) -> None:
+    """Switch the root handlers to JSON lines when ``fmt == "json"``."""
+    if fmt == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
+
+
+class PlantService:
+    """Ingest + ERP bridge + plan publishing around one Store and one MQTT connection."""
+
+    def __init__(self, config: PlantConfig, store: Store | None = None) -> None:
+        self.config = config
+        self.site = config.plant.site
+        self.topics = wire.Topics(self.site)
+        self._own_store = store is None
+        self.store = store or Store.open(config.plant.db,
+                                         synchronous=config.plant.sqlite_synchronous)
+        self.store.thumbnails_per_node = config.ingest.thumbnails_per_node
+        ing = config.ingest
+        self.ingest = Ingestor(
+            self.store, self.site, self._on_commit,
+            max_batch=ing.max_batch_messages, flush_ms=ing.flush_interval_ms,
+            queue_max=ing.queue_max,
+            erp=self._apply_erp if config.erp.enabled else None,
+        )
+        subs = [self.topics.all_nodes(leaf) for leaf in ("results", "status", "metrics",
+                                                          "rejects")]
+        if config.erp.enabled:
+            subs += [self.topics.erp(kind) for kind in ERP_KINDS]
+        self.link = PlantLink(config.mqtt, self.site, subs, self.ingest.submit,
+                              manual_ack=ing.manual_ack, on_connect=self._on_connect)
+        self.components: list[Component] = []
+        self._published: dict[str, str] = {}
+        self._plan_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._plans_thread: threading.Thread | None = None
+        self._started = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def add_component(self, component: Component) -> None:
+        """Stop ``component`` together with the service (before the store closes)."""
+        self.components.append(component)
+
+    def start_dashboard(self) -> Component | None:
+        """Serve the dashboard on this service's store if the config has ``[dashboard]``."""
+        if self.config.dashboard is None:
+            return None
+        from plant.dashboard import serve_dashboard
+
+        server: Any = serve_dashboard(self.store, config=self.config.dashboard)
+        log.info("dashboard on %s", server.url)
+        self.add_component(server)
+        return server
+
+    def start(self) -> PlantService:
+        """Start the writer, the MQTT link and the plan publisher; returns at once."""
+        self.ingest.start()
+        self.link.start()
+        if self.config.erp.enabled and self.config.erp.publish_plans:
+            self._plans_thread = threading.Thread(target=self._plans_loop, name="plant-plans",
+                                                  daemon=True)
+            self._plans_thread.start()
+        self._started = True
+        return self
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        """True once connected to the broker."""
+        return self.link.connected.wait(timeout)
+
+    def stop(self) -> None:
+        """Flush and commit the queue, publish its acks, publish ``offline``, disconnect."""
+        if not self._started:
+            return
+        self._started = False
+        self._stop.set()
+        if self._plans_thread is not None:
+            self._plans_thread.join(10)
+        self.ingest.stop()
+        self.link.stop()
+        for component in reversed(self.components):
+            try:
+                component.stop()
+            except Exception:
+                log.exception("stopping %r failed", component)
+        if self._own_store:
+            self.store.close()
+        s = self.ingest.stats
+        log.info("plant stopped: %d messages, %d results stored, %d dead letters",
+                 s.messages, s.results_stored, s.dead_letters)
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT, then stop cleanly; returns the exit status."""
+        done = threading.Event()
+
+        def _signal(signum: int, _frame: Any) -> None:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+            done.set()
+
+        old = {sig: signal.signal(sig, _signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start_dashboard()
+            self.start()
+            if not self.wait_connected(10):
+                log.warning("no broker at %s:%d yet; retrying in the background",
+                            self.config.mqtt.host, self.config.mqtt.port)
+            every = self.config.ingest.stats_interval_s
+            while not done.wait(every):
+                s = self.ingest.stats
+                log.info("ingest: %d messages, %d results stored, %d dead letters, "
+                         "backlog %d, last commit %.1f ms", s.messages, s.results_stored,
+                         s.dead_letters, self.ingest.backlog, s.last_commit_ms)
+        finally:
+            self.stop()
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+        return 0
+
+    # --- callbacks ---------------------------------------------------------------------------
+    def _on_commit(self, acks: dict[tuple[str, str], int], tokens: list[Any]) -> None:
+        now = time.time()
+        for (node, boot_id), seq in acks.items():
+            ack = wire.PlantAck(site=self.site, node=node, boot_id=boot_id, acked_seq=seq, ts=now)
+            self.link.publish(self.topics.plant_ack(node), wire.dump_payload(ack), qos=1)
+        self.link.release(tokens)
+
+    def _apply_erp(self, kind: str, raw: bytes) -> int:
+        n = apply_erp_message(self.store, kind, raw)
+        log.info("erp/%s: %d rows applied", kind, n)
+        return n
+
+    def _on_connect(self) -> None:
+        with self._plan_lock:
+            self._published.clear()  # re-publish plans after every (re)connect
+
+    # --- plans out ---------------------------------------------------------------------------
+    def publish_plan(self, kind: str) -> str | None:
+        """Publish the latest plan of ``kind`` (retained, QoS 1); returns its id or None."""
+        msgs = plan_messages(self.store, self.site, kind, self.config.erp.plan_part_bytes)
+        if not msgs:
+            return None
+        infos = [self.link.publish(topic, payload, qos=1, retain=True) for topic, payload in msgs]
+        plan_id = str(json.loads(msgs[0][1])["plan_id"])
+        with self._plan_lock:
+            old_parts = int(self._published.get(f"{kind}#parts", "1"))
+            self._published[kind] = plan_id
+            self._published[f"{kind}#parts"] = str(len(msgs))
+        for part in range(len(msgs) + 1, old_parts + 1):  # clear stale retained parts
+            self.link.publish(f"{self.topics.plan(kind)}/{part}", b"", qos=1, retain=True)
+        log.info("published %s plan %s in %d message(s)", kind, plan_id, len(infos))
+        return plan_id
+
+    def _plans_loop(self) -> None:
+        while not self._stop.is_set():
+            if self.link.connected.is_set():
+                for kind in PLAN_KINDS:
+                    try:
+                        latest = self.store.latest_plan_id(kind)
+                        with self._plan_lock:
+                            known = self._published.get(kind)
+                        if latest is not None and latest != known:
+                            self.publish_plan(kind)
+                    except Exception:
+                        log.exception("publishing the %s plan failed", kind)
+            self._stop.wait(self.config.erp.plan_poll_s)

@@ -1,0 +1,36 @@
+"""The plant database: one data-access layer over SQLite (default) or PostgreSQL.
+
+``Store.open(url)`` takes ``sqlite:///path.db`` (or a plain path) or
+``postgresql+psycopg://user@host/db``, applies the numbered migrations and returns a store
+whose methods return pandas frames. Results, presence, metrics and dead letters come from
+``plant.store.results``; ERP tables from ``plant.store.erp``; forecasts and plans from
+``plant.store.artifacts``.
+"""
+
+from __future__ import annotations
+
+from edge.errors import StoreError
+from plant.store.artifacts import PLAN_KINDS, ArtifactsMixin
+from plant.store.base import normalize_url
+from plant.store.erp import CSV_KINDS, ErpMixin
+from plant.store.results import DeadLetter, IngestBatch, ResultsMixin
+
+__all__ = [
+    "CSV_KINDS",
+    "PLAN_KINDS",
+    "DeadLetter",
+    "IngestBatch",
+    "Store",
+    "StoreError",
+    "normalize_url",
+]
+
+
+class Store(ResultsMixin, ErpMixin, ArtifactsMixin):
+    """The plant's database. Open with ``Store.open(url)``; close with ``close()``."""
+
+    @classmethod
+    def open(cls, url: str, *, synchronous: str = "FULL") -> Store:
+        """Open (creating and migrating as needed) the database at ``url``."""
+        store: Store = super().open(url, synchronous=synchronous)
+        return store

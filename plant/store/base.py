@@ -1,0 +1,146 @@
+"""Connection handling shared by every part of the store: engines, migrations, upserts.
+
+SQLite files open in WAL mode with ``synchronous=FULL`` (a commit the plant has acknowledged
+survives a power cut, not only a crash) and a busy timeout, so the ingest writer and the
+dashboard's readers do not block each other. PostgreSQL URLs use psycopg 3.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from edge.errors import StoreError
+from plant.store.schema import migrate
+
+__all__ = ["StoreBase", "normalize_url"]
+
+log = logging.getLogger(__name__)
+
+
+def normalize_url(url: str) -> str:
+    """A SQLAlchemy URL from what a user typed: a path means SQLite; postgres uses psycopg 3."""
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser()}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+class StoreBase:
+    """Engine, dialect helpers and lifecycle; the domain mixins build on this."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, *, synchronous: str = "FULL") -> Any:
+        """Open (and migrate) the database at ``url``; StoreError when it cannot."""
+        url = normalize_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"not a database URL: {url!r}") from exc
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                parent = Path(parsed.database).expanduser().resolve().parent
+                if not parent.is_dir():
+                    raise StoreError(f"cannot open {url}: folder {parent} does not exist")
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        elif parsed.get_backend_name() == "postgresql":
+            kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = {"connect_timeout": 5}
+        try:
+            engine = create_engine(url, **kwargs)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot use database URL {_redact(url)}: {exc}") from exc
+        if engine.dialect.name == "sqlite":
+            _sqlite_pragmas(engine, synchronous)
+        try:
+            with engine.begin() as conn:
+                version = migrate(conn)
+        except (SQLAlchemyError, RuntimeError) as exc:
+            engine.dispose()
+            reason = str(exc).splitlines()[0]
+            raise StoreError(f"cannot open database {_redact(url)}: {reason}") from exc
+        log.info("store open: %s (schema version %d)", _redact(url), version)
+        return cls(engine, url)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- portable bulk writes -------------------------------------------------------------
+    def _insert(self, table: Table) -> Any:
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+
+    def insert_ignore(
+        self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert ``rows``; a row that collides with a unique key is skipped, not an error."""
+        if rows:
+            conn.execute(self._insert(table).on_conflict_do_nothing(), list(rows))
+
+    def upsert(
+        self,
+        conn: Connection,
+        table: Table,
+        rows: Sequence[Mapping[str, Any]],
+        keys: Iterable[str],
+        update: Iterable[str] | None = None,
+    ) -> None:
+        """Insert ``rows`` or, on a key collision, overwrite the ``update`` columns."""
+        if not rows:
+            return
+        keys = list(keys)
+        cols = list(update) if update is not None else [k for k in rows[0] if k not in keys]
+        stmt = self._insert(table)
+        if cols:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=keys, set_={c: stmt.excluded[c] for c in cols}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        conn.execute(stmt, list(rows))
+
+
+def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
+    if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise StoreError(f"sqlite synchronous must be OFF, NORMAL, FULL or EXTRA: {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()

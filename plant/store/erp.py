@@ -1,0 +1,191 @@
+"""The ERP side of the store: CSV import, idempotent upserts and readers for planning.
+
+``import_csv`` reads a whole file as text, checks every cell (``plant.erp.validate``) and
+every reference (SKUs and items must be known), and only then writes it in ONE transaction,
+so a bad file imports nothing. Upserts overwrite by key, so loading the same rows twice
+changes nothing. Readers return pandas frames with dates as ``datetime64``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Table, delete, func, select, tuple_
+
+from edge.errors import DataError
+from plant.erp.validate import check_frame, fail
+from plant.store import schema as t
+from plant.store.base import StoreBase
+from plant.store.results import frame
+
+__all__ = ["CSV_KINDS", "ErpMixin"]
+
+#: the standard CSV tables in the order a folder is loaded (references first)
+CSV_KINDS = ("skus", "materials", "lines", "bom", "inventory", "demand", "open_orders")
+
+#: kind -> (table, key columns, columns the upsert overwrites)
+_TARGETS: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...] | None]] = {
+    "skus": (t.skus, ("sku",), None),
+    "materials": (t.materials, ("item",), None),
+    "lines": (t.lines, ("line",), None),
+    "bom": (t.bom, ("sku", "item"), None),
+    "inventory": (t.inventory, ("item", "as_of"), None),
+    "demand": (t.demand, ("sku", "date"), None),
+    "open_orders": (t.open_orders, ("order_id",), None),
+    "sales": (t.demand, ("sku", "date"), ("orders",)),
+    "cancellations": (t.demand, ("sku", "date"), ("cancellations",)),
+}
+_CHUNK = 20_000
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            head = fh.readline()
+        if not head.strip():
+            raise DataError(f"{path.name}: empty file (no header row)")
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[],
+                           skipinitialspace=True, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, csv.Error) as exc:
+        raise DataError(f"{path.name}: not a readable CSV file: {exc}") from exc
+
+
+class ErpMixin(StoreBase):
+    """Import, upsert and read SKUs, demand, orders, inventory, materials, BOM and lines."""
+
+    def import_csv(self, kind: str, path: str | Path) -> int:
+        """Import one CSV file of ``kind``; DataError (file, row, column) imports nothing."""
+        path = Path(path)
+        if kind not in CSV_KINDS:
+            raise DataError(f"{path.name}: unknown kind {kind!r}; expected one of "
+                            f"{', '.join(CSV_KINDS)}")
+        return self._write_frame(kind, _read_csv(path), path.name)
+
+    def import_dir(self, folder: str | Path) -> dict[str, int]:
+        """Import every standard ``<kind>.csv`` present in ``folder``, references first."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise DataError(f"{folder}: not a folder")
+        found = {k: folder / f"{k}.csv" for k in CSV_KINDS if (folder / f"{k}.csv").is_file()}
+        if not found:
+            raise DataError(f"{folder}: none of {', '.join(k + '.csv' for k in CSV_KINDS)}")
+        return {kind: self.import_csv(kind, path) for kind, path in found.items()}
+
+    def upsert_rows(
+        self, kind: str, rows: Iterable[Mapping[str, Any]] | pd.DataFrame, source: str = ""
+    ) -> int:
+        """Insert or overwrite rows by key (idempotent); same checks as ``import_csv``."""
+        df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+        if df.empty:
+            return 0
+        df = df.copy()
+        for col in df.columns:  # dates given as date objects: back to ISO text for the checks
+            if df[col].map(lambda v: isinstance(v, dt.date)).any():
+                df[col] = df[col].map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
+        return self._write_frame(kind, df, source or f"{kind} rows")
+
+    def close_orders(self, order_ids: Iterable[str]) -> int:
+        """Remove shipped or cancelled orders from the open orders."""
+        ids = list(order_ids)
+        if not ids:
+            return 0
+        with self.engine.begin() as conn:
+            res = conn.execute(delete(t.open_orders).where(t.open_orders.c.order_id.in_(ids)))
+            return int(res.rowcount or 0)
+
+    def _write_frame(self, kind: str, raw: pd.DataFrame, source: str) -> int:
+        if kind not in _TARGETS:
+            raise DataError(f"{source}: unknown kind {kind!r}")
+        df = check_frame(kind, raw, source)
+        table, keys, update = _TARGETS[kind]
+        for col in df.columns:
+            if pd.api.types.is_datetime64_any_dtype(df[col]):
+                df[col] = df[col].dt.date
+        records = df.to_dict("records")
+        with self.engine.begin() as conn:
+            self._check_references(conn, kind, df, source)
+            for i in range(0, len(records), _CHUNK):
+                chunk = records[i : i + _CHUNK]
+                if update is not None:  # partial demand rows: fill the other measure with 0
+                    other = "cancellations" if update == ("orders",) else "orders"
+                    chunk = [{**r, other: 0.0} for r in chunk]
+                self.upsert(conn, table, chunk, keys, update)
+        return len(records)
+
+    def _check_references(self, conn: Connection, kind: str, df: pd.DataFrame, src: str) -> None:
+        known_skus: set[str] | None = None
+
+        def skus() -> set[str]:
+            nonlocal known_skus
+            if known_skus is None:
+                known_skus = set(conn.execute(select(t.skus.c.sku)).scalars())
+            return known_skus
+
+        def unknown(col: str, known: set[str], mask: pd.Series | None = None,
+                    what: str = "SKU") -> None:
+            values = df[col] if mask is None else df[col].where(mask)
+            bad = values.notna() & ~values.isin(known)
+            if bad.any():
+                idx = int(bad.to_numpy().nonzero()[0][0])
+                raise fail(src, idx + 1, col, f"unknown {what} {df[col].iloc[idx]!r}")
+
+        if kind in ("demand", "open_orders", "sales", "cancellations", "bom"):
+            unknown("sku", skus())
+        if kind == "bom":
+            items = set(conn.execute(select(t.materials.c.item)).scalars())
+            unknown("item", items, what="material or packaging item")
+        if kind == "inventory":
+            unknown("item", skus(), df["kind"] == "sku")
+            items = set(conn.execute(select(t.materials.c.item)).scalars())
+            unknown("item", items, df["kind"] != "sku", "material or packaging item")
+
+    # --- readers -------------------------------------------------------------------------
+    def _read(self, stmt: Any, dates: Iterable[str] = (), rename: dict[str, str] | None = None,
+              ) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            df = frame(conn, stmt)
+        for col in dates:
+            df[col] = pd.to_datetime(df[col])
+        return df.rename(columns=rename or {})
+
+    def skus(self) -> pd.DataFrame:
+        """SKU master data, one row per SKU."""
+        return self._read(select(t.skus).order_by(t.skus.c.sku))
+
+    def demand_history(self) -> pd.DataFrame:
+        """Daily history: sku, ds, orders, cancellations (sorted by sku, ds)."""
+        d = t.demand
+        stmt = select(d.c.sku, d.c.date, d.c.orders, d.c.cancellations).order_by(d.c.sku, d.c.date)
+        return self._read(stmt, ["date"], {"date": "ds"})
+
+    def open_orders(self) -> pd.DataFrame:
+        """Orders not shipped yet."""
+        o = t.open_orders
+        return self._read(select(o).order_by(o.c.due_date, o.c.order_id),
+                          ["order_date", "due_date"])
+
+    def inventory(self) -> pd.DataFrame:
+        """The latest on-hand count per item: item, kind, on_hand, as_of."""
+        i = t.inventory
+        latest = select(i.c.item, func.max(i.c.as_of).label("as_of")).group_by(i.c.item)
+        stmt = (select(i).where(tuple_(i.c.item, i.c.as_of).in_(latest)).order_by(i.c.item))
+        return self._read(stmt, ["as_of"])
+
+    def materials(self) -> pd.DataFrame:
+        """Raw materials and packaging: lead times, MOQ, pack multiples, cost, shelf life."""
+        return self._read(select(t.materials).order_by(t.materials.c.item))
+
+    def bom(self) -> pd.DataFrame:
+        """Bill of materials: sku, item, qty_per_unit."""
+        return self._read(select(t.bom).order_by(t.bom.c.sku, t.bom.c.item))
+
+    def lines(self) -> pd.DataFrame:
+        """Production lines and their capacity."""
+        return self._read(select(t.lines).order_by(t.lines.c.line))

@@ -1,0 +1,277 @@
+"""Tables of the plant database and the numbered migrations that create them.
+
+One SQLAlchemy Core ``MetaData`` describes every table; migrations are plain numbered
+functions applied in order inside one transaction each and recorded in ``schema_version``
+(version, applied_at, description), so an existing database is brought forward on open and a
+newer database than this code refuses to open.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+
+__all__ = ["MIGRATIONS", "metadata", "migrate", "schema_version"]
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", Float, nullable=False),
+    Column("description", String(200), nullable=False),
+)
+
+# --- ingest side -----------------------------------------------------------------------------
+results = Table(
+    "results",
+    metadata,
+    Column("site", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("bbox_x", Integer, nullable=False),
+    Column("bbox_y", Integer, nullable=False),
+    Column("bbox_w", Integer, nullable=False),
+    Column("bbox_h", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("defect", String(64)),
+    Column("latency_ms", Float, nullable=False),
+    Column("rejected", Boolean, nullable=False),
+    Column("missed_reject", Boolean, nullable=False),
+    Column("historical", Boolean, nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("received_ts", Float, nullable=False),
+    UniqueConstraint("node", "boot_id", "seq", name="uq_results_node_boot_seq"),
+)
+Index("ix_results_ts", results.c.ts)
+Index("ix_results_line_ts", results.c.line, results.c.ts)
+
+seq_ranges = Table(
+    "seq_ranges",
+    metadata,
+    Column("node", String(64), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("first_seq", Integer, nullable=False),
+    Column("last_seq", Integer, nullable=False),
+    PrimaryKeyConstraint("node", "boot_id", "first_seq"),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("node", String(64), primary_key=True),
+    Column("site", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("config_digest", String(128), nullable=False),
+    Column("status_ts", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("window_s", Float, nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("rejects", Integer, nullable=False),
+    Column("rejects_by_defect", Text, nullable=False),
+    Column("uncertain", Integer, nullable=False),
+    Column("missed_rejects", Integer, nullable=False),
+    Column("latency_p50_ms", Float, nullable=False),
+    Column("latency_p99_ms", Float, nullable=False),
+    Column("frames", Integer, nullable=False),
+    Column("dropped_frames", Integer, nullable=False),
+    Column("corrupt_frames", Integer, nullable=False),
+    Column("queue_depth", Integer, nullable=False),
+    Column("outbox_backlog", Integer, nullable=False),
+    Column("outbox_dropped", Integer, nullable=False),
+    Column("received_ts", Float, nullable=False),
+)
+Index("ix_metrics_node_ts", metrics.c.node, metrics.c.ts)
+
+thumbnails = Table(
+    "thumbnails",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("defect", String(64)),
+    Column("jpeg_b64", Text, nullable=False),
+    Column("received_ts", Float, nullable=False),
+)
+Index("ix_thumbnails_node_id", thumbnails.c.node, thumbnails.c.id)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(512), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("received_ts", Float, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+)
+
+# --- ERP side (quantities in sellable units) -------------------------------------------------
+skus = Table(
+    "skus",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("flavour", String(64), nullable=False),
+    Column("packaging", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("price", Float, nullable=False),
+    Column("unit_cost", Float, nullable=False),
+    Column("salvage_value", Float, nullable=False),
+    Column("shelf_life_days", Integer, nullable=False),
+    Column("units_per_case", Integer, nullable=False),
+)
+demand = Table(
+    "demand",
+    metadata,
+    Column("sku", String(64), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("orders", Float, nullable=False, default=0.0),
+    Column("cancellations", Float, nullable=False, default=0.0),
+    PrimaryKeyConstraint("sku", "date"),
+)
+open_orders = Table(
+    "open_orders",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("order_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("qty", Float, nullable=False),
+    Column("channel", String(64), nullable=False),
+)
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("item", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("on_hand", Float, nullable=False),
+    Column("as_of", Date, nullable=False),
+    PrimaryKeyConstraint("item", "as_of"),
+)
+materials = Table(
+    "materials",
+    metadata,
+    Column("item", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("moq", Float, nullable=False),
+    Column("pack_multiple", Float, nullable=False),
+    Column("unit_cost", Float, nullable=False),
+    Column("shelf_life_days", Integer, nullable=False),
+)
+bom = Table(
+    "bom",
+    metadata,
+    Column("sku", String(64), nullable=False),
+    Column("item", String(64), nullable=False),
+    Column("qty_per_unit", Float, nullable=False),
+    PrimaryKeyConstraint("sku", "item"),
+)
+lines = Table(
+    "lines",
+    metadata,
+    Column("line", String(64), primary_key=True),
+    Column("units_per_hour", Float, nullable=False),
+    Column("hours_per_shift", Float, nullable=False),
+    Column("shifts_per_day", Integer, nullable=False),
+    Column("days_per_week", Integer, nullable=False),
+)
+
+# --- forecasts, backtests, plans (a frame per id, stored as pandas "table" JSON) --------------
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("artifact_id", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("forecast_id", String(128)),
+    Column("created_at", Float, nullable=False),
+    Column("meta", Text, nullable=False),
+    Column("data", Text, nullable=False),
+    PrimaryKeyConstraint("kind", "artifact_id"),
+)
+Index("ix_artifacts_kind_created", artifacts.c.kind, artifacts.c.created_at)
+
+_INGEST = [results, seq_ranges, nodes, metrics, thumbnails, dead_letters]
+_ERP = [skus, demand, open_orders, inventory, materials, bom, lines]
+
+
+def _create(tables: list[Table]) -> Callable[[Connection], None]:
+    def apply(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    return apply
+
+
+#: (version, description, apply) in order; append, never edit a released one.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "ingest: results, nodes, metrics, thumbnails, dead letters", _create(_INGEST)),
+    (2, "ERP: skus, demand, open orders, inventory, materials, bom, lines", _create(_ERP)),
+    (3, "forecasts, backtests and plans", _create([artifacts])),
+]
+
+
+def migrate(conn: Connection) -> int:
+    """Apply the migrations this database lacks; return the resulting version."""
+    schema_version.create(conn, checkfirst=True)
+    current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
+    latest = MIGRATIONS[-1][0]
+    if current > latest:
+        raise RuntimeError(f"database schema version {current} is newer than this code ({latest})")
+    for version, description, apply in MIGRATIONS:
+        if version > current:
+            apply(conn)
+            conn.execute(
+                schema_version.insert().values(
+                    version=version, applied_at=time.time(), description=description
+                )
+            )
+            current = version
+    return current
