@@ -145,8 +145,8 @@ class GpioReject:
 
     def __init__(self, config: GpioActuator) -> None:
         try:
-            import gpiod  # type: ignore[import-not-found]
-            from gpiod.line import Direction, Value  # type: ignore[import-not-found]
+            import gpiod
+            from gpiod.line import Direction, Value
         except ImportError as exc:
             raise ConfigError(
                 "actuator.plugin.type: gpio needs the gpiod package (pip install gpiod)"

@@ -234,18 +234,18 @@ class Publisher:
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             if msg.topic == self.t_ack:
-                ack = parse_payload(msg.payload, PlantAck)
+                ack = parse_payload(bytes(msg.payload), PlantAck)
                 assert isinstance(ack, PlantAck)
                 self._acked(ack)
             elif msg.topic == self.topics.plant_status:
-                st = parse_payload(msg.payload, PlantStatus)
+                st = parse_payload(bytes(msg.payload), PlantStatus)
                 assert isinstance(st, PlantStatus)
                 online = st.state == "online" or not self.settings.require_plant_online
                 if online != self.plant_online:
                     log.info("plant is %s", st.state)
                 self.plant_online = online
             elif msg.topic == self.t_cmd and self.on_command is not None:
-                cmd = parse_payload(msg.payload, NodeCommand)
+                cmd = parse_payload(bytes(msg.payload), NodeCommand)
                 assert isinstance(cmd, NodeCommand)
                 self.on_command(cmd)
         except WireError as exc:
@@ -318,6 +318,7 @@ class Publisher:
             deadline = time.monotonic() + 2.0
             while not info.is_published() and time.monotonic() < deadline:
                 self.client.loop(timeout=0.05)
+            self.connected = False
             self.client.disconnect()
             self.client.loop(timeout=0.05)
 

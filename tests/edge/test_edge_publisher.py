@@ -1,0 +1,134 @@
+"""The MQTT link against a real Mosquitto: batches, plant acks, plant offline, broker crash."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from edgekit import Acker, draft, wait_until
+
+from edge.outbox import Outbox
+from edge.publisher import LinkSettings, Publisher
+from plant.broker import Mosquitto
+
+
+def _link(port: int, **kw: object) -> LinkSettings:
+    base: dict[str, object] = dict(
+        site="s1", line="l1", node="n1", port=port, batch_interval_ms=20, batch_max=50,
+        resend_after_s=2.0, reconnect_min_s=0.1, reconnect_max_s=0.5, keepalive_s=5,
+    )
+    base.update(kw)
+    return LinkSettings(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[Outbox]:
+    box = Outbox(tmp_path / "outbox.db")
+    box.begin_boot("boot-a", "m:1")
+    yield box
+    box.close()
+
+
+def test_results_go_in_batches_and_leave_the_outbox_only_when_acked(
+    broker: Mosquitto, outbox: Outbox
+) -> None:
+    acker = Acker(broker.port, site="s1")
+    pub = Publisher(_link(broker.port), outbox, "boot-a", "m:1")
+    pub.start()
+    try:
+        for k in range(4):
+            outbox.store("boot-a", [draft(k * 100 + i) for i in range(100)])
+        assert acker.wait_for(400)
+        assert wait_until(lambda: outbox.backlog == 0)
+        seqs = sorted(acker.results[("n1", "boot-a")])
+        assert seqs == list(range(1, 401))
+        assert max(len(b.results) for b in acker.batches) == 50  # many results per message
+        assert len(acker.batches) <= 400 / 10
+        assert not any(b.historical for b in acker.batches)
+    finally:
+        pub.stop(2)
+        acker.close()
+
+
+def test_nothing_is_deleted_without_a_plant_ack_and_resends_happen(
+    broker: Mosquitto, outbox: Outbox
+) -> None:
+    acker = Acker(broker.port, site="s1", ack=False)
+    pub = Publisher(_link(broker.port, resend_after_s=0.5), outbox, "boot-a", "m:1")
+    pub.start()
+    try:
+        outbox.store("boot-a", [draft(i) for i in range(20)])
+        assert acker.wait_for(20)
+        assert wait_until(lambda: pub.stats.resent >= 20, 10)
+        assert outbox.backlog == 20  # the broker's PUBACK deletes nothing
+        assert any(b.historical for b in acker.batches)  # resends are marked historical
+    finally:
+        pub.stop(0)
+        acker.close()
+
+
+def test_backlog_waits_for_the_plant_and_drains_as_historical(
+    broker: Mosquitto, outbox: Outbox
+) -> None:
+    acker = Acker(broker.port, site="s1")
+    acker.go_offline()
+    pub = Publisher(_link(broker.port, historical_after_s=0.2), outbox, "boot-a", "m:1")
+    pub.start()
+    try:
+        ts = time.time() - 60
+        outbox.store("boot-a", [draft(i, ts=ts) for i in range(30)])
+        assert wait_until(lambda: pub.connected)
+        time.sleep(0.5)
+        assert acker.stored() == 0 and outbox.backlog == 30
+        acker.client.publish(acker.topics.plant_status, acker._status("online"), qos=1,
+                             retain=True)
+        assert acker.wait_for(30)
+        assert wait_until(lambda: outbox.backlog == 0)
+        assert all(b.historical for b in acker.batches)
+        assert all(r.ts == ts for b in acker.batches for r in b.results)  # original times
+    finally:
+        pub.stop(1)
+        acker.close()
+
+
+def test_broker_sigkill_loses_nothing(own_broker: Mosquitto, outbox: Outbox) -> None:
+    acker = Acker(own_broker.port, site="s1")
+    pub = Publisher(_link(own_broker.port), outbox, "boot-a", "m:1")
+    pub.start()
+    try:
+        outbox.store("boot-a", [draft(i) for i in range(200)])
+        assert acker.wait_for(200)
+        own_broker.kill()
+        assert wait_until(lambda: not pub.connected, 10)
+        for k in range(5):  # the node keeps inspecting: results pile up in the outbox
+            outbox.store("boot-a", [draft(1000 + k * 100 + i) for i in range(100)])
+        time.sleep(1.0)
+        own_broker.start()
+        assert acker.wait_for(700, 30)
+        assert wait_until(lambda: outbox.backlog == 0, 30)
+        assert sorted(acker.results[("n1", "boot-a")]) == list(range(1, 701))
+        assert pub.stats.connects >= 2
+    finally:
+        pub.stop(1)
+        acker.close()
+
+
+def test_denied_publish_is_noticed(tmp_path: Path, outbox: Outbox) -> None:
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite peakline/v1/s1/plant/#\ntopic read peakline/v1/s1/+/+/results\n"
+                   "topic readwrite peakline/v1/s1/l1/n1/status\n")
+    as_root = ["user root"] if os.geteuid() == 0 else []
+    with Mosquitto(tmp_path / "mq", extra=[*as_root, f"acl_file {acl}"]) as mq:
+        acker = Acker(mq.port, site="s1")
+        pub = Publisher(_link(mq.port), outbox, "boot-a", "m:1")
+        pub.start()
+        try:
+            outbox.store("boot-a", [draft(i) for i in range(5)])
+            assert wait_until(lambda: pub.stats.denied >= 1, 10)
+            assert outbox.backlog == 5 and acker.stored() == 0
+        finally:
+            pub.stop(0)
+            acker.close()
