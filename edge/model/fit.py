@@ -1,0 +1,212 @@
+"""Fit the one-class anomaly model on good items and write it as ONNX with its card.
+
+``fit_model(data, out)``: load the good items of a recording or a dataset folder's ``train/good``,
+extract the fixed features with the feature graph (ONNX Runtime, so fitting sees exactly what the
+edge computes), choose the options (pooling grid, illumination flattening) on out-of-fold scores of
+good items against the same items with synthetic defects, fit PCA and per-cell Gaussians on all
+good items, set the thresholds on the out-of-fold scores for the target false-reject rate, and
+write the graph with the card in its metadata. Labelled defects in the data, if any, are scored
+for the card's fit-time metrics only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.errors import DataError, ModelError
+from edge.model.card import (
+    Calibration,
+    CropPolicy,
+    InputSpec,
+    ModelCard,
+    OutputSpec,
+    Thresholds,
+    write_card,
+)
+from edge.model.data import ItemSet, load_items
+from edge.model.graph import FeatureOptions, build_feature_model, build_score_model
+from edge.model.metrics import auroc, summarize, threshold_for_frr
+from edge.model.stats import PadimStats, fit_stats, score_stats
+from edge.model.synth import corrupt
+
+__all__ = ["MIN_GOOD", "extract_features", "fit_model", "thresholds_from_scores"]
+
+log = logging.getLogger(__name__)
+
+#: fewer good items than this cannot give a meaningful model or threshold
+MIN_GOOD = 10
+
+
+def _session(model: Any, threads: int) -> Any:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+
+def extract_features(x: np.ndarray, opt: FeatureOptions, threads: int = 2, batch: int = 128
+                     ) -> np.ndarray:
+    """Pooled features (N, F, grid, grid) of model inputs ``x`` through the feature graph."""
+    sess = _session(build_feature_model(opt), threads)
+    parts = [sess.run(["features"], {"image": x[i : i + batch]})[0] for i in range(0, len(x), batch)]
+    return np.concatenate(parts)
+
+
+def thresholds_from_scores(good: np.ndarray, target_frr: float) -> tuple[Thresholds, float]:
+    """Reject threshold for ``target_frr`` on held-out good scores, and an uncertain band below it
+    (the threshold that would reject five times as many good items). Returns (thresholds, frr)."""
+    reject, frr = threshold_for_frr(good, target_frr)
+    uncertain, _ = threshold_for_frr(good, min(0.5, 5 * target_frr))
+    return Thresholds(reject=reject, uncertain=min(uncertain, reject)), frr
+
+
+def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    return [order[i::k] for i in range(k)]
+
+
+def _oof(good: np.ndarray, syn: np.ndarray, components: int, folds: list[np.ndarray]
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold scores of the good items and of their synthetic-defect copies."""
+    og = np.empty(len(good))
+    osyn = np.empty(len(good))
+    for hold in folds:
+        train = np.setdiff1d(np.arange(len(good)), hold)
+        st = fit_stats(good[train], components)
+        og[hold] = score_stats(st, good[hold])[0]
+        osyn[hold] = score_stats(st, syn[hold])[0]
+    return og, osyn
+
+
+def _separation(good: np.ndarray, bad: np.ndarray, target_frr: float) -> dict[str, float]:
+    thr, _ = threshold_for_frr(good, max(target_frr, 1.0 / len(good)))
+    return {"auroc": auroc(good, bad), "recall": float(np.mean(bad >= thr))}
+
+
+def _candidates(size: int, grid: int | None, flatten: bool | None) -> list[FeatureOptions]:
+    grids = [grid] if grid else [g for g in (8, 16) if size % (4 * g) == 0]
+    flats = [flatten] if flatten is not None else [False, True]
+    opts = [FeatureOptions(size, g, f) for g in grids for f in flats]
+    for o in opts:
+        try:
+            o.check()
+        except ValueError as exc:
+            raise DataError(str(exc)) from exc
+    if not opts:
+        raise DataError(f"input size {size} must be a multiple of 32 (or give --grid)")
+    return opts
+
+
+def fit_model(
+    data: str | Path,
+    out: str | Path,
+    *,
+    size: int = 64,
+    grid: int | None = None,
+    flatten: bool | None = None,
+    components: int = 16,
+    target_frr: float = 0.01,
+    margin: float = 0.15,
+    folds: int = 5,
+    name: str = "peakline-padim",
+    version: str | None = None,
+    seed: int = 0,
+    threads: int = 2,
+) -> ModelCard:
+    """Fit on the good items of ``data`` (recording or dataset folder), write ``out``, return the card."""
+    started = time.monotonic()
+    if not 0.0 < target_frr < 0.5:
+        raise DataError(f"target false-reject rate must be within (0, 0.5), got {target_frr}")
+    input_spec = InputSpec(width=size, height=size)
+    spec = input_spec.preprocess_spec()
+    items = load_items(data, spec, margin=margin)
+    is_dataset = items.kind == "dataset"
+    fit_mask = items.is_good & (np.array([s != "test" for s in items.splits]) if is_dataset else True)
+    good = items.subset(fit_mask)
+    if len(good.labels) < MIN_GOOD:
+        raise DataError(
+            f"{data}: {len(good.labels)} good item(s) to fit on; at least {MIN_GOOD} are needed "
+            "(and a few hundred for a threshold at 1% false rejects)"
+        )
+    n = len(good.labels)
+    k = max(2, min(folds, n))
+    split = _folds(n, k, seed)
+    d = int(min(components, max(4, (n - n // k) // 3)))
+    syn_x, _ = corrupt(good.x, seed=seed)
+    tried: list[dict[str, Any]] = []
+    best: tuple[float, FeatureOptions, np.ndarray, np.ndarray] | None = None
+    for opt in _candidates(size, grid, flatten):
+        feats = extract_features(good.x, opt, threads)
+        og, osyn = _oof(feats, extract_features(syn_x, opt, threads), d, split)
+        sep = _separation(og, osyn, target_frr)
+        tried.append({**asdict(opt), **sep})
+        crit = sep["auroc"] + sep["recall"]
+        log.info("option %s: synthetic AUROC %.4f recall %.3f", opt, sep["auroc"], sep["recall"])
+        if best is None or crit > best[0] + 1e-9:
+            best = (crit, opt, feats, og)
+    assert best is not None
+    _, opt, feats, oof_good = best
+    stats: PadimStats = fit_stats(feats, d)
+    proto = build_score_model(opt, stats.projection, stats.bias, stats.means, stats.whiten,
+                              input_name=input_spec.name)
+    thresholds, frr = thresholds_from_scores(oof_good, target_frr)
+
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    card = ModelCard(
+        name=name,
+        version=version or f"{size}px-{items.digest[:10]}",
+        kind="anomaly",
+        input=input_spec,
+        crop=CropPolicy(margin=margin),
+        output=OutputSpec(name="score", kind="anomaly_score", map_name="map"),
+        thresholds=thresholds,
+        calibration=Calibration(target_frr=target_frr, frr=frr, n_good=n, n_val=n,
+                                method=f"out-of-fold ({k} folds)", data=str(data)),
+        data_digest=items.digest,
+        options={"grid": opt.grid, "flatten": opt.flatten, "components": d,
+                 "features_per_cell": int(feats.shape[1]), "candidates": tried},
+    )
+    sess = _session(proto, threads)
+    check = sess.run(["score"], {input_spec.name: good.x[: min(8, n)]})[0]
+    ref = score_stats(stats, feats[: min(8, n)])[0]
+    if not np.allclose(check, ref, rtol=1e-3, atol=1e-3):
+        raise ModelError(f"the ONNX graph disagrees with the fitted statistics: {check} vs {ref}")
+    card.metrics = _fit_metrics(items, fit_mask, sess, input_spec.name, thresholds, oof_good)
+    card.metrics["fit_seconds"] = round(time.monotonic() - started, 2)
+    write_card(out_path, card, proto)
+    return card
+
+
+def _fit_metrics(items: ItemSet, fit_mask: np.ndarray, sess: Any, input_name: str,
+                 thr: Thresholds, oof_good: np.ndarray) -> dict[str, Any]:
+    """Figures at fit time: out-of-fold good scores, and labelled defects in the data if any."""
+    out: dict[str, Any] = {
+        "oof_good_score_p50": float(np.median(oof_good)),
+        "oof_good_score_max": float(oof_good.max()),
+    }
+    rest = items.subset(~fit_mask)
+    if rest.labels and not all(lab == "good" for lab in rest.labels):
+        scores = np.concatenate([sess.run(["score"], {input_name: rest.x[i : i + 128]})[0]
+                                 for i in range(0, len(rest.x), 128)])
+        labels = list(rest.labels)
+        allgood = np.concatenate([oof_good, scores[rest.is_good]])
+        s = summarize(np.concatenate([allgood, scores[~rest.is_good]]),
+                      ["good"] * len(allgood) + [lab for lab in labels if lab != "good"],
+                      thr.reject, thr.uncertain)
+        out["defects_in_data"] = {
+            "note": "goods scored out-of-fold; defects were not used to fit",
+            **{k: s["overall"][k] for k in ("auroc", "recall", "false_reject_rate", "escape_rate",
+                                            "n_good", "n_defect")},
+            "per_defect_auroc": {k: v["auroc"] for k, v in s["per_defect"].items()},
+        }
+    return out

@@ -1,0 +1,212 @@
+"""The anomaly model as an ONNX graph: fixed features, PCA and per-cell Mahalanobis distance.
+
+Features (no learned weights, the same for every product):
+
+- colour: luminance and two opponent channels (red-green, yellow-blue) by a 1x1 convolution;
+- optional illumination flattening: ``log(Y) - lowpass(log(Y))``;
+- a three-level pyramid of the luminance; at each level Gaussian derivatives (sigma 1 px at that
+  level, so 1, 2 and 4 px at input scale) give the smoothed image, the gradient magnitude and the
+  two Hessian eigenvalues;
+- every map is area-pooled to a ``grid x grid`` lattice of cells together with its local energy
+  (the pooled square), and the chroma channels likewise.
+
+The fitted part (see ``edge.model.fit``) standardises the features, projects them on their
+principal components (a 1x1 convolution) and computes, per cell, the Mahalanobis distance to the
+good items' Gaussian (a batched matrix product with each cell's whitening matrix). The outputs are
+``score`` (N,): the largest cell distance, and ``map`` (N, grid, grid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+__all__ = ["OPSET", "FeatureOptions", "build_feature_model", "build_score_model", "n_features"]
+
+OPSET = 17
+_LEVELS = 3
+_PER_LEVEL = 4  # smoothed, gradient magnitude, Hessian eigenvalues (2)
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """The feature extractor's shape: input size, pooling grid, illumination flattening."""
+
+    size: int = 64
+    grid: int = 8
+    flatten: bool = False
+
+    def check(self) -> None:
+        cell = self.size // self.grid
+        if self.size % self.grid or cell % (2 ** (_LEVELS - 1)):
+            raise ValueError(
+                f"input size {self.size} must be a multiple of grid {self.grid} times "
+                f"{2 ** (_LEVELS - 1)}"
+            )
+
+
+def n_features() -> int:
+    """Features per cell before PCA."""
+    return _LEVELS * _PER_LEVEL * 2 + 4
+
+
+def _gauss_kernels(sigma: float = 1.0, radius: int = 2) -> np.ndarray:
+    """(6, 1, k, k): G, Gx, Gy, Gxx, Gyy, Gxy."""
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    g /= g.sum()
+    gx = -x / sigma**2 * g
+    gxx = (x**2 / sigma**4 - 1 / sigma**2) * g
+    gxx -= gxx.sum() * g  # no response to a constant
+    ks = [
+        np.outer(g, g),
+        np.outer(g, gx),
+        np.outer(gx, g),
+        np.outer(g, gxx),
+        np.outer(gxx, g),
+        np.outer(gx, gx),
+    ]
+    return np.stack(ks)[:, None].astype(np.float32)
+
+
+class _Builder:
+    """Tiny helper to add nodes and constants with unique names."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self._n = 0
+
+    def name(self, hint: str) -> str:
+        self._n += 1
+        return f"{hint}_{self._n}"
+
+    def const(self, value: np.ndarray, hint: str = "c") -> str:
+        n = self.name(hint)
+        self.inits.append(numpy_helper.from_array(np.asarray(value), n))
+        return n
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, n_out: int = 1,
+           **attrs: object) -> str | list[str]:
+        outs = [self.name(hint or op_type.lower()) for _ in range(n_out)]
+        self.nodes.append(helper.make_node(op_type, inputs, outs, **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def one(self, op_type: str, inputs: list[str], hint: str | None = None, **attrs: object) -> str:
+        out = self.op(op_type, inputs, hint, 1, **attrs)
+        assert isinstance(out, str)
+        return out
+
+
+def _features(b: _Builder, image: str, opt: FeatureOptions) -> str:
+    """Nodes from the (N, 3, S, S) RGB input to (N, F, grid, grid) pooled features."""
+    opt.check()
+    s, g = opt.size, opt.grid
+    color = np.array(
+        [[0.299, 0.587, 0.114], [1.0, -1.0, 0.0], [0.5, 0.5, -1.0]], np.float32
+    ).reshape(3, 3, 1, 1)
+    ych = b.one("Conv", [image, b.const(color, "color_w")], "yc")
+    y = b.one("Slice", [ych, b.const(np.array([0], np.int64)), b.const(np.array([1], np.int64)),
+                        b.const(np.array([1], np.int64))], "lum")
+    chroma = b.one("Slice", [ych, b.const(np.array([1], np.int64)),
+                             b.const(np.array([3], np.int64)), b.const(np.array([1], np.int64))],
+                   "chroma")
+    if opt.flatten:
+        logy = b.one("Log", [b.one("Add", [y, b.const(np.float32(0.02))])], "logy")
+        k = s // 4
+        low = b.one("AveragePool", [logy], "low", kernel_shape=[k, k], strides=[k, k])
+        up = b.one("Resize", [low, "", b.const(np.array([1, 1, k, k], np.float32))], "up",
+                   mode="linear")
+        y = b.one("Sub", [logy, up], "flat")
+    kernels = b.const(_gauss_kernels(), "dog")
+    pads = b.const(np.array([0, 0, 2, 2, 0, 0, 2, 2], np.int64))
+    pooled: list[str] = []
+    level = y
+    for lv in range(_LEVELS):
+        res = s >> lv
+        padded = b.one("Pad", [level, pads], "pad", mode="reflect")
+        bank = b.one("Conv", [padded, kernels], "bank")
+        parts = b.op("Split", [bank, b.const(np.array([1] * 6, np.int64))], "d", n_out=6, axis=1)
+        gs, gx, gy, gxx, gyy, gxy = parts
+        sq = lambda t: b.one("Mul", [t, t], "sq")  # noqa: E731
+        eps = b.const(np.float32(1e-6))
+        gm = b.one("Sqrt", [b.one("Add", [b.one("Add", [sq(gx), sq(gy)]), eps])], "gmag")
+        half = b.const(np.float32(0.5))
+        tr = b.one("Mul", [b.one("Add", [gxx, gyy]), half], "htr")
+        df = b.one("Mul", [b.one("Sub", [gxx, gyy]), half], "hdf")
+        rad = b.one("Sqrt", [b.one("Add", [b.one("Add", [sq(df), sq(gxy)]), eps])], "rad")
+        l1 = b.one("Add", [tr, rad], "l1")
+        l2 = b.one("Sub", [tr, rad], "l2")
+        maps = b.one("Concat", [gs, gm, l1, l2], "maps", axis=1)
+        k = res // g
+        pooled.append(b.one("AveragePool", [maps], "mean", kernel_shape=[k, k], strides=[k, k]))
+        pooled.append(b.one("AveragePool", [sq(maps)], "energy", kernel_shape=[k, k],
+                            strides=[k, k]))
+        if lv + 1 < _LEVELS:
+            level = b.one("AveragePool", [gs], "down", kernel_shape=[2, 2], strides=[2, 2])
+    k = s // g
+    pooled.append(b.one("AveragePool", [chroma], "cmean", kernel_shape=[k, k], strides=[k, k]))
+    csq = b.one("Mul", [chroma, chroma], "csq")
+    pooled.append(b.one("AveragePool", [csq], "cenergy", kernel_shape=[k, k], strides=[k, k]))
+    return b.one("Concat", pooled, "features", axis=1)
+
+
+def _input(opt: FeatureOptions, name: str) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 3, opt.size, opt.size])
+
+
+def _model(b: _Builder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto],
+           name: str) -> onnx.ModelProto:
+    graph = helper.make_graph(b.nodes, name, inputs, outputs, b.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="peakline")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def build_feature_model(opt: FeatureOptions, input_name: str = "image") -> onnx.ModelProto:
+    """A graph with output ``features`` (N, F, grid, grid), used while fitting."""
+    b = _Builder()
+    feats = _features(b, input_name, opt)
+    b.nodes.append(helper.make_node("Identity", [feats], ["features"]))
+    out = helper.make_tensor_value_info("features", TensorProto.FLOAT,
+                                        ["N", n_features(), opt.grid, opt.grid])
+    return _model(b, [_input(opt, input_name)], [out], "peakline_features")
+
+
+def build_score_model(opt: FeatureOptions, projection: np.ndarray, bias: np.ndarray,
+                      means: np.ndarray, whiten: np.ndarray, input_name: str = "image"
+                      ) -> onnx.ModelProto:
+    """The full anomaly model.
+
+    ``projection`` (d, F) and ``bias`` (d,) map raw cell features to standardised principal
+    components; ``means`` (cells, d) and ``whiten`` (cells, d, d) give each cell's distance as
+    ``|| (z - mean) @ whiten ||``.
+    """
+    b = _Builder()
+    feats = _features(b, input_name, opt)
+    d = projection.shape[0]
+    cells = opt.grid * opt.grid
+    w = projection.astype(np.float32).reshape(d, -1, 1, 1)
+    z = b.one("Conv", [feats, b.const(w, "pca_w"), b.const(bias.astype(np.float32), "pca_b")],
+              "pca")
+    flat = b.one("Reshape", [z, b.const(np.array([0, d, cells], np.int64))], "cells")
+    per_cell = b.one("Transpose", [flat], "by_cell", perm=[2, 0, 1])  # (cells, N, d)
+    centred = b.one("Sub", [per_cell, b.const(means.astype(np.float32).reshape(cells, 1, d),
+                                              "cell_mean")], "centred")
+    white = b.one("MatMul", [centred, b.const(whiten.astype(np.float32), "cell_whiten")],
+                  "white")
+    d2 = b.one("ReduceSumSquare", [white], "d2", axes=[2], keepdims=0)  # (cells, N)
+    dist = b.one("Sqrt", [b.one("Transpose", [d2], "d2t", perm=[1, 0])], "dist")  # (N, cells)
+    b.nodes.append(helper.make_node("Reshape", [dist, b.const(
+        np.array([-1, opt.grid, opt.grid], np.int64))], ["map"]))
+    b.nodes.append(helper.make_node("ReduceMax", [dist], ["score"], axes=[1], keepdims=0))
+    outs = [
+        helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),
+        helper.make_tensor_value_info("map", TensorProto.FLOAT, ["N", opt.grid, opt.grid]),
+    ]
+    return _model(b, [_input(opt, input_name)], outs, "peakline_padim")
