@@ -1,0 +1,121 @@
+"""``peakline plant provision``: give camera nodes and the plant their own MQTT identities.
+
+    peakline plant provision node --site S --line L --node N \\
+        --passwd-file /etc/mosquitto/peakline.passwd --acl-file /etc/mosquitto/peakline.acl \\
+        --secret-out /secure/n1.secret
+    peakline plant provision plant --site S --passwd-file ... --acl-file ... --secret-out ...
+    peakline plant provision revoke --username node/S/L/N --passwd-file ... --acl-file ...
+    peakline plant provision list --acl-file ...
+
+The password is generated here, written to ``--secret-out`` with mode 0600 (or, without it,
+printed once on standard output) and never logged. Reload the broker afterwards
+(``systemctl reload mosquitto`` or ``kill -HUP <pid>``) so it reads the new files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_provision_commands", "register"]
+
+log = logging.getLogger("peakline.provision")
+
+
+def _files(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--passwd-file", type=Path, required=True,
+                   help="Mosquitto password_file (created if missing)")
+    p.add_argument("--acl-file", type=Path, required=True,
+                   help="Mosquitto acl_file (created if missing)")
+
+
+def _secret_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--secret-out", type=Path,
+                   help="write the new password here (mode 0600); default: print it once")
+    p.add_argument("--rotate", action="store_true",
+                   help="give an existing identity a new password")
+
+
+def _hand_over(username: str, secret: str, out: Path | None) -> None:
+    from plant.security import write_secret
+
+    if out is not None:
+        write_secret(out, secret)
+        log.info("secret for %s written to %s (mode 0600)", username, out)
+        print(f"{username}: password written to {out}")
+    else:
+        print(f"{username}: password (shown once, store it now): {secret}")
+    print("reload the broker to apply: systemctl reload mosquitto (or kill -HUP its pid)")
+
+
+def _node(args: argparse.Namespace) -> int:
+    from plant.security import provision_node
+
+    ident = provision_node(args.site, args.line, args.node, args.passwd_file, args.acl_file,
+                           rotate=args.rotate)
+    _hand_over(ident.username, ident.secret, args.secret_out)
+    return 0
+
+
+def _plant(args: argparse.Namespace) -> int:
+    from plant.security import provision_plant
+
+    ident = provision_plant(args.site, args.passwd_file, args.acl_file, rotate=args.rotate)
+    _hand_over(ident.username, ident.secret, args.secret_out)
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from plant.security import revoke
+
+    revoke(args.username, args.passwd_file, args.acl_file)
+    print(f"{args.username}: revoked; reload the broker to apply")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from plant.security import AclFile
+
+    for user, lines in sorted(AclFile(args.acl_file).blocks().items()):
+        print(user)
+        for line in lines:
+            print(f"    {line}")
+    return 0
+
+
+def add_provision_commands(subparsers: Any) -> None:
+    """Add ``provision {node,plant,revoke,list}`` to a sub-command group (``peakline plant``)."""
+    parser = subparsers.add_parser(
+        "provision", help="MQTT identities and ACLs for camera nodes and the plant",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    register(parser)
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the ``node``, ``plant``, ``revoke`` and ``list`` actions to ``parser``."""
+    sub = parser.add_subparsers(dest="provision_command", metavar="ACTION", required=True)
+    node = sub.add_parser("node", help="identity for one camera node")
+    node.add_argument("--site", required=True)
+    node.add_argument("--line", required=True)
+    node.add_argument("--node", required=True)
+    _files(node)
+    _secret_opts(node)
+    node.set_defaults(handler=_node)
+
+    plant = sub.add_parser("plant", help="identity for the plant service of a site")
+    plant.add_argument("--site", required=True)
+    _files(plant)
+    _secret_opts(plant)
+    plant.set_defaults(handler=_plant)
+
+    rev = sub.add_parser("revoke", help="remove an identity")
+    rev.add_argument("--username", required=True, help="e.g. node/S/L/N or plant/S")
+    _files(rev)
+    rev.set_defaults(handler=_revoke)
+
+    lst = sub.add_parser("list", help="identities and their ACLs")
+    lst.add_argument("--acl-file", type=Path, required=True)
+    lst.set_defaults(handler=_list)

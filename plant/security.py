@@ -1,0 +1,323 @@
+"""Device identities for the MQTT broker: one Mosquitto user and ACL per camera node and plant.
+
+``peakline plant provision`` uses this module to give each camera node its own username and a
+strong random password (hashed into Mosquitto's password file by ``mosquitto_passwd``), and an
+ACL block that lets it publish only under ``peakline/v1/<site>/<line>/<node>/#`` and read only
+its own ``cmd``, the plant's status and its own acks. The plant service gets one identity per
+site that reads every topic of the site and writes acks, status, plans and node commands.
+
+The plant refuses results from nodes that are not provisioned (:class:`ProvisionedNodes`,
+:func:`authorize_results`). Secrets are generated here, handed to the caller once, and never
+logged; the password goes to ``mosquitto_passwd`` on its standard input, not its command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.errors import ConfigError
+from edge.wire import ResultsBatch, Topics, WireError
+
+__all__ = [
+    "AclFile",
+    "PasswdFile",
+    "Provisioned",
+    "ProvisionedNodes",
+    "authorize_results",
+    "generate_secret",
+    "node_acl",
+    "node_identity",
+    "plant_acl",
+    "plant_identity",
+    "provision_node",
+    "provision_plant",
+    "revoke",
+    "write_secret",
+]
+
+log = logging.getLogger("peakline.security")
+_BEGIN, _END = "# peakline:begin ", "# peakline:end "
+_NODE_USER = re.compile(r"^node/([^/]+)/([^/]+)/([^/]+)$")
+
+
+def node_identity(site: str, line: str, node: str) -> str:
+    """The broker username of a camera node: ``node/<site>/<line>/<node>``."""
+    Topics(site).node(line, node, "status")  # validates the three names
+    return f"node/{site}/{line}/{node}"
+
+
+def plant_identity(site: str) -> str:
+    """The broker username of a site's plant service: ``plant/<site>``."""
+    Topics(site)
+    return f"plant/{site}"
+
+
+def node_acl(site: str, line: str, node: str) -> list[str]:
+    """ACL lines: publish under its own subtree; read its commands, plant status and its acks."""
+    t = Topics(site)
+    return [
+        f"topic write {t.base}/{line}/{node}/#",
+        f"topic read {t.node(line, node, 'cmd')}",
+        f"topic read {t.plant_status}",
+        f"topic read {t.plant_ack(node)}",
+    ]
+
+
+def plant_acl(site: str) -> list[str]:
+    """ACL lines: read the whole site; write plant status/acks, plans and node commands."""
+    base = Topics(site).base
+    return [
+        f"topic read {base}/#",
+        f"topic write {base}/plant/#",
+        f"topic write {base}/plans/#",
+        f"topic write {base}/+/+/cmd",
+    ]
+
+
+def generate_secret() -> str:
+    """A 256-bit random password, URL-safe (no ':' or newline, which Mosquitto forbids)."""
+    return secrets.token_urlsafe(32)
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write ``secret`` to ``path`` readable by its owner only (mode 0600), replacing it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (secret + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def _share_with_broker(path: Path) -> None:
+    """Give a new file to the ``mosquitto`` group (when run as root and the group exists), so
+    the broker, which drops root for user mosquitto, can read it at mode 0640."""
+    if os.geteuid() != 0:
+        return
+    try:
+        import grp
+
+        os.chown(path, -1, grp.getgrnam("mosquitto").gr_gid)
+    except (KeyError, OSError):
+        return
+
+
+def _atomic_write(path: Path, text: str, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class PasswdFile:
+    """A Mosquitto password file, changed only through ``mosquitto_passwd``."""
+
+    def __init__(self, path: Path, executable: str = "mosquitto_passwd") -> None:
+        self.path = path
+        self.executable = executable
+
+    def users(self) -> set[str]:
+        """Usernames in the file (empty if it does not exist)."""
+        if not self.path.exists():
+            return set()
+        lines = self.path.read_text().splitlines()
+        return {ln.split(":", 1)[0] for ln in lines if ":" in ln and not ln.startswith("#")}
+
+    def _exe(self) -> str:
+        exe = shutil.which(self.executable)
+        if exe is None:
+            raise ConfigError(
+                f"{self.executable!r} not found on PATH: it hashes passwords in Mosquitto's"
+                " format and comes with the broker (apt-get install mosquitto)"
+            )
+        return exe
+
+    def set(self, user: str, secret: str) -> None:
+        """Add ``user`` or change its password; the secret travels on stdin only."""
+        exe = self._exe()
+        new = not self.path.exists()
+        args = [exe, "-c", str(self.path), user] if new else [exe, str(self.path), user]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(args, input=f"{secret}\n{secret}\n".encode(), capture_output=True,
+                              timeout=30, check=False)
+        if proc.returncode != 0:
+            raise ConfigError(f"mosquitto_passwd failed for {user}: "
+                              f"{proc.stderr.decode(errors='replace').strip()}")
+        if new:
+            os.chmod(self.path, 0o640)
+            _share_with_broker(self.path)
+
+    def delete(self, user: str) -> None:
+        """Remove ``user`` (no error if absent)."""
+        if user not in self.users():
+            return
+        proc = subprocess.run([self._exe(), "-D", str(self.path), user], capture_output=True,
+                              timeout=30, check=False)
+        if proc.returncode != 0:
+            raise ConfigError(f"mosquitto_passwd -D failed for {user}: "
+                              f"{proc.stderr.decode(errors='replace').strip()}")
+
+
+class AclFile:
+    """A Mosquitto ACL file whose Peakline blocks are marked so they can be replaced."""
+
+    HEADER = (
+        "# Mosquitto ACL managed by `peakline plant provision`; blocks between peakline:begin\n"
+        "# and peakline:end markers are rewritten by it, anything else is kept.\n"
+    )
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _split(self) -> tuple[list[str], dict[str, list[str]]]:
+        other: list[str] = []
+        blocks: dict[str, list[str]] = {}
+        current: str | None = None
+        text = self.path.read_text() if self.path.exists() else self.HEADER
+        for ln in text.splitlines():
+            if ln.startswith(_BEGIN):
+                current = ln[len(_BEGIN):].strip()
+                blocks[current] = []
+            elif ln.startswith(_END) and current is not None:
+                current = None
+            elif current is not None:
+                blocks[current].append(ln)
+            else:
+                other.append(ln)
+        return other, blocks
+
+    def blocks(self) -> dict[str, list[str]]:
+        """username -> its ACL lines (without the ``user`` line)."""
+        _, blocks = self._split()
+        return {u: [ln for ln in b if not ln.startswith("user ")] for u, b in blocks.items()}
+
+    def put(self, user: str, lines: list[str]) -> None:
+        """Add or replace the block of ``user``."""
+        other, blocks = self._split()
+        blocks[user] = [f"user {user}", *lines]
+        self._write(other, blocks)
+
+    def remove(self, user: str) -> None:
+        other, blocks = self._split()
+        if blocks.pop(user, None) is not None:
+            self._write(other, blocks)
+
+    def _write(self, other: list[str], blocks: dict[str, list[str]]) -> None:
+        out = "\n".join(other).rstrip().splitlines()
+        for user in sorted(blocks):
+            out += ["", f"{_BEGIN}{user}", *blocks[user], f"{_END}{user}"]
+        existed = self.path.exists()
+        mode = self.path.stat().st_mode & 0o777 if existed else 0o640
+        gid = self.path.stat().st_gid if existed else None
+        _atomic_write(self.path, "\n".join(out).strip("\n") + "\n", mode)
+        if gid is None:
+            _share_with_broker(self.path)
+        elif os.geteuid() == 0:
+            os.chown(self.path, -1, gid)
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """A new identity. ``secret`` is shown to the operator once and must not be logged."""
+
+    username: str
+    secret: str
+
+    def __repr__(self) -> str:  # keep the secret out of tracebacks and debug logs
+        return f"Provisioned(username={self.username!r}, secret=<hidden>)"
+
+
+def _provision(user: str, acl: list[str], passwd: PasswdFile, acl_file: AclFile,
+               rotate: bool) -> Provisioned:
+    if user in passwd.users() and not rotate:
+        raise ConfigError(f"{user} is already provisioned; pass --rotate to give it a new"
+                          " password (the running device must then be given the new one)")
+    secret = generate_secret()
+    passwd.set(user, secret)
+    acl_file.put(user, acl)
+    log.info("provisioned %s (password file %s, ACL %s)", user, passwd.path, acl_file.path)
+    return Provisioned(user, secret)
+
+
+def provision_node(site: str, line: str, node: str, passwd_file: Path, acl_file: Path,
+                   rotate: bool = False) -> Provisioned:
+    """Create (or with ``rotate``, re-key) a camera node's identity and ACL."""
+    return _provision(node_identity(site, line, node), node_acl(site, line, node),
+                      PasswdFile(passwd_file), AclFile(acl_file), rotate)
+
+
+def provision_plant(site: str, passwd_file: Path, acl_file: Path,
+                    rotate: bool = False) -> Provisioned:
+    """Create (or re-key) the plant service's identity for ``site``."""
+    return _provision(plant_identity(site), plant_acl(site), PasswdFile(passwd_file),
+                      AclFile(acl_file), rotate)
+
+
+def revoke(username: str, passwd_file: Path, acl_file: Path) -> None:
+    """Remove an identity from both files; the broker drops it after its next reload."""
+    PasswdFile(passwd_file).delete(username)
+    AclFile(acl_file).remove(username)
+    log.info("revoked %s", username)
+
+
+class ProvisionedNodes:
+    """The camera nodes the plant accepts results from, read from the ACL (and password) file.
+
+    Reloads by itself when either file changes, so a newly provisioned node is accepted
+    without restarting the plant service.
+    """
+
+    def __init__(self, acl_file: Path, passwd_file: Path | None = None) -> None:
+        self.acl_file, self.passwd_file = acl_file, passwd_file
+        self._stamp: tuple[float, ...] = ()
+        self._nodes: frozenset[tuple[str, str, str]] = frozenset()
+        self.reload()
+
+    def _mtimes(self) -> tuple[float, ...]:
+        files = [self.acl_file, *([self.passwd_file] if self.passwd_file else [])]
+        return tuple(p.stat().st_mtime_ns if p.exists() else -1.0 for p in files)
+
+    def reload(self) -> None:
+        """Read the files again."""
+        self._stamp = self._mtimes()
+        users = set(AclFile(self.acl_file).blocks())
+        if self.passwd_file is not None:
+            users &= PasswdFile(self.passwd_file).users()
+        found = (_NODE_USER.match(u) for u in users)
+        self._nodes = frozenset((m[1], m[2], m[3]) for m in found if m)
+
+    def is_provisioned(self, site: str, line: str, node: str) -> bool:
+        """True if ``node`` on ``line`` at ``site`` has an identity and an ACL."""
+        if self._mtimes() != self._stamp:
+            self.reload()
+        return (site, line, node) in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+
+def authorize_results(topic: str, batch: ResultsBatch, nodes: ProvisionedNodes) -> None:
+    """WireError unless ``batch`` came on its own node's topic from a provisioned node."""
+    site, line, node, _leaf = Topics.split_node_topic(topic)
+    if (batch.site, batch.line, batch.node) != (site, line, node):
+        raise WireError(f"results for {batch.site}/{batch.line}/{batch.node} arrived on"
+                        f" {topic}: a node may only report for itself")
+    if not nodes.is_provisioned(site, line, node):
+        raise WireError(f"node {site}/{line}/{node} is not provisioned; results refused"
+                        f" (peakline plant provision node ...)")
+

@@ -1,0 +1,106 @@
+"""Helpers for the security tests: identity records, broker auth lines, a test PKI."""
+
+from __future__ import annotations
+
+__all__ = ["Identities", "Pki", "broker_auth_lines", "make_identities", "make_pki"]
+
+import datetime as dt
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from plant import security
+
+
+@dataclass
+class Identities:
+    passwd: Path
+    acl: Path
+    n1: security.Provisioned
+    n2: security.Provisioned
+    plant: security.Provisioned
+
+
+def broker_auth_lines(ids: Identities) -> list[str]:
+    """Config lines for a broker that authenticates against the provisioned files."""
+    # As root, Mosquitto drops to user "mosquitto", which cannot enter pytest's 0700 tmp dirs.
+    as_root = ["user root"] if os.geteuid() == 0 else []
+    return [*as_root, f"password_file {ids.passwd}", f"acl_file {ids.acl}"]
+
+
+def make_identities(tmp_path: Path) -> Identities:
+    """Two camera nodes (s1/l1/n1, s1/l1/n2) and the plant of site s1, provisioned."""
+    passwd, acl = tmp_path / "auth" / "passwd", tmp_path / "auth" / "acl"
+    return Identities(
+        passwd, acl,
+        security.provision_node("s1", "l1", "n1", passwd, acl),
+        security.provision_node("s1", "l1", "n2", passwd, acl),
+        security.provision_plant("s1", passwd, acl),
+    )
+
+
+@dataclass
+class Pki:
+    ca: Path
+    other_ca: Path
+    cert: Path
+    key: Path
+
+
+def _make_ca(name: str) -> tuple[object, object]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def make_pki(tmp_path: Path) -> Pki:
+    """A test CA with a server certificate for 127.0.0.1/localhost, and an unrelated CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_key, ca_cert = _make_ca("Peakline test CA")
+    _, other_cert = _make_ca("Some other CA")
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_cert.subject)  # type: ignore[attr-defined]
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    d = tmp_path / "pki"
+    d.mkdir()
+    pem = serialization.Encoding.PEM
+    out = Pki(d / "ca.crt", d / "other-ca.crt", d / "server.crt", d / "server.key")
+    out.ca.write_bytes(ca_cert.public_bytes(pem))  # type: ignore[attr-defined]
+    out.other_ca.write_bytes(other_cert.public_bytes(pem))  # type: ignore[attr-defined]
+    out.cert.write_bytes(cert.public_bytes(pem))
+    security.write_secret(out.key, key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode().strip())
+    return out
