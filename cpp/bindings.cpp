@@ -219,6 +219,7 @@ void init_preprocess(py::module_& m) {
       },
       py::arg("src_w"), py::arg("src_h"), py::arg("spec"),
       "(scale, pad_x, pad_y) of the letterbox placement of a src_w x src_h region.");
+  m.def("kernel", &peakline::kernel_name, "Row kernel this CPU runs: 'avx2' or 'baseline'.");
   m.def("default_threads", &peakline::ThreadPool::default_threads,
         "Threads used when threads=0 (the machine's hardware concurrency).");
 }

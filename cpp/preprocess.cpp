@@ -1,10 +1,8 @@
 // Fused preprocessing core; see preprocess.hpp.
 //
-// Per output row: a vertical pass blends the source rows the row needs (uint8 -> float, over
-// the ROI's width), then a horizontal pass gathers the taps of every output column and writes
-// each channel plane directly as value * a[c] + b[c] (colour order, scale, mean and std folded
-// into one multiply-add). Tap tables follow cv2.resize: INTER_LINEAR, and INTER_AREA (an
-// exact area average when shrinking, cv2's own linear-like rule otherwise).
+// Spec checks, letterbox geometry, cv2-compatible tap tables (INTER_LINEAR; INTER_AREA: an
+// exact area average when shrinking, cv2's own linear-like rule otherwise), per-thread plans,
+// the choice of row kernel (rows_kernels.inc) and the split of items into row bands.
 #include "preprocess.hpp"
 
 #include <algorithm>
@@ -13,22 +11,12 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "resample.hpp"
 #include "thread_pool.hpp"
 
 namespace peakline {
 
 namespace {
-
-// Source taps for every output sample along one axis: k per sample, indices relative to the
-// ROI's first pixel, padded with zero weights so every sample has exactly k.
-struct Taps {
-  int src = -1, dst = -1, mode = -1;  // what the table was made for (a cache key)
-  int k = 0;
-  std::vector<int> idx;
-  std::vector<float> w;
-};
-
-enum TapMode : int { kLinear = 0, kAreaLinear = 1, kArea = 2 };
 
 // cv2's INTER_LINEAR rule (and, with area_mode, the rule INTER_AREA uses when enlarging).
 void linear_taps(int src, int dst, bool area_mode, Taps& t) {
@@ -68,7 +56,7 @@ void linear_taps(int src, int dst, bool area_mode, Taps& t) {
 // covers, partial cells weighted by the covered fraction.
 void area_taps(int src, int dst, Taps& t) {
   const double scale = 1.0 / (static_cast<double>(dst) / src);
-  std::vector<std::vector<std::pair<int, float>>> per(dst);
+  std::vector<std::vector<std::pair<int, float>>> per(static_cast<std::size_t>(dst));
   std::size_t k = 1;
   for (int d = 0; d < dst; ++d) {
     const double fs1 = d * scale;
@@ -104,187 +92,74 @@ void area_taps(int src, int dst, Taps& t) {
 }
 
 void make_taps(int src, int dst, int mode, Taps& t) {
-  if (t.src == src && t.dst == dst && t.mode == mode) return;
   if (mode == kArea) {
     area_taps(src, dst, t);
   } else {
     linear_taps(src, dst, mode == kAreaLinear, t);
   }
-  t.src = src;
-  t.dst = dst;
-  t.mode = mode;
 }
 
-// Per output channel: which BGR channel it reads and value = v * a + b.
-struct Affine {
-  int channels = 3;
-  int src[3] = {2, 1, 0};
-  float a[3] = {1, 1, 1};
-  float b[3] = {0, 0, 0};
-  float fill[3] = {0, 0, 0};
-};
+// The calling thread's plan for this ROI size and geometry (rebuilt only when they change).
+Plan& thread_plan(const Roi& roi, const Geometry& g, ResizeMode resize) {
+  thread_local Plan plan;
+  int mode = kLinear;
+  if (resize == ResizeMode::Area) {
+    mode = (roi.w >= g.inner_w && roi.h >= g.inner_h) ? kArea : kAreaLinear;
+  }
+  if (plan.roi_w == roi.w && plan.roi_h == roi.h && plan.inner_w == g.inner_w &&
+      plan.inner_h == g.inner_h && plan.mode == mode) {
+    return plan;
+  }
+  if (plan.roi_w != roi.w || plan.inner_w != g.inner_w || plan.mode != mode) {
+    make_taps(roi.w, g.inner_w, mode, plan.tx);
+    plan.xo0.resize(static_cast<std::size_t>(g.inner_w));
+    plan.xo1.resize(static_cast<std::size_t>(g.inner_w));
+    plan.xf.resize(static_cast<std::size_t>(g.inner_w));
+    if (plan.tx.k == 2) {
+      for (int x = 0; x < g.inner_w; ++x) {
+        plan.xo0[x] = 3 * plan.tx.idx[2 * x];
+        plan.xo1[x] = 3 * plan.tx.idx[2 * x + 1];
+        plan.xf[x] = plan.tx.w[2 * x + 1];
+      }
+    }
+  }
+  if (plan.roi_h != roi.h || plan.inner_h != g.inner_h || plan.mode != mode) {
+    make_taps(roi.h, g.inner_h, mode, plan.ty);
+    plan.src_rows.resize(static_cast<std::size_t>(plan.ty.k));
+  }
+  plan.vsum.resize(static_cast<std::size_t>(roi.w) * 3);
+  plan.roi_w = roi.w;
+  plan.roi_h = roi.h;
+  plan.inner_w = g.inner_w;
+  plan.inner_h = g.inner_h;
+  plan.mode = mode;
+  return plan;
+}
 
 Affine make_affine(const Spec& spec) {
   Affine af;
   af.channels = spec.channels();
-  if (spec.color == Color::BGR) {
-    af.src[0] = 0;
-    af.src[2] = 2;
-  }
-  const bool as_float = spec.output == OutputType::Float32;
+  af.swap_rb = spec.color != Color::BGR;
+  af.as_u8 = spec.output == OutputType::UInt8;
   for (int c = 0; c < af.channels; ++c) {
     const std::size_t i = spec.mean.size() == 1 ? 0 : static_cast<std::size_t>(c);
     const std::size_t j = spec.std.size() == 1 ? 0 : static_cast<std::size_t>(c);
-    af.a[c] = as_float ? static_cast<float>(spec.scale / spec.std[j]) : 1.f;
-    af.b[c] = as_float ? static_cast<float>(-spec.mean[i] / spec.std[j]) : 0.f;
+    af.a[c] = af.as_u8 ? 1.f : static_cast<float>(spec.scale / spec.std[j]);
+    af.b[c] = af.as_u8 ? 0.f : static_cast<float>(-spec.mean[i] / spec.std[j]);
     af.fill[c] = static_cast<float>(spec.fill) * af.a[c] + af.b[c];
   }
   return af;
 }
 
-constexpr float kGrayB = 0.114f, kGrayG = 0.587f, kGrayR = 0.299f;
-
-inline std::uint8_t to_u8(float v) {
-  v = std::min(255.f, std::max(0.f, v));
-  return static_cast<std::uint8_t>(v + 0.5f);
+RowsFn pick_rows() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kavx2::rows;
+#endif
+  return &kbase::rows;
 }
 
-// dst[i] = sum_t w[t] * row(ys[t])[i] over the ROI's n = w * 3 bytes.
-void vertical_pass(const Frame& f, const Roi& roi, const int* ys, const float* wy, int k,
-                   float* dst) {
-  const int n = roi.w * 3;
-  const std::uint8_t* base = f.data + static_cast<std::ptrdiff_t>(roi.x) * 3;
-  auto row = [&](int t) { return base + (roi.y + ys[t]) * f.row_stride; };
-  if (k == 2 && wy[1] == 0.f) k = 1;
-  if (k == 1) {
-    const std::uint8_t* r0 = row(0);
-    const float w0 = wy[0];
-    for (int i = 0; i < n; ++i) dst[i] = r0[i] * w0;
-    return;
-  }
-  if (k == 2) {
-    const std::uint8_t* r0 = row(0);
-    const std::uint8_t* r1 = row(1);
-    const float w0 = wy[0], w1 = wy[1];
-    for (int i = 0; i < n; ++i) dst[i] = r0[i] * w0 + r1[i] * w1;
-    return;
-  }
-  {
-    const std::uint8_t* r0 = row(0);
-    const float w0 = wy[0];
-    for (int i = 0; i < n; ++i) dst[i] = r0[i] * w0;
-  }
-  for (int t = 1; t < k; ++t) {
-    const float wt = wy[t];
-    if (wt == 0.f) continue;
-    const std::uint8_t* r = row(t);
-    for (int i = 0; i < n; ++i) dst[i] += r[i] * wt;
-  }
-}
-
-template <typename Out>
-void fill_span(Out* p, int n, float v) {
-  if constexpr (std::is_same_v<Out, float>) {
-    std::fill(p, p + n, v);
-  } else {
-    std::fill(p, p + n, to_u8(v));
-  }
-}
-
-template <typename Out>
-inline Out convert(float v) {
-  if constexpr (std::is_same_v<Out, float>) {
-    return v;
-  } else {
-    return to_u8(v);
-  }
-}
-
-// Horizontal pass over one vertically blended row, writing each channel plane directly.
-template <typename Out>
-void horizontal_pass(const float* vsum, const Taps& tx, const Affine& af, Out* const* planes,
-                     int inner_w) {
-  const int k = tx.k;
-  const int* idx = tx.idx.data();
-  const float* wx = tx.w.data();
-  if (af.channels == 1) {
-    Out* p = planes[0];
-    const float a = af.a[0], b = af.b[0];
-    for (int x = 0; x < inner_w; ++x) {
-      float s0 = 0, s1 = 0, s2 = 0;
-      for (int t = 0; t < k; ++t) {
-        const float* q = vsum + 3 * idx[x * k + t];
-        const float w = wx[x * k + t];
-        s0 += q[0] * w;
-        s1 += q[1] * w;
-        s2 += q[2] * w;
-      }
-      p[x] = convert<Out>((kGrayB * s0 + kGrayG * s1 + kGrayR * s2) * a + b);
-    }
-    return;
-  }
-  Out* p0 = planes[0];
-  Out* p1 = planes[1];
-  Out* p2 = planes[2];
-  const int c0 = af.src[0], c2 = af.src[2];
-  const float a0 = af.a[0], a1 = af.a[1], a2 = af.a[2];
-  const float b0 = af.b[0], b1 = af.b[1], b2 = af.b[2];
-  for (int x = 0; x < inner_w; ++x) {
-    float s[3] = {0, 0, 0};
-    for (int t = 0; t < k; ++t) {
-      const float* q = vsum + 3 * idx[x * k + t];
-      const float w = wx[x * k + t];
-      s[0] += q[0] * w;
-      s[1] += q[1] * w;
-      s[2] += q[2] * w;
-    }
-    p0[x] = convert<Out>(s[c0] * a0 + b0);
-    p1[x] = convert<Out>(s[1] * a1 + b1);
-    p2[x] = convert<Out>(s[c2] * a2 + b2);
-  }
-}
-
-template <typename Out>
-void rows_impl(const Item& item, const Spec& spec, int r0, int r1) {
-  const Frame& f = *item.frame;
-  const Roi& roi = item.roi;
-  const Geometry g = geometry(roi.w, roi.h, spec);
-  const Affine af = make_affine(spec);
-  const int W = spec.width, H = spec.height, C = af.channels;
-  const std::size_t plane = static_cast<std::size_t>(W) * H;
-  Out* out = static_cast<Out*>(item.out);
-
-  int mode = kLinear;
-  if (spec.resize == ResizeMode::Area) {
-    mode = (roi.w >= g.inner_w && roi.h >= g.inner_h) ? kArea : kAreaLinear;
-  }
-  thread_local Taps tx, ty;
-  thread_local std::vector<float> vsum;
-  make_taps(roi.w, g.inner_w, mode, tx);
-  make_taps(roi.h, g.inner_h, mode, ty);
-  vsum.resize(static_cast<std::size_t>(roi.w) * 3);
-
-  for (int y = r0; y < r1; ++y) {
-    Out* rows[3];
-    for (int c = 0; c < C; ++c) rows[c] = out + c * plane + static_cast<std::size_t>(y) * W;
-    const int iy = y - g.pad_y;
-    if (iy < 0 || iy >= g.inner_h) {
-      for (int c = 0; c < C; ++c) fill_span(rows[c], W, af.fill[c]);
-      continue;
-    }
-    if (g.pad_x > 0 || g.inner_w < W) {
-      for (int c = 0; c < C; ++c) {
-        fill_span(rows[c], g.pad_x, af.fill[c]);
-        fill_span(rows[c] + g.pad_x + g.inner_w, W - g.pad_x - g.inner_w, af.fill[c]);
-      }
-    }
-    vertical_pass(f, roi, &ty.idx[static_cast<std::size_t>(iy) * ty.k],
-                  &ty.w[static_cast<std::size_t>(iy) * ty.k], ty.k, vsum.data());
-    Out* planes[3];
-    for (int c = 0; c < C; ++c) planes[c] = rows[c] + g.pad_x;
-    horizontal_pass<Out>(vsum.data(), tx, af, planes, g.inner_w);
-  }
-}
+const RowsFn rows_fn = pick_rows();
 
 std::string describe(const Roi& r) {
   std::ostringstream s;
@@ -369,12 +244,12 @@ void check_roi(const Frame& frame, const Roi& roi, const std::string& what) {
 }
 
 void preprocess_rows(const Item& item, const Spec& spec, int row_begin, int row_end) {
-  if (spec.output == OutputType::Float32) {
-    rows_impl<float>(item, spec, row_begin, row_end);
-  } else {
-    rows_impl<std::uint8_t>(item, spec, row_begin, row_end);
-  }
+  const Geometry g = geometry(item.roi.w, item.roi.h, spec);
+  Plan& plan = thread_plan(item.roi, g, spec.resize);
+  rows_fn(item, spec, g, make_affine(spec), plan, row_begin, row_end);
 }
+
+const char* kernel_name() { return rows_fn == &kavx2::rows ? "avx2" : "baseline"; }
 
 void preprocess_items(const Item* items, std::size_t n, const Spec& spec, ThreadPool& pool,
                       unsigned threads) {

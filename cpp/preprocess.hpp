@@ -68,6 +68,9 @@ struct Item {
 // Output rows [row_begin, row_end) of one item, on the calling thread. Inputs must be valid.
 void preprocess_rows(const Item& item, const Spec& spec, int row_begin, int row_end);
 
+// Which row kernel this CPU runs: "avx2" or "baseline".
+const char* kernel_name();
+
 // All items, split into row bands over `threads` threads of `pool` (0 = hardware concurrency).
 // Inputs must be valid (spec.validate() and check_roi() passed).
 void preprocess_items(const Item* items, std::size_t n, const Spec& spec, ThreadPool& pool,
