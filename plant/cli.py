@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "docs": ("plant.commands.docs", "generate reference docs from the code"),
     "edge": ("edge.commands.node", "run a camera node (capture, inspect, reject, publish)"),
     "plant": ("plant.commands.plant", "plant service: ingest, ERP import/bridge, plans"),
+    "record": ("edge.commands.record", "write a seeded synthetic recording of a mooncake line"),
+    "model": ("edge.commands.model", "fit, calibrate and evaluate inspection models"),
 }
 
 

@@ -1,0 +1,129 @@
+"""``peakline model fit|calibrate|eval|card|export-crops``: build, calibrate, evaluate and inspect
+inspection models (ONNX with a Peakline model card)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe: NaN becomes null."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from edge.model.fit import fit_model
+
+    flatten = {"auto": None, "on": True, "off": False}[args.flatten]
+    card = fit_model(args.data, args.out, size=args.size, grid=args.grid, flatten=flatten,
+                     components=args.components, target_frr=args.target_frr, margin=args.margin,
+                     name=args.name, version=args.version, threads=args.threads)
+    print(f"wrote {args.out}: {card.name} {card.version}, grid {card.options['grid']}, "
+          f"flatten {card.options['flatten']}, {card.calibration.n_good} good items, "
+          f"reject >= {card.thresholds.reject:.4g}")
+    print(json.dumps(_clean({"model": args.out, "version": card.version,
+                             "thresholds": card.thresholds.model_dump(),
+                             "calibration": card.calibration.model_dump(),
+                             "metrics": card.metrics})))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from edge.model.evaluate import calibrate_model
+
+    result = calibrate_model(args.model, args.data, args.target_frr, threads=args.threads)
+    if result["note"]:
+        print(result["note"])
+    print(json.dumps(_clean(result)))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from edge.model.evaluate import eval_model, format_report
+
+    providers = args.providers.split(",") if args.providers else None
+    report = eval_model(args.model, args.data, providers=providers, threads=args.threads)
+    print(format_report(report))
+    flat = {
+        "model": report["model"]["version"],
+        "data": report["data"]["path"],
+        **{k: report["overall"][k] for k in ("auroc", "recall", "false_reject_rate",
+                                             "escape_rate", "n_good", "n_defect")},
+        "confusion": report["overall"]["confusion"],
+        "per_defect": {k: {m: v[m] for m in ("auroc", "recall", "escape_rate", "n_defect")}
+                       for k, v in report["per_defect"].items()},
+        "model_ms_per_item": round(report["model_ms_per_item"], 4),
+    }
+    print(json.dumps(_clean(flat)))
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    from edge.model.card import read_card
+
+    print(read_card(args.model).model_dump_json(by_alias=True, indent=2))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from edge.recording.dataset import export_dataset
+
+    counts = export_dataset(args.data, args.out, size=args.size, margin=args.margin)
+    print(json.dumps({"dataset": args.out, "images": counts}))
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add ``model`` and its sub-commands."""
+    sub = parser.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+
+    fit = sub.add_parser("fit", help="fit a one-class anomaly model on good items")
+    fit.add_argument("--data", required=True, help="recording directory or dataset folder")
+    fit.add_argument("--out", required=True, help="ONNX file to write")
+    fit.add_argument("--size", type=int, default=64, help="model input size in px (multiple of 32)")
+    fit.add_argument("--grid", type=int, help="pooling grid (default: chosen, 8 or 16)")
+    fit.add_argument("--flatten", choices=["auto", "on", "off"], default="auto",
+                     help="illumination flattening (auto: chosen on held-out good items)")
+    fit.add_argument("--components", type=int, default=16, help="PCA components per cell")
+    fit.add_argument("--target-frr", type=float, default=0.01, help="target false-reject rate")
+    fit.add_argument("--margin", type=float, default=0.15, help="crop margin (fraction of item)")
+    fit.add_argument("--name", default="peakline-padim", help="model name for the card")
+    fit.add_argument("--version", help="model version (default: size and data digest)")
+    fit.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    fit.set_defaults(handler=_fit)
+
+    cal = sub.add_parser("calibrate", help="set thresholds on held-out good items")
+    cal.add_argument("--model", required=True, help="ONNX model to update")
+    cal.add_argument("--data", required=True, help="recording or dataset folder (good items)")
+    cal.add_argument("--target-frr", type=float, default=0.01, help="target false-reject rate")
+    cal.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    cal.set_defaults(handler=_calibrate)
+
+    ev = sub.add_parser("eval", help="AUROC, recall, false rejects and escapes per defect type")
+    ev.add_argument("--model", required=True, help="ONNX model with a Peakline card")
+    ev.add_argument("--data", required=True, help="recording or dataset folder (test/ split)")
+    ev.add_argument("--providers", help="ONNX Runtime execution providers, comma-separated")
+    ev.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    ev.set_defaults(handler=_eval)
+
+    card = sub.add_parser("card", help="print the model card")
+    card.add_argument("--model", required=True, help="ONNX model")
+    card.set_defaults(handler=_card)
+
+    exp = sub.add_parser("export-crops", help="write a recording's items as a dataset folder")
+    exp.add_argument("--data", required=True, help="recording directory")
+    exp.add_argument("--out", required=True, help="dataset folder to create")
+    exp.add_argument("--size", type=int, default=160, help="image size in px")
+    exp.add_argument("--margin", type=float, default=0.15, help="crop margin (fraction of item)")
+    exp.set_defaults(handler=_export)

@@ -1,0 +1,119 @@
+"""``model eval`` and ``model calibrate``: score labelled items with a carded model.
+
+Both load the items with the model's own card (crop policy and preprocessing spec) and score them
+with :class:`edge.model.scorer.Scorer`, exactly as the camera node does.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.errors import DataError
+from edge.model.card import Calibration, write_card
+from edge.model.data import ItemSet, load_items
+from edge.model.fit import thresholds_from_scores
+from edge.model.metrics import summarize
+from edge.model.scorer import Scorer
+
+__all__ = ["calibrate_model", "eval_model", "format_report", "score_items"]
+
+
+def score_items(scorer: Scorer, items: ItemSet, batch: int = 64) -> tuple[np.ndarray, float]:
+    """Scores of every item and the model time per item in milliseconds."""
+    parts = []
+    spent = 0.0
+    for i in range(0, len(items.x), batch):
+        t0 = time.perf_counter()
+        parts.append(scorer.score(items.x[i : i + batch]))
+        spent += time.perf_counter() - t0
+    return np.concatenate(parts), 1000.0 * spent / max(1, len(items.x))
+
+
+def _load(scorer: Scorer, data: str | Path, split: str | None) -> ItemSet:
+    return load_items(data, scorer.spec, margin=scorer.card.crop.margin, split=split,
+                      with_digest=False)
+
+
+def eval_model(model: str | Path, data: str | Path, *, providers: list[str] | None = None,
+               threads: int = 2) -> dict[str, Any]:
+    """Evaluate ``model`` on a recording (all items) or a dataset folder's ``test/`` split."""
+    scorer = Scorer(model, providers=providers, threads=threads)
+    probe = Path(data)
+    split = "test" if (probe / "test").is_dir() and not (probe / "recording.json").exists() else None
+    items = _load(scorer, data, split)
+    if all(lab == "good" for lab in items.labels):
+        raise DataError(f"{data} has no defective items; eval needs good and defective items")
+    if not any(lab == "good" for lab in items.labels):
+        raise DataError(f"{data} has no good items; eval needs good and defective items")
+    scores, ms = score_items(scorer, items)
+    thr = scorer.card.thresholds
+    report = summarize(scores, items.labels, thr.reject, thr.uncertain)
+    report["model"] = {"name": scorer.card.name, "version": scorer.card.version,
+                       "path": str(model), "reject": thr.reject, "uncertain": thr.uncertain}
+    report["data"] = {"path": str(data), "kind": items.kind, "items": len(items.labels)}
+    report["model_ms_per_item"] = ms
+    return report
+
+
+def calibrate_model(model: str | Path, data: str | Path, target_frr: float = 0.01,
+                    *, threads: int = 2) -> dict[str, Any]:
+    """Set the thresholds of ``model`` for ``target_frr`` on the good items of ``data`` (items
+    the model was not fitted on) and rewrite its card; returns the new thresholds."""
+    if not 0.0 < target_frr < 0.5:
+        raise DataError(f"target false-reject rate must be within (0, 0.5), got {target_frr}")
+    scorer = Scorer(model, threads=threads)
+    items = _load(scorer, data, None)
+    good = items.subset(items.is_good)
+    if len(good.labels) < 2:
+        raise DataError(f"{data}: {len(good.labels)} good item(s); calibration needs held-out "
+                        "good items (a few hundred for 1% false rejects)")
+    scores, _ = score_items(scorer, good)
+    thresholds, frr = thresholds_from_scores(scores, target_frr)
+    card = scorer.card.model_copy(deep=True)
+    card.thresholds = thresholds
+    card.calibration = Calibration(target_frr=target_frr, frr=frr, n_good=card.calibration.n_good,
+                                   n_val=len(scores), method="held-out", data=str(data))
+    del scorer
+    write_card(model, card)
+    resolution = 1.0 / len(scores)
+    return {
+        "reject": thresholds.reject,
+        "uncertain": thresholds.uncertain,
+        "frr": frr,
+        "n_val": len(scores),
+        "note": (f"only {len(scores)} good items: the threshold cannot resolve a false-reject rate "
+                 f"below {resolution:.3f}") if resolution > target_frr else "",
+    }
+
+
+def _fmt(v: float) -> str:
+    return "  n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:5.3f}"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A readable table of an :func:`eval_model` report (without the JSON line)."""
+    m = report["model"]
+    lines = [
+        f"model {m['name']} {m['version']}  reject >= {m['reject']:.4g}, "
+        f"uncertain >= {m['uncertain']:.4g}",
+        f"data  {report['data']['path']} ({report['data']['kind']}, {report['data']['items']} "
+        f"items); model time {report['model_ms_per_item']:.3f} ms/item",
+        "",
+        f"{'defect':<18}{'n':>5}{'AUROC':>8}{'recall':>8}{'FRR':>8}{'escape':>8}",
+    ]
+    rows = [*report["per_defect"].items(), ("overall", report["overall"])]
+    for name, r in rows:
+        n = r["n_defect"] if name != "overall" else r["n_defect"] + r["n_good"]
+        lines.append(f"{name:<18}{n:>5}{_fmt(r['auroc']):>8}{_fmt(r['recall']):>8}"
+                     f"{_fmt(r['false_reject_rate']):>8}{_fmt(r['escape_rate']):>8}")
+    conf = report["overall"]["confusion"]
+    lines += ["", f"{'confusion':<10}{'pass':>8}{'uncertain':>11}{'reject':>8}"]
+    for row in ("good", "defect"):
+        c = conf[row]
+        lines.append(f"{row:<10}{c['pass']:>8}{c['uncertain']:>11}{c['reject']:>8}")
+    return "\n".join(lines)
