@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,7 @@ __all__ = [
     "json_safe",
 ]
 
+_MIDNIGHT = re.compile(r"^\d{4}-\d\d-\d\dT00:00:00(\.0+)?(Z|[+-]00:?00)?$")
 _ORDER_BY_HINTS = ("order_by", "order_date", "release", "reorder", "place_by", "order_on")
 
 
@@ -61,10 +63,13 @@ def frame_records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
 
 
 def _date_text(value: Any) -> Any:
+    """Dates as ``YYYY-MM-DD`` (also ISO strings at midnight, as a JSON round trip leaves them)."""
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, str) and _MIDNIGHT.match(value):
+        return value[:10]
     return value
 
 

@@ -206,7 +206,13 @@ def plan_view(
     if found is None:
         return None
     meta, df = found
-    as_of = as_date(meta.get("as_of")) or today or dt.date.today()
+    explanation = meta.get("explanation")
+    as_of = (
+        as_date(meta.get("as_of"))
+        or (as_date(explanation.get("as_of")) if isinstance(explanation, dict) else None)
+        or today
+        or dt.date.today()
+    )
     order_cols = [c for c in df.columns if is_order_by_column(str(c), df[c])]
     rows = frame_records(df)
     marks: list[dict[str, str]] = []

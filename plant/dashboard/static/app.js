@@ -38,6 +38,18 @@
     if (typeof v === "string" && /^\d{4}-\d\d-\d\dT00:00:00(\.000)?(Z)?$/.test(v)) return v.slice(0, 10);
     return String(v);
   }
+  function fmtWhen(v) {
+    const d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
+    if (isNaN(d)) return String(v);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+  function describe(obj) {
+    if (!obj) return "";
+    if (typeof obj !== "object") return String(obj);
+    return Object.entries(obj).filter(([, v]) => v !== null && typeof v !== "object" && String(v).length < 60)
+      .slice(0, 6).map(([k, v]) => `${k.replace(/_/g, " ")}: ${typeof v === "number" ? fmtCell(v) : v}`).join(" · ");
+  }
   function defectColor(name) {
     if (!(name in state.defectColors)) {
       const n = Object.keys(state.defectColors).length;
@@ -192,7 +204,7 @@
     for (const opt of msel.options) opt.hidden = !measures.includes(opt.value);
     if (!measures.includes(msel.value) && measures.length) msel.value = measures[0];
     const m = f.meta || {};
-    const bits = [m.forecast_id || m.id ? `forecast ${m.forecast_id || m.id}` : null, m.created_at ? `made ${String(m.created_at).slice(0, 16).replace("T", " ")}` : null,
+    const bits = [m.forecast_id || m.id ? `forecast ${m.forecast_id || m.id}` : null, m.created_at ? `made ${fmtWhen(m.created_at)}` : null,
       m.model ? `model ${m.model}` : null, `${f.ds[0]} – ${f.ds[f.ds.length - 1]}`];
     $("forecast-meta").textContent = bits.filter(Boolean).join(" · ") + " · band P10–P90, line P50 · dashed: festivals";
     drawForecast();
@@ -254,11 +266,7 @@
         h("tbody", {}, b.rows.map((r) => h("tr", {}, cols.map((c) => h("td", {
           class: (numeric.includes(c) ? "" : "text") + (c in best && r[c] != null && Math.abs(r[c]) === best[c] ? " best" : ""),
         }, fmtCell(r[c]))))))),
-      h("p", { class: "hint" }, describeMeta(b.meta)));
-  }
-  function describeMeta(meta) {
-    return Object.entries(meta || {}).filter(([k, v]) => v !== null && typeof v !== "object" && String(v).length < 80)
-      .slice(0, 6).map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`).join(" · ");
+      h("p", { class: "hint" }, describe(Object.assign({}, b.meta, { created_at: b.meta && b.meta.created_at ? fmtWhen(b.meta.created_at) : null }))));
   }
 
   /* ---------- plans ---------- */
@@ -273,7 +281,7 @@
       return;
     }
     const m = p.meta || {};
-    const expl = typeof m.explanation === "string" ? m.explanation : "";
+    const expl = describe(m.explanation);
     $("plan-meta").textContent = [m.plan_id || m.id ? `plan ${m.plan_id || m.id}` : null,
       m.forecast_id ? `from forecast ${m.forecast_id}` : null, `as of ${p.as_of}`, expl].filter(Boolean).join(" · ");
     const numeric = p.columns.filter((c) => p.rows.every((r) => r[c] === null || typeof r[c] === "number"));
