@@ -94,12 +94,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         table = data.get(section)
         if isinstance(table, dict) and isinstance(table.get(key), str):
             path = Path(table[key]).expanduser()
-            table[key] = str(path if path.is_absolute() else base / path)
+            table[key] = os.path.normpath(path if path.is_absolute() else base / path)
     act = data.get("actuator")
     plugin = act.get("plugin") if isinstance(act, dict) else None
     if isinstance(plugin, dict) and isinstance(plugin.get("path"), str):
         path = Path(plugin["path"]).expanduser()
-        plugin["path"] = str(path if path.is_absolute() else base / path)
+        plugin["path"] = os.path.normpath(path if path.is_absolute() else base / path)
     return data
 
 

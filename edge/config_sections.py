@@ -55,9 +55,6 @@ class _SourceBase(_Section):
         default=0.5, gt=0, description="first delay before reopening a source that failed"
     )
     reopen_max_s: float = Field(default=30.0, gt=0, description="longest reopen back-off delay")
-    stall_s: float = Field(
-        default=5.0, gt=0, description="a live source with no frame for this long is reopened"
-    )
 
 
 class FileSource(_SourceBase):

@@ -1,0 +1,118 @@
+"""Reject timing from belt speed and station distance; missed rejects; real Modbus TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from edgekit import wait_until
+
+from edge.actuator import CsvReject, ModbusReject, RejectEvent, RejectScheduler
+from edge.config_sections import ActuatorConfig, BeltConfig, ModbusActuator
+from plant.broker import free_port
+
+BELT = BeltConfig(y0=0, y1=100, speed_px_s=500.0)
+
+
+def test_firing_moment_from_belt_speed_and_station() -> None:
+    cfg = ActuatorConfig(station_x=1500.0, latency_ms=20.0)
+    sched = RejectScheduler(CsvRejectNull(), cfg, BELT)
+    # centre at x=500: 1000 px to go at 500 px/s = 2 s, commanded 20 ms earlier
+    assert sched.due((450, 10, 100, 80), t0=100.0) == pytest.approx(101.98)
+    rtl = BeltConfig(y0=0, y1=100, speed_px_s=250.0, direction="right_to_left")
+    sched = RejectScheduler(CsvRejectNull(), ActuatorConfig(station_x=-500.0, latency_ms=0), rtl)
+    assert sched.due((450, 10, 100, 80), t0=0.0) == pytest.approx(4.0)
+
+
+class CsvRejectNull:
+    name = "null"
+
+    def __init__(self) -> None:
+        self.events: list[tuple[RejectEvent, float]] = []
+
+    def fire(self, event: RejectEvent) -> None:
+        self.events.append((event, time.perf_counter()))
+
+    def close(self) -> None:
+        pass
+
+
+def test_scheduler_fires_on_time_in_order_and_counts_missed() -> None:
+    act = CsvRejectNull()
+    sched = RejectScheduler(act, ActuatorConfig(station_x=0.0), BELT)
+    sched.start()
+    now = time.perf_counter()
+    assert sched.schedule(RejectEvent(now + 0.3, 2, 2, 0.9, "reject"))
+    assert sched.schedule(RejectEvent(now + 0.1, 1, 1, 0.9, "reject"))
+    assert not sched.schedule(RejectEvent(now - 0.05, 3, 3, 0.9, "reject"))  # too late
+    sched.stop(fire_pending=True)
+    assert [e.item for e, _ in act.events] == [1, 2]
+    for event, fired in act.events:
+        assert fired >= event.due
+    assert sched.missed == 1 and sched.fired == 2
+
+
+def test_csv_actuator_appends_rows(tmp_path: Path) -> None:
+    path = tmp_path / "rejects.csv"
+    act = CsvReject(str(path))
+    act.fire(RejectEvent(time.perf_counter(), 7, 70, 0.95, "reject"))
+    act.close()
+    with path.open() as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["time", "item", "frame", "score", "decision", "late_ms"]
+    assert rows[1][1:5] == ["7", "70", "0.95000", "reject"]
+
+
+@pytest.fixture
+def modbus_port() -> Iterator[int]:
+    """A real Modbus TCP server (pymodbus's simulator device) standing in for the PLC."""
+    from pymodbus.server import ModbusTcpServer
+    from pymodbus.simulator import DataType, SimData, SimDevice
+
+    def block(kind: DataType) -> list[SimData]:
+        return [SimData(0, count=16, values=False if kind == DataType.BITS else 0, datatype=kind)]
+
+    device = SimDevice(id=1, simdata=(block(DataType.BITS), block(DataType.BITS),
+                                      block(DataType.REGISTERS), block(DataType.REGISTERS)))
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    servers: list[ModbusTcpServer] = []
+
+    async def serve() -> None:
+        servers.append(ModbusTcpServer(device, address=("127.0.0.1", port)))
+        await servers[0].serve_forever()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    yield port
+    asyncio.run_coroutine_threadsafe(servers[0].shutdown(), loop).result(5)
+    thread.join(5)
+    loop.close()
+
+
+def test_modbus_coil_is_pulsed(modbus_port: int) -> None:
+    from pymodbus.client import ModbusTcpClient
+
+    act = ModbusReject(ModbusActuator(type="modbus", host="127.0.0.1", port=modbus_port, coil=3,
+                                      unit=1, pulse_ms=400))
+    plc = ModbusTcpClient("127.0.0.1", port=modbus_port)
+    try:
+        assert wait_until(lambda: _try_fire(act), 10)
+        assert plc.read_coils(0, count=8, device_id=1).bits[3] is True
+        assert wait_until(lambda: plc.read_coils(0, count=8, device_id=1).bits[3] is False, 5)
+    finally:
+        plc.close()
+        act.close()
+
+
+def _try_fire(act: ModbusReject) -> bool:
+    try:
+        act.fire(RejectEvent(time.perf_counter(), 1, 1, 1.0, "reject"))
+    except ConnectionError:
+        return False
+    return True

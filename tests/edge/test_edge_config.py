@@ -1,0 +1,75 @@
+"""Strict node configuration: the example loads, mistakes name their key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.config import load_config
+from edge.config_sections import CsvActuator, RecordingSource
+from edge.errors import ConfigError
+from plant.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "configs" / "line1.toml"
+
+
+def test_example_config_loads_with_paths_relative_to_it() -> None:
+    cfg = load_config(EXAMPLE)
+    assert isinstance(cfg.source, RecordingSource)
+    assert cfg.source.path == ROOT / "tests" / "data" / "line_short"
+    assert isinstance(cfg.actuator.plugin, CsvActuator)
+    assert cfg.outbox.path == ROOT / "var" / "line1-outbox.db"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(EXAMPLE.read_text() + text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("\n[extra_table]\nx = 1\n", "extra_table: Extra inputs are not permitted"),
+        ("\n[review.oops]\n", "review.oops"),
+    ],
+)
+def test_unknown_keys_are_named(tmp_path: Path, extra: str, key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, extra))
+    assert key in str(err.value)
+
+
+def test_bad_values_name_their_key(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace("speed_px_s = 480.0", "speed_px_s = -1").replace(
+        'type = "csv"', 'type = "csv"\npulse = 3')
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert "belt.speed_px_s: Input should be greater than 0" in msg
+    assert "actuator.plugin.pulse: Extra inputs are not permitted" in msg
+
+
+def test_unknown_source_type_and_belt_order(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace('type = "recording"', 'type = "webcam"')
+    text = text.replace("y1 = 600", "y1 = 100")
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="source"):
+        load_config(path)
+    path.write_text(EXAMPLE.read_text().replace("y1 = 600", "y1 = 100"))
+    with pytest.raises(ConfigError, match=r"belt.y1 must be greater than belt.y0"):
+        load_config(path)
+
+
+def test_check_config_cli_reports_errors_with_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "\n[bogus]\n")
+    assert main(["edge", "run", "--config", str(path), "--check-config"]) == 2
+    assert "bogus: Extra inputs are not permitted" in capsys.readouterr().err
+    assert main(["edge", "run", "--config", str(tmp_path / "missing.toml")]) == 2
