@@ -19,6 +19,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: sub-command -> (module that registers it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("plant.commands.demo", "run a whole demo plant on this machine"),
     "docs": ("plant.commands.docs", "generate reference docs from the code"),
     "edge": ("edge.commands.node", "run a camera node (capture, inspect, reject, publish)"),
     "plant": ("plant.commands.plant", "plant service: ingest, ERP import/bridge, plans"),
