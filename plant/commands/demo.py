@@ -1,0 +1,84 @@
+"""``peakline demo``: run a whole demo plant (broker, camera nodes, plant, dashboard) here."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return number
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from plant.demo import DemoOptions, run_demo
+
+    return run_demo(
+        DemoOptions(
+            workdir=Path(args.workdir),
+            host=args.host,
+            port=args.port,
+            nodes=args.nodes,
+            minutes=args.minutes,
+            seconds_per_line=args.seconds_per_line,
+            fps=args.fps,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    )
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the demo's options."""
+    parser.add_argument(
+        "--workdir",
+        default="peakline-demo",
+        help="folder for recordings, model, database, logs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="dashboard address; other than loopback needs "
+        "$PEAKLINE_DASHBOARD_TOKEN (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="dashboard port (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        choices=(1, 2, 3),
+        default=3,
+        help="camera nodes, one line each (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--minutes",
+        type=_positive,
+        default=None,
+        help="stop by itself after this many minutes (default: run until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--seconds-per-line",
+        type=_positive,
+        default=60.0,
+        help="length of each line's recording, replayed in a loop (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fps",
+        type=_positive,
+        default=15.0,
+        help="camera frame rate of the recordings (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=2026,
+        help="seed of recordings, model and ERP history (default: %(default)s)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(handler=_demo)

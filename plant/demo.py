@@ -1,0 +1,252 @@
+"""``peakline demo``: a whole mooncake plant on one machine, stopped cleanly with Ctrl-C.
+
+Starts, under one work dir: a Mosquitto broker with the shipped settings, the plant service
+(ingest, ERP bridge, plan publishing, and the dashboard in the same process) on the sample
+ERP history, forecasts and plans, and two or three camera nodes replaying seeded recordings
+of their lines in real time, looping. Prints the dashboard's URL. On Ctrl-C or SIGTERM it
+stops the nodes first (they flush their outboxes), then the planning jobs, the plant and the
+broker; every child runs in its own session with a parent-death signal, so none outlives it.
+
+Recordings, the model and the ERP files are cached in the work dir; a second start takes
+seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from edge.errors import ConfigError, PeaklineError
+from plant.broker import Mosquitto, free_port, wait_for_port
+from plant.demo_assets import (
+    DemoPaths,
+    LineSpec,
+    ensure_erp,
+    ensure_model,
+    ensure_recording,
+    line_specs,
+    node_config_text,
+    plant_config_text,
+)
+from plant.demo_procs import Child, ChildGroup, peakline_argv
+
+__all__ = ["DemoLine", "DemoOptions"]
+
+log = logging.getLogger(__name__)
+SITE = "shunde"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``peakline demo`` was asked for."""
+
+    workdir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    nodes: int = 3
+    minutes: float | None = None
+    seconds_per_line: float = 60.0
+    fps: float = 15.0
+    seed: int = 2026
+    progress: bool = True
+
+
+@dataclass
+class DemoLine:
+    """The demo's processes; ``start()`` brings them up, ``stop()`` takes them down in order."""
+
+    options: DemoOptions
+    paths: DemoPaths = field(init=False)
+    specs: list[LineSpec] = field(init=False)
+    broker_port: int = 0
+    url: str = ""
+    _infra: ChildGroup = field(default_factory=ChildGroup)
+    _jobs: ChildGroup = field(default_factory=ChildGroup)
+    _nodes: ChildGroup = field(default_factory=ChildGroup)
+    _reported: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.options.nodes <= 3:
+            raise ConfigError(f"--nodes must be 1, 2 or 3, got {self.options.nodes}")
+        self.paths = DemoPaths(self.options.workdir.resolve())
+        self.specs = line_specs(self.options.nodes, self.options.seed)
+
+    # --- preparing -------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Make (or reuse) the ERP files, the recordings and the model; import the ERP data."""
+        opts, paths = self.options, self.paths
+        for folder in (paths.root, paths.plant, paths.nodes, paths.logs, paths.broker):
+            folder.mkdir(parents=True, exist_ok=True)
+        ensure_erp(paths, seed=opts.seed)
+        for spec in self.specs:
+            ensure_recording(
+                paths.recordings / spec.line,
+                seed=spec.seed,
+                seconds=opts.seconds_per_line,
+                fps=opts.fps,
+                defect_rate=spec.defect_rate,
+                progress=opts.progress,
+            )
+        ensure_model(paths, seed=opts.seed, fps=opts.fps, progress=opts.progress)
+        from plant.store import Store
+
+        with Store.open(paths.db_url, synchronous="NORMAL") as store:
+            counts = store.import_dir(paths.erp)
+        log.info("ERP history imported: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+    # --- starting --------------------------------------------------------------------------
+    def start(self) -> str:
+        """Start broker, plant + dashboard, planning jobs and camera nodes; return the URL."""
+        self._start_broker()
+        self._start_plant()
+        self._start_planning()
+        self._start_nodes()
+        return self.url
+
+    def _start_broker(self) -> None:
+        if shutil.which("mosquitto") is None:
+            raise ConfigError(
+                "the demo needs the Mosquitto broker: install it (Debian/Ubuntu: "
+                "apt-get install mosquitto; macOS: brew install mosquitto) and run again"
+            )
+        # plant.broker writes the shipped settings; the demo runs it as its own child
+        broker = Mosquitto(self.paths.broker, port=free_port())
+        broker.config_path.write_text(broker.config_text())
+        self._infra.start(
+            Child(
+                "broker",
+                ["mosquitto", "-c", str(broker.config_path)],
+                self.paths.logs / "broker.log",
+            )
+        )
+        wait_for_port(broker.port, 10)
+        self.broker_port = broker.port
+        log.info("broker on 127.0.0.1:%d", broker.port)
+
+    def _start_plant(self) -> None:
+        opts = self.options
+        cfg = self.paths.plant / "plant.toml"
+        cfg.write_text(plant_config_text(self.paths, SITE, self.broker_port, opts.host, opts.port))
+        plant = self._infra.start(
+            Child(
+                "plant",
+                peakline_argv("plant", "serve", "--config", str(cfg)),
+                self.paths.logs / "plant.log",
+            )
+        )
+        probe = "127.0.0.1" if opts.host in ("0.0.0.0", "::") else opts.host
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not plant.alive:
+                raise PeaklineError(f"the plant service exited:\n{plant.log_tail()}")
+            try:
+                wait_for_port(opts.port, 0.5, probe)
+                break
+            except Exception:
+                continue
+        else:
+            raise PeaklineError(f"the dashboard did not come up on port {opts.port}")
+        shown = "localhost" if opts.host in ("127.0.0.1", "0.0.0.0", "::") else opts.host
+        self.url = f"http://{shown}:{opts.port}/"
+
+    def _start_planning(self) -> None:
+        """Forecast, backtest and plans from the imported history, as one background job."""
+        argv = [sys.executable, "-m", "plant.demo_planning", "--db", self.paths.db_url]
+        self._jobs.start(Child("planning", argv, self.paths.logs / "planning.log"))
+
+    def _start_nodes(self) -> None:
+        for spec in self.specs:
+            home = self.paths.nodes / spec.node
+            home.mkdir(parents=True, exist_ok=True)
+            cfg = home / "node.toml"
+            cfg.write_text(
+                node_config_text(
+                    self.paths, spec, SITE, self.broker_port, self.paths.recordings / spec.line
+                )
+            )
+            self._nodes.start(
+                Child(
+                    spec.node,
+                    peakline_argv("edge", "run", "--config", str(cfg)),
+                    self.paths.logs / f"{spec.node}.log",
+                )
+            )
+
+    # --- running ---------------------------------------------------------------------------
+    def check(self) -> None:
+        """Report (once each) children that exited on their own; a dead plant is fatal."""
+        for group in (self._infra, self._nodes, self._jobs):
+            for child in group.dead():
+                if child.name in self._reported:
+                    continue
+                self._reported.add(child.name)
+                code = child.returncode
+                if group is self._jobs and code == 0:
+                    log.info("%s finished; the dashboard shows its results", child.name)
+                    continue
+                log.error(
+                    "%s exited with status %s; its log ends:\n%s",
+                    child.name,
+                    code,
+                    child.log_tail(1500),
+                )
+                if group is self._infra:
+                    raise PeaklineError(f"the {child.name} process stopped; see {child.log_path}")
+
+    def stop(self) -> None:
+        """Nodes first (they flush), then jobs, then plant and broker; no child left behind."""
+        for name, group in (
+            ("camera nodes", self._nodes),
+            ("planning jobs", self._jobs),
+            ("plant and broker", self._infra),
+        ):
+            statuses = group.stop(timeout=20)
+            if statuses:
+                log.info(
+                    "stopped %s: %s", name, ", ".join(f"{k} ({v})" for k, v in statuses.items())
+                )
+
+
+def run_demo(options: DemoOptions) -> int:
+    """Prepare, start, wait for Ctrl-C / SIGTERM / ``minutes``, stop; the exit status."""
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping the demo line", signal.Signals(signum).name)
+        stop.set()
+
+    old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    demo = DemoLine(options)
+    try:
+        demo.prepare()
+        if stop.is_set():
+            return 130
+        url = demo.start()
+        lines = ", ".join(f"{s.line}/{s.node}" for s in demo.specs)
+        print(
+            f"\nPeakline demo line is running: {lines}\n"
+            f"  dashboard:  {url}\n"
+            f"  broker:     mqtt://127.0.0.1:{demo.broker_port}\n"
+            f"  work dir:   {demo.paths.root} (logs in {demo.paths.logs})\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        deadline = None if options.minutes is None else time.monotonic() + 60 * options.minutes
+        while not stop.wait(1.0):
+            demo.check()
+            if deadline is not None and time.monotonic() >= deadline:
+                log.info("ran for %.1f minutes, stopping", options.minutes)
+                break
+        return 0
+    finally:
+        demo.stop()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        print("Peakline demo stopped.", file=sys.stderr, flush=True)
