@@ -1,0 +1,179 @@
+"""The holiday calendar the forecaster and the planner share.
+
+Lunar festivals (Spring Festival, Dragon Boat, Mid-Autumn) come from the ``holidays`` package,
+computed offline; the country's public holidays come from ``holidays.country_holidays`` for a
+configurable country (factories export, and their customers sell in other markets); extra dated
+events - a customer's promotion days, a festival that a market celebrates on another date - come
+from a CSV with the columns ``date, name, kind`` and optionally ``days_before, days_after``.
+
+``kind`` is ``promotion`` (a flag feature per event name, with a pre-sale window of
+``days_before`` days), ``festival`` (its ``name`` is one of :data:`FESTIVALS` and its date
+replaces the computed date of that festival in that year) or ``closure`` (a day the plant does
+not ship; the planner skips it).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import holidays
+
+from edge.errors import ConfigError, DataError
+
+__all__ = [
+    "FESTIVALS",
+    "Event",
+    "HolidayCalendar",
+    "default_events",
+    "festival_date",
+    "read_events",
+]
+
+#: the lunar festivals the forecaster models, by the key used in features and events
+FESTIVALS: tuple[str, ...] = ("spring_festival", "dragon_boat", "mid_autumn")
+
+_EVENT_KINDS = ("promotion", "festival", "closure")
+
+# the English names holidays.China gives these festivals (fallback when the lunisolar helper
+# is unavailable in a future version of the package)
+_CHINA_NAMES = {
+    "spring_festival": "Chinese New Year (Spring Festival)",
+    "dragon_boat": "Dragon Boat Festival",
+    "mid_autumn": "Mid-Autumn Festival",
+}
+
+
+@lru_cache(maxsize=512)
+def festival_date(name: str, year: int) -> dt.date:
+    """The Gregorian date of lunar festival ``name`` (one of :data:`FESTIVALS`) in ``year``."""
+    if name not in FESTIVALS:
+        raise ConfigError(f"unknown festival {name!r}; expected one of {', '.join(FESTIVALS)}")
+    try:
+        from holidays.calendars.chinese import _ChineseLunisolar
+
+        cal = _ChineseLunisolar()
+        method = {
+            "spring_festival": cal.lunar_new_year_date,
+            "dragon_boat": cal.dragon_boat_date,
+            "mid_autumn": cal.mid_autumn_date,
+        }[name]
+        day, _exact = method(year)
+        if day is not None:
+            return day
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the package version
+        pass
+    found = [
+        d
+        for d, label in holidays.China(years=year, language="en_US").items()
+        if label == _CHINA_NAMES[name]
+    ]
+    if not found:  # pragma: no cover
+        raise ConfigError(f"the holidays package has no {name} date for {year}")
+    return min(found)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One extra dated event from the events CSV."""
+
+    date: dt.date
+    name: str
+    kind: str = "promotion"
+    days_before: int = 0
+    days_after: int = 0
+
+
+def read_events(path: str | Path) -> list[Event]:
+    """Read an events CSV; a bad row raises :class:`DataError` naming the row and column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read events file: {exc}") from exc
+    return _parse_events(text.splitlines(), str(path))
+
+
+def default_events() -> list[Event]:
+    """The packaged default events: China's e-commerce promotion days (618, Double 11, 12)."""
+    text = resources.files("plant.data").joinpath("events.csv").read_text(encoding="utf-8")
+    return _parse_events(text.splitlines(), "plant/data/events.csv")
+
+
+def _parse_events(lines: list[str], where: str) -> list[Event]:
+    reader = csv.DictReader(lines)
+    missing = {"date", "name", "kind"} - set(reader.fieldnames or [])
+    if missing:
+        raise DataError(f"{where}: missing column(s) {', '.join(sorted(missing))}")
+    events: list[Event] = []
+    for row_no, row in enumerate(reader, start=2):
+        try:
+            day = dt.date.fromisoformat(row["date"].strip())
+        except ValueError as exc:
+            raise DataError(f"{where}: row {row_no}, column date: not an ISO date") from exc
+        kind = row["kind"].strip()
+        if kind not in _EVENT_KINDS:
+            raise DataError(f"{where}: row {row_no}, column kind: {kind!r} not in {_EVENT_KINDS}")
+        name = row["name"].strip()
+        if kind == "festival" and name not in FESTIVALS:
+            raise DataError(f"{where}: row {row_no}, column name: {name!r} is not a festival")
+        windows = []
+        for col in ("days_before", "days_after"):
+            raw = (row.get(col) or "0").strip() or "0"
+            try:
+                value = int(raw)
+            except ValueError as exc:
+                raise DataError(f"{where}: row {row_no}, column {col}: not an integer") from exc
+            if value < 0:
+                raise DataError(f"{where}: row {row_no}, column {col}: negative")
+            windows.append(value)
+        events.append(Event(day, name, kind, windows[0], windows[1]))
+    return events
+
+
+@dataclass
+class HolidayCalendar:
+    """Festival dates, public holidays and extra events for one market."""
+
+    country: str = "CN"
+    events: list[Event] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        try:
+            holidays.country_holidays(self.country, years=2024)
+        except NotImplementedError as exc:
+            raise ConfigError(f"calendar.country: unknown country code {self.country!r}") from exc
+
+    @classmethod
+    def default(cls, country: str = "CN", events_csv: str | Path | None = None) -> HolidayCalendar:
+        """Country holidays plus the packaged promotion days (or ``events_csv`` instead)."""
+        events = read_events(events_csv) if events_csv else default_events()
+        return cls(country=country, events=events)
+
+    def festival(self, name: str, year: int) -> dt.date:
+        """The festival's date in ``year``, after any ``festival`` event that shifts it."""
+        for event in self.events:
+            if event.kind == "festival" and event.name == name and event.date.year == year:
+                return event.date
+        return festival_date(name, year)
+
+    def festival_dates(self, name: str, first_year: int, last_year: int) -> list[dt.date]:
+        """The festival's dates for every year in the inclusive range."""
+        return [self.festival(name, y) for y in range(first_year, last_year + 1)]
+
+    def public_holidays(self, first_year: int, last_year: int) -> set[dt.date]:
+        """The country's public holidays (days off) in the inclusive year range."""
+        years = list(range(first_year, last_year + 1))
+        return set(holidays.country_holidays(self.country, years=years).keys())
+
+    def promotions(self) -> list[str]:
+        """Names of the promotion events, sorted (one feature per name)."""
+        return sorted({e.name for e in self.events if e.kind == "promotion"})
+
+    def closures(self) -> set[dt.date]:
+        """Days the plant does not ship, from ``closure`` events."""
+        return {e.date for e in self.events if e.kind == "closure"}

@@ -1,0 +1,1 @@
+"""Small package data: the default extra-events calendar (``events.csv``)."""

@@ -1,0 +1,1 @@
+"""Demand forecasting: calendar features, holiday-aware models, hierarchy, backtest."""

@@ -1,0 +1,1 @@
+"""Production, inventory and packaging plans from the demand forecast, with exceptions."""
