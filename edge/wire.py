@@ -57,7 +57,8 @@ class WireError(PeaklineError, ValueError):
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: NaN/inf would serialise as null and never parse again (fuzzing)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ItemResult(_Payload):
@@ -203,13 +204,17 @@ _SCHEMAS: dict[str, type[_Payload]] = {
 
 def parse_payload(raw: bytes | str, expect: type[_Payload] | None = None) -> _Payload:
     """Validate a JSON payload against its declared schema; raise WireError saying why not."""
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise WireError(f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
-    import json
+    if len(raw) > MAX_PAYLOAD_BYTES or (
+        isinstance(raw, str) and len(raw.encode(errors="replace")) > MAX_PAYLOAD_BYTES
+    ):
+        raise WireError(f"payload exceeds {MAX_PAYLOAD_BYTES} bytes")
+    from pydantic_core import from_json
 
+    # pydantic's JSON parser, not json.loads: json.loads raised RecursionError on deeply nested
+    # input and accepted NaN and lone surrogates that no payload can be written back with.
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = from_json(raw, allow_inf_nan=False)
+    except ValueError as exc:
         raise WireError(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise WireError("payload is not a JSON object")
