@@ -16,7 +16,9 @@ link on purpose:
     Back to plain forwarding (shaping stays until ``shape()`` is called with no limits).
 
 Each accepted connection gets a reader and a writer thread per direction, so latency does
-not cut throughput; everything stays on loopback.
+not cut throughput; at most ~128 kB wait in the proxy per direction, so a slow link pushes
+back on the sender as a real one does. ``last_forward`` records when the last byte went
+each way (the Last Will measurement starts there). Everything stays on loopback.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from typing import Literal
 __all__ = ["FaultProxy", "Mode"]
 
 Mode = Literal["pass", "refuse", "blackhole"]
-_CHUNK = 65536
+_CHUNK = 16384
+_QUEUED_CHUNKS = 8  # at most ~128 kB in flight per direction: a slow link pushes back
 _HOST = "127.0.0.1"
 
 
@@ -50,7 +53,9 @@ class _Pipe:
         self, proxy: FaultProxy, src: socket.socket, dst: socket.socket, conn: _Conn
     ) -> None:
         self.proxy, self.src, self.dst, self.conn = proxy, src, dst, conn
-        self.queue: queue.Queue[tuple[float, bytes] | None] = queue.Queue()
+        self.direction = "up" if src is conn.client else "down"
+        self.queue: queue.Queue[tuple[float, bytes] | None] = queue.Queue(_QUEUED_CHUNKS)
+        self.done = False
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.writer = threading.Thread(target=self._write, daemon=True)
 
@@ -67,10 +72,21 @@ class _Pipe:
                 if self.proxy.mode == "blackhole":
                     self.proxy._count("dropped", len(data))
                     continue
-                self.queue.put((time.monotonic() + self.proxy.shaping.latency_s, data))
+                if not self._put((time.monotonic() + self.proxy.shaping.latency_s, data)):
+                    return
         except OSError:
             pass
-        self.queue.put(None)
+        self._put(None)
+
+    def _put(self, item: tuple[float, bytes] | None) -> bool:
+        """Queue for the writer, waiting while the link is full; False once the writer quit."""
+        while not self.done:
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _write(self) -> None:
         try:
@@ -89,6 +105,7 @@ class _Pipe:
         except OSError:
             pass
         # The source closed or failed: pass the close on (half-close, then full close).
+        self.done = True
         with contextlib.suppress(OSError):
             self.dst.shutdown(socket.SHUT_WR)
         self.conn.pipe_done()
@@ -96,15 +113,15 @@ class _Pipe:
     def _send_shaped(self, data: bytes) -> None:
         bandwidth = self.proxy.shaping.bandwidth_bps
         if not bandwidth:
+            self.proxy._forwarded(self.direction, len(data))
             self.dst.sendall(data)
-            self.proxy._count("forwarded", len(data))
             return
         step = max(1, int(bandwidth / 20))  # ~50 ms slices keep the rate smooth
         for start in range(0, len(data), step):
             piece = data[start : start + step]
             began = time.monotonic()
+            self.proxy._forwarded(self.direction, len(piece))
             self.dst.sendall(piece)
-            self.proxy._count("forwarded", len(piece))
             spare = len(piece) / bandwidth - (time.monotonic() - began)
             if spare > 0:
                 time.sleep(spare)
@@ -143,6 +160,8 @@ class FaultProxy:
         self.mode: Mode = "pass"
         self.shaping = _Shaping()
         self.stats = {"accepted": 0, "refused": 0, "forwarded": 0, "dropped": 0}
+        #: monotonic time of the last byte forwarded "up" (client -> upstream) and "down"
+        self.last_forward = {"up": 0.0, "down": 0.0}
         self._lock = threading.Lock()
         self._conns: list[_Conn] = []
         self._listener: socket.socket | None = None
@@ -202,6 +221,11 @@ class FaultProxy:
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self.stats[key] += n
+
+    def _forwarded(self, direction: str, n: int) -> None:
+        with self._lock:
+            self.stats["forwarded"] += n
+            self.last_forward[direction] = time.monotonic()
 
     def _forget(self, conn: _Conn) -> None:
         with self._lock, contextlib.suppress(ValueError):

@@ -149,7 +149,34 @@ def test_upstream_down_refuses_client(echo_port: int) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead_port = int(probe.getsockname()[1])
-    with FaultProxy(dead_port) as proxy, _connect(proxy.port) as sock:
-        with contextlib.suppress(ConnectionResetError):  # reset, or ...
-            assert sock.recv(1) == b""  # ... closed at once
+    with FaultProxy(dead_port) as proxy:
+        # reset while connecting, or closed at once
+        with contextlib.suppress(OSError), _connect(proxy.port) as sock:
+            assert sock.recv(1) == b""
+        deadline = time.monotonic() + 2
+        while proxy.stats["refused"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert proxy.stats["refused"] == 1
+        assert proxy.connections == 0
+
+
+def test_records_when_bytes_last_went_each_way(proxy: FaultProxy) -> None:
+    with _connect(proxy.port) as sock:
+        before = time.monotonic()
+        sock.sendall(b"abc")
+        assert _recv_exactly(sock, 3) == b"abc"
+        assert proxy.last_forward["up"] >= before
+        assert proxy.last_forward["down"] >= proxy.last_forward["up"]
+
+
+def test_slow_link_pushes_back_on_the_sender(proxy: FaultProxy) -> None:
+    proxy.shape(bandwidth_bps=50_000)
+    with _connect(proxy.port) as sock:
+        sock.setblocking(False)
+        pushed = 0
+        began = time.monotonic()
+        with contextlib.suppress(BlockingIOError):
+            while time.monotonic() - began < 1.0:
+                pushed += sock.send(bytes(65536))
+        # kernel buffers + the proxy's bounded queue, not an unbounded backlog
+        assert pushed < 20_000_000
