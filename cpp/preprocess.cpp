@@ -115,6 +115,8 @@ Plan& thread_plan(const Roi& roi, const Geometry& g, ResizeMode resize) {
     plan.xo0.resize(static_cast<std::size_t>(g.inner_w));
     plan.xo1.resize(static_cast<std::size_t>(g.inner_w));
     plan.xf.resize(static_cast<std::size_t>(g.inner_w));
+    plan.xidx3.resize(plan.tx.idx.size());
+    for (std::size_t i = 0; i < plan.tx.idx.size(); ++i) plan.xidx3[i] = 3 * plan.tx.idx[i];
     if (plan.tx.k == 2) {
       for (int x = 0; x < g.inner_w; ++x) {
         plan.xo0[x] = 3 * plan.tx.idx[2 * x];
@@ -127,7 +129,7 @@ Plan& thread_plan(const Roi& roi, const Geometry& g, ResizeMode resize) {
     make_taps(roi.h, g.inner_h, mode, plan.ty);
     plan.src_rows.resize(static_cast<std::size_t>(plan.ty.k));
   }
-  plan.vsum.resize(static_cast<std::size_t>(roi.w) * 3);
+  plan.vsum.assign(static_cast<std::size_t>(roi.w) * 3 + kRowPad, 0.f);
   plan.roi_w = roi.w;
   plan.roi_h = roi.h;
   plan.inner_w = g.inner_w;
