@@ -108,6 +108,11 @@ class IngestConfig(_Section):
     thumbnails_per_node: int = Field(
         default=50, ge=1, le=10_000, description="reject thumbnails kept per node"
     )
+    parse_workers: int = Field(
+        default=-1, ge=-1, le=32,
+        description="processes validating results payloads beside the writer "
+        "(0: validate in the writer thread; -1: one per CPU core beyond the first, at most 4)",
+    )
     manual_ack: bool = Field(
         default=True,
         description="PUBACK a message only after its commit, so the broker redelivers on a crash",
@@ -115,6 +120,13 @@ class IngestConfig(_Section):
     stats_interval_s: float = Field(
         default=60.0, gt=0, description="seconds between ingest statistics log lines"
     )
+
+
+    def workers(self) -> int:
+        """The number of parse worker processes ``parse_workers`` asks for on this machine."""
+        if self.parse_workers >= 0:
+            return self.parse_workers
+        return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 class ErpConfig(_Section):

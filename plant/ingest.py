@@ -12,10 +12,12 @@ retried with back-off; nothing is acknowledged that is not in the database.
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,15 +25,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from edge import wire
 from edge.errors import PeaklineError, StoreError
-from plant.store import DeadLetter, IngestBatch, Store
+from plant.store import DeadLetter, IngestBatch, ResultRows, Store
 
-__all__ = ["IngestStats", "Ingestor", "Message", "classify"]
+__all__ = ["IngestStats", "Ingestor", "Message", "classify", "prepare"]
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
-#: (topic, payload, token, received_ts); the token is handed back to ``on_commit``
-Message = tuple[str, bytes, Any, float]
+#: (topic, payload, token, received_ts, its parse in a worker or None); the token goes back
+#: to ``on_commit``
+Message = tuple[str, bytes, Any, float, "Future[IngestBatch] | None"]
 _LEAVES: dict[str, type[Any]] = {
     "results": wire.ResultsBatch,
     "status": wire.NodeStatus,
@@ -86,6 +89,19 @@ def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBa
     return True
 
 
+def prepare(site: str, topic: str, raw: bytes, received: float) -> IngestBatch:
+    """Validate one node message into a batch of ready-to-insert rows (runs in a worker)."""
+    batch = IngestBatch()
+    if not classify(site, topic, raw, received, batch):
+        batch.dead_letters.append(DeadLetter(topic, "not a topic this plant consumes", raw,
+                                             received))
+    batch.results = [
+        (b if isinstance(b, ResultRows) else ResultRows.from_batch(b, rec), rec)
+        for b, rec in batch.results
+    ]
+    return batch
+
+
 class Ingestor:
     """Queue + writer thread between the MQTT client and the store."""
 
@@ -99,6 +115,7 @@ class Ingestor:
         flush_ms: float = 20.0,
         queue_max: int = 10_000,
         erp: Callable[[str, bytes], int] | None = None,
+        parse_workers: int = 0,
     ) -> None:
         self.store = store
         self.site = site
@@ -110,6 +127,10 @@ class Ingestor:
         self._queue: queue.Queue[Message | None] = queue.Queue(maxsize=queue_max)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._results_prefix = f"{wire.ROOT}/{site}/"
+        self._pool: ProcessPoolExecutor | None = None
+        if parse_workers > 0:
+            self._pool = ProcessPoolExecutor(parse_workers, mp_context=mp.get_context("spawn"))
 
     @property
     def backlog(self) -> int:
@@ -117,8 +138,18 @@ class Ingestor:
         return self._queue.qsize()
 
     def submit(self, topic: str, payload: bytes, token: Any = None) -> None:
-        """Queue a message (called from the network thread; blocks while the queue is full)."""
-        self._queue.put((topic, bytes(payload), token, time.time()))
+        """Queue a message (called from the network thread; blocks while the queue is full).
+
+        With parse workers, a results message starts validating in a worker process at once;
+        the queue keeps its place so commits stay in arrival order.
+        """
+        received = time.time()
+        raw = bytes(payload)
+        if self._pool is not None and topic.endswith("/results"):
+            fut = self._pool.submit(prepare, self.site, topic, raw, received)
+            self._queue.put((topic, raw, token, received, fut))
+        else:
+            self._queue.put((topic, raw, token, received, None))
 
     def start(self) -> Ingestor:
         """Start the writer thread."""
@@ -137,6 +168,9 @@ class Ingestor:
         if self._thread.is_alive():
             log.error("ingest writer did not finish within %.0f s", timeout)
         self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     # --- writer ------------------------------------------------------------------------------
     def _take(self) -> list[Message] | None:
@@ -187,8 +221,17 @@ class Ingestor:
         tokens = []
         erp_msgs: list[Message] = []
         for msg in chunk:
-            topic, raw, token, received = msg
+            topic, raw, token, received, fut = msg
             tokens.append(token)
+            if fut is not None:
+                try:
+                    part = fut.result()
+                except Exception as exc:  # a dead worker: validate here instead
+                    log.warning("parse worker failed (%s); parsing in the writer", exc)
+                else:
+                    batch.results += part.results
+                    batch.dead_letters += part.dead_letters
+                    continue
             if not raw and topic.endswith("/status"):
                 continue  # a cleared retained status
             if not classify(self.site, topic, raw, received, batch):
@@ -198,7 +241,7 @@ class Ingestor:
                     batch.dead_letters.append(
                         DeadLetter(topic, "not a topic this plant consumes", raw, received)
                     )
-        for topic, raw, _token, received in erp_msgs:
+        for topic, raw, _token, received, _fut in erp_msgs:
             try:
                 self.stats.erp_rows += self._erp(topic, raw)
             except PeaklineError as exc:

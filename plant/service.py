@@ -74,7 +74,7 @@ class PlantService:
         self.ingest = Ingestor(
             self.store, self.site, self._on_commit,
             max_batch=ing.max_batch_messages, flush_ms=ing.flush_interval_ms,
-            queue_max=ing.queue_max,
+            queue_max=ing.queue_max, parse_workers=ing.workers(),
             erp=self._apply_erp if config.erp.enabled else None,
         )
         subs = [self.topics.all_nodes(leaf) for leaf in ("results", "status", "metrics",

@@ -13,13 +13,14 @@ from edge.errors import StoreError
 from plant.store.artifacts import PLAN_KINDS, ArtifactsMixin
 from plant.store.base import normalize_url
 from plant.store.erp import CSV_KINDS, ErpMixin
-from plant.store.results import DeadLetter, IngestBatch, ResultsMixin
+from plant.store.results import DeadLetter, IngestBatch, ResultRows, ResultsMixin
 
 __all__ = [
     "CSV_KINDS",
     "PLAN_KINDS",
     "DeadLetter",
     "IngestBatch",
+    "ResultRows",
     "Store",
     "StoreError",
     "normalize_url",

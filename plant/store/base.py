@@ -48,6 +48,7 @@ class StoreBase:
         self.engine = engine
         self.url = url
         self.dialect = engine.dialect.name
+        self._compiled: dict[tuple[str, tuple[str, ...]], Any] = {}
 
     @classmethod
     def open(cls, url: str, *, synchronous: str = "FULL") -> Any:
@@ -108,7 +109,36 @@ class StoreBase:
     ) -> None:
         """Insert ``rows``; a row that collides with a unique key is skipped, not an error."""
         if rows:
-            conn.execute(self._insert(table).on_conflict_do_nothing(), list(rows))
+            cols = tuple(rows[0].keys())
+            self.insert_ignore_tuples(conn, table, cols, [tuple(r[c] for c in cols) for r in rows])
+
+    def insert_ignore_tuples(
+        self, conn: Connection, table: Table, cols: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """``insert_ignore`` for rows given as tuples in ``cols`` order: the ingest hot path.
+
+        The statement is compiled once per (table, columns) and the rows go straight to the
+        driver's ``executemany`` (values must already be str, int, float, bool, bytes, None).
+        """
+        if not rows:
+            return
+        cache_key = (table.name, tuple(cols))
+        compiled = self._compiled.get(cache_key)
+        if compiled is None:
+            stmt = self._insert(table).on_conflict_do_nothing()
+            compiled = stmt.compile(dialect=self.engine.dialect, column_keys=list(cols))
+            self._compiled[cache_key] = compiled
+        params: Any
+        if compiled.positional:
+            order = list(compiled.positiontup or [])
+            if order != list(cols):
+                idx = [list(cols).index(k) for k in order]
+                params = [tuple(r[i] for i in idx) for r in rows]
+            else:
+                params = rows
+        else:
+            params = [dict(zip(cols, r, strict=True)) for r in rows]
+        conn.exec_driver_sql(str(compiled), params)
 
     def upsert(
         self,

@@ -23,10 +23,22 @@ from plant.dedup import SeqRanges
 from plant.store import schema as t
 from plant.store.base import StoreBase
 
-__all__ = ["DEAD_LETTER_MAX_BYTES", "DeadLetter", "IngestBatch", "ResultsMixin", "frame"]
+__all__ = [
+    "DEAD_LETTER_MAX_BYTES",
+    "DeadLetter",
+    "IngestBatch",
+    "ResultRows",
+    "ResultsMixin",
+    "frame",
+]
 
 DEAD_LETTER_MAX_BYTES = 4096
 Key = tuple[str, str]
+_RESULT_COLS = (
+    "site", "line", "node", "boot_id", "seq", "item_id", "ts", "frame",
+    "bbox_x", "bbox_y", "bbox_w", "bbox_h", "score", "decision", "defect", "latency_ms",
+    "rejected", "missed_reject", "historical", "model", "received_ts",
+)
 
 
 @dataclass(frozen=True)
@@ -39,11 +51,39 @@ class DeadLetter:
     received_ts: float
 
 
+@dataclass(frozen=True)
+class ResultRows:
+    """A results batch flattened to table rows (``_RESULT_COLS`` order), ready to insert.
+
+    Made from a validated ``ResultsBatch``; plain tuples so it pickles cheaply from a
+    parsing worker process to the writer.
+    """
+
+    site: str
+    line: str
+    node: str
+    boot_id: str
+    seqs: list[int]
+    rows: list[tuple[Any, ...]]
+
+    @classmethod
+    def from_batch(cls, batch: ResultsBatch, received: float) -> ResultRows:
+        head = (batch.site, batch.line, batch.node, batch.boot_id)
+        tail = (batch.historical, batch.model, received)
+        rows = [
+            (*head, r.seq, r.item_id, r.ts, r.frame, *r.bbox, r.score, r.decision, r.defect,
+             r.latency_ms, r.rejected, r.missed_reject, *tail)
+            for r in batch.results
+        ]
+        return cls(batch.site, batch.line, batch.node, batch.boot_id,
+                   [r.seq for r in batch.results], rows)
+
+
 @dataclass
 class IngestBatch:
     """Everything one writer cycle commits together (each payload with its receive time)."""
 
-    results: list[tuple[ResultsBatch, float]] = field(default_factory=list)
+    results: list[tuple[ResultsBatch | ResultRows, float]] = field(default_factory=list)
     statuses: list[tuple[NodeStatus, float]] = field(default_factory=list)
     metrics: list[tuple[NodeMetrics, float]] = field(default_factory=list)
     thumbnails: list[tuple[RejectThumbnail, float]] = field(default_factory=list)
@@ -105,52 +145,30 @@ class ResultsMixin(StoreBase):
         return found
 
     def _write_results(
-        self, conn: Connection, batches: list[tuple[ResultsBatch, float]]
+        self, conn: Connection, batches: list[tuple[ResultsBatch | ResultRows, float]]
     ) -> tuple[dict[Key, SeqRanges], int]:
         pending: dict[Key, SeqRanges] = {}
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         for batch, received in batches:
-            key = (batch.node, batch.boot_id)
+            prepared = (batch if isinstance(batch, ResultRows)
+                        else ResultRows.from_batch(batch, received))
+            key = (prepared.node, prepared.boot_id)
             ranges = pending.get(key)
             if ranges is None:
                 ranges = pending[key] = self._load_ranges(conn, key).copy()
-            fresh = set(ranges.new_only([r.seq for r in batch.results]))
+            fresh = ranges.new_only(prepared.seqs)
             if not fresh:
                 continue
             ranges.add(fresh)
-            head = {
-                "site": batch.site,
-                "line": batch.line,
-                "node": batch.node,
-                "boot_id": batch.boot_id,
-                "historical": batch.historical,
-                "model": batch.model,
-                "received_ts": received,
-            }
-            for r in batch.results:
-                if r.seq in fresh:
-                    fresh.discard(r.seq)
-                    x, y, w, h = r.bbox
-                    rows.append(
-                        {
-                            **head,
-                            "seq": r.seq,
-                            "item_id": r.item_id,
-                            "ts": r.ts,
-                            "frame": r.frame,
-                            "bbox_x": x,
-                            "bbox_y": y,
-                            "bbox_w": w,
-                            "bbox_h": h,
-                            "score": r.score,
-                            "decision": r.decision,
-                            "defect": r.defect,
-                            "latency_ms": r.latency_ms,
-                            "rejected": r.rejected,
-                            "missed_reject": r.missed_reject,
-                        }
-                    )
-        self.insert_ignore(conn, t.results, rows)
+            if len(fresh) == len(prepared.rows):
+                rows.extend(prepared.rows)
+            else:
+                keep = set(fresh)
+                for seq, row in zip(prepared.seqs, prepared.rows, strict=True):
+                    if seq in keep:
+                        keep.discard(seq)
+                        rows.append(row)
+        self.insert_ignore_tuples(conn, t.results, _RESULT_COLS, rows)
         for (node, boot_id), ranges in pending.items():
             cached = self._ranges.get((node, boot_id))
             if not ranges.ranges or (cached is not None and ranges.ranges == cached.ranges):
@@ -179,7 +197,7 @@ class ResultsMixin(StoreBase):
                 "line": payload.line,
                 "state": "online",
                 "boot_id": payload.boot_id,
-                "model": getattr(payload, "model", ""),
+                "model": getattr(payload, "model", "") or "",
                 "config_digest": "",
                 "status_ts": received,
                 "last_seen": received,

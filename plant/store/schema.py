@@ -70,7 +70,6 @@ results = Table(
     UniqueConstraint("node", "boot_id", "seq", name="uq_results_node_boot_seq"),
 )
 Index("ix_results_ts", results.c.ts)
-Index("ix_results_line_ts", results.c.line, results.c.ts)
 
 seq_ranges = Table(
     "seq_ranges",
