@@ -204,9 +204,12 @@ _SCHEMAS: dict[str, type[_Payload]] = {
 
 def parse_payload(raw: bytes | str, expect: type[_Payload] | None = None) -> _Payload:
     """Validate a JSON payload against its declared schema; raise WireError saying why not."""
-    if len(raw) > MAX_PAYLOAD_BYTES or (
-        isinstance(raw, str) and len(raw.encode(errors="replace")) > MAX_PAYLOAD_BYTES
-    ):
+    if isinstance(raw, str):
+        try:
+            raw = raw[: MAX_PAYLOAD_BYTES + 1].encode()  # the limit is in bytes
+        except UnicodeEncodeError as exc:
+            raise WireError(f"not UTF-8 text: {exc}") from exc
+    if len(raw) > MAX_PAYLOAD_BYTES:
         raise WireError(f"payload exceeds {MAX_PAYLOAD_BYTES} bytes")
     from pydantic_core import from_json
 
