@@ -111,12 +111,15 @@ class BeltConfig(_Section):
     direction: Literal["left_to_right", "right_to_left"] = Field(
         default="left_to_right", description="direction items travel in the frame"
     )
-    method: Literal["background", "threshold"] = Field(
-        default="background",
-        description="item mask: difference from a learned belt background, or a fixed threshold",
+    method: Literal["color", "background", "threshold"] = Field(
+        default="color",
+        description=(
+            "item mask: color = red minus blue above threshold (baked goods on a grey or blue "
+            "belt); background = grey difference from a learned belt; threshold = grey level"
+        ),
     )
     threshold: int = Field(
-        default=40, ge=1, le=255, description="grey-level difference that counts as an item"
+        default=30, ge=1, le=255, description="level (0-255) of the mask feature that is an item"
     )
     polarity: Literal["brighter", "darker"] = Field(
         default="brighter", description="for method=threshold: items brighter or darker than belt"

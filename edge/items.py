@@ -1,7 +1,8 @@
 """Finding items on the belt and tracking them, so each item is judged once.
 
 :class:`ItemFinder` builds a foreground mask of the belt region at ``1/downscale`` resolution
-(difference from a learned belt background, or a fixed threshold), cleans it with one
+(warm-coloured items on a neutral belt by R-B, difference from a learned belt
+background, or a fixed grey threshold), cleans it with one
 morphological open and takes connected components; each box is then refined at full
 resolution inside a small window. :class:`Tracker` follows items along the belt (predicted
 by the belt speed, greedy nearest matching) and says when to judge each one: the frames where
@@ -39,33 +40,46 @@ class ItemFinder:
         self.min_area = belt.min_area / (self.d * self.d)
         self.max_area = belt.max_area / (self.d * self.d)
 
-    def _gray(self, frame: np.ndarray) -> np.ndarray:
-        region = frame[self.y0 : self.y1 : self.d, :: self.d]
-        return cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+    def _feature(self, region: np.ndarray, x0: int = 0, y0: int = 0) -> np.ndarray:
+        """uint8 image that is high on items: R-B (color), grey level, or |grey - belt|."""
+        method = self.belt.method
+        if method == "color":
+            return cv2.subtract(region[:, :, 2], region[:, :, 0])
+        gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+        if method == "threshold":
+            return gray if self.belt.polarity == "brighter" else cv2.bitwise_not(gray)
+        bg = self._background(gray) if x0 < 0 else self._bg_window(x0, y0, gray.shape)
+        if bg is None:
+            return np.zeros_like(gray)
+        return cv2.absdiff(gray, bg)
 
-    def _mask(self, gray: np.ndarray) -> np.ndarray:
-        t = self.belt.threshold
-        if self.belt.method == "threshold":
-            kind = cv2.THRESH_BINARY if self.belt.polarity == "brighter" else cv2.THRESH_BINARY_INV
-            return cv2.threshold(gray, t, 255, kind)[1]
-        if self._bg is None:  # learn the belt: per-pixel median over the first frames
+    def _background(self, gray: np.ndarray) -> np.ndarray:
+        """The learned belt at 1/downscale: median of the first frames, then a slow update."""
+        if self._bg is None:
             self._warm.append(gray)
-            stack = np.stack(self._warm)
-            bg = np.median(stack, axis=0).astype(np.float32)
+            bg = np.median(np.stack(self._warm), axis=0).astype(np.float32)
             if len(self._warm) >= 9:
                 self._bg, self._warm = bg, []
-        else:
-            bg = self._bg
-        diff = cv2.absdiff(gray, bg.astype(np.uint8))
-        mask = cv2.threshold(diff, t, 255, cv2.THRESH_BINARY)[1]
-        if self._bg is not None:  # follow slow light changes where there is no item
-            cv2.accumulateWeighted(gray, self._bg, 0.02, mask=cv2.bitwise_not(mask))
-        return mask
+            return bg.astype(np.uint8)
+        return self._bg.astype(np.uint8)
+
+    def _bg_window(self, x0: int, y0: int, shape: tuple[int, ...]) -> np.ndarray | None:
+        if self._bg is None:
+            return None
+        d = self.d
+        ys = np.clip((np.arange(y0, y0 + shape[0]) - self.y0) // d, 0, self._bg.shape[0] - 1)
+        xs = np.clip(np.arange(x0, x0 + shape[1]) // d, 0, self._bg.shape[1] - 1)
+        return self._bg[np.ix_(ys, xs)].astype(np.uint8)
 
     def find(self, frame: np.ndarray) -> np.ndarray:
         """``(n, 4)`` int32 boxes in frame pixels, left to right."""
-        gray = self._gray(frame)
-        mask = cv2.morphologyEx(self._mask(gray), cv2.MORPH_OPEN, self._kernel)
+        small = frame[self.y0 : self.y1 : self.d, :: self.d]
+        feature = self._feature(small, -1)
+        mask = cv2.threshold(feature, self.belt.threshold, 255, cv2.THRESH_BINARY)[1]
+        if self.belt.method == "background" and self._bg is not None:
+            gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            cv2.accumulateWeighted(gray, self._bg, 0.02, mask=cv2.bitwise_not(mask))
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
         n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         stats = stats[1:n]
         area = stats[:, cv2.CC_STAT_AREA]
@@ -85,16 +99,7 @@ class ItemFinder:
         x0, y0 = max(int(box[0]) - d, 0), max(int(box[1]) - d, self.y0)
         x1 = min(int(box[0] + box[2]) + d, self.width)
         y1 = min(int(box[1] + box[3]) + d, self.y1)
-        gray = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
-        if self.belt.method == "threshold":
-            sel = gray > self.belt.threshold
-            if self.belt.polarity == "darker":
-                sel = gray < self.belt.threshold
-        elif self._bg is not None:
-            bg = self._bg_full(x0, y0, x1, y1)
-            sel = cv2.absdiff(gray, bg) > self.belt.threshold
-        else:
-            return box
+        sel = self._feature(frame[y0:y1, x0:x1], x0, y0) > self.belt.threshold
         cols = np.flatnonzero(sel.sum(axis=0) >= 2)
         rows = np.flatnonzero(sel.sum(axis=1) >= 2)
         if not len(cols) or not len(rows):
@@ -103,15 +108,6 @@ class ItemFinder:
             [x0 + cols[0], y0 + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1],
             dtype=np.int32,
         )
-
-    def _bg_full(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-        assert self._bg is not None
-        d = self.d
-        ys = (np.arange(y0, y1) - self.y0) // d
-        xs = np.arange(x0, x1) // d
-        ys = np.clip(ys, 0, self._bg.shape[0] - 1)
-        xs = np.clip(xs, 0, self._bg.shape[1] - 1)
-        return self._bg[np.ix_(ys, xs)].astype(np.uint8)
 
 
 @dataclass(slots=True)
@@ -232,6 +228,19 @@ class Tracker:
             self.closed.append((track.id, track.judged))
         elif not track.judged:
             self.unjudged += 1
+
+    def last_views(self, frame: int) -> list[Judge]:
+        """End of the source: judge items fully in view in the last frame, not judged yet.
+
+        They never reached the judging point; their last view is the best one there is.
+        """
+        out = []
+        for track in self.tracks.values():
+            if track.frame == frame and not track.judged and self._full(track.box):
+                track.judged, track.done = 1, True
+                track.frames.append(frame)
+                out.append(Judge(track.id, track.box, True))
+        return out
 
     def finish(self) -> None:
         """End of the source: close every open track."""

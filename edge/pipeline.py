@@ -23,7 +23,7 @@ from edge.capture import Capture, FrameRef, FrameRing
 from edge.config_sections import BeltConfig
 from edge.decision import Decider, Smoother
 from edge.inference import Inference, Job
-from edge.items import ItemFinder, Tracker
+from edge.items import ItemFinder, Judge, Tracker
 from edge.metrics import Telemetry
 from edge.outbox import Outbox
 from edge.review import ReviewStore, crop, thumbnail_jpeg
@@ -61,24 +61,37 @@ class ItemStage:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        held: FrameRef | None = None  # the previous frame, kept for the end of the source
         try:
             while True:
                 ref = self.frames.get()
-                if ref is None:
-                    break
                 ring = self.capture.ring
+                if ref is None:
+                    if held is not None and ring is not None:
+                        self._last_views(held, ring)
+                    break
                 assert ring is not None
                 try:
                     self._frame(ref, ring)
                 finally:
-                    ring.release(ref.slot)
+                    if held is not None:
+                        ring.release(held.slot)
+                    held = ref
         except Exception:
             log.exception("item stage failed")
         finally:
+            if held is not None and self.capture.ring is not None:
+                self.capture.ring.release(held.slot)
             if self.tracker is not None:
                 self.tracker.finish()
                 self._closed()
             self.done.set()
+
+    def _last_views(self, ref: FrameRef, ring: FrameRing) -> None:
+        if self.tracker is None:
+            return
+        judges = self.tracker.last_views(ref.index)
+        self._submit(ref, ring, judges)
 
     def _frame(self, ref: FrameRef, ring: FrameRing) -> None:
         frame = ring.frames[ref.slot]
@@ -93,14 +106,18 @@ class ItemStage:
         self.items_s += time.perf_counter() - t
         self.frames_done += 1
         self._closed()
-        if judges:
-            jobs = [Job(j.item, ref.index, ref.slot, j.box, ref.t0, ref.ts, j.last) for j in judges]
-            ring.retain(ref.slot, len(jobs))
-            try:
-                self.inference.submit(frame, jobs)
-            except Exception:
-                ring.release(ref.slot, len(jobs))
-                raise
+        self._submit(ref, ring, judges)
+
+    def _submit(self, ref: FrameRef, ring: FrameRing, judges: list[Judge]) -> None:
+        if not judges:
+            return
+        jobs = [Job(j.item, ref.index, ref.slot, j.box, ref.t0, ref.ts, j.last) for j in judges]
+        ring.retain(ref.slot, len(jobs))
+        try:
+            self.inference.submit(ring.frames[ref.slot], jobs)
+        except Exception:
+            ring.release(ref.slot, len(jobs))
+            raise
 
     def _closed(self) -> None:
         assert self.tracker is not None
