@@ -21,7 +21,7 @@ def _record(args: argparse.Namespace) -> int:
     if args.out is None:
         raise DataError("give --out DIR (or --from REC --dataset OUT to export a recording)")
     meta = record(
-        args.out, seed=args.seed, seconds=args.minutes * 60.0 if args.seconds is None else args.seconds,
+        args.out, seed=args.seed, product=args.product, seconds=args.minutes * 60.0 if args.seconds is None else args.seconds,
         fps=args.fps, width=args.width, height=args.height, defect_rate=args.defect_rate,
         belt_speed=args.belt_speed, lanes=args.lanes, fmt=args.format,
         progress=not args.quiet, overwrite=args.overwrite,
@@ -40,6 +40,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     """Add the ``record`` options."""
     parser.add_argument("--out", help="recording directory to write")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same frames)")
+    parser.add_argument("--product", type=int, default=0,
+                        help="product number: the mould design of the cakes (same on every seed)")
     parser.add_argument("--minutes", type=float, default=1.0, help="length in minutes")
     parser.add_argument("--seconds", type=float, help="length in seconds (overrides --minutes)")
     parser.add_argument("--format", choices=["mp4", "jpg"], default="mp4",

@@ -8,7 +8,9 @@ Features (no learned weights, the same for every product):
   level, so 1, 2 and 4 px at input scale) give the smoothed image, the gradient magnitude and the
   two Hessian eigenvalues;
 - every map is area-pooled to a ``grid x grid`` lattice of cells together with its local energy
-  (the pooled square), and the chroma channels likewise.
+  (the pooled square), and the chroma channels likewise;
+- per cell, the extremes (max-pooling) of the darkness and of both chroma channels, which catch
+  small strong marks (a hair, a plastic fleck) that averaging would dilute.
 
 The fitted part (see ``edge.model.fit``) standardises the features, projects them on their
 principal components (a 1x1 convolution) and computes, per cell, the Mahalanobis distance to the
@@ -50,7 +52,7 @@ class FeatureOptions:
 
 def n_features() -> int:
     """Features per cell before PCA."""
-    return _LEVELS * _PER_LEVEL * 2 + 4
+    return _LEVELS * _PER_LEVEL * 2 + 4 + 5
 
 
 def _gauss_kernels(sigma: float = 1.0, radius: int = 2) -> np.ndarray:
@@ -114,6 +116,7 @@ def _features(b: _Builder, image: str, opt: FeatureOptions) -> str:
     chroma = b.one("Slice", [ych, b.const(np.array([1], np.int64)),
                              b.const(np.array([3], np.int64)), b.const(np.array([1], np.int64))],
                    "chroma")
+    lum = y
     if opt.flatten:
         logy = b.one("Log", [b.one("Add", [y, b.const(np.float32(0.02))])], "logy")
         k = s // 4
@@ -151,6 +154,11 @@ def _features(b: _Builder, image: str, opt: FeatureOptions) -> str:
     pooled.append(b.one("AveragePool", [chroma], "cmean", kernel_shape=[k, k], strides=[k, k]))
     csq = b.one("Mul", [chroma, chroma], "csq")
     pooled.append(b.one("AveragePool", [csq], "cenergy", kernel_shape=[k, k], strides=[k, k]))
+    # extremes per cell catch what is small but strong (a hair, a plastic fleck): the darkest
+    # luminance and both extremes of each chroma channel
+    extremes = b.one("Concat", [b.one("Neg", [lum]), chroma, b.one("Neg", [chroma])], "ext",
+                     axis=1)
+    pooled.append(b.one("MaxPool", [extremes], "extreme", kernel_shape=[k, k], strides=[k, k]))
     return b.one("Concat", pooled, "features", axis=1)
 
 

@@ -46,6 +46,7 @@ class RecordingMeta(BaseModel):
 
     schema_id: str = Field(FORMAT_ID, alias="schema", description="format name and version")
     seed: int = Field(description="random seed; the same seed gives the same recording")
+    product: int = Field(0, description="product (mould design) number; same product, same cakes")
     fps: float = Field(gt=0, description="frames per second")
     width: int = Field(gt=0, description="frame width in pixels")
     height: int = Field(gt=0, description="frame height in pixels")

@@ -28,6 +28,7 @@ def record(
     out: str | Path,
     *,
     seed: int = 0,
+    product: int = 0,
     seconds: float = 60.0,
     fps: float = 30.0,
     width: int = 1280,
@@ -57,7 +58,7 @@ def record(
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     n_frames = math.ceil(seconds * fps)
-    config = LineConfig(seed=seed, width=width, height=height, fps=fps, n_frames=n_frames,
+    config = LineConfig(seed=seed, product=product, width=width, height=height, fps=fps, n_frames=n_frames,
                         belt_speed=belt_speed, lanes=lanes, defect_rate=defect_rate)
     scene = LineScene(config)
 
@@ -98,7 +99,7 @@ def record(
     y0, y1 = config.belt_rows
     dmin, dmax = config.diameter_range
     meta = RecordingMeta(
-        seed=seed, fps=fps, width=width, height=height, n_frames=n_frames,
+        seed=seed, product=product, fps=fps, width=width, height=height, n_frames=n_frames,
         belt_speed_px_s=config.speed, belt_y0=y0, belt_y1=y1, lanes=lanes, pitch_px=config.pitch,
         diameter_min=dmin, diameter_max=dmax, defect_rate=defect_rate, format=fmt,
         n_items=len(spans), label_counts=dict(sorted(Counter(labels_of.values()).items())),

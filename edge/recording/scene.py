@@ -33,6 +33,7 @@ class LineConfig:
     """What the camera sees: frame size, rate, belt speed, slots and defect rate."""
 
     seed: int = 0
+    product: int = 0  # the mould design; the same product on every recording by default
     width: int = 1280
     height: int = 720
     fps: float = 30.0
@@ -109,7 +110,7 @@ class LineScene:
     def __init__(self, config: LineConfig) -> None:
         self.config = c = config
         rng = np.random.default_rng(c.seed)
-        self.mould: Mould = make_mould(rng)
+        self.mould: Mould = make_mould(np.random.default_rng([c.product, 7919]))
         self._plan_slots(rng)
         y0, y1 = c.belt_rows
         self._belt_len = round(c.pitch * 11)

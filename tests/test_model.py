@@ -1,0 +1,197 @@
+"""The anomaly model: fit, card, scorer, eval/edge parity, calibration and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+
+from edge.errors import DataError, ModelError
+from edge.fastpath import preprocess
+from edge.model.card import CARD_KEY, read_card, write_card
+from edge.model.data import load_items
+from edge.model.evaluate import eval_model, score_items
+from edge.model.fit import extract_features, fit_model
+from edge.model.graph import FeatureOptions
+from edge.model.metrics import auroc, summarize, threshold_for_frr
+from edge.model.scorer import Scorer, available_providers
+from edge.model.stats import fit_stats, score_stats
+from edge.recording import read_recording
+from plant.cli import main
+
+
+@pytest.fixture(scope="session")
+def model_path(recording_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model fitted on the committed recording's good items."""
+    path = tmp_path_factory.mktemp("model") / "line_short.onnx"
+    fit_model(recording_dir, path, size=64)
+    return path
+
+
+def test_card_describes_the_model(model_path: Path, recording_dir: Path) -> None:
+    card = read_card(model_path)
+    assert card.kind == "anomaly" and card.output.kind == "anomaly_score"
+    assert (card.input.width, card.input.height, card.input.layout) == (64, 64, "NCHW")
+    assert card.thresholds.uncertain <= card.thresholds.reject
+    assert card.calibration.target_frr == 0.01 and card.calibration.n_good >= 25
+    assert len(card.data_digest) == 64
+    assert card.metrics["defects_in_data"]["auroc"] > 0.9
+    spec = card.preprocess_spec()
+    assert (spec.width, spec.height, spec.color) == (64, 64, "rgb")
+    # the crop policy: a square around the bbox centre, kept inside the frame
+    assert card.roi_for((100, 100, 150, 160), 1280, 720) == (83, 88, 184, 184)
+    assert card.roi_for((0, 600, 150, 120), 1280, 720) == (0, 548, 172, 172)
+
+
+def test_scorer_matches_fitted_statistics(model_path: Path, recording_dir: Path) -> None:
+    scorer = Scorer(model_path)
+    items = load_items(recording_dir, scorer.spec, with_digest=False)
+    good = items.subset(items.is_good)
+    opt = FeatureOptions(64, scorer.card.options["grid"], scorer.card.options["flatten"])
+    feats = extract_features(good.x, opt)
+    stats = fit_stats(feats, scorer.card.options["components"])
+    np.testing.assert_allclose(scorer.score(good.x), score_stats(stats, feats)[0], rtol=1e-3,
+                               atol=1e-3)
+
+
+def test_edge_and_eval_give_the_same_score(model_path: Path, recording_dir: Path) -> None:
+    """The camera node's path (frame -> card.roi_for -> fastpath -> Scorer) and model eval's."""
+    scorer = Scorer(model_path)
+    rec = read_recording(recording_dir)
+    best = rec.best_views()
+    frame_no = max({r.frame for r in best.values()}, key=lambda f: sum(
+        r.frame == f for r in best.values()))
+    rows = sorted((r for r in best.values() if r.frame == frame_no), key=lambda r: r.item)
+    frame = next(f for i, f in rec.frames(frame_no, frame_no + 1))
+    card = scorer.card
+    rois = np.array([card.roi_for(r.bbox, rec.meta.width, rec.meta.height) for r in rows])
+    edge_scores = scorer.score(preprocess(frame, rois, card.preprocess_spec()))
+
+    items = load_items(recording_dir, scorer.spec, margin=card.crop.margin, with_digest=False)
+    eval_scores, _ = score_items(scorer, items)
+    by_name = dict(zip(items.names, eval_scores, strict=True))
+    expected = [by_name[f"item {r.item} (frame {r.frame})"] for r in rows]
+    np.testing.assert_array_equal(edge_scores, np.array(expected, np.float32))
+
+
+def test_eval_cli_reports_per_defect_and_json(model_path: Path, recording_dir: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["model", "eval", "--model", str(model_path), "--data", str(recording_dir)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    last = json.loads(out[-1])
+    assert last["auroc"] > 0.95  # in-sample good items; the bench measures fresh recordings
+    assert set(last["per_defect"]) >= {"crack", "burnt", "chipped", "empty_slot"}
+    assert sum(last["confusion"]["good"].values()) == last["n_good"]
+    assert any(line.startswith("overall") for line in out)
+
+
+def test_calibrate_rewrites_the_card(model_path: Path, recording_dir: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "m.onnx"
+    copy.write_bytes(model_path.read_bytes())
+    assert main(["model", "calibrate", "--model", str(copy), "--data", str(recording_dir),
+                 "--target-frr", "0.05"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    card = read_card(copy)
+    assert card.calibration.method == "held-out" and card.calibration.target_frr == 0.05
+    assert card.thresholds.reject == pytest.approx(result["reject"])
+    assert card.calibration.frr <= 0.05
+
+
+def test_fit_on_dataset_folder_and_eval(recording_dir: Path, tmp_path: Path) -> None:
+    assert main(["model", "export-crops", "--data", str(recording_dir), "--out",
+                 str(tmp_path / "ds"), "--size", "96"]) == 0
+    card = fit_model(tmp_path / "ds", tmp_path / "ds.onnx", size=64, grid=8, flatten=False)
+    assert card.options == {**card.options, "grid": 8, "flatten": False}
+    report = eval_model(tmp_path / "ds.onnx", tmp_path / "ds")
+    assert report["data"]["kind"] == "dataset"
+    assert report["overall"]["auroc"] > 0.8
+
+
+def test_bad_model_files(tmp_path: Path, model_path: Path) -> None:
+    with pytest.raises(ModelError, match="does not exist"):
+        read_card(tmp_path / "missing.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00\x01 definitely not a protobuf" * 10)
+    with pytest.raises(ModelError, match="not an ONNX model"):
+        read_card(junk)
+    bare = tmp_path / "bare.onnx"
+    proto = onnx.load(str(model_path))
+    del proto.metadata_props[:]
+    onnx.save(proto, str(bare))
+    with pytest.raises(ModelError, match="no Peakline model card"):
+        Scorer(bare)
+    bad = tmp_path / "bad.onnx"
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = CARD_KEY, json.dumps({"name": "x", "unknown_field": 1})
+    onnx.save(proto, str(bad))
+    with pytest.raises(ModelError, match="card is invalid"):
+        read_card(bad)
+    write_card(bad, read_card(model_path))
+    assert read_card(bad).version == read_card(model_path).version
+
+
+def test_unknown_execution_provider(model_path: Path) -> None:
+    with pytest.raises(ModelError, match="available: .*CPUExecutionProvider"):
+        Scorer(model_path, providers=["NoSuchExecutionProvider"])
+    scorer = Scorer(model_path, providers=["cpu"], threads=1)
+    assert "CPUExecutionProvider" in available_providers()
+    scores, names = scorer.classify(np.zeros((2, 3, 64, 64), np.float32))
+    assert scores.shape == (2,) and scores.dtype == np.float32 and names is None
+    with pytest.raises(ModelError, match="batch must be"):
+        scorer.score(np.zeros((2, 3, 32, 32), np.float32))
+
+
+def _images(folder: Path, n: int, size: tuple[int, int] = (48, 48)) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        cv2.imwrite(str(folder / f"{i:03d}.png"),
+                    rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("empty", "is empty"),
+        ("single", "1 good item"),
+        ("mixed", "different sizes"),
+        ("unreadable", "not a readable image"),
+    ],
+)
+def test_fit_bad_data(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: str,
+                      message: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    if setup == "single":
+        _images(data / "train" / "good", 1)
+    elif setup == "mixed":
+        _images(data / "train" / "good", 3)
+        _images(data / "train" / "good2", 1, (64, 48))
+    elif setup == "unreadable":
+        _images(data / "train" / "good", 3)
+        (data / "train" / "good" / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    code = main(["model", "fit", "--data", str(data), "--out", str(tmp_path / "m.onnx")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    with pytest.raises(DataError):
+        fit_model(data, tmp_path / "m.onnx")
+
+
+def test_metrics() -> None:
+    rng = np.random.default_rng(0)
+    good, bad = rng.normal(0, 1, 200), rng.normal(1, 1, 50)
+    brute = np.mean([(b > g) + 0.5 * (b == g) for b in bad for g in good])
+    assert auroc(good, bad) == pytest.approx(brute)
+    assert auroc(np.array([1.0, 1.0]), np.array([1.0])) == 0.5
+    for target in (0.01, 0.05, 0.2):
+        thr, frr = threshold_for_frr(good, target)
+        assert frr <= target and np.mean(good >= thr) == frr
+    s = summarize(np.array([0.1, 0.2, 5.0, 0.15]), ["good", "good", "crack", "burnt"], 1.0, 0.18)
+    assert s["overall"]["confusion"]["good"] == {"pass": 1, "uncertain": 1, "reject": 0}
+    assert s["per_defect"]["crack"]["recall"] == 1.0 and s["per_defect"]["burnt"]["recall"] == 0
