@@ -27,7 +27,7 @@ from edge.wire import (
     parse_payload,
 )
 
-__all__ = ["Acker", "draft", "wait_until"]
+__all__ = ["Acker", "draft", "to_toml", "wait_until"]
 
 
 class Acker:
@@ -124,3 +124,29 @@ def wait_until(cond: Callable[[], bool], timeout: float = 30.0, step: float = 0.
             return True
         time.sleep(step)
     return cond()
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """A small TOML writer for node configs (scalars, lists, nested tables)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines: list[str] = []
+
+    def table(prefix: str, d: dict[str, Any]) -> None:
+        subs = {k: v for k, v in d.items() if isinstance(v, dict)}
+        if prefix:
+            lines.append(f"[{prefix}]")
+        lines.extend(f"{k} = {value(v)}" for k, v in d.items() if not isinstance(v, dict))
+        for k, v in subs.items():
+            table(f"{prefix}.{k}" if prefix else k, v)
+
+    table("", data)
+    return "\n".join(lines) + "\n"
