@@ -133,7 +133,7 @@ def materials_table(skus: pd.DataFrame) -> pd.DataFrame:
 
 def inventory_table(skus: pd.DataFrame, demand: pd.DataFrame, as_of: dt.date,
                     rng: np.random.Generator) -> pd.DataFrame:
-    """On-hand stock: a little finished goods, two to five weeks of average material use."""
+    """On-hand stock: a little finished goods, packaging bought ahead, some materials."""
     rows = [{"item": s, "kind": "sku", "on_hand": int(rng.integers(0, 300)),
              "as_of": as_of.isoformat()} for s in skus["sku"]]
     yearly = demand.groupby("sku")["orders"].sum() / max(1.0, demand["date"].nunique() / 365.25)
@@ -141,9 +141,11 @@ def inventory_table(skus: pd.DataFrame, demand: pd.DataFrame, as_of: dt.date,
     use = (bom["qty_per_unit"] * bom["sku"].map(yearly).fillna(0)).groupby(bom["item"]).sum()
     mats = materials_table(skus).set_index("item")
     for item, per_year in use.items():
-        weeks = rng.uniform(2, 5)
+        # packaging is bought ahead for the season; fresh materials a few weeks at a time
+        share = rng.uniform(0.3, 0.7) if mats.loc[item, "kind"] == "packaging" else rng.uniform(
+            0.05, 0.12)
         rows.append({"item": item, "kind": mats.loc[item, "kind"],
-                     "on_hand": round(float(per_year) / 52 * weeks, 1),
+                     "on_hand": round(float(per_year) * share, 1),
                      "as_of": as_of.isoformat()})
     return pd.DataFrame(rows)
 

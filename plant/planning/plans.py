@@ -1,0 +1,148 @@
+"""All plans from one forecast: production, inventory, packaging and the exceptions list.
+
+:func:`build_plans` returns ``{kind: (DataFrame, explanation)}``; each explanation holds the
+figures behind the numbers. Packaging is planned per SKU and week from the production plan, with
+the order-by date of each need (need date - supplier lead time): custom-printed gift boxes and
+tins take six to eight weeks, so their order date, not the cakes', is often the binding one.
+The exceptions list, worst first (value at risk in sales), names what is at risk: demand the
+lines cannot make in time, materials or packaging whose order-by date has passed and that run
+out before the festival, and orders due within a week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from plant.calendar import HolidayCalendar
+from plant.planning.inventory import finished_goods, material_orders
+from plant.planning.production import PlanConfig, production_plan
+
+__all__ = ["PLAN_KINDS", "build_plans", "exceptions", "packaging_needs"]
+
+PLAN_KINDS = ("production", "inventory", "packaging", "exceptions")
+Plans = dict[str, tuple[pd.DataFrame, dict]]
+
+
+def packaging_needs(plan: pd.DataFrame, bom: pd.DataFrame, materials: pd.DataFrame) -> pd.DataFrame:
+    """Packaging per SKU and week: quantity, first need date, lead time and order-by date."""
+    pack = materials[materials["kind"] == "packaging"].set_index("item")
+    rows = plan.merge(bom[bom["item"].isin(pack.index)], on="sku")
+    rows["qty"] = rows["qty_start"] * rows["qty_per_unit"]
+    rows["week"] = pd.to_datetime(rows["date"]).dt.to_period("W-SUN").dt.start_time
+    out = rows.groupby(["sku", "week", "item"], as_index=False).agg(
+        qty=("qty", "sum"), need_date=("date", "min"))
+    out["lead_time_days"] = out["item"].map(pack["lead_time_days"]).astype(int)
+    out["order_by"] = out["need_date"] - pd.to_timedelta(out["lead_time_days"], unit="D")
+    return out.sort_values(["order_by", "item", "sku"], ignore_index=True)
+
+
+def exceptions(shortfalls: pd.DataFrame, orders: pd.DataFrame, plan: pd.DataFrame,
+               bom: pd.DataFrame, skus: pd.DataFrame, inventory: pd.DataFrame,
+               start: dt.date, festival: dt.date) -> pd.DataFrame:
+    """What is at risk, worst first (``value_at_risk`` = sales that may be lost)."""
+    price = skus.set_index("sku")["price"].astype(float)
+    rows = []
+    for s in shortfalls.itertuples(index=False):
+        rows.append({
+            "kind": "capacity_shortfall" if s.reason == "line capacity" else "too_late_to_make",
+            "what": s.sku, "date": pd.Timestamp(s.need_date).date(),
+            "qty": round(float(s.short_units)),
+            "value_at_risk": round(float(s.short_units) * float(price.get(s.sku, 0.0)), 2),
+            "detail": f"{s.short_units:.0f} boxes of {s.sku} ({s.source}) cannot be made by "
+                      f"{pd.Timestamp(s.need_date).date()}: {s.reason}",
+        })
+    stock = inventory.set_index("item")["on_hand"].astype(float)
+    per_item = plan.merge(bom, on="sku")
+    per_item["use"] = per_item["qty_start"] * per_item["qty_per_unit"]
+    for o in orders.itertuples(index=False) if len(orders) else []:
+        use = per_item[per_item["item"] == o.item].groupby("date")["use"].sum().sort_index()
+        if o.late_days > 0:
+            cum = use.cumsum()
+            out_day = cum.index[np.argmax(cum.to_numpy() > stock.get(o.item, 0.0))] \
+                if (cum > stock.get(o.item, 0.0)).any() else None
+            gap = use[(use.index >= pd.Timestamp(o.need_date))
+                      & (use.index < pd.Timestamp(o.earliest_arrival))].sum()
+            sub = per_item[per_item["item"] == o.item]
+            per_box = float(sub["qty_per_unit"].mean()) if len(sub) else 1.0
+            box_price = float(sub["sku"].map(price).mean()) if len(sub) else 0.0
+            boxes = gap / per_box if per_box else 0.0
+            when = f"runs out {out_day.date()}" if out_day is not None else "falls below safety"
+            before = out_day is not None and out_day.date() < festival
+            rows.append({
+                "kind": "late_order_by", "what": o.item, "date": o.order_by,
+                "qty": float(o.qty), "value_at_risk": round(boxes * box_price, 2),
+                "detail": f"{o.kind} {o.item}: order-by {o.order_by} passed {o.late_days} days "
+                          f"ago (lead {o.lead_time_days} d); {when}"
+                          f"{' before the festival' if before else ''}; earliest arrival "
+                          f"{o.earliest_arrival}, {boxes:.0f} boxes at risk",
+            })
+        elif (o.order_by - start).days <= 7:
+            rows.append({
+                "kind": "order_due_soon", "what": o.item, "date": o.order_by,
+                "qty": float(o.qty), "value_at_risk": 0.0,
+                "detail": f"order {o.qty:g} {o.unit} of {o.item} by {o.order_by} "
+                          f"(lead {o.lead_time_days} d, needed {o.need_date})",
+            })
+    cols = ["kind", "what", "date", "qty", "value_at_risk", "detail"]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["value_at_risk", "date"], ascending=[False, True],
+                           ignore_index=True)
+
+
+def build_plans(
+    fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.date, cal: HolidayCalendar,
+    reject_rate: float | None, cfg: PlanConfig | None = None,
+) -> Plans:
+    """Every plan from a SKU forecast and the master data (keys as in the CSV contract)."""
+    cfg = cfg or PlanConfig()
+    skus, bom, materials = data["skus"], data["bom"], data["materials"]
+    inventory = data["inventory"]
+    prod, prod_expl, short = production_plan(fc, skus, data["open_orders"], inventory,
+                                             data["lines"], start, cal, reject_rate, cfg)
+    fg = finished_goods(fc, skus, cal, data["open_orders"])
+    orders, items = material_orders(prod, fc, bom, materials, inventory, start,
+                                    level=cfg.material_service_level)
+    festival = cal.festival("mid_autumn", start.year)
+    if festival < start:
+        festival = cal.festival("mid_autumn", start.year + 1)
+    inv = pd.concat([fg.assign(section="finished_goods"),
+                     items.assign(section="item_cover"),
+                     orders.assign(section="order")], ignore_index=True)
+    is_mat = orders["kind"] == "material" if len(orders) else pd.Series(dtype=bool)
+    inv_expl = {
+        "festival": festival.isoformat(),
+        "newsvendor": "Q = season P50 + sd * z(critical ratio), sd = (P90 - P10) / 2.563; "
+                      "critical ratio = (price - cost) / (price - salvage)",
+        "newsvendor_units": int(fg["newsvendor_qty"].sum()) if len(fg) else 0,
+        "expected_leftover_units": int(fg["expected_leftover"].sum()) if len(fg) else 0,
+        "salvage_revenue": float(fg["salvage_revenue"].sum()) if len(fg) else 0.0,
+        "material_service_level": cfg.material_service_level,
+        "safety_stock": "z(service level) * daily need sd * sqrt(lead time days)",
+        "material_orders": int(is_mat.sum()),
+        "late_orders": int((orders["late_days"] > 0).sum()) if len(orders) else 0,
+    }
+    pack = packaging_needs(prod, bom, materials)
+    pack_orders = orders[~is_mat] if len(orders) else orders
+    packaging = pd.concat([pack.assign(section="need"), pack_orders.assign(section="order")],
+                          ignore_index=True)
+    binding = pack_orders.sort_values("order_by").head(1) if len(pack_orders) else None
+    pack_expl = {
+        "items": sorted(pack["item"].unique().tolist()) if len(pack) else [],
+        "lead_times_days": materials[materials["kind"] == "packaging"]
+        .set_index("item")["lead_time_days"].astype(int).to_dict(),
+        "binding_order": None if binding is None or binding.empty else {
+            "item": str(binding["item"].iloc[0]),
+            "order_by": str(binding["order_by"].iloc[0]),
+            "qty": float(binding["qty"].iloc[0])},
+    }
+    exc = exceptions(short, orders, prod, bom, skus, inventory, start, festival)
+    exc_expl = {
+        "count": len(exc), "value_at_risk": float(exc["value_at_risk"].sum()),
+        "ranking": "value at risk (boxes that may not ship x price), then date",
+        "by_kind": exc["kind"].value_counts().to_dict(),
+    }
+    return {"production": (prod, prod_expl), "inventory": (inv, inv_expl),
+            "packaging": (packaging, pack_expl), "exceptions": (exc, exc_expl)}

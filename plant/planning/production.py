@@ -1,0 +1,156 @@
+"""Production plan: net demand plus open orders, grossed up for rejects, within line capacity.
+
+Requirements are firm open orders (due on their due date) and forecast new orders at each
+SKU's service level (the newsvendor critical ratio, see :mod:`plant.planning.inventory`,
+during the festival season; P50 otherwise). A brand OEM or retail order placed before its
+channel's ship-by cutoff (``ship_by_days`` before Mid-Autumn) is needed at the cutoff, later
+ones a week after they are placed; e-commerce orders are needed the day they are placed.
+Finished goods on hand serve the earliest needs first (first expired, first out). The rest is
+grossed up by the reject rate measured on the lines and scheduled backwards from the day before
+each need, latest need first, into the pooled daily capacity of the lines - but never earlier
+than the shelf life allows (a customer wants at least ``min_remaining_shelf`` of it left).
+What does not fit is a shortfall for the exceptions list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from plant.calendar import HolidayCalendar
+from plant.forecast.features import festival_distance
+from plant.planning.rules import critical_ratio, daily_capacity, gross_up, quantile_from_p
+
+__all__ = ["PlanConfig", "production_plan", "requirements"]
+
+SEASON = (-100, 0)
+
+
+@dataclass
+class PlanConfig:
+    """Planning settings (defaults fit the sample factory)."""
+
+    ship_by_days: dict[str, int] = field(
+        default_factory=lambda: {"oem": 28, "retail": 21, "ecommerce": 2})
+    default_reject_rate: float = 0.03
+    min_remaining_shelf: float = 0.5
+    material_service_level: float = 0.95
+    service_level: float | None = None
+    late_order_lead_days: int = 7
+
+
+def _season_level(skus: pd.DataFrame, cfg: PlanConfig) -> pd.Series:
+    if cfg.service_level is not None:
+        return pd.Series(cfg.service_level, index=skus["sku"].to_numpy())
+    return pd.Series([critical_ratio(float(r.price), float(r.unit_cost), float(r.salvage_value))
+                      for r in skus.itertuples(index=False)], index=skus["sku"].to_numpy())
+
+
+def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame,
+                 start: dt.date, cal: HolidayCalendar, cfg: PlanConfig) -> pd.DataFrame:
+    """Units needed per SKU and need date (columns: sku, need_date, qty, source)."""
+    df = fc.copy()
+    df["ds"] = pd.to_datetime(df["ds"])
+    dist = festival_distance(pd.DatetimeIndex(df["ds"]), cal, "mid_autumn")
+    in_season = (dist >= SEASON[0]) & (dist <= SEASON[1])
+    level = df["sku"].map(_season_level(skus, cfg)).fillna(0.5).to_numpy()
+    q = quantile_from_p(df["net_p10"].to_numpy(), df["net_p50"].to_numpy(),
+                        df["net_p90"].to_numpy(), level)
+    df["qty"] = np.clip(np.where(in_season, q, df["net_p50"]), 0, None)
+    channel = df["sku"].map(skus.set_index("sku")["channel"])
+    fest = df["ds"] - pd.to_timedelta(dist, unit="D")
+    cutoff_days = channel.map(cfg.ship_by_days).fillna(0).astype(int)
+    cutoff = fest - pd.to_timedelta(cutoff_days, unit="D")
+    before = (dist <= 0) & (df["ds"] <= cutoff) & (cutoff_days > 2)
+    late = df["ds"] + pd.Timedelta(days=cfg.late_order_lead_days)
+    need = np.where(before, cutoff, np.where(cutoff_days > 2, late, df["ds"]))
+    df["need_date"] = pd.to_datetime(need)
+    df["source"] = "forecast"
+    oo = open_orders.copy()
+    oo["need_date"] = pd.to_datetime(oo["due_date"]).clip(lower=pd.Timestamp(start))
+    oo["source"] = "open_order"
+    both = pd.concat([df[["sku", "need_date", "qty", "source"]],
+                      oo[["sku", "need_date", "qty", "source"]]], ignore_index=True)
+    both = both[both["qty"] > 0]
+    return both.groupby(["sku", "need_date", "source"], as_index=False)["qty"].sum()
+
+
+def _fefo_net(req: pd.DataFrame, on_hand: pd.Series) -> pd.DataFrame:
+    """Serve the earliest needs of each SKU from finished goods on hand."""
+    req = req.sort_values(["sku", "need_date"]).copy()
+    stock = req["sku"].map(on_hand).fillna(0.0)
+    cum = req.groupby("sku")["qty"].cumsum()
+    served = np.clip(stock - (cum - req["qty"]), 0, req["qty"])
+    req["from_stock"] = served
+    req["to_make"] = req["qty"] - served
+    return req
+
+
+def production_plan(
+    fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame, inventory: pd.DataFrame,
+    lines: pd.DataFrame, start: dt.date, cal: HolidayCalendar, reject_rate: float | None,
+    cfg: PlanConfig | None = None,
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """(plan rows, explanation, shortfalls) - see the module docstring for the rules."""
+    cfg = cfg or PlanConfig()
+    measured = reject_rate is not None
+    rate = float(reject_rate) if reject_rate is not None else cfg.default_reject_rate
+    req = requirements(fc, skus, open_orders, start, cal, cfg)
+    fg = inventory[inventory["kind"] == "sku"].set_index("item")["on_hand"].astype(float)
+    req = _fefo_net(req, fg)
+    req["to_start"] = gross_up(req["to_make"].to_numpy(), rate)
+    first = pd.Timestamp(start)
+    last = max(req["need_date"].max(), first) if len(req) else first
+    days = pd.date_range(first, last, freq="D")
+    cap = daily_capacity(lines, days, cal.closures())
+    left = cap.to_numpy().copy()
+    shelf = skus.set_index("sku")["shelf_life_days"].astype(float)
+    rows, short = [], []
+    for r in req.sort_values("need_date", ascending=False).itertuples(index=False):
+        want = float(r.to_start)
+        if want <= 0:
+            continue
+        hi = (r.need_date - first).days - 1
+        max_age = int(shelf.get(r.sku, 60) * (1 - cfg.min_remaining_shelf))
+        lo = max(0, hi - max_age)
+        for i in range(hi, lo - 1, -1):
+            if want <= 1e-9:
+                break
+            take = min(left[i], want)
+            if take > 0:
+                left[i] -= take
+                want -= take
+                rows.append((r.sku, days[i], r.need_date, r.source, take))
+        if want > 1e-6:
+            short.append({"sku": r.sku, "need_date": r.need_date, "source": r.source,
+                          "short_units": want * (1 - rate),
+                          "reason": "too late to make" if hi < 0 else "line capacity"})
+    plan = pd.DataFrame(rows, columns=["sku", "date", "need_date", "source", "qty_start"])
+    plan = plan.groupby(["sku", "date", "need_date", "source"], as_index=False)["qty_start"].sum()
+    plan["qty_good"] = plan["qty_start"] * (1 - rate)
+    plan["channel"] = plan["sku"].map(skus.set_index("sku")["channel"])
+    plan = plan.sort_values(["date", "sku"], ignore_index=True)
+    used = cap.to_numpy() - left
+    weekly = pd.DataFrame({"cap": cap.to_numpy(), "used": used}, index=days).resample("W-SUN").sum()
+    explanation = {
+        "reject_rate": rate,
+        "reject_rate_source": ("measured on the lines (store.reject_rate)" if measured else
+                               "DEFAULT: no reject rate measured on the lines; configured "
+                               f"default {cfg.default_reject_rate:.1%} used"),
+        "service_level": ("configured" if cfg.service_level is not None else
+                          "newsvendor critical ratio per SKU in the festival season, P50 after"),
+        "ship_by_days": cfg.ship_by_days,
+        "required_units": round(float(req["qty"].sum()), 1),
+        "from_stock_units": round(float(req["from_stock"].sum()), 1),
+        "to_make_good_units": round(float(req["to_make"].sum()), 1),
+        "scheduled_start_units": round(float(plan["qty_start"].sum()), 1),
+        "shortfall_units": round(float(sum(s["short_units"] for s in short)), 1),
+        "capacity_per_week": {k.date().isoformat(): {"capacity": round(float(v.cap)),
+                                                     "used": round(float(v.used))}
+                              for k, v in weekly.iterrows()},
+        "min_remaining_shelf": cfg.min_remaining_shelf,
+    }
+    return plan, explanation, pd.DataFrame(short)
