@@ -63,7 +63,8 @@ class Session:
 
 
 def connect(port: int, username: str | None = None, password: str | None = None, *,
-            ca: Path | None = None, client_id: str = "", timeout: float = 5.0) -> Session:
+            ca: Path | None = None, client_cert: tuple[Path, Path] | None = None,
+            client_id: str = "", timeout: float = 5.0) -> Session:
     """Connect with MQTT v5; returns the session whether the broker accepted it or not."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv5)
@@ -71,7 +72,8 @@ def connect(port: int, username: str | None = None, password: str | None = None,
     if username is not None:
         client.username_pw_set(username, password)
     if ca is not None:
-        client.tls_set(ca_certs=str(ca))
+        cert, key = (str(client_cert[0]), str(client_cert[1])) if client_cert else (None, None)
+        client.tls_set(ca_certs=str(ca), certfile=cert, keyfile=key)
 
     def on_connect(c: Any, u: Any, flags: Any, rc: ReasonCode, props: Any) -> None:
         session.connack = rc

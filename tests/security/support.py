@@ -7,8 +7,9 @@ __all__ = ["Identities", "Pki", "broker_auth_lines", "make_identities", "make_pk
 import datetime as dt
 import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from plant import security
 
@@ -46,9 +47,20 @@ class Pki:
     other_ca: Path
     cert: Path
     key: Path
+    ca_key: Any = field(repr=False)
+    ca_cert: Any = field(repr=False)
+
+    def issue_client(self, common_name: str, directory: Path) -> tuple[Path, Path]:
+        """A client certificate and key signed by the test CA, for mutual TLS."""
+        from cryptography.x509.oid import ExtendedKeyUsageOID
+
+        cert, key = directory / "client.crt", directory / "client.key"
+        _issue(self.ca_key, self.ca_cert, common_name, [], ExtendedKeyUsageOID.CLIENT_AUTH,
+               cert, key)
+        return cert, key
 
 
-def _make_ca(name: str) -> tuple[object, object]:
+def _make_ca(name: str) -> tuple[Any, Any]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -71,36 +83,47 @@ def _make_ca(name: str) -> tuple[object, object]:
     return key, cert
 
 
-def make_pki(tmp_path: Path) -> Pki:
-    """A test CA with a server certificate for 127.0.0.1/localhost, and an unrelated CA."""
+def _issue(ca_key: Any, ca_cert: Any, common_name: str, sans: list[Any], usage: Any,
+           cert_path: Path, key_path: Path) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    pem = serialization.Encoding.PEM
+    cert_path.write_bytes(cert.public_bytes(pem))
+    security.write_secret(key_path, key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode().strip())
+
+
+def make_pki(tmp_path: Path) -> Pki:
+    """A test CA with a server certificate for 127.0.0.1/localhost, and an unrelated CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID
 
     ca_key, ca_cert = _make_ca("Peakline test CA")
     _, other_cert = _make_ca("Some other CA")
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_cert.subject)  # type: ignore[attr-defined]
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
-    )
     d = tmp_path / "pki"
     d.mkdir()
     pem = serialization.Encoding.PEM
-    out = Pki(d / "ca.crt", d / "other-ca.crt", d / "server.crt", d / "server.key")
-    out.ca.write_bytes(ca_cert.public_bytes(pem))  # type: ignore[attr-defined]
-    out.other_ca.write_bytes(other_cert.public_bytes(pem))  # type: ignore[attr-defined]
-    out.cert.write_bytes(cert.public_bytes(pem))
-    security.write_secret(out.key, key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode().strip())
+    out = Pki(d / "ca.crt", d / "other-ca.crt", d / "server.crt", d / "server.key",
+              ca_key, ca_cert)
+    sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    _issue(ca_key, ca_cert, "localhost", sans, ExtendedKeyUsageOID.SERVER_AUTH, out.cert, out.key)
+    out.ca.write_bytes(ca_cert.public_bytes(pem))
+    out.other_ca.write_bytes(other_cert.public_bytes(pem))
     return out

@@ -49,3 +49,38 @@ def test_wrong_password_refused_over_tls(tls_broker: Mosquitto, pki: Pki,
                                          identities: Identities) -> None:
     session = connect(tls_broker.port, identities.n1.username, "wrong", ca=pki.ca)
     assert session.connack is not None and session.connack.is_failure
+
+
+@pytest.fixture
+def mtls_broker(tmp_path: Path, pki: Pki, identities: Identities) -> Iterator[Mosquitto]:
+    """Mutual TLS: a client certificate is required and its CN is the username."""
+    extra = [f"cafile {pki.ca}", f"certfile {pki.cert}", f"keyfile {pki.key}",
+             "tls_version tlsv1.2", "require_certificate true", "use_identity_as_username true",
+             *broker_auth_lines(identities)]
+    broker = Mosquitto(tmp_path / "mtls-broker", allow_anonymous=False, extra=extra).start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def test_mutual_tls_maps_the_certificate_to_the_acl(
+    mtls_broker: Mosquitto, pki: Pki, identities: Identities, tmp_path: Path
+) -> None:
+    cert = pki.issue_client(identities.n1.username, tmp_path)
+    session = connect(mtls_broker.port, ca=pki.ca, client_cert=cert)
+    assert session.accepted
+    assert not session.publish("peakline/v1/s1/l1/n1/results", b"ok").is_failure
+    assert session.publish("peakline/v1/s1/l1/n2/results", b"forged").value == 0x87
+    session.close()
+
+
+def test_mutual_tls_refuses_a_client_without_certificate(
+    mtls_broker: Mosquitto, pki: Pki, identities: Identities
+) -> None:
+    try:
+        session = connect(mtls_broker.port, identities.n1.username, identities.n1.secret,
+                          ca=pki.ca, timeout=2.0)
+    except (ssl.SSLError, OSError):
+        return
+    assert not session.accepted
