@@ -18,6 +18,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="validate the configuration (and the model card) and exit",
     )
     run.set_defaults(handler=_run)
+    from edge.commands.size import register_size  # `peakline edge size` (hardware sizing)
+    register_size(sub)
 
 
 def _run(args: argparse.Namespace) -> int:
