@@ -54,8 +54,9 @@ def test_scorer_matches_fitted_statistics(model_path: Path, recording_dir: Path)
     opt = FeatureOptions(64, scorer.card.options["grid"], scorer.card.options["flatten"])
     feats = extract_features(good.x, opt)
     stats = fit_stats(feats, scorer.card.options["components"])
-    np.testing.assert_allclose(scorer.score(good.x), score_stats(stats, feats)[0], rtol=1e-3,
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        scorer.score(good.x), score_stats(stats, feats)[0], rtol=1e-3, atol=1e-3
+    )
 
 
 def test_edge_and_eval_give_the_same_score(model_path: Path, recording_dir: Path) -> None:
@@ -63,8 +64,9 @@ def test_edge_and_eval_give_the_same_score(model_path: Path, recording_dir: Path
     scorer = Scorer(model_path)
     rec = read_recording(recording_dir)
     best = rec.best_views()
-    frame_no = max({r.frame for r in best.values()}, key=lambda f: sum(
-        r.frame == f for r in best.values()))
+    frame_no = max(
+        {r.frame for r in best.values()}, key=lambda f: sum(r.frame == f for r in best.values())
+    )
     rows = sorted((r for r in best.values() if r.frame == frame_no), key=lambda r: r.item)
     frame = next(f for i, f in rec.frames(frame_no, frame_no + 1))
     card = scorer.card
@@ -78,8 +80,9 @@ def test_edge_and_eval_give_the_same_score(model_path: Path, recording_dir: Path
     np.testing.assert_array_equal(edge_scores, np.array(expected, np.float32))
 
 
-def test_eval_cli_reports_per_defect_and_json(model_path: Path, recording_dir: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_cli_reports_per_defect_and_json(
+    model_path: Path, recording_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["model", "eval", "--model", str(model_path), "--data", str(recording_dir)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     last = json.loads(out[-1])
@@ -89,12 +92,26 @@ def test_eval_cli_reports_per_defect_and_json(model_path: Path, recording_dir: P
     assert any(line.startswith("overall") for line in out)
 
 
-def test_calibrate_rewrites_the_card(model_path: Path, recording_dir: Path, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_calibrate_rewrites_the_card(
+    model_path: Path, recording_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     copy = tmp_path / "m.onnx"
     copy.write_bytes(model_path.read_bytes())
-    assert main(["model", "calibrate", "--model", str(copy), "--data", str(recording_dir),
-                 "--target-frr", "0.05"]) == 0
+    assert (
+        main(
+            [
+                "model",
+                "calibrate",
+                "--model",
+                str(copy),
+                "--data",
+                str(recording_dir),
+                "--target-frr",
+                "0.05",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     card = read_card(copy)
     assert card.calibration.method == "held-out" and card.calibration.target_frr == 0.05
@@ -103,8 +120,21 @@ def test_calibrate_rewrites_the_card(model_path: Path, recording_dir: Path, tmp_
 
 
 def test_fit_on_dataset_folder_and_eval(recording_dir: Path, tmp_path: Path) -> None:
-    assert main(["model", "export-crops", "--data", str(recording_dir), "--out",
-                 str(tmp_path / "ds"), "--size", "96"]) == 0
+    assert (
+        main(
+            [
+                "model",
+                "export-crops",
+                "--data",
+                str(recording_dir),
+                "--out",
+                str(tmp_path / "ds"),
+                "--size",
+                "96",
+            ]
+        )
+        == 0
+    )
     card = fit_model(tmp_path / "ds", tmp_path / "ds.onnx", size=64, grid=8, flatten=False)
     assert card.options == {**card.options, "grid": 8, "flatten": False}
     report = eval_model(tmp_path / "ds.onnx", tmp_path / "ds")
@@ -136,7 +166,7 @@ def test_bad_model_files(tmp_path: Path, model_path: Path) -> None:
 
 
 def test_unknown_execution_provider(model_path: Path) -> None:
-    with pytest.raises(ModelError, match="available: .*CPUExecutionProvider"):
+    with pytest.raises(ModelError, match=r"available: .*CPUExecutionProvider"):
         Scorer(model_path, providers=["NoSuchExecutionProvider"])
     scorer = Scorer(model_path, providers=["cpu"], threads=1)
     assert "CPUExecutionProvider" in available_providers()
@@ -150,8 +180,10 @@ def _images(folder: Path, n: int, size: tuple[int, int] = (48, 48)) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for i in range(n):
-        cv2.imwrite(str(folder / f"{i:03d}.png"),
-                    rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+        cv2.imwrite(
+            str(folder / f"{i:03d}.png"),
+            rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8),
+        )
 
 
 @pytest.mark.parametrize(
@@ -163,8 +195,9 @@ def _images(folder: Path, n: int, size: tuple[int, int] = (48, 48)) -> None:
         ("unreadable", "not a readable image"),
     ],
 )
-def test_fit_bad_data(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: str,
-                      message: str) -> None:
+def test_fit_bad_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: str, message: str
+) -> None:
     data = tmp_path / "data"
     data.mkdir()
     if setup == "single":

@@ -26,16 +26,37 @@ def _fit(args: argparse.Namespace) -> int:
     from edge.model.fit import fit_model
 
     flatten = {"auto": None, "on": True, "off": False}[args.flatten]
-    card = fit_model(args.data, args.out, size=args.size, grid=args.grid, flatten=flatten,
-                     components=args.components, target_frr=args.target_frr, margin=args.margin,
-                     name=args.name, version=args.version, threads=args.threads)
-    print(f"wrote {args.out}: {card.name} {card.version}, grid {card.options['grid']}, "
-          f"flatten {card.options['flatten']}, {card.calibration.n_good} good items, "
-          f"reject >= {card.thresholds.reject:.4g}")
-    print(json.dumps(_clean({"model": args.out, "version": card.version,
-                             "thresholds": card.thresholds.model_dump(),
-                             "calibration": card.calibration.model_dump(),
-                             "metrics": card.metrics})))
+    card = fit_model(
+        args.data,
+        args.out,
+        size=args.size,
+        grid=args.grid,
+        flatten=flatten,
+        components=args.components,
+        target_frr=args.target_frr,
+        margin=args.margin,
+        name=args.name,
+        version=args.version,
+        threads=args.threads,
+    )
+    print(
+        f"wrote {args.out}: {card.name} {card.version}, grid {card.options['grid']}, "
+        f"flatten {card.options['flatten']}, {card.calibration.n_good} good items, "
+        f"reject >= {card.thresholds.reject:.4g}"
+    )
+    print(
+        json.dumps(
+            _clean(
+                {
+                    "model": args.out,
+                    "version": card.version,
+                    "thresholds": card.thresholds.model_dump(),
+                    "calibration": card.calibration.model_dump(),
+                    "metrics": card.metrics,
+                }
+            )
+        )
+    )
     return 0
 
 
@@ -58,11 +79,15 @@ def _eval(args: argparse.Namespace) -> int:
     flat = {
         "model": report["model"]["version"],
         "data": report["data"]["path"],
-        **{k: report["overall"][k] for k in ("auroc", "recall", "false_reject_rate",
-                                             "escape_rate", "n_good", "n_defect")},
+        **{
+            k: report["overall"][k]
+            for k in ("auroc", "recall", "false_reject_rate", "escape_rate", "n_good", "n_defect")
+        },
         "confusion": report["overall"]["confusion"],
-        "per_defect": {k: {m: v[m] for m in ("auroc", "recall", "escape_rate", "n_defect")}
-                       for k, v in report["per_defect"].items()},
+        "per_defect": {
+            k: {m: v[m] for m in ("auroc", "recall", "escape_rate", "n_defect")}
+            for k, v in report["per_defect"].items()
+        },
         "model_ms_per_item": round(report["model_ms_per_item"], 4),
     }
     print(json.dumps(_clean(flat)))
@@ -93,8 +118,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--out", required=True, help="ONNX file to write")
     fit.add_argument("--size", type=int, default=64, help="model input size in px (multiple of 32)")
     fit.add_argument("--grid", type=int, help="pooling grid (default: chosen, 8 or 16)")
-    fit.add_argument("--flatten", choices=["auto", "on", "off"], default="auto",
-                     help="illumination flattening (auto: chosen on held-out good items)")
+    fit.add_argument(
+        "--flatten",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="illumination flattening (auto: chosen on held-out good items)",
+    )
     fit.add_argument("--components", type=int, default=16, help="PCA components per cell")
     fit.add_argument("--target-frr", type=float, default=0.01, help="target false-reject rate")
     fit.add_argument("--margin", type=float, default=0.15, help="crop margin (fraction of item)")

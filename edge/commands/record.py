@@ -21,17 +21,31 @@ def _record(args: argparse.Namespace) -> int:
     if args.out is None:
         raise DataError("give --out DIR (or --from REC --dataset OUT to export a recording)")
     meta = record(
-        args.out, seed=args.seed, product=args.product, seconds=args.minutes * 60.0 if args.seconds is None else args.seconds,
-        fps=args.fps, width=args.width, height=args.height, defect_rate=args.defect_rate,
-        belt_speed=args.belt_speed, lanes=args.lanes, fmt=args.format,
-        progress=not args.quiet, overwrite=args.overwrite,
+        args.out,
+        seed=args.seed,
+        product=args.product,
+        seconds=args.minutes * 60.0 if args.seconds is None else args.seconds,
+        fps=args.fps,
+        width=args.width,
+        height=args.height,
+        defect_rate=args.defect_rate,
+        belt_speed=args.belt_speed,
+        lanes=args.lanes,
+        fmt=args.format,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
     )
-    result: dict[str, object] = {"recording": args.out, "frames": meta.n_frames,
-                                 "items": meta.n_items, "labels": meta.label_counts}
+    result: dict[str, object] = {
+        "recording": args.out,
+        "frames": meta.n_frames,
+        "items": meta.n_items,
+        "labels": meta.label_counts,
+    }
     if args.dataset:
         result["dataset"] = args.dataset
-        result["images"] = export_dataset(args.out, args.dataset, size=args.crop_size,
-                                          margin=args.margin)
+        result["images"] = export_dataset(
+            args.out, args.dataset, size=args.crop_size, margin=args.margin
+        )
     print(json.dumps(result))
     return 0
 
@@ -40,27 +54,54 @@ def register(parser: argparse.ArgumentParser) -> None:
     """Add the ``record`` options."""
     parser.add_argument("--out", help="recording directory to write")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same frames)")
-    parser.add_argument("--product", type=int, default=0,
-                        help="product number: the mould design of the cakes (same on every seed)")
+    parser.add_argument(
+        "--product",
+        type=int,
+        default=0,
+        help="product number: the mould design of the cakes (same on every seed)",
+    )
     parser.add_argument("--minutes", type=float, default=1.0, help="length in minutes")
     parser.add_argument("--seconds", type=float, help="length in seconds (overrides --minutes)")
-    parser.add_argument("--format", choices=["mp4", "jpg"], default="mp4",
-                        help="frames as one MPEG-4 video or as JPEG files")
+    parser.add_argument(
+        "--format",
+        choices=["mp4", "jpg"],
+        default="mp4",
+        help="frames as one MPEG-4 video or as JPEG files",
+    )
     parser.add_argument("--fps", type=float, default=30.0, help="frames per second")
     parser.add_argument("--width", type=int, default=1280, help="frame width")
     parser.add_argument("--height", type=int, default=720, help="frame height")
-    parser.add_argument("--defect-rate", type=float, default=0.1,
-                        help="fraction of slots with a defect (defect types in turn)")
-    parser.add_argument("--belt-speed", type=float, default=540.0,
-                        help="belt speed in px/s at 720p (scaled with --height)")
+    parser.add_argument(
+        "--defect-rate",
+        type=float,
+        default=0.1,
+        help="fraction of slots with a defect (defect types in turn)",
+    )
+    parser.add_argument(
+        "--belt-speed",
+        type=float,
+        default=540.0,
+        help="belt speed in px/s at 720p (scaled with --height)",
+    )
     parser.add_argument("--lanes", type=int, default=2, help="rows of cakes across the belt")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--dataset", metavar="OUT",
-                        help="also write the items as a dataset folder (train/good, test/<defect>)")
-    parser.add_argument("--from", dest="source", metavar="REC",
-                        help="with --dataset and no --out: export this existing recording")
+    parser.add_argument(
+        "--dataset",
+        metavar="OUT",
+        help="also write the items as a dataset folder (train/good, test/<defect>)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="REC",
+        help="with --dataset and no --out: export this existing recording",
+    )
     parser.add_argument("--crop-size", type=int, default=160, help="dataset image size in px")
-    parser.add_argument("--margin", type=float, default=0.15,
-                        help="crop margin around an item, as a fraction of its size")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=0.15,
+        help="crop margin around an item, as a fraction of its size",
+    )
     parser.set_defaults(handler=_record)

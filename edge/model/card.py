@@ -41,15 +41,25 @@ class InputSpec(_Strict):
 
     width: int = Field(gt=0, description="input width in pixels")
     height: int = Field(gt=0, description="input height in pixels")
-    color: Literal["rgb", "bgr", "gray"] = Field("rgb", description="channel order of the input")
-    layout: Literal["NCHW"] = Field("NCHW", description="tensor layout")
-    scale: float = Field(1.0 / 255.0, description="pixel values are multiplied by this first")
-    mean: tuple[float, ...] = Field((0.0, 0.0, 0.0), description="subtracted per channel after scale")
-    std: tuple[float, ...] = Field((1.0, 1.0, 1.0), description="divided per channel after mean")
-    resize: Literal["linear", "area"] = Field("area", description="resampling of the crop")
-    fit: Literal["stretch", "letterbox"] = Field("stretch", description="how the crop fills the input")
-    dtype: Literal["float32", "uint8"] = Field("float32", description="input tensor element type")
-    name: str = Field("image", description="name of the graph input")
+    color: Literal["rgb", "bgr", "gray"] = Field(
+        default="rgb", description="channel order of the input"
+    )
+    layout: Literal["NCHW"] = Field(default="NCHW", description="tensor layout")
+    scale: float = Field(
+        default=1.0 / 255.0, description="pixel values are multiplied by this first"
+    )
+    mean: tuple[float, ...] = Field(default=(0.0, 0.0, 0.0), description="subtracted after scaling")
+    std: tuple[float, ...] = Field(
+        default=(1.0, 1.0, 1.0), description="divided per channel after mean"
+    )
+    resize: Literal["linear", "area"] = Field(default="area", description="resampling of the crop")
+    fit: Literal["stretch", "letterbox"] = Field(
+        default="stretch", description="how the crop fills it"
+    )
+    dtype: Literal["float32", "uint8"] = Field(
+        default="float32", description="input tensor element type"
+    )
+    name: str = Field(default="image", description="name of the graph input")
 
     @property
     def channels(self) -> int:
@@ -60,8 +70,14 @@ class InputSpec(_Strict):
         from edge.model.preprocess import PreprocessSpec
 
         return PreprocessSpec(
-            width=self.width, height=self.height, color=self.color, scale=self.scale,
-            mean=tuple(self.mean), std=tuple(self.std), resize=self.resize, fit=self.fit,
+            width=self.width,
+            height=self.height,
+            color=self.color,
+            scale=self.scale,
+            mean=tuple(self.mean),
+            std=tuple(self.std),
+            resize=self.resize,
+            fit=self.fit,
             output=self.dtype,
         )
 
@@ -69,16 +85,18 @@ class InputSpec(_Strict):
 class CropPolicy(_Strict):
     """How the item region is cut from a frame: a square around the bbox centre, plus a margin."""
 
-    kind: Literal["square"] = Field("square", description="crop shape around the item")
-    margin: float = Field(0.15, ge=0.0, le=2.0, description="margin as a fraction of the bbox side")
+    kind: Literal["square"] = Field(default="square", description="crop shape around the item")
+    margin: float = Field(
+        default=0.15, ge=0.0, le=2.0, description="margin as a fraction of the bbox side"
+    )
 
 
 class OutputSpec(_Strict):
     """The output the runtime reads."""
 
-    name: str = Field("score", description="name of the graph output")
+    name: str = Field(default="score", description="name of the graph output")
     kind: Literal["anomaly_score", "class_probs"] = Field(description="what the output holds")
-    map_name: str | None = Field(None, description="optional per-cell anomaly map output")
+    map_name: str | None = Field(default=None, description="optional per-cell anomaly map output")
 
 
 class Thresholds(_Strict):
@@ -102,14 +120,14 @@ class Calibration(_Strict):
     frr: float = Field(ge=0, le=1, description="false-reject rate measured on the held-out goods")
     n_good: int = Field(ge=0, description="good items used to fit the statistics")
     n_val: int = Field(ge=0, description="held-out good items the threshold was set on")
-    method: str = Field("out-of-fold", description="how held-out scores were obtained")
-    data: str = Field("", description="the data the threshold was calibrated on")
+    method: str = Field(default="out-of-fold", description="how held-out scores were obtained")
+    data: str = Field(default="", description="the data the threshold was calibrated on")
 
 
 class ModelCard(_Strict):
     """The card of one model (stored in its ONNX metadata under ``peakline.card``)."""
 
-    schema_id: str = Field("peakline.card/1", alias="schema", description="card format")
+    schema_id: str = Field(default="peakline.card/1", alias="schema", description="card format")
     name: str = Field(description="model name")
     version: str = Field(description="model version")
     created: str = Field(
@@ -124,13 +142,14 @@ class ModelCard(_Strict):
     calibration: Calibration = Field(description="how the thresholds were set")
     classes: list[str] = Field(default_factory=list, description="class names (classifier)")
     data_digest: str = Field(description="sha256 of the data the model was fitted on")
-    metrics: dict[str, Any] = Field(default_factory=dict, description="figures measured at fit time")
+    metrics: dict[str, Any] = Field(default_factory=dict, description="figures at fit time")
     options: dict[str, Any] = Field(default_factory=dict, description="fit options chosen")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    def roi_for(self, bbox: tuple[int, int, int, int] | list[int], frame_w: int, frame_h: int
-                ) -> tuple[int, int, int, int]:
+    def roi_for(
+        self, bbox: tuple[int, int, int, int] | list[int], frame_w: int, frame_h: int
+    ) -> tuple[int, int, int, int]:
         """The crop (x, y, w, h) for an item's bbox: a square around its centre with the margin,
         shifted (and if need be shrunk) to lie inside the frame."""
         return square_roi(bbox, self.crop.margin, frame_w, frame_h)
@@ -143,9 +162,10 @@ class ModelCard(_Strict):
         return self.model_dump_json(by_alias=True)
 
 
-def square_roi(bbox: tuple[int, int, int, int] | list[int], margin: float, frame_w: int,
-               frame_h: int) -> tuple[int, int, int, int]:
-    """A square crop around the bbox centre, side ``max(w, h) * (1 + margin)``, kept in the frame."""
+def square_roi(
+    bbox: tuple[int, int, int, int] | list[int], margin: float, frame_w: int, frame_h: int
+) -> tuple[int, int, int, int]:
+    """A square crop around the bbox centre, side ``max(w, h) * (1 + margin)``, in the frame."""
     x, y, w, h = (float(v) for v in bbox)
     side = max(1, min(round(max(w, h) * (1.0 + margin)), frame_w, frame_h))
     x0 = round(x + w / 2.0 - side / 2.0)

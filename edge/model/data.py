@@ -40,8 +40,15 @@ class ItemSet:
     def subset(self, mask: np.ndarray) -> ItemSet:
         """The items where ``mask`` is true."""
         idx = np.flatnonzero(mask)
-        return ItemSet(self.x[idx], [self.labels[i] for i in idx], [self.splits[i] for i in idx],
-                       [self.names[i] for i in idx], self.source, self.kind, self.digest)
+        return ItemSet(
+            self.x[idx],
+            [self.labels[i] for i in idx],
+            [self.splits[i] for i in idx],
+            [self.names[i] for i in idx],
+            self.source,
+            self.kind,
+            self.digest,
+        )
 
     @property
     def is_good(self) -> np.ndarray:
@@ -86,8 +93,9 @@ def _from_recording(root: Path, spec: Any, margin: float, include_empty: bool) -
         rows = by_frame.get(index)
         if not rows:
             continue
-        rois = np.array([square_roi(r.bbox, margin, rec.meta.width, rec.meta.height) for r in rows],
-                        np.int32)
+        rois = np.array(
+            [square_roi(r.bbox, margin, rec.meta.width, rec.meta.height) for r in rows], np.int32
+        )
         chunks.append(preprocess(frame, rois, spec).copy())
         labels += [r.label for r in rows]
         names += [f"item {r.item} (frame {r.frame})" for r in rows]
@@ -106,12 +114,25 @@ def _from_dataset(root: Path, spec: Any, split: str | None) -> ItemSet:
         imgs = ds.load(part)
         rois = np.tile(np.array([[0, 0, ds.width, ds.height]], np.int32), (len(part), 1))
         xs.append(preprocess(imgs, rois, spec, frame_index=np.arange(len(part))).copy())
-    return ItemSet(np.concatenate(xs), [e.label for e in entries], [e.split for e in entries],
-                   [str(e.path.relative_to(root)) for e in entries], str(root), "dataset")
+    return ItemSet(
+        np.concatenate(xs),
+        [e.label for e in entries],
+        [e.split for e in entries],
+        [str(e.path.relative_to(root)) for e in entries],
+        str(root),
+        "dataset",
+    )
 
 
-def load_items(path: str | Path, spec: Any, *, margin: float = 0.15, split: str | None = None,
-               include_empty: bool = True, with_digest: bool = True) -> ItemSet:
+def load_items(
+    path: str | Path,
+    spec: Any,
+    *,
+    margin: float = 0.15,
+    split: str | None = None,
+    include_empty: bool = True,
+    with_digest: bool = True,
+) -> ItemSet:
     """Load a recording or dataset folder as model inputs (``split`` filters a dataset folder)."""
     root = Path(path)
     if not root.exists():

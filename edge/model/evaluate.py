@@ -35,16 +35,19 @@ def score_items(scorer: Scorer, items: ItemSet, batch: int = 64) -> tuple[np.nda
 
 
 def _load(scorer: Scorer, data: str | Path, split: str | None) -> ItemSet:
-    return load_items(data, scorer.spec, margin=scorer.card.crop.margin, split=split,
-                      with_digest=False)
+    return load_items(
+        data, scorer.spec, margin=scorer.card.crop.margin, split=split, with_digest=False
+    )
 
 
-def eval_model(model: str | Path, data: str | Path, *, providers: list[str] | None = None,
-               threads: int = 2) -> dict[str, Any]:
+def eval_model(
+    model: str | Path, data: str | Path, *, providers: list[str] | None = None, threads: int = 2
+) -> dict[str, Any]:
     """Evaluate ``model`` on a recording (all items) or a dataset folder's ``test/`` split."""
     scorer = Scorer(model, providers=providers, threads=threads)
     probe = Path(data)
-    split = "test" if (probe / "test").is_dir() and not (probe / "recording.json").exists() else None
+    is_folder = (probe / "test").is_dir() and not (probe / "recording.json").exists()
+    split = "test" if is_folder else None
     items = _load(scorer, data, split)
     if all(lab == "good" for lab in items.labels):
         raise DataError(f"{data} has no defective items; eval needs good and defective items")
@@ -53,15 +56,21 @@ def eval_model(model: str | Path, data: str | Path, *, providers: list[str] | No
     scores, ms = score_items(scorer, items)
     thr = scorer.card.thresholds
     report = summarize(scores, items.labels, thr.reject, thr.uncertain)
-    report["model"] = {"name": scorer.card.name, "version": scorer.card.version,
-                       "path": str(model), "reject": thr.reject, "uncertain": thr.uncertain}
+    report["model"] = {
+        "name": scorer.card.name,
+        "version": scorer.card.version,
+        "path": str(model),
+        "reject": thr.reject,
+        "uncertain": thr.uncertain,
+    }
     report["data"] = {"path": str(data), "kind": items.kind, "items": len(items.labels)}
     report["model_ms_per_item"] = ms
     return report
 
 
-def calibrate_model(model: str | Path, data: str | Path, target_frr: float = 0.01,
-                    *, threads: int = 2) -> dict[str, Any]:
+def calibrate_model(
+    model: str | Path, data: str | Path, target_frr: float = 0.01, *, threads: int = 2
+) -> dict[str, Any]:
     """Set the thresholds of ``model`` for ``target_frr`` on the good items of ``data`` (items
     the model was not fitted on) and rewrite its card; returns the new thresholds."""
     if not 0.0 < target_frr < 0.5:
@@ -70,14 +79,22 @@ def calibrate_model(model: str | Path, data: str | Path, target_frr: float = 0.0
     items = _load(scorer, data, None)
     good = items.subset(items.is_good)
     if len(good.labels) < 2:
-        raise DataError(f"{data}: {len(good.labels)} good item(s); calibration needs held-out "
-                        "good items (a few hundred for 1% false rejects)")
+        raise DataError(
+            f"{data}: {len(good.labels)} good item(s); calibration needs held-out "
+            "good items (a few hundred for 1% false rejects)"
+        )
     scores, _ = score_items(scorer, good)
     thresholds, frr = thresholds_from_scores(scores, target_frr)
     card = scorer.card.model_copy(deep=True)
     card.thresholds = thresholds
-    card.calibration = Calibration(target_frr=target_frr, frr=frr, n_good=card.calibration.n_good,
-                                   n_val=len(scores), method="held-out", data=str(data))
+    card.calibration = Calibration(
+        target_frr=target_frr,
+        frr=frr,
+        n_good=card.calibration.n_good,
+        n_val=len(scores),
+        method="held-out",
+        data=str(data),
+    )
     del scorer
     write_card(model, card)
     resolution = 1.0 / len(scores)
@@ -86,8 +103,12 @@ def calibrate_model(model: str | Path, data: str | Path, target_frr: float = 0.0
         "uncertain": thresholds.uncertain,
         "frr": frr,
         "n_val": len(scores),
-        "note": (f"only {len(scores)} good items: the threshold cannot resolve a false-reject rate "
-                 f"below {resolution:.3f}") if resolution > target_frr else "",
+        "note": (
+            f"only {len(scores)} good items: the threshold cannot resolve a false-reject rate "
+            f"below {resolution:.3f}"
+        )
+        if resolution > target_frr
+        else "",
     }
 
 
@@ -109,8 +130,10 @@ def format_report(report: dict[str, Any]) -> str:
     rows = [*report["per_defect"].items(), ("overall", report["overall"])]
     for name, r in rows:
         n = r["n_defect"] if name != "overall" else r["n_defect"] + r["n_good"]
-        lines.append(f"{name:<18}{n:>5}{_fmt(r['auroc']):>8}{_fmt(r['recall']):>8}"
-                     f"{_fmt(r['false_reject_rate']):>8}{_fmt(r['escape_rate']):>8}")
+        lines.append(
+            f"{name:<18}{n:>5}{_fmt(r['auroc']):>8}{_fmt(r['recall']):>8}"
+            f"{_fmt(r['false_reject_rate']):>8}{_fmt(r['escape_rate']):>8}"
+        )
     conf = report["overall"]["confusion"]
     lines += ["", f"{'confusion':<10}{'pass':>8}{'uncertain':>11}{'reject':>8}"]
     for row in ("good", "defect"):

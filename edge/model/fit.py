@@ -53,11 +53,14 @@ def _session(model: Any, threads: int) -> Any:
     return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
 
-def extract_features(x: np.ndarray, opt: FeatureOptions, threads: int = 2, batch: int = 128
-                     ) -> np.ndarray:
+def extract_features(
+    x: np.ndarray, opt: FeatureOptions, threads: int = 2, batch: int = 128
+) -> np.ndarray:
     """Pooled features (N, F, grid, grid) of model inputs ``x`` through the feature graph."""
     sess = _session(build_feature_model(opt), threads)
-    parts = [sess.run(["features"], {"image": x[i : i + batch]})[0] for i in range(0, len(x), batch)]
+    parts = [
+        sess.run(["features"], {"image": x[i : i + batch]})[0] for i in range(0, len(x), batch)
+    ]
     return np.concatenate(parts)
 
 
@@ -74,8 +77,9 @@ def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
     return [order[i::k] for i in range(k)]
 
 
-def _oof(good: np.ndarray, syn: np.ndarray, components: int, folds: list[np.ndarray]
-         ) -> tuple[np.ndarray, np.ndarray]:
+def _oof(
+    good: np.ndarray, syn: np.ndarray, components: int, folds: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of the good items and of their synthetic-defect copies."""
     og = np.empty(len(good))
     osyn = np.empty(len(good))
@@ -122,7 +126,8 @@ def fit_model(
     seed: int = 0,
     threads: int = 2,
 ) -> ModelCard:
-    """Fit on the good items of ``data`` (recording or dataset folder), write ``out``, return the card."""
+    """Fit on the good items of ``data`` (recording or dataset folder); write ``out``; return
+    the card."""
     started = time.monotonic()
     if not 0.0 < target_frr < 0.5:
         raise DataError(f"target false-reject rate must be within (0, 0.5), got {target_frr}")
@@ -130,7 +135,8 @@ def fit_model(
     spec = input_spec.preprocess_spec()
     items = load_items(data, spec, margin=margin)
     is_dataset = items.kind == "dataset"
-    fit_mask = items.is_good & (np.array([s != "test" for s in items.splits]) if is_dataset else True)
+    not_test = np.array([s != "test" for s in items.splits]) if is_dataset else True
+    fit_mask = items.is_good & not_test
     good = items.subset(fit_mask)
     if len(good.labels) < MIN_GOOD:
         raise DataError(
@@ -156,8 +162,9 @@ def fit_model(
     assert best is not None
     _, opt, feats, oof_good = best
     stats: PadimStats = fit_stats(feats, d)
-    proto = build_score_model(opt, stats.projection, stats.bias, stats.means, stats.whiten,
-                              input_name=input_spec.name)
+    proto = build_score_model(
+        opt, stats.projection, stats.bias, stats.means, stats.whiten, input_name=input_spec.name
+    )
     thresholds, frr = thresholds_from_scores(oof_good, target_frr)
 
     out_path = Path(out)
@@ -170,11 +177,22 @@ def fit_model(
         crop=CropPolicy(margin=margin),
         output=OutputSpec(name="score", kind="anomaly_score", map_name="map"),
         thresholds=thresholds,
-        calibration=Calibration(target_frr=target_frr, frr=frr, n_good=n, n_val=n,
-                                method=f"out-of-fold ({k} folds)", data=str(data)),
+        calibration=Calibration(
+            target_frr=target_frr,
+            frr=frr,
+            n_good=n,
+            n_val=n,
+            method=f"out-of-fold ({k} folds)",
+            data=str(data),
+        ),
         data_digest=items.digest,
-        options={"grid": opt.grid, "flatten": opt.flatten, "components": d,
-                 "features_per_cell": int(feats.shape[1]), "candidates": tried},
+        options={
+            "grid": opt.grid,
+            "flatten": opt.flatten,
+            "components": d,
+            "features_per_cell": int(feats.shape[1]),
+            "candidates": tried,
+        },
     )
     sess = _session(proto, threads)
     check = sess.run(["score"], {input_spec.name: good.x[: min(8, n)]})[0]
@@ -187,8 +205,14 @@ def fit_model(
     return card
 
 
-def _fit_metrics(items: ItemSet, fit_mask: np.ndarray, sess: Any, input_name: str,
-                 thr: Thresholds, oof_good: np.ndarray) -> dict[str, Any]:
+def _fit_metrics(
+    items: ItemSet,
+    fit_mask: np.ndarray,
+    sess: Any,
+    input_name: str,
+    thr: Thresholds,
+    oof_good: np.ndarray,
+) -> dict[str, Any]:
     """Figures at fit time: out-of-fold good scores, and labelled defects in the data if any."""
     out: dict[str, Any] = {
         "oof_good_score_p50": float(np.median(oof_good)),
@@ -196,17 +220,33 @@ def _fit_metrics(items: ItemSet, fit_mask: np.ndarray, sess: Any, input_name: st
     }
     rest = items.subset(~fit_mask)
     if rest.labels and not all(lab == "good" for lab in rest.labels):
-        scores = np.concatenate([sess.run(["score"], {input_name: rest.x[i : i + 128]})[0]
-                                 for i in range(0, len(rest.x), 128)])
+        scores = np.concatenate(
+            [
+                sess.run(["score"], {input_name: rest.x[i : i + 128]})[0]
+                for i in range(0, len(rest.x), 128)
+            ]
+        )
         labels = list(rest.labels)
         allgood = np.concatenate([oof_good, scores[rest.is_good]])
-        s = summarize(np.concatenate([allgood, scores[~rest.is_good]]),
-                      ["good"] * len(allgood) + [lab for lab in labels if lab != "good"],
-                      thr.reject, thr.uncertain)
+        s = summarize(
+            np.concatenate([allgood, scores[~rest.is_good]]),
+            ["good"] * len(allgood) + [lab for lab in labels if lab != "good"],
+            thr.reject,
+            thr.uncertain,
+        )
         out["defects_in_data"] = {
             "note": "goods scored out-of-fold; defects were not used to fit",
-            **{k: s["overall"][k] for k in ("auroc", "recall", "false_reject_rate", "escape_rate",
-                                            "n_good", "n_defect")},
+            **{
+                k: s["overall"][k]
+                for k in (
+                    "auroc",
+                    "recall",
+                    "false_reject_rate",
+                    "escape_rate",
+                    "n_good",
+                    "n_defect",
+                )
+            },
             "per_defect_auroc": {k: v["auroc"] for k, v in s["per_defect"].items()},
         }
     return out

@@ -21,6 +21,7 @@ good items' Gaussian (a batched matrix product with each cell's whitening matrix
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import onnx
@@ -86,13 +87,19 @@ class _Builder:
         self._n += 1
         return f"{hint}_{self._n}"
 
-    def const(self, value: np.ndarray, hint: str = "c") -> str:
+    def const(self, value: Any, hint: str = "c") -> str:
         n = self.name(hint)
         self.inits.append(numpy_helper.from_array(np.asarray(value), n))
         return n
 
-    def op(self, op_type: str, inputs: list[str], hint: str | None = None, n_out: int = 1,
-           **attrs: object) -> str | list[str]:
+    def op(
+        self,
+        op_type: str,
+        inputs: list[str],
+        hint: str | None = None,
+        n_out: int = 1,
+        **attrs: Any,
+    ) -> str | list[str]:
         outs = [self.name(hint or op_type.lower()) for _ in range(n_out)]
         self.nodes.append(helper.make_node(op_type, inputs, outs, **attrs))
         return outs[0] if n_out == 1 else outs
@@ -111,18 +118,34 @@ def _features(b: _Builder, image: str, opt: FeatureOptions) -> str:
         [[0.299, 0.587, 0.114], [1.0, -1.0, 0.0], [0.5, 0.5, -1.0]], np.float32
     ).reshape(3, 3, 1, 1)
     ych = b.one("Conv", [image, b.const(color, "color_w")], "yc")
-    y = b.one("Slice", [ych, b.const(np.array([0], np.int64)), b.const(np.array([1], np.int64)),
-                        b.const(np.array([1], np.int64))], "lum")
-    chroma = b.one("Slice", [ych, b.const(np.array([1], np.int64)),
-                             b.const(np.array([3], np.int64)), b.const(np.array([1], np.int64))],
-                   "chroma")
+    y = b.one(
+        "Slice",
+        [
+            ych,
+            b.const(np.array([0], np.int64)),
+            b.const(np.array([1], np.int64)),
+            b.const(np.array([1], np.int64)),
+        ],
+        "lum",
+    )
+    chroma = b.one(
+        "Slice",
+        [
+            ych,
+            b.const(np.array([1], np.int64)),
+            b.const(np.array([3], np.int64)),
+            b.const(np.array([1], np.int64)),
+        ],
+        "chroma",
+    )
     lum = y
     if opt.flatten:
         logy = b.one("Log", [b.one("Add", [y, b.const(np.float32(0.02))])], "logy")
         k = s // 4
         low = b.one("AveragePool", [logy], "low", kernel_shape=[k, k], strides=[k, k])
-        up = b.one("Resize", [low, "", b.const(np.array([1, 1, k, k], np.float32))], "up",
-                   mode="linear")
+        up = b.one(
+            "Resize", [low, "", b.const(np.array([1, 1, k, k], np.float32))], "up", mode="linear"
+        )
         y = b.one("Sub", [logy, up], "flat")
     kernels = b.const(_gauss_kernels(), "dog")
     pads = b.const(np.array([0, 0, 2, 2, 0, 0, 2, 2], np.int64))
@@ -133,6 +156,7 @@ def _features(b: _Builder, image: str, opt: FeatureOptions) -> str:
         padded = b.one("Pad", [level, pads], "pad", mode="reflect")
         bank = b.one("Conv", [padded, kernels], "bank")
         parts = b.op("Split", [bank, b.const(np.array([1] * 6, np.int64))], "d", n_out=6, axis=1)
+        assert isinstance(parts, list)
         gs, gx, gy, gxx, gyy, gxy = parts
         sq = lambda t: b.one("Mul", [t, t], "sq")  # noqa: E731
         eps = b.const(np.float32(1e-6))
@@ -146,8 +170,9 @@ def _features(b: _Builder, image: str, opt: FeatureOptions) -> str:
         maps = b.one("Concat", [gs, gm, l1, l2], "maps", axis=1)
         k = res // g
         pooled.append(b.one("AveragePool", [maps], "mean", kernel_shape=[k, k], strides=[k, k]))
-        pooled.append(b.one("AveragePool", [sq(maps)], "energy", kernel_shape=[k, k],
-                            strides=[k, k]))
+        pooled.append(
+            b.one("AveragePool", [sq(maps)], "energy", kernel_shape=[k, k], strides=[k, k])
+        )
         if lv + 1 < _LEVELS:
             level = b.one("AveragePool", [gs], "down", kernel_shape=[2, 2], strides=[2, 2])
     k = s // g
@@ -156,8 +181,7 @@ def _features(b: _Builder, image: str, opt: FeatureOptions) -> str:
     pooled.append(b.one("AveragePool", [csq], "cenergy", kernel_shape=[k, k], strides=[k, k]))
     # extremes per cell catch what is small but strong (a hair, a plastic fleck): the darkest
     # luminance and both extremes of each chroma channel
-    extremes = b.one("Concat", [b.one("Neg", [lum]), chroma, b.one("Neg", [chroma])], "ext",
-                     axis=1)
+    extremes = b.one("Concat", [b.one("Neg", [lum]), chroma, b.one("Neg", [chroma])], "ext", axis=1)
     pooled.append(b.one("MaxPool", [extremes], "extreme", kernel_shape=[k, k], strides=[k, k]))
     return b.one("Concat", pooled, "features", axis=1)
 
@@ -166,11 +190,13 @@ def _input(opt: FeatureOptions, name: str) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 3, opt.size, opt.size])
 
 
-def _model(b: _Builder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto],
-           name: str) -> onnx.ModelProto:
+def _model(
+    b: _Builder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto], name: str
+) -> onnx.ModelProto:
     graph = helper.make_graph(b.nodes, name, inputs, outputs, b.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="peakline")
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="peakline"
+    )
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model
@@ -181,14 +207,20 @@ def build_feature_model(opt: FeatureOptions, input_name: str = "image") -> onnx.
     b = _Builder()
     feats = _features(b, input_name, opt)
     b.nodes.append(helper.make_node("Identity", [feats], ["features"]))
-    out = helper.make_tensor_value_info("features", TensorProto.FLOAT,
-                                        ["N", n_features(), opt.grid, opt.grid])
+    out = helper.make_tensor_value_info(
+        "features", TensorProto.FLOAT, ["N", n_features(), opt.grid, opt.grid]
+    )
     return _model(b, [_input(opt, input_name)], [out], "peakline_features")
 
 
-def build_score_model(opt: FeatureOptions, projection: np.ndarray, bias: np.ndarray,
-                      means: np.ndarray, whiten: np.ndarray, input_name: str = "image"
-                      ) -> onnx.ModelProto:
+def build_score_model(
+    opt: FeatureOptions,
+    projection: np.ndarray,
+    bias: np.ndarray,
+    means: np.ndarray,
+    whiten: np.ndarray,
+    input_name: str = "image",
+) -> onnx.ModelProto:
     """The full anomaly model.
 
     ``projection`` (d, F) and ``bias`` (d,) map raw cell features to standardised principal
@@ -200,18 +232,24 @@ def build_score_model(opt: FeatureOptions, projection: np.ndarray, bias: np.ndar
     d = projection.shape[0]
     cells = opt.grid * opt.grid
     w = projection.astype(np.float32).reshape(d, -1, 1, 1)
-    z = b.one("Conv", [feats, b.const(w, "pca_w"), b.const(bias.astype(np.float32), "pca_b")],
-              "pca")
+    z = b.one(
+        "Conv", [feats, b.const(w, "pca_w"), b.const(bias.astype(np.float32), "pca_b")], "pca"
+    )
     flat = b.one("Reshape", [z, b.const(np.array([0, d, cells], np.int64))], "cells")
     per_cell = b.one("Transpose", [flat], "by_cell", perm=[2, 0, 1])  # (cells, N, d)
-    centred = b.one("Sub", [per_cell, b.const(means.astype(np.float32).reshape(cells, 1, d),
-                                              "cell_mean")], "centred")
-    white = b.one("MatMul", [centred, b.const(whiten.astype(np.float32), "cell_whiten")],
-                  "white")
+    centred = b.one(
+        "Sub",
+        [per_cell, b.const(means.astype(np.float32).reshape(cells, 1, d), "cell_mean")],
+        "centred",
+    )
+    white = b.one("MatMul", [centred, b.const(whiten.astype(np.float32), "cell_whiten")], "white")
     d2 = b.one("ReduceSumSquare", [white], "d2", axes=[2], keepdims=0)  # (cells, N)
     dist = b.one("Sqrt", [b.one("Transpose", [d2], "d2t", perm=[1, 0])], "dist")  # (N, cells)
-    b.nodes.append(helper.make_node("Reshape", [dist, b.const(
-        np.array([-1, opt.grid, opt.grid], np.int64))], ["map"]))
+    b.nodes.append(
+        helper.make_node(
+            "Reshape", [dist, b.const(np.array([-1, opt.grid, opt.grid], np.int64))], ["map"]
+        )
+    )
     b.nodes.append(helper.make_node("ReduceMax", [dist], ["score"], axes=[1], keepdims=0))
     outs = [
         helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),

@@ -64,8 +64,9 @@ def decide(scores: np.ndarray, reject: float, uncertain: float) -> np.ndarray:
     return np.where(s >= reject, 2, np.where(s >= uncertain, 1, 0))
 
 
-def _rates(scores: np.ndarray, is_bad: np.ndarray, reject: float, uncertain: float
-           ) -> dict[str, Any]:
+def _rates(
+    scores: np.ndarray, is_bad: np.ndarray, reject: float, uncertain: float
+) -> dict[str, Any]:
     d = decide(scores, reject, uncertain)
     good, bad = ~is_bad, is_bad
     n_good, n_bad = int(good.sum()), int(bad.sum())
@@ -85,8 +86,9 @@ def _rates(scores: np.ndarray, is_bad: np.ndarray, reject: float, uncertain: flo
     }
 
 
-def summarize(scores: np.ndarray, labels: Sequence[str], reject: float, uncertain: float
-              ) -> dict[str, Any]:
+def summarize(
+    scores: np.ndarray, labels: Sequence[str], reject: float, uncertain: float
+) -> dict[str, Any]:
     """Overall and per-defect figures; each defect type is compared against all good items."""
     s = np.asarray(scores, np.float64)
     labs = np.asarray(labels)

@@ -46,9 +46,13 @@ def _as_frames(frames: np.ndarray) -> np.ndarray:
     return arr
 
 
-def reference_preprocess(frames: np.ndarray, rois: np.ndarray, spec: Any,
-                         frame_index: np.ndarray | None = None,
-                         out: np.ndarray | None = None) -> np.ndarray:
+def reference_preprocess(
+    frames: np.ndarray,
+    rois: np.ndarray,
+    spec: Any,
+    frame_index: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """OpenCV/NumPy implementation of the preprocessing contract; returns (N, C, H, W)."""
     stack = _as_frames(frames)
     boxes = np.asarray(rois, dtype=np.int64).reshape(-1, 4)
@@ -93,20 +97,27 @@ def reference_preprocess(frames: np.ndarray, rois: np.ndarray, spec: Any,
     return out[:n]
 
 
+_fast_preprocess: Any
+PreprocessSpec: Any
 try:  # the C++ path, when the extension is built
     from edge.fastpath import PreprocessSpec as _FastSpec  # type: ignore[import-not-found,unused-ignore]
     from edge.fastpath import preprocess as _fast_preprocess  # type: ignore[import-not-found,unused-ignore]
 
     HAVE_FASTPATH = True
-    PreprocessSpec: Any = _FastSpec
+    PreprocessSpec = _FastSpec
 except ImportError:  # pragma: no cover - depends on the build
     HAVE_FASTPATH = False
     PreprocessSpec = _ReferenceSpec
     _fast_preprocess = None
 
 
-def preprocess(frames: np.ndarray, rois: np.ndarray, spec: Any,
-               frame_index: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+def preprocess(
+    frames: np.ndarray,
+    rois: np.ndarray,
+    spec: Any,
+    frame_index: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Crop ``rois`` (N, 4: x, y, w, h) from ``frames`` into an (N, C, H, W) model batch."""
     if _fast_preprocess is not None:
         kwargs: dict[str, Any] = {}

@@ -38,8 +38,9 @@ def available_providers() -> list[str]:
 class Scorer:
     """An ONNX Runtime session for one carded model."""
 
-    def __init__(self, model_path: str | Path, providers: list[str] | None = None,
-                 threads: int = 2) -> None:
+    def __init__(
+        self, model_path: str | Path, providers: list[str] | None = None, threads: int = 2
+    ) -> None:
         import onnxruntime as ort
 
         self.path = Path(model_path)
@@ -64,11 +65,14 @@ class Scorer:
         outputs = {o.name for o in self.session.get_outputs()}
         inp = self.card.input
         if inp.name not in inputs:
-            raise ModelError(f"{self.path}: the card names input {inp.name!r}, the graph has "
-                             f"{sorted(inputs)}")
+            raise ModelError(
+                f"{self.path}: the card names input {inp.name!r}, the graph has {sorted(inputs)}"
+            )
         if self.card.output.name not in outputs:
-            raise ModelError(f"{self.path}: the card names output {self.card.output.name!r}, "
-                             f"the graph has {sorted(outputs)}")
+            raise ModelError(
+                f"{self.path}: the card names output {self.card.output.name!r}, "
+                f"the graph has {sorted(outputs)}"
+            )
         self.providers = self.session.get_providers()
         self.spec: Any = self.card.preprocess_spec()
         self._dtype = np.uint8 if inp.dtype == "uint8" else np.float32
@@ -86,8 +90,9 @@ class Scorer:
     def _check(self, batch: np.ndarray) -> np.ndarray:
         arr = np.asarray(batch)
         if arr.ndim != 4 or arr.shape[1:] != self._shape:
-            raise ModelError(f"batch must be (N, {', '.join(map(str, self._shape))}), "
-                             f"got {arr.shape}")
+            raise ModelError(
+                f"batch must be (N, {', '.join(map(str, self._shape))}), got {arr.shape}"
+            )
         return np.ascontiguousarray(arr, dtype=self._dtype)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:

@@ -63,8 +63,13 @@ def fit_stats(feats: np.ndarray, components: int, min_shrink: float = 0.02) -> P
     chol = np.linalg.cholesky(sigma)
     inv = np.linalg.inv(chol)  # Sigma^-1 = inv.T @ inv
     whiten = inv.transpose(0, 2, 1)  # row vector form: (z - mu) @ inv.T
-    return PadimStats(projection.astype(np.float32), bias.astype(np.float32),
-                      means.astype(np.float32), whiten.astype(np.float32), shrink)
+    return PadimStats(
+        projection.astype(np.float32),
+        bias.astype(np.float32),
+        means.astype(np.float32),
+        whiten.astype(np.float32),
+        shrink,
+    )
 
 
 def score_stats(stats: PadimStats, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

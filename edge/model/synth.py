@@ -43,7 +43,7 @@ def _one(img: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
         out = out * (1 - mask[..., None]) + lo * mask[..., None]
     elif kind == "fleck":
         m = _disc(s, cx, cy, s * rng.uniform(0.02, 0.04))[..., None]
-        color = rng.uniform(lo, hi, img.shape[2]).astype(np.float32)
+        color = np.asarray(rng.uniform(lo, hi, img.shape[2]), np.float32)
         color[rng.integers(0, img.shape[2])] = hi
         out = out * (1 - m) + color * m
     elif kind == "smear":
@@ -54,8 +54,9 @@ def _one(img: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
     else:  # bite: an edge region replaced by the crop's corner (belt) colour
         ang = rng.uniform(0, 2 * math.pi)
         r0 = s * 0.42
-        m = _disc(s, s / 2 + math.cos(ang) * r0, s / 2 + math.sin(ang) * r0,
-                  s * rng.uniform(0.07, 0.12))[..., None]
+        m = _disc(
+            s, s / 2 + math.cos(ang) * r0, s / 2 + math.sin(ang) * r0, s * rng.uniform(0.07, 0.12)
+        )[..., None]
         belt = img[:3, :3].reshape(-1, img.shape[2]).mean(axis=0)
         out = out * (1 - m) + belt * m
     return out.astype(np.float32)

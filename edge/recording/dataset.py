@@ -26,8 +26,14 @@ from edge.errors import DataError
 from edge.model.card import square_roi
 from edge.recording.format import read_recording
 
-__all__ = ["IMAGE_SUFFIXES", "DatasetEntry", "DatasetFolder", "export_dataset", "is_dataset",
-           "read_dataset"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "DatasetEntry",
+    "DatasetFolder",
+    "export_dataset",
+    "is_dataset",
+    "read_dataset",
+]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
@@ -52,8 +58,11 @@ class DatasetFolder:
 
     def select(self, split: str | None = None, label: str | None = None) -> list[DatasetEntry]:
         """Entries of one split and/or label."""
-        return [e for e in self.entries
-                if (split is None or e.split == split) and (label is None or e.label == label)]
+        return [
+            e
+            for e in self.entries
+            if (split is None or e.split == split) and (label is None or e.label == label)
+        ]
 
     def load(self, entries: list[DatasetEntry]) -> np.ndarray:
         """The images of ``entries`` as one (N, H, W, 3) BGR uint8 array."""
@@ -119,16 +128,27 @@ def _is_test(item: int, fraction: float) -> bool:
     return int.from_bytes(h[:4], "big") / 2**32 < fraction
 
 
-def export_dataset(recording: str | Path, out: str | Path, *, size: int = 160, margin: float = 0.15,
-                   test_fraction: float = 0.3, include_empty: bool = True) -> dict[str, int]:
+def export_dataset(
+    recording: str | Path,
+    out: str | Path,
+    *,
+    size: int = 160,
+    margin: float = 0.15,
+    test_fraction: float = 0.3,
+    include_empty: bool = True,
+    prefix: str = "item",
+    exist_ok: bool = False,
+) -> dict[str, int]:
     """Write every item seen whole in ``recording`` as a ``size`` x ``size`` PNG crop.
 
     Good items go to ``train/good`` or (a ``test_fraction`` of them, chosen by item id)
-    ``test/good``; defects to ``test/<defect>``. Returns the image count per folder.
+    ``test/good``; defects to ``test/<defect>``. Files are ``<prefix>_<item>.png``; with
+    ``exist_ok`` a second recording can be added to the same folder under another prefix.
+    Returns the image count per folder.
     """
     rec = read_recording(recording)
     root = Path(out)
-    if root.exists() and any(root.iterdir()):
+    if root.exists() and any(root.iterdir()) and not exist_ok:
         raise DataError(f"{root} exists and is not empty")
     best = rec.best_views()
     by_frame: dict[int, list] = {}
@@ -142,10 +162,12 @@ def export_dataset(recording: str | Path, out: str | Path, *, size: int = 160, m
     for index, frame in rec.frames(0, max(by_frame) + 1):
         for row in by_frame.get(index, []):
             x, y, w, h = square_roi(row.bbox, margin, rec.meta.width, rec.meta.height)
-            crop = cv2.resize(frame[y : y + h, x : x + w], (size, size), interpolation=cv2.INTER_AREA)
+            crop = cv2.resize(
+                frame[y : y + h, x : x + w], (size, size), interpolation=cv2.INTER_AREA
+            )
             split = "test" if row.label != "good" or _is_test(row.item, test_fraction) else "train"
             folder = root / split / row.label
             folder.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(folder / f"item_{row.item:06d}.png"), crop)
+            cv2.imwrite(str(folder / f"{prefix}_{row.item:06d}.png"), crop)
             counts[f"{split}/{row.label}"] += 1
     return dict(sorted(counts.items()))

@@ -44,26 +44,28 @@ FORMAT_ID = "peakline.recording/1"
 class RecordingMeta(BaseModel):
     """``recording.json``: how a recording was made and how its frames are stored."""
 
-    schema_id: str = Field(FORMAT_ID, alias="schema", description="format name and version")
+    schema_id: str = Field(default=FORMAT_ID, alias="schema", description="format name and version")
     seed: int = Field(description="random seed; the same seed gives the same recording")
-    product: int = Field(0, description="product (mould design) number; same product, same cakes")
+    product: int = Field(
+        default=0, description="product (mould design) number; same product, same cakes"
+    )
     fps: float = Field(gt=0, description="frames per second")
     width: int = Field(gt=0, description="frame width in pixels")
     height: int = Field(gt=0, description="frame height in pixels")
     n_frames: int = Field(ge=0, description="number of frames")
     belt_speed_px_s: float = Field(description="belt speed in pixels per second")
     direction: Literal["left_to_right"] = Field(
-        "left_to_right", description="direction items travel in the image"
+        default="left_to_right", description="direction items travel in the image"
     )
     belt_y0: int = Field(description="top row of the belt region")
     belt_y1: int = Field(description="bottom row (exclusive) of the belt region")
-    lanes: int = Field(1, ge=1, description="rows of items across the belt")
+    lanes: int = Field(default=1, ge=1, description="rows of items across the belt")
     pitch_px: float = Field(gt=0, description="distance between slots along the belt, pixels")
     diameter_min: float = Field(gt=0, description="smallest good cake diameter, pixels")
     diameter_max: float = Field(gt=0, description="largest good cake diameter, pixels")
     defect_rate: float = Field(ge=0, le=1, description="fraction of slots with a defect")
     format: Literal["mp4", "jpg"] = Field(description="how the frames are stored")
-    n_items: int = Field(0, ge=0, description="items (slots) that appear in the recording")
+    n_items: int = Field(default=0, ge=0, description="items (slots) that appear in the recording")
     label_counts: dict[str, int] = Field(default_factory=dict, description="items per label")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -58,14 +58,24 @@ def record(
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     n_frames = math.ceil(seconds * fps)
-    config = LineConfig(seed=seed, product=product, width=width, height=height, fps=fps, n_frames=n_frames,
-                        belt_speed=belt_speed, lanes=lanes, defect_rate=defect_rate)
+    config = LineConfig(
+        seed=seed,
+        product=product,
+        width=width,
+        height=height,
+        fps=fps,
+        n_frames=n_frames,
+        belt_speed=belt_speed,
+        lanes=lanes,
+        defect_rate=defect_rate,
+    )
     scene = LineScene(config)
 
     writer = None
     if fmt == "mp4":
-        writer = cv2.VideoWriter(str(root / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                 (width, height))
+        writer = cv2.VideoWriter(
+            str(root / "video.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height)
+        )
         if not writer.isOpened():
             raise DataError("OpenCV cannot write MPEG-4 video here; use --format jpg")
     else:
@@ -79,8 +89,11 @@ def record(
                 if writer is not None:
                     writer.write(frame)
                 else:
-                    cv2.imwrite(str(root / "frames" / f"{i:06d}.jpg"), frame,
-                                [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                    cv2.imwrite(
+                        str(root / "frames" / f"{i:06d}.jpg"),
+                        frame,
+                        [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality],
+                    )
                 for row in rows:
                     labels_fh.write(json.dumps(row, separators=(",", ":")) + "\n")
                     span = spans.setdefault(row["item"], [i, i])
@@ -94,15 +107,37 @@ def record(
     with (root / "items.jsonl").open("w") as items_fh:
         for item in sorted(spans):
             first, last = spans[item]
-            items_fh.write(json.dumps({"item": item, "label": labels_of[item], "first_frame": first,
-                                       "last_frame": last}) + "\n")
+            items_fh.write(
+                json.dumps(
+                    {
+                        "item": item,
+                        "label": labels_of[item],
+                        "first_frame": first,
+                        "last_frame": last,
+                    }
+                )
+                + "\n"
+            )
     y0, y1 = config.belt_rows
     dmin, dmax = config.diameter_range
     meta = RecordingMeta(
-        seed=seed, product=product, fps=fps, width=width, height=height, n_frames=n_frames,
-        belt_speed_px_s=config.speed, belt_y0=y0, belt_y1=y1, lanes=lanes, pitch_px=config.pitch,
-        diameter_min=dmin, diameter_max=dmax, defect_rate=defect_rate, format=fmt,
-        n_items=len(spans), label_counts=dict(sorted(Counter(labels_of.values()).items())),
+        seed=seed,
+        product=product,
+        fps=fps,
+        width=width,
+        height=height,
+        n_frames=n_frames,
+        belt_speed_px_s=config.speed,
+        belt_y0=y0,
+        belt_y1=y1,
+        lanes=lanes,
+        pitch_px=config.pitch,
+        diameter_min=dmin,
+        diameter_max=dmax,
+        defect_rate=defect_rate,
+        format=fmt,
+        n_items=len(spans),
+        label_counts=dict(sorted(Counter(labels_of.values()).items())),
     )
     (root / "recording.json").write_text(meta.model_dump_json(by_alias=True, indent=2) + "\n")
     return meta

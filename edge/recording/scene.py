@@ -83,11 +83,13 @@ class SlotPlan:
 def _belt_texture(rng: np.random.Generator, length: int, rows: int, scale: float) -> np.ndarray:
     """A periodic belt strip (rows, length, 3) float32: woven texture, wear and seams."""
     pad = 16
-    fine = np.pad(rng.normal(0, 1, (rows, length)).astype(np.float32), ((0, 0), (pad, pad)), "wrap")
+    fine: np.ndarray = np.pad(
+        rng.normal(0, 1, (rows, length)).astype(np.float32), ((0, 0), (pad, pad)), "wrap"
+    )
     fine = cv2.GaussianBlur(fine, (0, 0), 0.8)[:, pad:-pad]
     cells = max(2, length // 40)
-    grid = np.pad(rng.normal(0, 1, (max(2, rows // 40), cells)).astype(np.float32), ((0, 0), (2, 2)),
-                  "wrap")
+    grid = rng.normal(0, 1, (max(2, rows // 40), cells)).astype(np.float32)
+    grid = np.pad(grid, ((0, 0), (2, 2)), "wrap")
     cell_w = length / cells
     wide = cv2.resize(grid, (round(cell_w * (cells + 4)), rows), interpolation=cv2.INTER_CUBIC)
     coarse = wide[:, round(2 * cell_w) : round(2 * cell_w) + length]
@@ -153,7 +155,7 @@ class LineScene:
         for k in range(n_cols):
             for lane in range(c.lanes):
                 stagger = 0.5 * c.pitch * (lane % 2)
-                x0 = c.width + 0.6 * c.pitch - k * c.pitch - stagger + rng.uniform(-12, 12) * c.scale
+                x0 = c.width + (0.6 - k) * c.pitch - stagger + rng.uniform(-12, 12) * c.scale
                 y = y0 + (lane + 0.5) * lane_h + rng.uniform(-10, 10) * c.scale
                 label = "good"
                 if rng.random() < c.defect_rate:
@@ -180,7 +182,8 @@ class LineScene:
                     cakes = (CakeSpec(**{**cakes[0].__dict__, "label": label}),)
                 offset = (0.0, 0.0)
                 if label == "double":
-                    offset = (d * rng.uniform(0.5, 0.65), d * rng.choice([-1, 1]) * rng.uniform(0.2, 0.4))
+                    side = float(rng.choice([-1, 1]))
+                    offset = (d * rng.uniform(0.5, 0.65), d * side * rng.uniform(0.2, 0.4))
                 half = 0.75 * d + abs(offset[0]) / 2 + 2
                 slots.append(SlotPlan(len(slots), label, float(x0), float(y), cakes, offset, half))
         self.slots = slots
@@ -221,7 +224,8 @@ class LineScene:
             bank = []
             for _ in range(6):
                 n = rng.normal(0, c.noise_sigma, (c.height, c.width, 3))
-                bank.append((np.clip(n, 0, 255).astype(np.uint8), np.clip(-n, 0, 255).astype(np.uint8)))
+                pos = np.clip(n, 0, 255).astype(np.uint8)
+                bank.append((pos, np.clip(-n, 0, 255).astype(np.uint8)))
             self._noise = bank
         return self._noise
 
@@ -263,10 +267,17 @@ class LineScene:
             if cx1 <= cx0 or cy1 <= cy0:
                 continue
             full = x0 >= 0 and yb0 >= 0 and x1 <= c.width and yb1 <= c.height
-            labels.append({"frame": index, "item": slot.item, "bbox": [cx0, cy0, cx1 - cx0, cy1 - cy0],
-                           "label": slot.label, "full": bool(full)})
-        img = cv2.multiply(img, self._illum, scale=float(self._gain[index]))
-        out = cv2.convertScaleAbs(img)
+            labels.append(
+                {
+                    "frame": index,
+                    "item": slot.item,
+                    "bbox": [cx0, cy0, cx1 - cx0, cy1 - cy0],
+                    "label": slot.label,
+                    "full": bool(full),
+                }
+            )
+        lit = cv2.multiply(img, self._illum, scale=float(self._gain[index]))
+        out = cv2.convertScaleAbs(lit)
         pos, neg = self._noise_bank()[int(self._noise_pick[index])]
         cv2.add(out, pos, dst=out)
         cv2.subtract(out, neg, dst=out)

@@ -111,14 +111,15 @@ def _outline(cake: CakeSpec, mould: Mould, phi: np.ndarray, rng: np.random.Gener
     return r.astype(np.float32)
 
 
-def _pattern(mould: Mould, rho: np.ndarray, phi: np.ndarray, rot: float, size: int,
-             radius: float) -> np.ndarray:
+def _pattern(
+    mould: Mould, rho: np.ndarray, phi: np.ndarray, rot: float, size: int, radius: float
+) -> np.ndarray:
     """Height of the embossed motif (0..1) over the sprite grid."""
     rel = phi - rot
     ring = np.exp(-(((rho - 0.62) / 0.035) ** 2)) + 0.8 * np.exp(-(((rho - 0.84) / 0.03) ** 2))
     petal_r = 0.28 + 0.16 * np.abs(np.cos(mould.petals * rel / 2.0))
     petals = np.exp(-(((rho - petal_r) / 0.03) ** 2)) * (rho < 0.58)
-    seal = np.zeros((size, size), np.float32)
+    seal: np.ndarray = np.zeros((size, size), np.float32)
     c = (size - 1) / 2.0
     ca, sa = math.cos(rot), math.sin(rot)
     scale = 0.2 * radius
@@ -131,8 +132,14 @@ def _pattern(mould: Mould, rho: np.ndarray, phi: np.ndarray, rot: float, size: i
     return (0.9 * ring + petals + seal).astype(np.float32)
 
 
-def _random_walk(rng: np.random.Generator, start: np.ndarray, heading: float, length: float,
-                 step: float, wiggle: float) -> np.ndarray:
+def _random_walk(
+    rng: np.random.Generator,
+    start: np.ndarray,
+    heading: float,
+    length: float,
+    step: float,
+    wiggle: float,
+) -> np.ndarray:
     n = max(2, int(length / step))
     turns = np.cumsum(rng.normal(0.0, wiggle, n))
     ang = heading + turns
@@ -158,7 +165,7 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
     if cake.label == "smeared_pattern":
         if rng.random() < 0.5:  # smeared: dragged sideways
             k = int(radius * rng.uniform(0.35, 0.6)) | 1
-            kern = np.zeros((k, k), np.float32)
+            kern: np.ndarray = np.zeros((k, k), np.float32)
             cv2.line(kern, (0, k // 2), (k - 1, k // 2), 1.0, 1)
             m = cv2.getRotationMatrix2D((k / 2, k / 2), float(rng.uniform(0, 180)), 1.0)
             kern = cv2.warpAffine(kern, m, (k, k))
@@ -173,8 +180,14 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
         for _ in range(int(rng.integers(1, 3))):
             at = rng.uniform(0, 2 * math.pi)
             start = np.array([math.cos(at), math.sin(at)]) * radius * 0.92 + (size - 1) / 2
-            pts = _random_walk(rng, start, at + math.pi + rng.normal(0, 0.4),
-                               radius * rng.uniform(0.6, 1.2), 2.0, 0.25)
+            pts = _random_walk(
+                rng,
+                start,
+                at + math.pi + rng.normal(0, 0.4),
+                radius * rng.uniform(0.6, 1.2),
+                2.0,
+                0.25,
+            )
             crack = np.zeros((size, size), np.float32)
             cv2.polylines(crack, [pts], False, 1.0, max(2, round(radius * 0.04)), cv2.LINE_AA)
             crack *= alpha
@@ -184,7 +197,7 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
         for _ in range(int(rng.integers(1, 3))):
             c = rng.normal(0, 0.35, 2) * radius
             s = radius * rng.uniform(0.14, 0.28) * np.array([1.0, rng.uniform(0.6, 1.0)])
-            blob = np.exp(-(((xs - c[0]) / s[0]) ** 2 + ((ys - c[1]) / s[1]) ** 2) ** 1.5)
+            blob = np.exp(-((((xs - c[0]) / s[0]) ** 2 + ((ys - c[1]) / s[1]) ** 2) ** 1.5))
             color_shift += 1.5 * blob.astype(np.float32)
     if cake.label == "chipped":
         at = rng.uniform(0, 2 * math.pi)
@@ -217,8 +230,9 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
     if cake.label == "foreign_object":
         c0 = np.array(rng.normal(0, 0.4, 2) * radius + (size - 1) / 2)
         if rng.random() < 0.5:  # a hair
-            pts = _random_walk(rng, c0, rng.uniform(0, 2 * math.pi), radius * rng.uniform(0.6, 1.1),
-                               2.0, 0.12)
+            pts = _random_walk(
+                rng, c0, rng.uniform(0, 2 * math.pi), radius * rng.uniform(0.6, 1.1), 2.0, 0.12
+            )
             mark = np.zeros((size, size), np.float32)
             cv2.polylines(mark, [pts], False, 1.0, 2, cv2.LINE_AA)
             ink = np.array([12.0, 12.0, 15.0], np.float32)
@@ -238,7 +252,7 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
 
     # a soft contact shadow, offset away from the light
     shadow_src = cv2.GaussianBlur(alpha, (0, 0), radius * 0.06)
-    shift = np.float32([[1, 0, radius * 0.05], [0, 1, radius * 0.07]])
+    shift = np.array([[1, 0, radius * 0.05], [0, 1, radius * 0.07]], np.float32)
     shadow = cv2.warpAffine(shadow_src, shift, (size, size))
     mult = np.repeat(((1.0 - alpha) * (1.0 - 0.45 * shadow))[..., None], 3, axis=2)
     mult = mult.astype(np.float32)
@@ -248,8 +262,9 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
     return Sprite(mult=mult, add=add, bbox=bbox)
 
 
-def render_double(first: CakeSpec, second: CakeSpec, mould: Mould, offset: tuple[float, float]
-                  ) -> Sprite:
+def render_double(
+    first: CakeSpec, second: CakeSpec, mould: Mould, offset: tuple[float, float]
+) -> Sprite:
     """Two cakes in one slot, the second drawn over the first at ``offset`` (pixels)."""
     a, b = render_cake(first, mould), render_cake(second, mould)
     ox, oy = round(offset[0]), round(offset[1])
@@ -260,8 +275,8 @@ def render_double(first: CakeSpec, second: CakeSpec, mould: Mould, offset: tuple
     boxes = []
     for sprite, (px, py) in ((a, (max(0, -ox), max(0, -oy))), (b, (max(0, ox), max(0, oy)))):
         sh, sw = sprite.mult.shape[:2]
-        mult[py:py + sh, px:px + sw] *= sprite.mult
-        add[py:py + sh, px:px + sw] = add[py:py + sh, px:px + sw] * sprite.mult + sprite.add
+        mult[py : py + sh, px : px + sw] *= sprite.mult
+        add[py : py + sh, px : px + sw] = add[py : py + sh, px : px + sw] * sprite.mult + sprite.add
         bx, by, bw, bh = sprite.bbox
         boxes.append((bx + px, by + py, bx + px + bw, by + py + bh))
     x0 = min(bb[0] for bb in boxes)
