@@ -147,3 +147,14 @@ def test_json_output() -> None:
                            "--defect", "1", "--reject-distance", "0.6", "--json"]))
     assert out["requirements"]["px_across"] == 240
     assert {c["id"]: c["fits"] for c in out["cameras"]}["logitech-c920"] is False
+
+
+def test_peakline_edge_size_entry_point(capsys: pytest.CaptureFixture[str]) -> None:
+    from plant.cli import main
+
+    rc = main(["edge", "size", "--belt-speed", "0.5", "--item", "60", "--pitch", "100",
+               "--defect", "1", "--reject-distance", "0.6"])
+    assert rc == 0
+    assert "240 x 480 px" in capsys.readouterr().out
+    assert main(["edge", "size", "--belt-speed", "0", "--item", "60", "--pitch", "100",
+                 "--defect", "1", "--reject-distance", "0.6"]) == 2

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,26 @@ def test_no_secrets_are_tracked_in_the_repository() -> None:
         if path.is_file() and path.stat().st_size < 5_000_000 and pattern.search(path.read_bytes()):
             offenders.append(name)
     assert offenders == []
+
+
+def test_peakline_command_with_debug_logging_never_shows_the_secret(tmp_path: Path) -> None:
+    out = tmp_path / "n7.secret"
+    proc = subprocess.run(
+        [sys.executable, "-m", "plant.cli", "-v", "plant", "provision", "node", "--site", "s1",
+         "--line", "l1", "--node", "n7", "--passwd-file", str(tmp_path / "pw"),
+         "--acl-file", str(tmp_path / "acl"), "--secret-out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    secret = out.read_text().strip()
+    assert "provisioned node/s1/l1/n7" in proc.stderr  # the log line is there ...
+    assert secret not in proc.stdout + proc.stderr  # ... the secret is not
+    again = subprocess.run(
+        [sys.executable, "-m", "plant.cli", "plant", "provision", "node", "--site", "s1",
+         "--line", "l1", "--node", "n7", "--passwd-file", str(tmp_path / "pw"),
+         "--acl-file", str(tmp_path / "acl")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert again.returncode == 2 and "--rotate" in again.stderr
