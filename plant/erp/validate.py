@@ -106,12 +106,18 @@ def _show(value: object) -> str:
     return repr(str(value))
 
 
+def _plain(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
 def _check_unique(df: pd.DataFrame, keys: Sequence[str], source: str) -> None:
     dup = df.duplicated(list(keys), keep="first")
     if dup.any():
         idx = int(np.flatnonzero(dup.to_numpy())[0])
         row = df.iloc[idx]
-        key = ", ".join(f"{k}={row[k]!s}" for k in keys)
+        key = ", ".join(f"{k}={_plain(row[k])}" for k in keys)
         firsts = df.index[(df[list(keys)] == row[list(keys)]).all(axis=1)]
         raise fail(source, idx + 1, keys[0],
                    f"repeats the key ({key}) of row {int(firsts[0]) + 1}")

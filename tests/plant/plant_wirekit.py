@@ -43,7 +43,8 @@ def metrics(*, node: str = "n1", line: str = "L1", site: str = SITE, p99: float 
                             latency_p99_ms=p99, outbox_backlog=backlog)
 
 
-def thumb(seq: int, *, node: str = "n1", line: str = "L1", site: str = SITE) -> wire.RejectThumbnail:
+def thumb(seq: int, *, node: str = "n1", line: str = "L1",
+          site: str = SITE) -> wire.RejectThumbnail:
     return wire.RejectThumbnail(site=site, line=line, node=node, boot_id="boot-a", seq=seq,
                                 ts=time.time(), score=0.9, decision="reject", defect="crack",
                                 jpeg_b64="/9j/AA==")

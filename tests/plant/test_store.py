@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from plant_wirekit import batch, metrics, status, thumb
 from sqlalchemy import select
 
 from edge.errors import DataError, StoreError
 from plant.store import DeadLetter, IngestBatch, Store
 from plant.store import schema as t
-
-from plant_wirekit import batch, metrics, status, thumb
 
 
 def test_migrations_are_recorded_and_applied_once(db_url: str) -> None:

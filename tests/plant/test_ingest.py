@@ -1,0 +1,263 @@
+"""Ingest end to end against a real Mosquitto: dedup, gaps, dead letters, acks, presence."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from plant_mqttkit import Recorder, plant_config, wait_until
+from plant_wirekit import batch, metrics, status, thumb
+
+from edge import wire
+from edge.errors import ConfigError
+from plant.broker import Mosquitto
+from plant.config import load_config
+from plant.service import PlantService
+from plant.store import Store
+
+
+@pytest.fixture
+def site() -> str:
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def service(broker: Mosquitto, tmp_path: Path, site: str) -> Iterator[PlantService]:
+    svc = PlantService(plant_config(broker.port, site, f"sqlite:///{tmp_path / 'plant.db'}"))
+    svc.start()
+    assert svc.wait_connected(10)
+    try:
+        yield svc
+    finally:
+        svc.stop()
+
+
+def _topic(site: str, leaf: str, node: str = "n1", line: str = "L1") -> str:
+    return wire.Topics(site).node(line, node, leaf)
+
+
+def _acks(rec: Recorder, site: str, node: str = "n1") -> list[wire.PlantAck]:
+    return [wire.parse_payload(p, wire.PlantAck)  # type: ignore[misc]
+            for p in rec.on(wire.Topics(site).plant_ack(node))]
+
+
+def test_results_dedup_gaps_dead_letters_and_acks_after_commit(
+    broker: Mosquitto, service: PlantService, site: str, tmp_path: Path
+) -> None:
+    topics = wire.Topics(site)
+    reader = Store.open(f"sqlite:///{tmp_path / 'plant.db'}")  # a second connection
+    early: list[str] = []
+    lock = threading.Lock()
+
+    def check_committed(topic: str, payload: bytes) -> None:
+        """Every ack must describe rows that another connection can already read."""
+        ack = json.loads(payload)
+        with reader.engine.connect() as conn:
+            n = conn.exec_driver_sql(
+                "SELECT count(*) FROM results WHERE node=? AND boot_id=? AND seq<=?",
+                (ack["node"], ack["boot_id"], ack["acked_seq"])).scalar()
+        if n != ack["acked_seq"]:
+            with lock:
+                early.append(f"ack {ack['acked_seq']} with {n} rows committed")
+
+    rec = Recorder(broker.port, [topics.plant_ack("+")], on_message=check_committed)
+    try:
+        res = _topic(site, "results")
+        rec.publish(res, wire.dump_payload(batch(range(1, 6), site=site)))
+        rec.publish(res, wire.dump_payload(batch(range(1, 6), site=site)))  # duplicate
+        rec.publish(res, wire.dump_payload(batch(range(11, 16), site=site)))  # ahead: a gap
+        wait_until("the later batch stored", lambda: service.store.count_results() == 10)
+        wait_until("an ack", lambda: any(a.acked_seq == 5 for a in _acks(rec, site)))
+        assert max(a.acked_seq for a in _acks(rec, site)) == 5
+        gaps = service.store.gaps()
+        assert gaps[["node", "first_missing", "last_missing"]].values.tolist() == [["n1", 6, 10]]
+
+        # malformed payloads: each a dead letter, ingest keeps going
+        rec.publish(res, b"{not json")
+        rec.publish(res, wire.dump_payload(status("online", site=site)))  # wrong schema
+        rec.publish(res, wire.dump_payload(batch([16], node="n9", site=site)))  # wrong node
+        rec.publish(res, b'{"schema": "peakline.results/1", "pad": "' + b"x" * 1_010_000 + b'"}')
+        rec.publish(res, wire.dump_payload(batch([10, 8, 9, 6, 7], site=site)))  # fills the gap
+        wait_until("the ack after the gap filled",
+                   lambda: any(a.acked_seq == 15 for a in _acks(rec, site)))
+        assert service.store.count_results() == 15
+        assert service.store.gaps().empty
+        dead = service.store.dead_letters()
+        reasons = " | ".join(dead["reason"])
+        assert len(dead) == 4, reasons
+        assert "not JSON" in reasons
+        assert "expected ResultsBatch" in reasons
+        assert "n9" in reasons and "topic names" in reasons
+        assert "exceeds" in reasons
+        assert set(dead["topic"]) == {res}
+        assert all(a.boot_id == "boot-a" and a.site == site for a in _acks(rec, site))
+        assert early == []
+        assert service.ingest.stats.results_stored == 15
+    finally:
+        rec.close()
+        reader.close()
+
+
+def test_status_metrics_and_thumbnails_are_stored(
+    broker: Mosquitto, service: PlantService, site: str
+) -> None:
+    rec = Recorder(broker.port, [])
+    try:
+        rec.publish(_topic(site, "status"), wire.dump_payload(status("online", site=site)),
+                    retain=True)
+        rec.publish(_topic(site, "metrics"), wire.dump_payload(metrics(site=site, p99=21.0)))
+        for seq in (1, 2):
+            rec.publish(_topic(site, "rejects"), wire.dump_payload(thumb(seq, site=site)))
+        rec.publish(_topic(site, "status", node="n2"),
+                    wire.dump_payload(status("offline", node="n2", site=site)))
+        wait_until("two thumbnails", lambda: len(service.store.recent_thumbnails()) == 2)
+        wait_until("both nodes", lambda: len(service.store.node_status()) == 2)
+        nodes = service.store.node_status().set_index("node")
+        assert nodes.loc["n1", "state"] == "online" and nodes.loc["n2", "state"] == "offline"
+        assert nodes.loc["n1", "config_digest"] == "abc"
+        summary = service.store.line_summary().set_index("node")
+        assert summary.loc["n1", "latency_p99_ms"] == 21.0
+        rec.publish(_topic(site, "status"), b"", retain=True)  # clear the retained status
+    finally:
+        rec.close()
+
+
+def test_plant_status_is_retained_online_then_offline_on_stop(
+    broker: Mosquitto, tmp_path: Path, site: str
+) -> None:
+    topic = wire.Topics(site).plant_status
+    svc = PlantService(plant_config(broker.port, site, f"sqlite:///{tmp_path / 'p.db'}"))
+    svc.start()
+    try:
+        assert svc.wait_connected(10)
+        late = Recorder(broker.port, [topic])  # joins after: sees the retained message
+        wait_until("retained online", lambda: bool(late.on(topic)))
+        first = wire.parse_payload(late.on(topic)[0], wire.PlantStatus)
+        assert first.state == "online"  # type: ignore[attr-defined]
+        assert late.messages[0][2] is True
+        late.close()
+    finally:
+        svc.stop()
+    after = Recorder(broker.port, [topic])
+    try:
+        wait_until("retained offline", lambda: bool(after.on(topic)))
+        assert json.loads(after.on(topic)[-1])["state"] == "offline"
+    finally:
+        after.close()
+
+
+def test_results_go_through_parse_workers(broker: Mosquitto, tmp_path: Path, site: str) -> None:
+    cfg = plant_config(broker.port, site, f"sqlite:///{tmp_path / 'w.db'}", parse_workers=1)
+    svc = PlantService(cfg).start()
+    rec = Recorder(broker.port, [wire.Topics(site).plant_ack("+")])
+    try:
+        assert svc.wait_connected(10)
+        for first in (1, 201, 401):
+            rec.publish(_topic(site, "results"),
+                        wire.dump_payload(batch(range(first, first + 200), site=site)))
+        rec.publish(_topic(site, "results"), b"[]")
+        wait_until("ack of all 600", lambda: any(a.acked_seq == 600 for a in _acks(rec, site)))
+        wait_until("the dead letter", lambda: len(svc.store.dead_letters()) == 1)
+        assert svc.store.count_results() == 600
+        assert "not a JSON object" in svc.store.dead_letters()["reason"].iloc[0]
+    finally:
+        rec.close()
+        svc.stop()
+
+
+def _serve(tmp_path: Path, port: int, site: str) -> subprocess.Popen[bytes]:
+    cfg = tmp_path / "plant.toml"
+    cfg.write_text(f'[plant]\nsite = "{site}"\ndb = "sqlite:///{tmp_path / "sub.db"}"\n'
+                   f'[mqtt]\nport = {port}\nclient_id = "sub-{site}"\nkeepalive_s = 5\n'
+                   "[ingest]\nparse_workers = 0\n")
+    with (tmp_path / "serve.log").open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "plant.cli", "plant", "serve",
+                                 "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def test_last_will_marks_a_killed_plant_offline(
+    broker: Mosquitto, tmp_path: Path, site: str
+) -> None:
+    topic = wire.Topics(site).plant_status
+    rec = Recorder(broker.port, [topic])
+    proc = _serve(tmp_path, broker.port, site)
+    try:
+        wait_until("the plant online", lambda: any(
+            json.loads(p)["state"] == "online" for p in rec.on(topic)), 30)
+        killed = time.time()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        wait_until("the Last Will", lambda: any(
+            json.loads(p)["state"] == "offline" for p in rec.on(topic)), 15)
+        when = next(ts for t, p, _r, ts in rec.messages
+                    if t == topic and json.loads(p)["state"] == "offline")
+        assert when - killed <= 1.5 * 5 + 1.0  # 1.5 keep-alives (+ scheduling slack)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        rec.close()
+    late = Recorder(broker.port, [topic])
+    try:
+        wait_until("retained offline", lambda: bool(late.on(topic)))
+        assert json.loads(late.on(topic)[-1])["state"] == "offline"
+    finally:
+        late.close()
+
+
+def test_sigterm_flushes_acks_and_goes_offline(
+    broker: Mosquitto, tmp_path: Path, site: str
+) -> None:
+    topics = wire.Topics(site)
+    rec = Recorder(broker.port, [topics.plant_status, topics.plant_ack("+")])
+    proc = _serve(tmp_path, broker.port, site)
+    try:
+        wait_until("the plant online", lambda: any(
+            json.loads(p)["state"] == "online" for p in rec.on(topics.plant_status)), 30)
+        for first in range(1, 1001, 100):
+            rec.publish(_topic(site, "results"),
+                        wire.dump_payload(batch(range(first, first + 100), site=site)))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        wait_until("offline", lambda: json.loads(rec.on(topics.plant_status)[-1])["state"]
+                   == "offline")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        rec.close()
+    with Store.open(f"sqlite:///{tmp_path / 'sub.db'}") as store:
+        stored = store.count_results()
+    acked = max((a.acked_seq for a in _acks(rec, site)), default=0)
+    assert acked == stored  # everything committed was acknowledged before going offline
+    assert stored > 0
+
+
+def test_config_errors_name_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[plant]\nsite = "s"\n[mqtt]\nprot = 1883\nport = 70000\n[ingest]\n'
+                   "flush_interval_ms = -1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    text = str(err.value)
+    assert "mqtt.prot: Extra inputs are not permitted" in text
+    assert "mqtt.port: Input should be less than or equal to 65535 (got 70000)" in text
+    assert "ingest.flush_interval_ms" in text
+    bad.write_text("[plant\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "none.toml")
+    shipped = Path(__file__).resolve().parents[2] / "configs" / "plant.toml"
+    cfg = load_config(shipped)
+    assert cfg.plant.site
