@@ -126,7 +126,8 @@ class SimNode:
 
     def status(self) -> dict[str, Any]:
         return {
-            "node": self.node, "boot_id": self.boot_id, "last_seq": self.last_seq,
+            "node": self.node, "pid": os.getpid(), "boot_id": self.boot_id,
+            "last_seq": self.last_seq,
             "produced": self.produced, "refused": self.refused,
             "backlog": self.outbox.backlog, "dropped": self.outbox.dropped,
             "connected": self.publisher.connected, "plant_online": self.publisher.plant_online,

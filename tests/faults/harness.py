@@ -98,6 +98,8 @@ class Rig:
         self.plant: Proc | None = None
         self.gens: list[Proc] = []
         self.gen_nodes: dict[str, list[str]] = {}
+        self.counts: dict[str, int | None] = {}
+        self.proc_of: dict[str, Proc] = {}
         self.proxies: list[FaultProxy] = []
         self.watcher: Watcher | None = None
 
@@ -150,7 +152,20 @@ class Rig:
         proc = Proc(name, ["-m", "tests.faults.generator", str(path)], self.workdir).start()
         self.gens.append(proc)
         self.gen_nodes[name] = nodes
+        for node in nodes:
+            self.counts[node] = full.get("count")
+            self.proc_of[node] = proc
         return proc
+
+    def produced(self) -> bool:
+        """True when every node's current boot has produced its ``count`` of results."""
+        for node, count in self.counts.items():
+            if count is None:
+                continue
+            st = self.status(node)
+            if st.get("produced") != count or st.get("pid") != self.proc_of[node].pid:
+                return False
+        return True
 
     # -- counting ----------------------------------------------------------------------------
     def nodes(self) -> list[str]:
@@ -214,8 +229,9 @@ class Rig:
 
     def finish(self, *, drain_timeout: float = 60.0, recover_s: float = 0.0,
                unique: bool = True) -> Tally:
-        """Wait for delivery (bounded), stop everything gracefully and count."""
+        """Wait for production and delivery (bounded), stop everything gracefully, count."""
         with contextlib.suppress(AssertionError):
+            wait_until("every node to produce its count", self.produced, drain_timeout, 0.25)
             self.wait_delivered(drain_timeout)
         for gen in self.gens:
             gen.stop()

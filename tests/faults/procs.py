@@ -83,9 +83,20 @@ class Proc:
         """SIGKILL: no flush, no goodbye, no Last Will cleanup on our side."""
         self._signal(signal.SIGKILL, timeout=10)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process hangs with its sockets open (a stuck consumer)."""
+        if self.running and self._proc is not None:
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after ``pause``."""
+        if self.running and self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
+
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM and wait (graceful stop); SIGKILL if it does not exit in ``timeout``."""
         proc = self._proc
+        self.resume()  # a paused process cannot act on SIGTERM
         self._signal(signal.SIGTERM, timeout=timeout)
         return proc.returncode if proc is not None else None
 
