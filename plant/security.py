@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -278,12 +279,15 @@ def revoke(username: str, passwd_file: Path, acl_file: Path) -> None:
 class ProvisionedNodes:
     """The camera nodes the plant accepts results from, read from the ACL (and password) file.
 
-    Reloads by itself when either file changes, so a newly provisioned node is accepted
-    without restarting the plant service.
+    Reloads by itself when either file changes (looking at most every ``check_interval_s``
+    seconds), so a newly provisioned node is accepted without restarting the plant service.
     """
 
-    def __init__(self, acl_file: Path, passwd_file: Path | None = None) -> None:
+    def __init__(self, acl_file: Path, passwd_file: Path | None = None,
+                 check_interval_s: float = 1.0) -> None:
         self.acl_file, self.passwd_file = acl_file, passwd_file
+        self.check_interval_s = check_interval_s
+        self._checked = 0.0
         self._stamp: tuple[float, ...] = ()
         self._nodes: frozenset[tuple[str, str, str]] = frozenset()
         self.reload()
@@ -303,8 +307,11 @@ class ProvisionedNodes:
 
     def is_provisioned(self, site: str, line: str, node: str) -> bool:
         """True if ``node`` on ``line`` at ``site`` has an identity and an ACL."""
-        if self._mtimes() != self._stamp:
-            self.reload()
+        now = time.monotonic()
+        if now - self._checked >= self.check_interval_s:
+            self._checked = now
+            if self._mtimes() != self._stamp:
+                self.reload()
         return (site, line, node) in self._nodes
 
     def __len__(self) -> int:

@@ -115,7 +115,7 @@ def test_plant_refuses_unprovisioned_and_impersonating_nodes(tmp_path: Path) -> 
     pw, acl = tmp_path / "passwd", tmp_path / "acl"
     security.provision_node("s1", "l1", "n1", pw, acl)
     security.provision_plant("s1", pw, acl)
-    nodes = security.ProvisionedNodes(acl, pw)
+    nodes = security.ProvisionedNodes(acl, pw, check_interval_s=0)
     assert len(nodes) == 1 and nodes.is_provisioned("s1", "l1", "n1")
     assert not nodes.is_provisioned("s1", "l1", "n2")
     security.authorize_results("peakline/v1/s1/l1/n1/results", _batch(), nodes)
