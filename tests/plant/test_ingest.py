@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from plant_mqttkit import Recorder, plant_config, wait_until
 from plant_wirekit import batch, metrics, status, thumb
+from sqlalchemy import text
 
 from edge import wire
 from edge.errors import ConfigError
@@ -31,8 +32,9 @@ def site() -> str:
 
 
 @pytest.fixture
-def service(broker: Mosquitto, tmp_path: Path, site: str) -> Iterator[PlantService]:
-    svc = PlantService(plant_config(broker.port, site, f"sqlite:///{tmp_path / 'plant.db'}"))
+def service(broker: Mosquitto, db_url: str, site: str) -> Iterator[PlantService]:
+    """The plant service on SQLite and on PostgreSQL."""
+    svc = PlantService(plant_config(broker.port, site, db_url))
     svc.start()
     assert svc.wait_connected(10)
     try:
@@ -51,10 +53,10 @@ def _acks(rec: Recorder, site: str, node: str = "n1") -> list[wire.PlantAck]:
 
 
 def test_results_dedup_gaps_dead_letters_and_acks_after_commit(
-    broker: Mosquitto, service: PlantService, site: str, tmp_path: Path
+    broker: Mosquitto, service: PlantService, site: str, db_url: str
 ) -> None:
     topics = wire.Topics(site)
-    reader = Store.open(f"sqlite:///{tmp_path / 'plant.db'}")  # a second connection
+    reader = Store.open(db_url)  # a second connection
     early: list[str] = []
     lock = threading.Lock()
 
@@ -62,9 +64,9 @@ def test_results_dedup_gaps_dead_letters_and_acks_after_commit(
         """Every ack must describe rows that another connection can already read."""
         ack = json.loads(payload)
         with reader.engine.connect() as conn:
-            n = conn.exec_driver_sql(
-                "SELECT count(*) FROM results WHERE node=? AND boot_id=? AND seq<=?",
-                (ack["node"], ack["boot_id"], ack["acked_seq"])).scalar()
+            n = conn.execute(text(
+                "SELECT count(*) FROM results WHERE node=:n AND boot_id=:b AND seq<=:s"),
+                {"n": ack["node"], "b": ack["boot_id"], "s": ack["acked_seq"]}).scalar()
         if n != ack["acked_seq"]:
             with lock:
                 early.append(f"ack {ack['acked_seq']} with {n} rows committed")
