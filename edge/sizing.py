@@ -92,6 +92,8 @@ class LineSpec:
             raise ConfigError("reject_distance_m, margin_mm and actuator_ms must be >= 0")
         if self.lanes < 1 or self.views_per_item < 1:
             raise ConfigError("lanes and views_per_item must be at least 1")
+        if self.lanes > 1 and self.belt_width_mm is None:
+            raise ConfigError("with more than one lane, give belt_width_mm (the view spans it)")
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,9 @@ def test_bad_specs_and_targets_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="overlap"):
         sizing.LineSpec(belt_speed_m_s=1, item_length_mm=60, pitch_mm=50,
                         smallest_defect_mm=1, reject_distance_m=0.6)
+    with pytest.raises(ConfigError, match="belt_width_mm"):
+        sizing.LineSpec(belt_speed_m_s=1, item_length_mm=60, pitch_mm=100, lanes=3,
+                        smallest_defect_mm=1, reject_distance_m=0.6)
     bad = tmp_path / "t.toml"
     bad.write_text('cameras = [{id = "x"}]\nlenses = []\nedge_devices = []\n')
     with pytest.raises(ConfigError, match=r"cameras\.0"):

@@ -20,7 +20,7 @@ from edge.errors import PreprocessError
 from edge.fastpath import BatchAssembler, PreprocessSpec, preprocess
 
 SPEC = PreprocessSpec(width=12, height=10)
-FUZZ = settings(max_examples=300, deadline=None,
+FUZZ = settings(max_examples=300, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 BIG = 2**62
 EXTREMES = [-BIG, BIG, 2**31 - 1, -(2**31), 2**63 - 1]
@@ -152,7 +152,8 @@ def test_bad_spec_sizes_are_refused(size: tuple[int, int]) -> None:
                    PreprocessSpec(width=size[0], height=size[1]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(frames(), st.tuples(coords, coords, coords, coords))
 def test_batch_assembler_add_is_valueerror_or_queued(
     frame: np.ndarray, roi: tuple[int, int, int, int],

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from edge import wire
 
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=400, deadline=None, database=None,  # nothing written to the tree
+                suppress_health_check=[HealthCheck.too_slow])
 
 _RESULT = wire.ItemResult(seq=1, item_id=3, ts=1.7e9, frame=12, bbox=(10, 20, 150, 160),
                           score=0.42, decision="reject", defect="crack", latency_ms=8.5,
