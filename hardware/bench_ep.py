@@ -78,7 +78,7 @@ def measure(ep: str, batch: int, seconds: float, threads: int) -> dict[str, floa
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
     for _ in range(5):  # warm-up (TensorRT builds its engine here)
         session.run(None, {"input": x})
-    latencies = []
+    latencies: list[float] = []
     start = time.perf_counter()
     while time.perf_counter() - start < seconds or len(latencies) < 5:
         t0 = time.perf_counter()
