@@ -136,7 +136,8 @@ class BeltConfig(_Section):
         default=3, ge=0, description="frames a track survives without a detection"
     )
     judge_frames: int = Field(
-        default=1, ge=1, le=15, description="frames judged per item; the median score decides"
+        default=1, ge=1, le=120,
+        description="views judged per item around its most centred one; the median decides",
     )
 
 

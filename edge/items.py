@@ -92,22 +92,32 @@ class ItemFinder:
         return boxes[np.argsort(boxes[:, 0], kind="stable")]
 
     def _refine(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The exact box inside a window ``downscale`` pixels around the coarse one."""
+        """The exact box: each coarse edge searched in a strip ``2 * downscale`` pixels wide."""
         d = self.d
         if d == 1:
             return box
         x0, y0 = max(int(box[0]) - d, 0), max(int(box[1]) - d, self.y0)
         x1 = min(int(box[0] + box[2]) + d, self.width)
         y1 = min(int(box[1] + box[3]) + d, self.y1)
-        sel = self._feature(frame[y0:y1, x0:x1], x0, y0) > self.belt.threshold
-        cols = np.flatnonzero(sel.sum(axis=0) >= 2)
-        rows = np.flatnonzero(sel.sum(axis=1) >= 2)
-        if not len(cols) or not len(rows):
+        s = 2 * d
+        left = self._first(frame, x0, y0, min(x0 + s, x1), y1, axis=0, last=False)
+        right = self._first(frame, max(x1 - s, x0), y0, x1, y1, axis=0, last=True)
+        top = self._first(frame, x0, y0, x1, min(y0 + s, y1), axis=1, last=False)
+        bottom = self._first(frame, x0, max(y1 - s, y0), x1, y1, axis=1, last=True)
+        if None in (left, right, top, bottom):
             return box
-        return np.array(
-            [x0 + cols[0], y0 + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1],
-            dtype=np.int32,
-        )
+        assert left is not None and right is not None and top is not None and bottom is not None
+        return np.array([left, top, right - left + 1, bottom - top + 1], dtype=np.int32)
+
+    def _first(
+        self, frame: np.ndarray, x0: int, y0: int, x1: int, y1: int, axis: int, last: bool
+    ) -> int | None:
+        """First (or last) column (axis=0) or row (axis=1) of a strip with >= 2 item pixels."""
+        sel = self._feature(frame[y0:y1, x0:x1], x0, y0) > self.belt.threshold
+        idx = np.flatnonzero(np.count_nonzero(sel, axis=axis) >= 2)
+        if not len(idx):
+            return None
+        return (x0 if axis == 0 else y0) + int(idx[-1] if last else idx[0])
 
 
 @dataclass(slots=True)
@@ -210,7 +220,14 @@ class Tracker:
         return out
 
     def _maybe_judge(self, track: Track) -> Judge | None:
-        if track.done or not self._full(track.box) or not self._due(track.box):
+        if track.done:
+            return None
+        if not self._full(track.box):
+            if track.judged:  # leaving the view before judge_frames views: decide on those
+                track.done = True
+                self.closed.append((track.id, track.judged))
+            return None
+        if not self._due(track.box):
             return None
         track.judged += 1
         track.frames.append(track.frame)

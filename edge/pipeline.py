@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -152,6 +153,7 @@ class DecisionStage:
         self._last: dict[int, Job] = {}
         self.decided = 0
         self.store_s = 0.0
+        self.view_latency_s: deque[float] = deque(maxlen=200_000)  # every scored view
         self.on_result: Callable[[ItemResult], None] | None = None
 
     def closed(self, item: int, judged: int) -> None:
@@ -166,6 +168,7 @@ class DecisionStage:
         """Called by the inference worker with one scored batch."""
         now = time.perf_counter()
         complete: list[tuple[Job, float, str | None]] = []
+        self.view_latency_s.extend(now - job.t0 for job in jobs)
         with self._lock:
             for job, score, name in zip(jobs, scores.tolist(), names, strict=True):
                 self._last[job.item] = job

@@ -92,6 +92,7 @@ class LinkStats:
     denied: int = 0
     thumbnails: int = 0
     thumbnails_dropped: int = 0
+    publish_s: float = 0.0
 
 
 @dataclass
@@ -302,7 +303,9 @@ class Publisher:
             if now >= next_tick:
                 next_tick = now + s.batch_interval_ms / 1000.0
                 if self.connected:
+                    t = time.perf_counter()
                     self._send_results(now)
+                    self.stats.publish_s += time.perf_counter() - t
                     self._send_thumbnails(s.batch_interval_ms / 1000.0)
             if now >= next_metrics and self.connected and self.metrics is not None:
                 next_metrics = now + s.metrics_interval_s
