@@ -103,11 +103,18 @@ def _stamp(folder: Path, params: dict[str, Any]) -> None:
     (folder / STAMP).write_text(json.dumps(params, sort_keys=True))
 
 
+def _run(argv: list[str], what: str, progress: bool) -> None:
+    """Run a ``peakline`` step in a child process (its crash cannot take the demo down)."""
+    from plant.demo_procs import run_step
+
+    run_step(argv, what, quiet=not progress)
+
+
 def ensure_recording(
     out: Path, *, seed: int, seconds: float, fps: float, defect_rate: float, progress: bool = True
 ) -> Path:
-    """A seeded recording in ``out`` (made unless one with the same parameters is there)."""
-    from edge.recording.recorder import record
+    """A seeded recording in ``out`` (``peakline record``, unless the same one is there)."""
+    from plant.demo_procs import peakline_argv
 
     params = {
         "seed": seed,
@@ -121,25 +128,34 @@ def ensure_recording(
     if _stamped(out, params, out / "recording.json"):
         return out
     log.info("recording %s (seed %d, %.0f s at %.0f fps)", out.name, seed, seconds, fps)
-    record(
-        out,
-        seed=seed,
-        seconds=seconds,
-        fps=fps,
-        width=1280,
-        height=720,
-        lanes=2,
-        defect_rate=defect_rate,
-        progress=progress,
-        overwrite=True,
+    argv = peakline_argv(
+        "record",
+        "--out",
+        str(out),
+        "--seed",
+        str(seed),
+        "--seconds",
+        str(seconds),
+        "--fps",
+        str(fps),
+        "--width",
+        "1280",
+        "--height",
+        "720",
+        "--lanes",
+        "2",
+        "--defect-rate",
+        str(defect_rate),
+        "--overwrite",
     )
+    _run([*argv, *([] if progress else ["--quiet"])], f"recording {out.name}", progress)
     _stamp(out, params)
     return out
 
 
 def ensure_model(paths: DemoPaths, *, seed: int, fps: float, progress: bool = True) -> Path:
-    """The inspection model, fitted on a training recording no demo line replays."""
-    from edge.model.fit import fit_model
+    """The inspection model (``peakline model fit``) on a recording no demo line replays."""
+    from plant.demo_procs import peakline_argv
 
     training = paths.root / "model" / "training"
     params = {"seed": seed, "fps": fps, "size": 64, "target_frr": 0.01}
@@ -149,10 +165,21 @@ def ensure_model(paths: DemoPaths, *, seed: int, fps: float, progress: bool = Tr
         training, seed=seed + 7, seconds=45, fps=fps, defect_rate=0.05, progress=progress
     )
     log.info("fitting the inspection model on %s", training)
-    card = fit_model(
-        training, paths.model, size=64, target_frr=0.01, name="mooncake-padim", seed=seed
+    argv = peakline_argv(
+        "model",
+        "fit",
+        "--data",
+        str(training),
+        "--out",
+        str(paths.model),
+        "--size",
+        "64",
+        "--target-frr",
+        "0.01",
+        "--name",
+        "mooncake-padim",
     )
-    log.info("model %s %s: reject above %.2f", card.name, card.version, card.thresholds.reject)
+    _run(argv, "fitting the model", progress)
     _stamp(paths.model.parent, params)
     return paths.model
 
@@ -197,7 +224,7 @@ y0 = {meta.belt_y0}
 y1 = {meta.belt_y1}
 speed_px_s = {meta.belt_speed_px_s}
 direction = "{meta.direction}"
-method = "background"
+method = "color"
 
 [inference]
 model = "{paths.model}"

@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Child", "ChildGroup", "peakline_argv"]
+from edge.errors import PeaklineError
+
+__all__ = ["Child", "ChildGroup", "peakline_argv", "run_step"]
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -36,6 +38,22 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 def peakline_argv(*args: str) -> list[str]:
     """``peakline ARGS`` run with this interpreter (works without the script on PATH)."""
     return [sys.executable, "-m", "plant.cli", *args]
+
+
+def run_step(argv: Sequence[str], what: str, quiet: bool = False) -> None:
+    """Run a one-off step in the foreground (its progress bar on our terminal); PeaklineError
+    with the end of its output if it fails."""
+    proc = subprocess.run(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=None if not quiet else subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = proc.stdout.decode(errors="replace")[-1500:]
+        raise PeaklineError(f"{what} failed (exit status {proc.returncode}):\n{tail}")
 
 
 @dataclass
