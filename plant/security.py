@@ -4,7 +4,8 @@
 strong random password (hashed into Mosquitto's password file by ``mosquitto_passwd``), and an
 ACL block that lets it publish only under ``peakline/v1/<site>/<line>/<node>/#`` and read only
 its own ``cmd``, the plant's status and its own acks. The plant service gets one identity per
-site that reads every topic of the site and writes acks, status, plans and node commands.
+site that reads every topic of the site and writes acks, status, plans and node commands; the
+ERP bridge gets one that writes the site's ``erp/#`` inputs and reads its plans.
 
 The plant refuses results from nodes that are not provisioned (:class:`ProvisionedNodes`,
 :func:`authorize_results`). Secrets are generated here, handed to the caller once, and never
@@ -33,11 +34,14 @@ __all__ = [
     "Provisioned",
     "ProvisionedNodes",
     "authorize_results",
+    "erp_acl",
+    "erp_identity",
     "generate_secret",
     "node_acl",
     "node_identity",
     "plant_acl",
     "plant_identity",
+    "provision_erp",
     "provision_node",
     "provision_plant",
     "revoke",
@@ -61,6 +65,12 @@ def plant_identity(site: str) -> str:
     return f"plant/{site}"
 
 
+def erp_identity(site: str) -> str:
+    """The broker username of the ERP bridge that feeds a site: ``erp/<site>``."""
+    Topics(site)
+    return f"erp/{site}"
+
+
 def node_acl(site: str, line: str, node: str) -> list[str]:
     """ACL lines: publish under its own subtree; read its commands, plant status and its acks."""
     t = Topics(site)
@@ -81,6 +91,12 @@ def plant_acl(site: str) -> list[str]:
         f"topic write {base}/plans/#",
         f"topic write {base}/+/+/cmd",
     ]
+
+
+def erp_acl(site: str) -> list[str]:
+    """ACL lines: write orders/sales/cancellations/inventory; read the published plans."""
+    base = Topics(site).base
+    return [f"topic write {base}/erp/#", f"topic read {base}/plans/#"]
 
 
 def generate_secret() -> str:
@@ -266,6 +282,13 @@ def provision_plant(site: str, passwd_file: Path, acl_file: Path,
                     rotate: bool = False) -> Provisioned:
     """Create (or re-key) the plant service's identity for ``site``."""
     return _provision(plant_identity(site), plant_acl(site), PasswdFile(passwd_file),
+                      AclFile(acl_file), rotate)
+
+
+def provision_erp(site: str, passwd_file: Path, acl_file: Path,
+                  rotate: bool = False) -> Provisioned:
+    """Create (or re-key) the identity of the ERP bridge for ``site``."""
+    return _provision(erp_identity(site), erp_acl(site), PasswdFile(passwd_file),
                       AclFile(acl_file), rotate)
 
 

@@ -4,6 +4,7 @@
         --passwd-file /etc/mosquitto/peakline.passwd --acl-file /etc/mosquitto/peakline.acl \\
         --secret-out /secure/n1.secret
     peakline plant provision plant --site S --passwd-file ... --acl-file ... --secret-out ...
+    peakline plant provision erp --site S --passwd-file ... --acl-file ... --secret-out ...
     peakline plant provision revoke --username node/S/L/N --passwd-file ... --acl-file ...
     peakline plant provision list --acl-file ...
 
@@ -67,6 +68,14 @@ def _plant(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erp(args: argparse.Namespace) -> int:
+    from plant.security import provision_erp
+
+    ident = provision_erp(args.site, args.passwd_file, args.acl_file, rotate=args.rotate)
+    _hand_over(ident.username, ident.secret, args.secret_out)
+    return 0
+
+
 def _revoke(args: argparse.Namespace) -> int:
     from plant.security import revoke
 
@@ -86,7 +95,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def add_provision_commands(subparsers: Any) -> None:
-    """Add ``provision {node,plant,revoke,list}`` to a sub-command group (``peakline plant``)."""
+    """Add ``provision {node,plant,erp,revoke,list}`` to a command group (``peakline plant``)."""
     parser = subparsers.add_parser(
         "provision", help="MQTT identities and ACLs for camera nodes and the plant",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
@@ -95,7 +104,7 @@ def add_provision_commands(subparsers: Any) -> None:
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """Add the ``node``, ``plant``, ``revoke`` and ``list`` actions to ``parser``."""
+    """Add the ``node``, ``plant``, ``erp``, ``revoke`` and ``list`` actions to ``parser``."""
     sub = parser.add_subparsers(dest="provision_command", metavar="ACTION", required=True)
     node = sub.add_parser("node", help="identity for one camera node")
     node.add_argument("--site", required=True)
@@ -110,6 +119,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     _files(plant)
     _secret_opts(plant)
     plant.set_defaults(handler=_plant)
+
+    erp = sub.add_parser("erp", help="identity for the ERP bridge of a site")
+    erp.add_argument("--site", required=True)
+    _files(erp)
+    _secret_opts(erp)
+    erp.set_defaults(handler=_erp)
 
     rev = sub.add_parser("revoke", help="remove an identity")
     rev.add_argument("--username", required=True, help="e.g. node/S/L/N or plant/S")

@@ -109,3 +109,26 @@ def test_rotated_password_replaces_the_old_one(
     session = connect(secure_broker.port, new.username, new.secret)
     assert session.accepted
     session.close()
+
+
+def test_erp_bridge_writes_only_erp_inputs(
+    secure_broker: Mosquitto, identities: Identities
+) -> None:
+    erp_id = security.provision_erp("s1", identities.passwd, identities.acl)
+    assert secure_broker.pid is not None
+    os.kill(secure_broker.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    plant = connect(secure_broker.port, identities.plant.username, identities.plant.secret)
+    erp = connect(secure_broker.port, erp_id.username, erp_id.secret)
+    try:
+        assert plant.accepted and erp.accepted
+        plant.subscribe("peakline/v1/s1/#")
+        assert not erp.publish("peakline/v1/s1/erp/orders", b"o").is_failure
+        for topic in ("peakline/v1/s1/l1/n1/results", "peakline/v1/s1/plans/production",
+                      "peakline/v1/s1/plant/ack/n1", "peakline/v1/s1/l1/n1/cmd"):
+            assert erp.publish(topic, b"forged").value == NOT_AUTHORIZED, topic
+        _settle()
+        assert plant.messages == [("peakline/v1/s1/erp/orders", b"o")]
+    finally:
+        plant.close()
+        erp.close()
