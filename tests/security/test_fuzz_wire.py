@@ -129,6 +129,9 @@ def test_valid_payloads_round_trip() -> None:
     b'{"schema": "peakline.plant_status/1", "site": "s", "state": "online", "ts": NaN}',
     b'{"schema": "peakline.plant_status/1", "site": "s", "state": "online", "ts": Infinity}',
     b'{"schema": "peakline.plant_status/1", "site": "s", "state": "online", "ts": 1e400}',
+    # a NaN threshold compares false with every score: it would have disabled all rejects
+    b'{"schema": "peakline.cmd/1", "command": "set_thresholds", "reject_threshold": NaN}',
+    b'{"schema": "peakline.cmd/1", "command": "set_thresholds", "uncertain_threshold": 1e999}',
     b'{"schema": "peakline.ack/1", "site": "s", "node": "n", "boot_id": "\\ud800",'
     b' "acked_seq": 1, "ts": 1}',                                       # lone surrogate
     '{"schema": "peakline.ack/1", "site": "s", "node": "n", "boot_id": "\ud800",'
