@@ -219,7 +219,9 @@ void init_preprocess(py::module_& m) {
       },
       py::arg("src_w"), py::arg("src_h"), py::arg("spec"),
       "(scale, pad_x, pad_y) of the letterbox placement of a src_w x src_h region.");
-  m.def("kernel", &peakline::kernel_name, "Row kernel this CPU runs: 'avx2' or 'baseline'.");
+  m.def("kernel", &peakline::kernel_name, "Row kernel in use: 'avx2' or 'baseline'.");
+  m.def("set_kernel", &peakline::set_kernel, py::arg("name"),
+        "Force the row kernel (name: 'baseline', 'avx2') or restore the CPU's pick ('auto').");
   m.def("default_threads", &peakline::ThreadPool::default_threads,
         "Threads used when threads=0 (the machine's hardware concurrency).");
 }

@@ -6,6 +6,7 @@
 #include "preprocess.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -153,15 +154,16 @@ Affine make_affine(const Spec& spec) {
   return af;
 }
 
-RowsFn pick_rows() {
+bool cpu_has_avx2() {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kavx2::rows;
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
 #endif
-  return &kbase::rows;
 }
 
-const RowsFn rows_fn = pick_rows();
+std::atomic<RowsFn> rows_fn{cpu_has_avx2() ? &kavx2::rows : &kbase::rows};
 
 std::string describe(const Roi& r) {
   std::ostringstream s;
@@ -248,10 +250,24 @@ void check_roi(const Frame& frame, const Roi& roi, const std::string& what) {
 void preprocess_rows(const Item& item, const Spec& spec, int row_begin, int row_end) {
   const Geometry g = geometry(item.roi.w, item.roi.h, spec);
   Plan& plan = thread_plan(item.roi, g, spec.resize);
-  rows_fn(item, spec, g, make_affine(spec), plan, row_begin, row_end);
+  rows_fn.load(std::memory_order_relaxed)(item, spec, g, make_affine(spec), plan, row_begin,
+                                          row_end);
 }
 
-const char* kernel_name() { return rows_fn == &kavx2::rows ? "avx2" : "baseline"; }
+const char* kernel_name() { return rows_fn.load() == &kavx2::rows ? "avx2" : "baseline"; }
+
+void set_kernel(const std::string& name) {
+  if (name == "baseline") {
+    rows_fn = &kbase::rows;
+  } else if (name == "avx2" || name == "auto") {
+    if (name == "avx2" && !cpu_has_avx2()) {
+      throw std::invalid_argument("this CPU has no AVX2+FMA");
+    }
+    rows_fn = cpu_has_avx2() ? &kavx2::rows : &kbase::rows;
+  } else {
+    throw std::invalid_argument("kernel must be 'auto', 'avx2' or 'baseline'; got '" + name + "'");
+  }
+}
 
 void preprocess_items(const Item* items, std::size_t n, const Spec& spec, ThreadPool& pool,
                       unsigned threads) {

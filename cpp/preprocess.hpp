@@ -68,8 +68,11 @@ struct Item {
 // Output rows [row_begin, row_end) of one item, on the calling thread. Inputs must be valid.
 void preprocess_rows(const Item& item, const Spec& spec, int row_begin, int row_end);
 
-// Which row kernel this CPU runs: "avx2" or "baseline".
+// Which row kernel runs: "avx2" (picked when the CPU has AVX2+FMA) or "baseline".
 const char* kernel_name();
+// Forces a kernel ("baseline", "avx2") or goes back to the CPU's pick ("auto"); for tests and
+// benchmarks. Throws std::invalid_argument for an unknown name or a missing CPU feature.
+void set_kernel(const std::string& name);
 
 // All items, split into row bands over `threads` threads of `pool` (0 = hardware concurrency).
 // Inputs must be valid (spec.validate() and check_roi() passed).

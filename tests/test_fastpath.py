@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -10,7 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge import _fastpath
 from edge.fastpath import PreprocessSpec, letterbox_geometry, preprocess
+
+
+@pytest.fixture(scope="module", autouse=True, params=["auto", "baseline"])
+def kernel(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test runs with the CPU's pick (AVX2 where present) and the baseline kernels."""
+    _fastpath.set_kernel(request.param)
+    try:
+        yield _fastpath.kernel()
+    finally:
+        _fastpath.set_kernel("auto")
 
 
 def inner_size(w: int, h: int, spec: PreprocessSpec) -> tuple[int, int, int, int]:

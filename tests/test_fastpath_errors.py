@@ -79,3 +79,9 @@ def test_broadcast_mean_std_and_gray_defaults_are_accepted() -> None:
         1, 3, 8, 8)
     assert preprocess(FRAME, ROI, PreprocessSpec(8, 8, color="gray")).shape == (1, 1, 8, 8)
     assert preprocess(FRAME, np.zeros((0, 4), np.int64), SPEC).shape == (0, 3, 8, 8)
+
+
+def test_unknown_kernel_is_named() -> None:
+    with pytest.raises(ValueError, match="kernel must be"):
+        _fastpath.set_kernel("neon")
+    assert _fastpath.kernel() in ("avx2", "baseline")
