@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import copy_bandwidth, emit_json, print_table, time_ms
 
+from edge import _fastpath
 from edge.fastpath import PreprocessSpec, preprocess
 
 MEAN = (0.485, 0.456, 0.406)
@@ -138,9 +139,12 @@ def numpy_fn(case: Case) -> Callable[[], np.ndarray]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per measurement")
+    parser.add_argument("--kernel", choices=["auto", "avx2", "baseline"], default="auto",
+                        help="row kernel of ours (auto: AVX2 where the CPU has it)")
     args = parser.parse_args(argv)
+    _fastpath.set_kernel(args.kernel)
     bandwidth = copy_bandwidth()
-    print(f"copy bandwidth (read+write): {bandwidth / 1e9:.1f} GB/s; "
+    print(f"kernel: {_fastpath.kernel()}; copy bandwidth (read+write): {bandwidth / 1e9:.1f} GB/s; "
           f"timings: best of {args.repeat} runs (median in brackets)\n")
     rows = []
     for case in make_cases():
@@ -158,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
             gbps = case.bytes_moved() / (ours_ms / 1000.0) / 1e9
             rows.append({
                 "case": case.name, "threads": threads, "items": len(case.rois),
+                "kernel": _fastpath.kernel(),
                 "ours_ms": ours_ms, "ours_median_ms": ours_med,
                 "blob_ms": blob_ms, "blob_median_ms": blob_med,
                 "numpy_ms": numpy_ms, "numpy_median_ms": numpy_med,

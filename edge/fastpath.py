@@ -63,6 +63,14 @@ class PreprocessSpec:
         """Shape of a batch of ``n`` items: ``(n, C, H, W)``."""
         return (n, self.channels, self.height, self.width)
 
+    def validate(self) -> PreprocessSpec:
+        """Check the spec now (sizes, mean/std lengths, std != 0, known modes); returns it.
+
+        Raises :class:`PreprocessError` naming the problem.
+        """
+        native_spec(self)
+        return self
+
 
 @functools.lru_cache(maxsize=64)
 def _native(spec: PreprocessSpec) -> _fastpath.Spec:

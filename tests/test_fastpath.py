@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 
 import cv2
@@ -135,6 +136,28 @@ def test_multiple_frames_and_threads_agree() -> None:
     many = preprocess(frames, rois, spec, frame_index=index, threads=5)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(one, many)
+
+
+def test_concurrent_callers_share_the_pool() -> None:
+    frames = [_frame(90, 120, seed=s) for s in range(4)]
+    spec = PreprocessSpec(40, 30, resize="area")
+    rois = np.array([[0, 0, 120, 90], [10, 5, 60, 70], [50, 40, 70, 50]])
+    expected = [preprocess(f, rois, spec, threads=1) for f in frames]
+    errors: list[str] = []
+
+    def work(i: int) -> None:
+        out = np.empty(spec.shape(3), np.float32)
+        for _ in range(30):
+            got = preprocess(frames[i], rois, spec, out=out, threads=2)
+            if not np.array_equal(got, expected[i]):
+                errors.append(f"caller {i} got a different result")
+
+    callers = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    assert errors == []
 
 
 def test_stacked_frames_array() -> None:

@@ -85,3 +85,9 @@ def test_unknown_kernel_is_named() -> None:
     with pytest.raises(ValueError, match="kernel must be"):
         _fastpath.set_kernel("neon")
     assert _fastpath.kernel() in ("avx2", "baseline")
+
+
+def test_spec_validate() -> None:
+    assert PreprocessSpec(8, 8).validate() == PreprocessSpec(8, 8)
+    with pytest.raises(PreprocessError, match="std contains 0"):
+        PreprocessSpec(8, 8, std=(0.0,)).validate()
