@@ -27,16 +27,6 @@ from plant.broker import Mosquitto
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def line_model(recording_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model fitted on the committed recording (no download, a few seconds)."""
-    from edge.model.fit import fit_model
-
-    out = tmp_path_factory.mktemp("model") / "line.onnx"
-    fit_model(recording_dir, out, threads=1)
-    return out
-
-
 def _run_node(config: Path, stop_after: float | None = None) -> Node:
     node = Node(load_config(config))
     if stop_after is not None:
