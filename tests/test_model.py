@@ -165,6 +165,27 @@ def test_bad_model_files(tmp_path: Path, model_path: Path) -> None:
     assert read_card(bad).version == read_card(model_path).version
 
 
+@pytest.mark.parametrize("kind", ["junk", "bare"])
+def test_eval_cli_bad_model(
+    kind: str,
+    tmp_path: Path,
+    model_path: Path,
+    recording_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / f"{kind}.onnx"
+    if kind == "junk":
+        path.write_text("not a model")
+    else:
+        proto = onnx.load(str(model_path))
+        del proto.metadata_props[:]
+        onnx.save(proto, str(path))
+    code = main(["model", "eval", "--model", str(path), "--data", str(recording_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert ("not an ONNX model" if kind == "junk" else "no Peakline model card") in err
+
+
 def test_unknown_execution_provider(model_path: Path) -> None:
     with pytest.raises(ModelError, match=r"available: .*CPUExecutionProvider"):
         Scorer(model_path, providers=["NoSuchExecutionProvider"])

@@ -119,7 +119,10 @@ class LineScene:
         self._blur = max(1, round(c.speed / c.fps * c.exposure))
         # everything on the belt moves together, so its motion blur is drawn into the texture
         # and into each sprite once, not into every frame
-        belt = self._motion_blur(_belt_texture(rng, self._belt_len, y1 - y0, c.scale))
+        # the belt is part of the line, not of the recording: the same for every seed
+        line_rng = np.random.default_rng([c.product, 104729])
+        belt = self._motion_blur(_belt_texture(line_rng, self._belt_len, y1 - y0, c.scale))
+        self._belt_phase = int(rng.integers(0, self._belt_len))
         self._belt = np.concatenate([belt, belt[:, : c.width]], axis=1)
         # static background: the machine frame above and below the belt
         bg = np.empty((c.height, c.width, 3), np.float32)
@@ -247,7 +250,7 @@ class LineScene:
         c = self.config
         y0, y1 = c.belt_rows
         img = self._background.copy()
-        start = (-round(c.speed * index / c.fps)) % self._belt_len
+        start = (self._belt_phase - round(c.speed * index / c.fps)) % self._belt_len
         img[y0:y1] = self._belt[:, start : start + c.width]
         labels = []
         for slot, sx, sy in self.visible(index):

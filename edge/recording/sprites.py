@@ -132,6 +132,12 @@ def _pattern(
     return (0.9 * ring + petals + seal).astype(np.float32)
 
 
+def _inside(rng: np.random.Generator, r: float) -> np.ndarray:
+    """A uniform random point of the disc of radius ``r`` (a defect that is on the cake)."""
+    ang = rng.uniform(0, 2 * math.pi)
+    return np.array([math.cos(ang), math.sin(ang)]) * r * math.sqrt(rng.uniform(0, 1))
+
+
 def _random_walk(
     rng: np.random.Generator,
     start: np.ndarray,
@@ -195,7 +201,7 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
             height -= crack * 0.08 * radius
     if cake.label == "burnt":
         for _ in range(int(rng.integers(1, 3))):
-            c = rng.normal(0, 0.35, 2) * radius
+            c = _inside(rng, 0.6) * radius
             s = radius * rng.uniform(0.14, 0.28) * np.array([1.0, rng.uniform(0.6, 1.0)])
             blob = np.exp(-((((xs - c[0]) / s[0]) ** 2 + ((ys - c[1]) / s[1]) ** 2) ** 1.5))
             color_shift += 1.5 * blob.astype(np.float32)
@@ -228,7 +234,7 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
     color = base * (0.55 + 0.55 * shade[..., None]) + 255.0 * spec[..., None]
 
     if cake.label == "foreign_object":
-        c0 = np.array(rng.normal(0, 0.4, 2) * radius + (size - 1) / 2)
+        c0 = _inside(rng, 0.6) * radius + (size - 1) / 2
         if rng.random() < 0.5:  # a hair
             pts = _random_walk(
                 rng, c0, rng.uniform(0, 2 * math.pi), radius * rng.uniform(0.6, 1.1), 2.0, 0.12
