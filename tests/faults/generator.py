@@ -8,7 +8,8 @@ nodes gracefully (drain, then ``offline``), SIGKILL is what the suite uses for c
 
 Per node it appends ``<boot_id> <last_seq> <refused>`` to ``<workdir>/<node>.journal``
 after every outbox commit (what was durably accepted, for counting) and rewrites
-``<node>.status.json`` once a second (backlog, link counters, refusals). ``item_id`` counts
+``<node>.status.json`` twice a second (backlog, link counters, refusals); a file
+``<node>.hold`` ends its production. ``item_id`` counts
 up across the node's whole life and ``ts`` is the wall time, so (node, item_id, ts) names
 one generated result even if a resend were stored under another key.
 """
@@ -111,7 +112,10 @@ class SimNode:
         count = self.spec.get("count")
         interval = per_store / rate
         next_at = time.monotonic() + random.uniform(0, interval)
+        hold = self.workdir / f"{self.node}.hold"
         while not self.stop_event.is_set() and (count is None or self.produced < count):
+            if hold.exists():  # the scenario asked this node to stop producing
+                break
             n = per_store if count is None else min(per_store, int(count) - self.produced)
             stored = self.outbox.store(self.boot_id, self._drafts(n))
             self.produced += n

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -92,8 +93,11 @@ class Rig:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.db_url = db_url or f"sqlite:///{workdir / 'plant.db'}"
+        # Mosquitto started as root drops to user "mosquitto", which cannot write its
+        # persistence file into our private work folder: stay the current user.
+        extra = ["user root"] if os.geteuid() == 0 else []
         self.broker = Mosquitto(workdir / "mosquitto", persistence=persistence,
-                                max_queued=max_queued)
+                                max_queued=max_queued, extra=extra)
         self.plant_keepalive_s = plant_keepalive_s
         self.plant: Proc | None = None
         self.gens: list[Proc] = []
@@ -219,6 +223,12 @@ class Rig:
         wait_until("every sent result to be stored", lambda: self.delivered(target), timeout,
                    interval=0.25)
         return time.monotonic() - t0
+
+    def wait_flowing(self, node: str, n: int = 100, timeout: float = 30.0) -> None:
+        """Wait until the plant stored at least ``n`` results of ``node`` (it is connected)."""
+        wait_until(f"{node} to deliver {n} results",
+                   lambda: sum(len(v) for k, v in self.stored().items() if k[0] == node) >= n,
+                   timeout, 0.1)
 
     def status(self, node: str) -> dict[str, Any]:
         """The generator's last status file for ``node``."""

@@ -1,0 +1,85 @@
+"""Every fault scenario by name, and what each must show: shared by pytest and the bench.
+
+``SCENARIOS`` maps a name to ``(workdir) -> Tally``; ``problems(name, tally)`` lists the
+promises a run broke (empty when it kept them all): nothing lost, nothing stored twice,
+the fault really happened (the queue overflowed, the link was cut, the kill caught
+unacknowledged results) and the scenario's own bound (the Last Will's delay, the outbox
+policy's exact, reported refusals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from . import scenarios as s
+from . import scenarios_link as link
+from .counting import Tally
+
+__all__ = ["SCENARIOS", "WILL_SLACK_S", "problems"]
+
+#: Mosquitto checks keep-alives once a second on a whole-second clock; the plant's commit
+#: of the status adds a few milliseconds. The Will must arrive within 1.5 keep-alives + this.
+WILL_SLACK_S = 1.25
+
+SCENARIOS: dict[str, Callable[[Path], Tally]] = {
+    "broker_kill_persistent": partial(s.broker_kill, persistence=True),
+    "broker_kill_no_persistence": partial(s.broker_kill, persistence=False),
+    "plant_stall_past_queue": s.plant_stall,
+    "edge_kill9_mid_batch": s.edge_kill9,
+    "plant_kill9_sqlite": s.plant_kill9,
+    "plant_kill9_postgres": partial(s.plant_kill9, postgres=True),
+    "partition": link.partition,
+    "slow_link": link.slow_link,
+    "half_open": link.half_open,
+    "duplicates_reordered": link.duplicates_reordered,
+    "last_will": link.last_will,
+    "fifty_nodes_reconnect": s.fifty_nodes,
+    "outbox_bound": s.outbox_bound,
+}
+
+
+def problems(name: str, t: Tally) -> list[str]:
+    """The promises scenario ``name`` broke in run ``t``; empty when all were kept."""
+    out = []
+    if t.sent <= 0:
+        out.append("nothing was sent")
+    if t.lost:
+        out.append(f"{t.lost} results lost")
+    if t.duplicated:
+        out.append(f"{t.duplicated} results stored twice")
+    if t.stored != t.sent:
+        out.append(f"stored {t.stored} != sent {t.sent}")
+    x = t.extra
+    if name == "plant_stall_past_queue":
+        if not x.get("broker_dropped_notices"):
+            out.append("the broker's queue for the plant never overflowed")
+        if x.get("plant_will_s") is None:
+            out.append("the plant's Last Will was not seen")
+    elif name == "edge_kill9_mid_batch":
+        if not x.get("unacked_at_kill"):
+            out.append("the kill caught no unacknowledged results")
+        if x.get("boots") != 2:
+            out.append(f"expected 2 boots, saw {x.get('boots')}")
+    elif name == "partition" and not x.get("edge_disconnects"):
+        out.append("the partition did not disconnect the edge")
+    elif name == "half_open" and not x.get("dropped_bytes"):
+        out.append("the half-open link dropped nothing")
+    elif name == "duplicates_reordered" and x.get("ack_at_hole") != 300:
+        out.append(f"ack passed the hole: {x.get('ack_at_hole')} (want 300)")
+    elif name == "last_will":
+        bound = 1.5 * float(x["keepalive_s"]) + WILL_SLACK_S
+        if float(x["will_stored_s_max"]) > bound:
+            out.append(f"Will took {x['will_stored_s_max']} s > {bound} s")
+    elif name == "fifty_nodes_reconnect" and x.get("nodes_back_online") != x.get("nodes"):
+        out.append(f"only {x.get('nodes_back_online')} of {x.get('nodes')} nodes came back")
+    elif name == "outbox_bound":
+        expected = x.get("expected_dropped", {})
+        if x.get("outbox_dropped") != expected:
+            out.append(f"outbox refused {x.get('outbox_dropped')}, policy says {expected}")
+        total = sum(expected.values())
+        if t.policy_dropped != total or x.get("reported_dropped") != total:
+            out.append(f"refusals counted {t.policy_dropped}, reported "
+                       f"{x.get('reported_dropped')}, want {total}")
+    return out
