@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,11 +72,19 @@ def erp_identity(site: str) -> str:
     return f"erp/{site}"
 
 
-def node_acl(site: str, line: str, node: str) -> list[str]:
-    """ACL lines: publish under its own subtree; read its commands, plant status and its acks."""
+def node_acl(site: str, line: str, node: str, extra_write: Sequence[str] = ()) -> list[str]:
+    """ACL lines: publish under its own subtree; read its commands, plant status and its acks.
+
+    ``extra_write`` adds exact topics (no wildcards) outside the subtree, for an MQTT reject
+    actuator whose PLC gateway listens elsewhere.
+    """
     t = Topics(site)
+    for topic in extra_write:
+        if not topic or any(c in topic for c in "+#\n\r\0") or topic.startswith("$"):
+            raise ConfigError(f"--allow-write takes exact topics without wildcards: {topic!r}")
     return [
         f"topic write {t.base}/{line}/{node}/#",
+        *(f"topic write {topic}" for topic in extra_write),
         f"topic read {t.node(line, node, 'cmd')}",
         f"topic read {t.plant_status}",
         f"topic read {t.plant_ack(node)}",
@@ -272,9 +281,9 @@ def _provision(user: str, acl: list[str], passwd: PasswdFile, acl_file: AclFile,
 
 
 def provision_node(site: str, line: str, node: str, passwd_file: Path, acl_file: Path,
-                   rotate: bool = False) -> Provisioned:
+                   rotate: bool = False, extra_write: Sequence[str] = ()) -> Provisioned:
     """Create (or with ``rotate``, re-key) a camera node's identity and ACL."""
-    return _provision(node_identity(site, line, node), node_acl(site, line, node),
+    return _provision(node_identity(site, line, node), node_acl(site, line, node, extra_write),
                       PasswdFile(passwd_file), AclFile(acl_file), rotate)
 
 

@@ -55,7 +55,7 @@ def _node(args: argparse.Namespace) -> int:
     from plant.security import provision_node
 
     ident = provision_node(args.site, args.line, args.node, args.passwd_file, args.acl_file,
-                           rotate=args.rotate)
+                           rotate=args.rotate, extra_write=args.allow_write)
     _hand_over(ident.username, ident.secret, args.secret_out)
     return 0
 
@@ -110,6 +110,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     node.add_argument("--site", required=True)
     node.add_argument("--line", required=True)
     node.add_argument("--node", required=True)
+    node.add_argument("--allow-write", action="append", default=[], metavar="TOPIC",
+                      help="also let it publish this exact topic (an MQTT reject actuator's"
+                      " PLC gateway outside the node's subtree); repeatable")
     _files(node)
     _secret_opts(node)
     node.set_defaults(handler=_node)

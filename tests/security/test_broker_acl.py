@@ -132,3 +132,19 @@ def test_erp_bridge_writes_only_erp_inputs(
     finally:
         plant.close()
         erp.close()
+
+
+def test_extra_write_topic_reaches_the_plc_gateway(
+    secure_broker: Mosquitto, identities: Identities
+) -> None:
+    n5 = security.provision_node("s1", "l1", "n5", identities.passwd, identities.acl,
+                                 extra_write=["plc/line1/reject"])
+    assert secure_broker.pid is not None
+    os.kill(secure_broker.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    node = connect(secure_broker.port, n5.username, n5.secret)
+    try:
+        assert not node.publish("plc/line1/reject", b"fire").is_failure
+        assert node.publish("plc/line2/reject", b"fire").value == NOT_AUTHORIZED
+    finally:
+        node.close()

@@ -165,3 +165,12 @@ def test_peakline_command_with_debug_logging_never_shows_the_secret(tmp_path: Pa
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert again.returncode == 2 and "--rotate" in again.stderr
+
+
+def test_extra_write_topic_for_a_plc_gateway(tmp_path: Path) -> None:
+    pw, acl = tmp_path / "passwd", tmp_path / "acl"
+    security.provision_node("s1", "l1", "n1", pw, acl, extra_write=["plc/line1/reject"])
+    assert "topic write plc/line1/reject" in security.AclFile(acl).blocks()["node/s1/l1/n1"]
+    for bad in ["plc/#", "plc/+/reject", "", "$SYS/x", "a\ntopic write #"]:
+        with pytest.raises(ConfigError, match="exact topics"):
+            security.provision_node("s1", "l1", "n2", pw, acl, extra_write=[bad])
