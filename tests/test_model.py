@@ -249,3 +249,18 @@ def test_metrics() -> None:
     s = summarize(np.array([0.1, 0.2, 5.0, 0.15]), ["good", "good", "crack", "burnt"], 1.0, 0.18)
     assert s["overall"]["confusion"]["good"] == {"pass": 1, "uncertain": 1, "reject": 0}
     assert s["per_defect"]["crack"]["recall"] == 1.0 and s["per_defect"]["burnt"]["recall"] == 0
+
+
+@pytest.mark.parametrize("resize", ["area", "linear"])
+@pytest.mark.parametrize("fit", ["stretch", "letterbox"])
+def test_reference_preprocess_agrees_with_fastpath(resize: str, fit: str) -> None:
+    """The OpenCV fallback (used only where the extension is not built) matches edge.fastpath."""
+    from edge.fastpath import PreprocessSpec
+    from edge.model.preprocess import reference_preprocess
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    rois = np.array([[10, 20, 150, 150], [300, 100, 187, 187], [0, 0, 64, 64], [500, 200, 97, 140]])
+    spec = PreprocessSpec(width=64, height=64, resize=resize, fit=fit)  # type: ignore[arg-type]
+    ref = reference_preprocess(frame, rois, spec)
+    np.testing.assert_allclose(ref, preprocess(frame, rois, spec), atol=3 / 255)
