@@ -57,9 +57,8 @@ void linear_taps(int src, int dst, bool area_mode, Taps& t) {
 // covers, partial cells weighted by the covered fraction.
 void area_taps(int src, int dst, Taps& t) {
   const double scale = 1.0 / (static_cast<double>(dst) / src);
-  std::vector<std::vector<std::pair<int, float>>> per(static_cast<std::size_t>(dst));
-  std::size_t k = 1;
-  for (int d = 0; d < dst; ++d) {
+  // visit(d, fn) calls fn(source index, weight) for every tap of output sample d.
+  auto visit = [&](int d, auto&& fn) {
     const double fs1 = d * scale;
     const double fs2 = fs1 + scale;
     const double cell = std::min(scale, src - fs1);
@@ -67,28 +66,30 @@ void area_taps(int src, int dst, Taps& t) {
     int s2 = static_cast<int>(std::floor(fs2));
     s2 = std::min(s2, src - 1);
     s1 = std::min(s1, s2);
-    auto& taps = per[d];
-    if (s1 - fs1 > 1e-3) taps.emplace_back(s1 - 1, static_cast<float>((s1 - fs1) / cell));
-    for (int s = s1; s < s2; ++s) taps.emplace_back(s, static_cast<float>(1.0 / cell));
+    if (s1 - fs1 > 1e-3) fn(s1 - 1, static_cast<float>((s1 - fs1) / cell));
+    for (int s = s1; s < s2; ++s) fn(s, static_cast<float>(1.0 / cell));
     if (fs2 - s2 > 1e-3) {
-      taps.emplace_back(s2, static_cast<float>(std::min(std::min(fs2 - s2, 1.0), cell) / cell));
+      fn(s2, static_cast<float>(std::min(std::min(fs2 - s2, 1.0), cell) / cell));
     }
-    k = std::max(k, taps.size());
+  };
+  int k = 1;
+  for (int d = 0; d < dst; ++d) {
+    int count = 0;
+    visit(d, [&](int, float) { ++count; });
+    k = std::max(k, count);
   }
-  t.k = static_cast<int>(k);
+  t.k = k;
   t.idx.assign(static_cast<std::size_t>(dst) * k, 0);
   t.w.assign(static_cast<std::size_t>(dst) * k, 0.f);
   for (int d = 0; d < dst; ++d) {
-    const auto& taps = per[d];
-    for (std::size_t j = 0; j < k; ++j) {
-      const std::size_t o = static_cast<std::size_t>(d) * k + j;
-      if (j < taps.size()) {
-        t.idx[o] = taps[j].first;
-        t.w[o] = taps[j].second;
-      } else {
-        t.idx[o] = taps.empty() ? 0 : taps.back().first;
-      }
-    }
+    const std::size_t o = static_cast<std::size_t>(d) * k;
+    int j = 0;
+    visit(d, [&](int s, float w) {
+      t.idx[o + j] = s;
+      t.w[o + j] = w;
+      ++j;
+    });
+    for (int r = j; r < k; ++r) t.idx[o + r] = j > 0 ? t.idx[o + j - 1] : 0;  // weight 0
   }
 }
 
