@@ -11,7 +11,7 @@ import hashlib
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -27,7 +27,14 @@ from edge.config_sections import (
 from edge.errors import ConfigError
 from edge.wire import _NAME
 
-__all__ = ["NodeConfig", "config_digest", "format_errors", "load_config", "mqtt_password"]
+__all__ = [
+    "NodeConfig",
+    "config_digest",
+    "format_errors",
+    "load_config",
+    "mqtt_password",
+    "reference_markdown",
+]
 
 
 class NodeConfig(BaseModel):
@@ -38,7 +45,12 @@ class NodeConfig(BaseModel):
     site: str = Field(pattern=_NAME.pattern, description="site name (MQTT topic level)")
     line: str = Field(pattern=_NAME.pattern, description="production line name")
     node: str = Field(pattern=_NAME.pattern, description="this camera node's name")
-    log_level: str = Field(default="INFO", description="logging level of the node")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="logging level of the node"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per log line (for a log shipper)"
+    )
     metrics_port: int | None = Field(
         default=None, ge=0, le=65535, description="Prometheus /metrics port (unset = off)"
     )
@@ -147,3 +159,43 @@ def mqtt_password(config: MqttConfig) -> str | None:
         except OSError as exc:
             raise ConfigError(f"mqtt.password_file: cannot read {config.password_file}") from exc
     return None
+
+
+def reference_markdown() -> str:
+    """Markdown tables of every config key, its default and description (for docs/edge.md)."""
+    from pydantic_core import PydanticUndefined
+
+    from edge import config_sections as cs
+
+    out: list[str] = []
+
+    def table(title: str, model: type[BaseModel]) -> None:
+        out.extend([f"#### `{title}`", "", "| key | default | meaning |", "|---|---|---|"])
+        for name, f in model.model_fields.items():
+            if f.default is not PydanticUndefined:
+                default = f"`{f.default!r}`" if f.default is not None else "unset"
+            elif f.default_factory is not None:
+                value = f.default_factory()  # type: ignore[call-arg]
+                default = "(table)" if isinstance(value, BaseModel) else f"`{value!r}`"
+            else:
+                default = "**required**"
+            out.append(f"| `{name}` | {default} | {f.description or ''} |")
+        out.append("")
+
+    table("top level", NodeConfig)
+    sections: list[tuple[str, type[BaseModel]]] = [
+        ("source (type = file)", cs.FileSource), ("source (type = folder)", cs.FolderSource),
+        ("source (type = recording)", cs.RecordingSource),
+        ("source (type = camera)", cs.CameraSource),
+        ("source (type = rtsp | gstreamer)", cs.StreamSource), ("belt", cs.BeltConfig),
+        ("inference", cs.InferenceConfig), ("actuator", cs.ActuatorConfig),
+        ("actuator.plugin (type = log)", cs.LogActuator),
+        ("actuator.plugin (type = csv)", cs.CsvActuator),
+        ("actuator.plugin (type = modbus)", cs.ModbusActuator),
+        ("actuator.plugin (type = gpio)", cs.GpioActuator),
+        ("actuator.plugin (type = mqtt)", cs.MqttActuator), ("outbox", cs.OutboxConfig),
+        ("mqtt", cs.MqttConfig), ("review", cs.ReviewConfig),
+    ]
+    for title, model in sections:
+        table(title, model)
+    return "\n".join(out)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import time
 
 __all__ = ["register"]
 
@@ -33,7 +35,30 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.config}: OK (node {config.site}/{config.line}/{config.node}, "
               f"model {card.name}:{card.version}, source {config.source.type})")
         return 0
-    logging.getLogger().setLevel(config.log_level.upper())
+    root = logging.getLogger()
+    root.setLevel(config.log_level)
+    if config.log_format == "json":
+        for handler in root.handlers:
+            handler.setFormatter(_JsonFormatter(config.node))
     from edge.node import Node
 
     return Node(config).run()
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, node, message (and the traceback)."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__()
+        self.node = node
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": round(record.created, 3),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+            "level": record.levelname, "logger": record.name, "node": self.node,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out)

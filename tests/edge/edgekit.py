@@ -50,7 +50,7 @@ class Acker:
         c.will_set(self.topics.plant_status, self._status("offline"), qos=1, retain=True)
         c.on_connect = self._on_connect
         c.on_message = self._on_message
-        c.reconnect_delay_set(0.1, 0.5)
+        c.reconnect_delay_set(1, 2)
         c.connect("127.0.0.1", port, keepalive=5)
         c.loop_start()
         if not self._online.wait(10):

@@ -25,7 +25,7 @@ def _frame(i: int, w: int = 64, h: int = 48) -> np.ndarray:
 
 
 def _drain(cap: Capture, out: queue.Queue[FrameRef | None]) -> list[tuple[int, int]]:
-    got = []
+    got: list[tuple[int, int]] = []
     while True:
         ref = out.get(timeout=10)
         if ref is None:
@@ -56,7 +56,7 @@ def test_folder_with_corrupt_and_wrong_size_frames(tmp_path: Path) -> None:
 
 def test_video_file_is_replayed_at_its_frame_rate(tmp_path: Path) -> None:
     path = tmp_path / "v.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 20.0, (64, 48))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 20.0, (64, 48))
     for i in range(10):
         writer.write(_frame(i))
     writer.release()

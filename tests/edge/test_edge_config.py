@@ -43,7 +43,7 @@ def test_unknown_keys_are_named(tmp_path: Path, extra: str, key: str) -> None:
 
 
 def test_bad_values_name_their_key(tmp_path: Path) -> None:
-    text = EXAMPLE.read_text().replace("speed_px_s = 480.0", "speed_px_s = -1").replace(
+    text = EXAMPLE.read_text().replace("speed_px_s = 540.0", "speed_px_s = -1").replace(
         'type = "csv"', 'type = "csv"\npulse = 3')
     path = tmp_path / "c.toml"
     path.write_text(text)
@@ -56,12 +56,12 @@ def test_bad_values_name_their_key(tmp_path: Path) -> None:
 
 def test_unknown_source_type_and_belt_order(tmp_path: Path) -> None:
     text = EXAMPLE.read_text().replace('type = "recording"', 'type = "webcam"')
-    text = text.replace("y1 = 600", "y1 = 100")
+    text = text.replace("y1 = 641", "y1 = 50")
     path = tmp_path / "c.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match="source"):
         load_config(path)
-    path.write_text(EXAMPLE.read_text().replace("y1 = 600", "y1 = 100"))
+    path.write_text(EXAMPLE.read_text().replace("y1 = 641", "y1 = 50"))
     with pytest.raises(ConfigError, match=r"belt.y1 must be greater than belt.y0"):
         load_config(path)
 
@@ -73,3 +73,9 @@ def test_check_config_cli_reports_errors_with_status_2(
     assert main(["edge", "run", "--config", str(path), "--check-config"]) == 2
     assert "bogus: Extra inputs are not permitted" in capsys.readouterr().err
     assert main(["edge", "run", "--config", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_docs_list_every_config_key() -> None:
+    from edge.config import reference_markdown
+
+    assert reference_markdown().strip() in (ROOT / "docs" / "edge.md").read_text()

@@ -188,6 +188,7 @@ def test_corrupt_frames_are_counted_and_skipped(
     data = (folder / "000030.jpg").read_bytes()
     (folder / "000030.jpg").write_bytes(data[: len(data) // 4])  # truncated
     small = cv2.imread(str(folder / "000060.jpg"))
+    assert small is not None
     cv2.imwrite(str(folder / "000060.jpg"), cv2.resize(small, (640, 360)))  # wrong size
     acker = Acker(broker.port)
     try:
