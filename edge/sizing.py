@@ -14,6 +14,9 @@ Geometry (free-running area-scan camera looking straight down on the belt):
   shutter is open: ``t_exp <= max_blur_px * mm_per_px / v``;
 * latency budget: the time from the item leaving the view to reaching the reject station,
   less the actuator's own response time.
+
+With ``trigger="photo-eye"`` a sensor fires the camera once per item (one view): the view along
+the belt is the item plus the margin each side, and the frame rate is the item rate per lane.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class LineSpec:
     actuator_ms: float = 20.0
     working_distance_mm: float = 400.0
     headroom: float = 2.0
+    trigger: Literal["free-run", "photo-eye"] = "free-run"
 
     def __post_init__(self) -> None:
         positive = {
@@ -92,6 +96,10 @@ class LineSpec:
             raise ConfigError("reject_distance_m, margin_mm and actuator_ms must be >= 0")
         if self.lanes < 1 or self.views_per_item < 1:
             raise ConfigError("lanes and views_per_item must be at least 1")
+        if self.trigger not in ("free-run", "photo-eye"):
+            raise ConfigError(f"trigger must be free-run or photo-eye, got {self.trigger!r}")
+        if self.trigger == "photo-eye" and self.views_per_item != 1:
+            raise ConfigError("a photo-eye trigger takes one view per item (views_per_item=1)")
         if self.lanes > 1 and self.belt_width_mm is None:
             raise ConfigError("with more than one lane, give belt_width_mm (the view spans it)")
 
@@ -122,10 +130,14 @@ def requirements(spec: LineSpec) -> Requirements:
     fov_across = (
         spec.belt_width_mm if spec.belt_width_mm is not None else width + 2 * spec.margin_mm
     )
-    fov_along = spec.item_length_mm + spec.pitch_mm
+    if spec.trigger == "photo-eye":  # one frame per item, centred by the trigger
+        fov_along = spec.item_length_mm + 2 * spec.margin_mm
+        fps = v_mm_s / spec.pitch_mm
+    else:
+        fov_along = spec.item_length_mm + spec.pitch_mm
+        fps = spec.views_per_item * v_mm_s / (fov_along - spec.item_length_mm)
     px_across = math.ceil(fov_across / mm_per_px - 1e-9)
     px_along = math.ceil(fov_along / mm_per_px - 1e-9)
-    fps = spec.views_per_item * v_mm_s / (fov_along - spec.item_length_mm)
     items_per_s = spec.lanes * v_mm_s / spec.pitch_mm
     budget_ms = spec.reject_distance_m * 1000.0 / v_mm_s * 1000.0
     return Requirements(
@@ -161,6 +173,7 @@ class Camera(_Entry):
     shutter: Literal["global", "rolling"]
     min_exposure_us: float = Field(gt=0, description="shortest exposure (datasheet)")
     mount: str = Field(description="lens mount: C, CS, S (M12) or fixed")
+    hardware_trigger: bool = Field(description="has a trigger input for a photo-eye or encoder")
     sensor: str = Field(default="", description="sensor part number")
     source: str = Field(description="where the figures come from (datasheet, measured)")
     notes: str = ""
@@ -273,6 +286,8 @@ def fit_camera(cam: Camera, spec: LineSpec, req: Requirements, lenses: list[Lens
             f"exposure: shortest is {cam.min_exposure_us:g} us, motion blur needs"
             f" <= {req.exposure_max_us:.0f} us"
         )
+    if spec.trigger == "photo-eye" and not cam.hardware_trigger:
+        fit.reasons.append("trigger: no hardware trigger input for the photo-eye")
     if cam.shutter == "rolling":
         skew_px = v_mm_s * (1.0 / cam.max_fps) / mm_px
         if skew_px > spec.max_skew_px:

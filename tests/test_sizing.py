@@ -40,7 +40,7 @@ def _examples() -> list[tuple[str, list[str]]]:
 
 
 def test_readme_has_the_worked_examples() -> None:
-    assert len(_examples()) == 3
+    assert len(_examples()) == 4
 
 
 @pytest.mark.parametrize(("command", "expected"), _examples(), ids=lambda v: str(v)[:40])
@@ -75,6 +75,7 @@ def _cam(**kw: object) -> sizing.Camera:
     base: dict[str, object] = dict(
         id="c", name="c", interface="GigE Vision", width_px=1280, height_px=1024, pixel_um=5.3,
         max_fps=60, shutter="global", min_exposure_us=20, mount="C", source="test",
+        hardware_trigger=True,
     )
     return sizing.Camera.model_validate({**base, **kw})
 
@@ -161,3 +162,16 @@ def test_peakline_edge_size_entry_point(capsys: pytest.CaptureFixture[str]) -> N
     assert "240 x 480 px" in capsys.readouterr().out
     assert main(["edge", "size", "--belt-speed", "0", "--item", "60", "--pitch", "100",
                  "--defect", "1", "--reject-distance", "0.6"]) == 2
+
+
+def test_photo_eye_trigger_sizes_one_frame_per_item() -> None:
+    spec = sizing.LineSpec(**{**MOONCAKE.__dict__, "trigger": "photo-eye", "views_per_item": 1})
+    req = sizing.requirements(spec)
+    assert req.fov_along_mm == 80 and req.px_along == 240
+    assert req.fps == pytest.approx(5.0) and req.inferences_per_s == pytest.approx(5.0)
+    targets = sizing.load_targets()
+    fits = {c.id: sizing.fit_camera(c, spec, req, targets.lenses) for c in targets.cameras}
+    assert fits["basler-aca1300-60gm"].fits
+    assert any("trigger" in r for r in fits["uvc-ov9281-global"].reasons)
+    with pytest.raises(ConfigError, match="one view"):
+        sizing.LineSpec(**{**MOONCAKE.__dict__, "trigger": "photo-eye"})

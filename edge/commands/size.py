@@ -65,7 +65,9 @@ def render_report(report: dict[str, Any]) -> str:
         f"  resolution        {r['mm_per_px']:.3f} mm/px",
         f"  field of view     {r['fov_across_mm']:.0f} mm across x {r['fov_along_mm']:.0f} mm"
         f" along = {r['px_across']} x {r['px_along']} px",
-        f"  frame rate        >= {r['fps']:.1f} fps ({line['views_per_item']} views per item)",
+        f"  frame rate        >= {r['fps']:.1f} fps"
+        + (" (one triggered frame per item)" if line["trigger"] == "photo-eye"
+           else f" ({line['views_per_item']} views per item)"),
         f"  exposure          <= {r['exposure_max_us']:.0f} us"
         f" (blur <= {line['max_blur_px']:g} px)",
         f"  items             {r['items_per_s']:.2f} /s; inferences {r['inferences_per_s']:.1f} /s",
@@ -111,12 +113,13 @@ def _size(args: argparse.Namespace) -> int:
         belt_width_mm=args.belt_width,
         lanes=args.lanes,
         margin_mm=args.margin,
-        views_per_item=args.views,
+        views_per_item=args.views or (1 if args.trigger == "photo-eye" else 2),
         max_blur_px=args.blur_px,
         max_skew_px=args.max_skew,
         actuator_ms=args.actuator_ms,
         working_distance_mm=args.working_distance,
         headroom=args.headroom,
+        trigger=args.trigger,
     )
     report = size_report(spec, args.targets)
     print(json.dumps(report, indent=2) if args.json else render_report(report))
@@ -142,7 +145,10 @@ def register_size(subparsers: Any) -> None:
     opt.add_argument("--belt-width", type=float, help="view the whole belt width, mm")
     opt.add_argument("--lanes", type=int, default=1, help="items side by side across the belt")
     opt.add_argument("--margin", type=float, default=10.0, help="margin each side across, mm")
-    opt.add_argument("--views", type=int, default=2, help="frames each item must be seen whole in")
+    opt.add_argument("--trigger", choices=["free-run", "photo-eye"], default="free-run",
+                     help="free-running camera, or one triggered frame per item")
+    opt.add_argument("--views", type=int, help="frames each item must be seen whole in"
+                     " (default 2 free-running, 1 with a photo-eye)")
     opt.add_argument("--blur-px", type=float, default=1.0, help="allowed motion blur, px")
     opt.add_argument("--max-skew", type=float, default=2.0, help="rolling-shutter skew limit, px")
     opt.add_argument("--actuator-ms", type=float, default=20.0, help="reject actuator response")
