@@ -146,6 +146,22 @@ def test_close_wakes_a_blocked_consumer() -> None:
     assert result == [None]
 
 
+def test_close_wakes_a_blocked_producer() -> None:
+    assembler = BatchAssembler(SPEC, batch_size=1, max_wait_ms=10_000, slots=1)
+    frame = _frame(6)
+    assert assembler.add(frame, _roi(0), 0)  # fills the only slot
+    result: list[bool] = []
+    producer = threading.Thread(target=lambda: result.append(assembler.add(frame, _roi(1), 1)))
+    producer.start()
+    time.sleep(0.05)
+    assert producer.is_alive()  # waiting for a free slot
+    assembler.close()
+    producer.join(timeout=5)
+    assert result == [False]
+    batch = assembler.next_batch(timeout=1)
+    assert batch is not None and batch.tags.tolist() == [0]
+
+
 def test_uint8_batches() -> None:
     spec = PreprocessSpec(16, 16, color="gray", output="uint8")
     assembler = BatchAssembler(spec, batch_size=2, max_wait_ms=1)
@@ -153,7 +169,8 @@ def test_uint8_batches() -> None:
     assert assembler.add(frame, (0, 0, 160, 120), 7)
     with assembler.next_batch(timeout=1) as batch:  # type: ignore[union-attr]
         assert batch.array.dtype == np.uint8 and batch.array.shape == (1, 1, 16, 16)
-        np.testing.assert_array_equal(batch.array, preprocess(frame, np.array([0, 0, 160, 120]), spec))
+        expected = preprocess(frame, np.array([0, 0, 160, 120]), spec)
+        np.testing.assert_array_equal(batch.array, expected)
 
 
 @pytest.mark.parametrize(
