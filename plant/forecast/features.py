@@ -38,6 +38,8 @@ def _name(code: int) -> str:
 
 def festival_distance(dates: pd.DatetimeIndex, cal: HolidayCalendar, name: str) -> np.ndarray:
     """Signed days from each date to the nearest occurrence of festival ``name``."""
+    if len(dates) == 0:
+        return np.zeros(0, dtype=np.int64)
     years = range(dates.min().year - 1, dates.max().year + 2)
     fest = np.array([np.datetime64(cal.festival(name, y), "D") for y in years])
     days = dates.values.astype("datetime64[D]")

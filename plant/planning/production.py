@@ -72,8 +72,12 @@ def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame
     oo = open_orders.copy()
     oo["need_date"] = pd.to_datetime(oo["due_date"]).clip(lower=pd.Timestamp(start))
     oo["source"] = "open_order"
-    both = pd.concat([df[["sku", "need_date", "qty", "source"]],
-                      oo[["sku", "need_date", "qty", "source"]]], ignore_index=True)
+    cols = ["sku", "need_date", "qty", "source"]
+    parts = [p[cols].astype({"qty": float}) for p in (df, oo) if len(p)]
+    if not parts:
+        return pd.DataFrame({"sku": [], "need_date": pd.to_datetime([]), "qty": [],
+                             "source": []})
+    both = pd.concat(parts, ignore_index=True)
     both = both[both["qty"] > 0]
     return both.groupby(["sku", "need_date", "source"], as_index=False)["qty"].sum()
 

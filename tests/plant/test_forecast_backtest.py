@@ -1,0 +1,57 @@
+"""The festival backtest: origins, output shape, both baselines in the same run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edge.errors import DataError
+from plant.calendar import HolidayCalendar
+from plant.demand_sample import generate
+from plant.forecast.backtest import backtest, festival_origins, score
+
+
+def test_origins_are_lead_days_before_each_scorable_festival() -> None:
+    cal = HolidayCalendar.default()
+    got = festival_origins(pd.Timestamp("2022-08-01"), pd.Timestamp("2026-07-31"), cal,
+                           lead=50, h=60)
+    assert got == [pd.Timestamp("2023-08-10"), pd.Timestamp("2024-07-29"),
+                   pd.Timestamp("2025-08-17")]
+
+
+def test_score_is_mase_and_bias() -> None:
+    errors = pd.DataFrame({"unique_id": ["a"] * 4, "y": [10.0, 10, 10, 10],
+                           "m": [12.0, 8, 10, 14]})
+    row = score(errors, "m", "overall", pd.Series({"a": 2.0}))
+    assert row["mase"] == pytest.approx((2 + 2 + 0 + 4) / 4 / 2.0)
+    assert row["bias_pct"] == pytest.approx(100 * 4 / 40)
+
+
+def test_backtest_table_and_summary() -> None:
+    cal = HolidayCalendar.default()
+    data = generate(seed=2, years=3, n_skus=6)
+    hist = data["demand"].rename(columns={"date": "ds"})
+    table, summary = backtest(hist, data["skus"], cal, h=60, ets_sample=2)
+    assert list(table.columns) == ["method", "window", "series", "mase", "bias_pct"]
+    assert len(table) == 8
+    assert set(table["method"]) == {"holiday", "seasonal_naive", "holiday@sample", "autoets"}
+    assert set(table["window"]) == {"festival", "overall"}
+    assert np.isfinite(table["mase"]).all()
+    assert summary["origins"] == ["2025-08-17"]
+    assert summary["ets_sample_series"] == 2
+    sample_rows = table[table["method"].isin(["holiday@sample", "autoets"])]
+    assert (sample_rows["series"] <= 2).all()
+    json.dumps(summary)
+    # the holiday features must beat seasonal naive in the festival window
+    fest = table[table["window"] == "festival"].set_index("method")["mase"]
+    assert fest["holiday"] < fest["seasonal_naive"]
+
+
+def test_history_without_a_past_festival_is_refused() -> None:
+    cal = HolidayCalendar.default()
+    data = generate(seed=2, years=1, n_skus=3)
+    with pytest.raises(DataError, match="no past Mid-Autumn"):
+        backtest(data["demand"].rename(columns={"date": "ds"}), data["skus"], cal)
