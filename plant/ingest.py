@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -102,6 +103,15 @@ def prepare(site: str, topic: str, raw: bytes, received: float) -> IngestBatch:
     return batch
 
 
+def _worker_init() -> None:
+    """Parse workers leave Ctrl-C to the service, which shuts them down in order."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _warm() -> bool:
+    return True
+
+
 class Ingestor:
     """Queue + writer thread between the MQTT client and the store."""
 
@@ -129,8 +139,10 @@ class Ingestor:
         self._stopping = threading.Event()
         self._results_prefix = f"{wire.ROOT}/{site}/"
         self._pool: ProcessPoolExecutor | None = None
+        self._workers = parse_workers
         if parse_workers > 0:
-            self._pool = ProcessPoolExecutor(parse_workers, mp_context=mp.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(parse_workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_worker_init)
 
     @property
     def backlog(self) -> int:
@@ -153,6 +165,9 @@ class Ingestor:
 
     def start(self) -> Ingestor:
         """Start the writer thread."""
+        if self._pool is not None:  # start the workers now, not with the first message
+            for _ in range(self._workers):
+                self._pool.submit(_warm)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="plant-ingest", daemon=True)
             self._thread.start()
