@@ -1,0 +1,96 @@
+"""All plans from a real forecast of the sample factory, and the CLI through a real store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from plant.calendar import HolidayCalendar
+from plant.cli import main
+from plant.demand_sample import generate
+from plant.forecast.demand import forecast_demand
+from plant.planning.plans import PLAN_KINDS, build_plans
+from plant.store import Store
+
+START = dt.date(2026, 8, 1)
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict[str, tuple[pd.DataFrame, dict]]:
+    cal = HolidayCalendar.default()
+    data = generate(seed=4, years=3, n_skus=12)
+    fc = forecast_demand(data["demand"].rename(columns={"date": "ds"}), data["skus"], 60, cal)
+    return build_plans(fc, data, START, cal, reject_rate=0.05)
+
+
+def test_every_plan_explains_itself(plans: dict[str, tuple[pd.DataFrame, dict]]) -> None:
+    assert tuple(plans) == PLAN_KINDS
+    for df, expl in plans.values():
+        assert isinstance(df, pd.DataFrame)
+        json.dumps(expl, default=str)
+    prod, expl = plans["production"]
+    assert expl["reject_rate"] == 0.05 and "measured" in expl["reject_rate_source"]
+    assert (prod["qty_good"] <= prod["qty_start"]).all()
+    assert prod["qty_good"].sum() == pytest.approx(0.95 * prod["qty_start"].sum())
+    assert (prod["date"] < prod["need_date"]).all()
+    week_use = [w["used"] <= w["capacity"] for w in expl["capacity_per_week"].values()]
+    assert all(week_use)
+
+
+def test_inventory_newsvendor_and_orders(plans: dict[str, tuple[pd.DataFrame, dict]]) -> None:
+    inv, expl = plans["inventory"]
+    fg = inv[inv["section"] == "finished_goods"]
+    assert len(fg) == 12
+    assert ((fg["critical_ratio"] > 0) & (fg["critical_ratio"] < 1)).all()
+    above = fg["critical_ratio"] > 0.5
+    assert (fg.loc[above, "newsvendor_qty"] >= fg.loc[above, "season_p50"].round() - 1).all()
+    orders = inv[inv["section"] == "order"]
+    assert (orders["qty"] >= orders["moq"]).all()
+    assert ((orders["qty"] / orders["pack_multiple"]).round(6) % 1 == 0).all()
+    lead = pd.to_timedelta(orders["lead_time_days"], unit="D")
+    assert (pd.to_datetime(orders["order_by"]) == pd.to_datetime(orders["need_date"]) - lead).all()
+    assert expl["festival"] == "2026-09-25"
+
+
+def test_packaging_per_sku_week_and_exceptions_worst_first(
+    plans: dict[str, tuple[pd.DataFrame, dict]],
+) -> None:
+    pack, expl = plans["packaging"]
+    need = pack[pack["section"] == "need"]
+    assert {"sku", "week", "item", "qty", "need_date", "order_by"} <= set(need.columns)
+    assert (pd.to_datetime(need["week"]).dt.dayofweek == 0).all()
+    assert expl["binding_order"] is not None
+    exc, exc_expl = plans["exceptions"]
+    assert exc["value_at_risk"].is_monotonic_decreasing
+    assert exc_expl["count"] == len(exc)
+    assert set(exc["kind"]) <= {"capacity_shortfall", "too_late_to_make", "late_order_by",
+                                "order_due_soon"}
+
+
+def test_cli_sample_import_forecast_backtest_plan(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    csv_dir, db = tmp_path / "erp", f"sqlite:///{tmp_path / 'plant.db'}"
+    assert main(["plant", "sample-data", "--seed", "3", "--years", "3", "--skus", "8",
+                 "--out", str(csv_dir)]) == 0
+    assert main(["plant", "import", "--db", db, "--dir", str(csv_dir)]) == 0
+    capsys.readouterr()
+    assert main(["plant", "forecast", "--db", db, "--horizon", "45"]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["horizon"] == 45 and last["skus"] == 8
+    assert main(["plant", "plan", "--db", db, "--out", str(tmp_path / "plans")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["forecast_id"] == last["forecast_id"]
+    for kind in PLAN_KINDS:
+        assert (tmp_path / "plans" / f"{kind}.csv").stat().st_size > 0
+    with Store.open(db) as store:
+        found = store.latest_plan("production")
+        assert found is not None
+        meta, df = found
+        assert meta["forecast_id"] == last["forecast_id"] and len(df) > 0
+    assert main(["plant", "backtest", "--db", db, "--ets-sample", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["origins"] == ["2025-08-17"] and "festival_mase" in result
