@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import queue
 import sys
 import tempfile
@@ -83,7 +84,33 @@ def _publisher(port: int, site: str, line: str, node: str, batch: int, window: i
     client.loop_stop()
     client.disconnect()
     out.put({"node": node, "sent": seq, "acked": acked, "send_s": sent_s,
-             "ack_wait_s": time.time() - t0 - sent_s})
+             "ack_wait_s": time.time() - t0 - sent_s, "cpu_s": time.process_time()})
+
+
+def _cpu_s(pid: int | None) -> float:
+    """user + system CPU seconds of a live process, from /proc (0 if unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(exclude: set[int]) -> list[int]:
+    """Live child processes of this one (the plant's parse workers), minus ``exclude``."""
+    me = str(os.getpid())
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        if fields[1] == me and pid not in exclude:
+            out.append(pid)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                                                           args.duration, out))
                      for i in range(args.nodes)]
             t0 = time.time()
+            cpu0 = (_cpu_s(os.getpid()), _cpu_s(broker.pid))
+            workers = _children({broker.pid or 0})
+            cpu0_workers = sum(_cpu_s(w) for w in workers)
             for p in procs:
                 p.start()
             reports = []
@@ -143,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             for p in procs:
                 p.join(10)
             elapsed = time.time() - t0
+            cpu_plant = _cpu_s(os.getpid()) - cpu0[0]
+            cpu_broker = _cpu_s(broker.pid) - cpu0[1]
+            cpu_workers = sum(_cpu_s(w) for w in workers) - cpu0_workers
             stats = service.ingest.stats
             commits, last_ms = stats.commits, stats.last_commit_ms
         finally:
@@ -158,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     send_s = max(r["send_s"] for r in reports)
     rate = acked / max(1e-9, max(r["send_s"] + r["ack_wait_s"] for r in reports))
     lost = sent - stored
+    per_k = 1000.0 / max(1, stored)
+    cpu_pub = sum(r["cpu_s"] for r in reports)
+    plant_us = (cpu_plant + cpu_workers) * 1e6 / max(1, stored)
+    load = os.getloadavg()[0]
     rows = [
         ("nodes x batch", f"{args.nodes} x {args.batch} results/message"),
         ("duration (publishing)", f"{send_s:.1f} s"),
@@ -169,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         ("commits", f"{commits:,} (last {last_ms:.1f} ms)"),
         ("items/s (sent -> committed -> acked)", f"{rate:,.0f}"),
         ("plant parse workers", str(cfg.ingest.workers())),
+        ("CPU ms per 1000 items: plant main", f"{cpu_plant * 1000 * per_k:.1f}"),
+        ("  plant parse workers", f"{cpu_workers * 1000 * per_k:.1f}"),
+        ("  mosquitto", f"{cpu_broker * 1000 * per_k:.1f}"),
+        ("  publishers (the simulated edges)", f"{cpu_pub * 1000 * per_k:.1f}"),
+        ("machine load average (1 min) at end", f"{load:.1f} on {os.cpu_count()} cores"),
         ("goal", f">= {GOAL:,} items/s, none lost"),
     ]
     width = max(len(k) for k, _ in rows)
@@ -181,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         "sqlite_synchronous": args.synchronous, "parse_workers": cfg.ingest.workers(),
         "goal_items_per_s": GOAL,
         "goal_met": bool(rate >= GOAL and lost == 0),
+        "plant_cpu_us_per_item": round(plant_us, 2),
+        "cpu_ms_per_1000_items": {"plant_main": round(cpu_plant * 1000 * per_k, 2),
+                                  "parse_workers": round(cpu_workers * 1000 * per_k, 2),
+                                  "mosquitto": round(cpu_broker * 1000 * per_k, 2),
+                                  "publishers": round(cpu_pub * 1000 * per_k, 2)},
+        "load_avg_1m": round(load, 2), "cpus": os.cpu_count(),
     }))
     return 0
 

@@ -137,7 +137,7 @@ class Ingestor:
         self._queue: queue.Queue[Message | None] = queue.Queue(maxsize=queue_max)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._results_prefix = f"{wire.ROOT}/{site}/"
+        self._plant_prefix = f"{wire.ROOT}/{site}/plant/"
         self._pool: ProcessPoolExecutor | None = None
         self._workers = parse_workers
         if parse_workers > 0:
@@ -247,8 +247,8 @@ class Ingestor:
                     batch.results += part.results
                     batch.dead_letters += part.dead_letters
                     continue
-            if not raw and topic.endswith("/status"):
-                continue  # a cleared retained status
+            if (not raw and topic.endswith("/status")) or topic.startswith(self._plant_prefix):
+                continue  # a cleared retained status; the plant's own topics
             if not classify(self.site, topic, raw, received, batch):
                 if self.erp is not None and topic.startswith(f"{wire.ROOT}/{self.site}/erp/"):
                     erp_msgs.append(msg)

@@ -58,7 +58,6 @@ class PlantLink:
             protocol=mqtt.MQTTv5,
             manual_ack=manual_ack,
         )
-        self.client.enable_logger(logging.getLogger("plant.paho"))
         if config.username:
             self.client.username_pw_set(config.username, config.password())
         if config.tls_ca:
@@ -97,7 +96,7 @@ class PlantLink:
         self.generation += 1
         log.info("connected to %s:%d (session present: %s)", self.config.host,
                  self.config.port, flags.session_present)
-        opts = SubscribeOptions(qos=1)
+        opts = SubscribeOptions(qos=1, noLocal=True)  # never our own acks or plans
         client.subscribe([(topic, opts) for topic in self.subscriptions])
         client.publish(self.topics.plant_status, self._status("online"), qos=1, retain=True)
         self.connected.set()
