@@ -14,6 +14,8 @@ seconds.
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import shutil
 import signal
 import sys
@@ -116,8 +118,11 @@ class DemoLine:
                 "the demo needs the Mosquitto broker: install it (Debian/Ubuntu: "
                 "apt-get install mosquitto; macOS: brew install mosquitto) and run again"
             )
-        # plant.broker writes the shipped settings; the demo runs it as its own child
-        broker = Mosquitto(self.paths.broker, port=free_port())
+        # plant.broker writes the shipped settings; the demo runs it as its own child. Started
+        # by root, Mosquitto would switch to its own user, and a change of user clears the
+        # parent-death signal: it stays the user that runs the demo.
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        broker = Mosquitto(self.paths.broker, port=free_port(), extra=[f"user {user}"])
         broker.config_path.write_text(broker.config_text())
         self._infra.start(
             Child(

@@ -13,7 +13,7 @@ from typing import Any
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import as_date, festival_dates
 
-__all__ = ["line_alerts", "next_festival", "plan_alerts", "sort_alerts"]
+__all__ = ["exception_alerts", "line_alerts", "next_festival", "plan_alerts", "sort_alerts"]
 
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _NAME_COLUMNS = ("item", "material", "component", "packaging", "sku", "name", "product")
@@ -105,65 +105,97 @@ def plan_alerts(
     """Run-outs before the festival, uncovered shortfalls and overdue order-by dates."""
     if plan is None:
         return []
-    kind, columns = plan["kind"], plan["columns"]
+    kind = plan["kind"]
     fest_day = as_date(festival["date"]) if festival else None
     fest_name = festival["name"] if festival else "the festival"
-    runout_cols = [c for c in columns if any(h in c.lower() for h in _RUNOUT_HINTS)]
-    short_cols = [c for c in columns if any(h in c.lower() for h in _SHORT_HINTS)]
     found: dict[str, list[dict[str, Any]]] = {"runout": [], "overdue_order": []}
-    for row, marks in zip(plan["rows"], plan["marks"], strict=True):
-        name = _row_name(row, columns)
-        for col in runout_cols:
-            day = as_date(row.get(col))
-            if day is not None and fest_day is not None and day <= fest_day:
-                found["runout"].append(
-                    _alert(
-                        "critical",
-                        "runout",
-                        f"{kind}:{name}:{col}",
-                        f"{name} runs out {day.isoformat()}",
-                        f"{kind} plan: before {fest_name} ({fest_day.isoformat()})",
+    seen: set[str] = set()
+    for section in plan["sections"]:
+        columns = section["columns"]
+        runout_cols = [c for c in columns if any(h in c.lower() for h in _RUNOUT_HINTS)]
+        short_cols = [c for c in columns if any(h in c.lower() for h in _SHORT_HINTS)]
+        for row, marks in zip(section["rows"], section["marks"], strict=True):
+            name = _row_name(row, columns)
+            for col in runout_cols:
+                day = as_date(row.get(col))
+                if day is not None and fest_day is not None and day <= fest_day:
+                    found["runout"].append(
+                        _alert(
+                            "critical",
+                            "runout",
+                            f"{kind}:{name}:{col}",
+                            f"{name} runs out {day.isoformat()}",
+                            f"{kind} plan: before {fest_name} ({fest_day.isoformat()})",
+                        )
                     )
-                )
-        for col in short_cols:
-            value = row.get(col)
-            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                found["runout"].append(
-                    _alert(
-                        "critical",
-                        "runout",
-                        f"{kind}:{name}:{col}",
-                        f"{name} short by {value:,.0f}",
-                        f"{kind} plan: not covered before {fest_name}",
+            for col in short_cols:
+                value = row.get(col)
+                if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                    found["runout"].append(
+                        _alert(
+                            "critical",
+                            "runout",
+                            f"{kind}:{name}:{col}",
+                            f"{name} short by {value:,.0f}",
+                            f"{kind} plan: not covered before {fest_name}",
+                        )
                     )
-                )
-        for col, mark in marks.items():
-            if mark == "overdue":
-                found["overdue_order"].append(
-                    _alert(
-                        "warning",
-                        "overdue_order",
-                        f"{kind}:{name}:{col}",
-                        f"Order {name} now",
-                        f"{col.replace('_', ' ')} {row.get(col)} has passed",
+            for col, mark in marks.items():
+                key = f"{kind}:{name}:{col}"
+                if mark == "overdue" and key not in seen:
+                    seen.add(key)
+                    found["overdue_order"].append(
+                        _alert(
+                            "warning",
+                            "overdue_order",
+                            key,
+                            f"Order {name} now",
+                            f"{col.replace('_', ' ')} {row.get(col)} has passed",
+                        )
                     )
-                )
     alerts: list[dict[str, Any]] = []
     for items in found.values():
-        alerts.extend(items[:_MAX_PER_RULE])
-        if len(items) > _MAX_PER_RULE:
-            rest = len(items) - _MAX_PER_RULE
-            first = items[0]
-            alerts.append(
-                _alert(
-                    first["severity"],
-                    first["kind"],
-                    f"{kind}:more",
-                    f"{rest} more in the {kind} plan",
-                    "see the plan table",
-                )
-            )
+        alerts.extend(_capped(items, f"{kind}:more", f"in the {kind} plan"))
     return alerts
+
+
+def exception_alerts(plan: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The planner's own exceptions (what is at risk, worst first) as alerts."""
+    if plan is None:
+        return []
+    alerts = []
+    for exc in plan.get("exceptions") or []:
+        if not isinstance(exc, dict):
+            continue
+        what = str(exc.get("what") or "?")
+        kind = str(exc.get("kind") or "exception")
+        detail = str(exc.get("detail") or "")
+        risk = exc.get("value_at_risk")
+        title = f"{what}: {kind.replace('_', ' ')}"
+        if isinstance(risk, int | float) and risk > 0:
+            title += f" ({risk:,.0f} at risk)"
+        severe = "before the festival" in detail or "late" in kind or "short" in kind
+        alerts.append(
+            _alert(
+                "critical" if severe else "warning",
+                "plan_exception",
+                f"{kind}:{what}",
+                title,
+                detail,
+            )
+        )
+    return _capped(alerts, "exceptions:more", "exceptions in the plans")
+
+
+def _capped(items: list[dict[str, Any]], key: str, where: str) -> list[dict[str, Any]]:
+    if len(items) <= _MAX_PER_RULE:
+        return items
+    first = items[0]
+    rest = len(items) - _MAX_PER_RULE
+    more = _alert(
+        first["severity"], first["kind"], key, f"{rest} more {where}", "see the plan tables"
+    )
+    return [*items[:_MAX_PER_RULE], more]
 
 
 def sort_alerts(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,7 +17,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from plant.dashboard import queries, views
-from plant.dashboard.alerts import line_alerts, next_festival, plan_alerts, sort_alerts
+from plant.dashboard.alerts import (
+    exception_alerts,
+    line_alerts,
+    next_festival,
+    plan_alerts,
+    sort_alerts,
+)
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import as_date
 
@@ -77,9 +83,14 @@ class DashboardState:
         return self.cached("backtest", _SLOW_S, lambda: views.backtest_view(self.store))
 
     def plan(self, kind: str) -> dict[str, Any] | None:
-        return self.cached(
-            f"plan:{kind}", _SLOW_S, lambda: views.plan_view(self.store, kind, self.config)
-        )
+        def compute() -> dict[str, Any] | None:
+            forecast = self.forecast()
+            start = None
+            if forecast is not None:
+                start = as_date(forecast["meta"].get("start")) or as_date(forecast["ds"][0])
+            return views.plan_view(self.store, kind, self.config, today=start)
+
+        return self.cached(f"plan:{kind}", _SLOW_S, compute)
 
     def history(self) -> dict[str, Any]:
         """Items/min per node over the last quarter hour, to seed the live chart."""
@@ -113,22 +124,26 @@ class DashboardState:
         baseline, err = self._guard("baseline", self._baseline, no_rows)
         errors += [err] if err else []
         alerts = line_alerts(overview, baseline, self.config) if overview["nodes"] else []
+        forecast, err = self._guard("forecast", self.forecast, None)
+        errors += [err] if err else []
         plans: dict[str, str | None] = {}
         as_of: dt.date | None = None
+        by_kind: dict[str, dict[str, Any] | None] = {}
         for kind in views.PLAN_KINDS:
             plan, err = self._guard(f"{kind} plan", lambda k=kind: self.plan(k), None)  # type: ignore[misc]
             errors += [err] if err else []
+            by_kind[kind] = plan
             plans[kind] = _digest(plan["meta"]) if plan else None
             if plan is not None:
                 as_of = as_date(plan["as_of"]) or as_of
         festival = next_festival(as_of or dt.date.today())
-        for kind in ("inventory", "packaging"):
-            plan = self._guard(kind, lambda k=kind: self.plan(k), None)[0]  # type: ignore[misc]
-            alerts += plan_alerts(plan, festival)
+        for kind in views.PLAN_KINDS:
+            alerts += exception_alerts(by_kind[kind])
+        if not any(by_kind[k] and by_kind[k]["exceptions"] for k in by_kind):  # type: ignore[index]
+            for kind in ("inventory", "packaging"):
+                alerts += plan_alerts(by_kind[kind], festival)
         no_items: list[dict[str, Any]] = []
         gallery, err = self._guard("rejects", self.gallery, no_items)
-        errors += [err] if err else []
-        forecast, err = self._guard("forecast", self.forecast, None)
         errors += [err] if err else []
         return {
             **overview,

@@ -198,43 +198,71 @@ def plan_frame(store: DashboardStore, kind: str) -> tuple[dict[str, Any], pd.Dat
     return _meta_dict(meta), df
 
 
+def _mark(day: dt.date | None, as_of: dt.date, soon_days: int) -> str | None:
+    if day is None:
+        return None
+    if day < as_of:
+        return "overdue"
+    return "soon" if (day - as_of).days <= soon_days else "ok"
+
+
+def _section(name: str, df: pd.DataFrame, as_of: dt.date, soon_days: int) -> dict[str, Any]:
+    """One table of a plan: its non-empty columns, rows (order-by first) and date marks."""
+    df = df.dropna(axis=1, how="all").drop(columns=["section"], errors="ignore")
+    order_cols = [str(c) for c in df.columns if is_order_by_column(str(c), df[c])]
+    if order_cols:
+        key = pd.to_datetime(df[order_cols[0]], errors="coerce")
+        df = df.assign(_key=key).sort_values("_key", kind="stable").drop(columns="_key")
+    rows = frame_records(df)
+    marks = [
+        {c: m for c in order_cols if (m := _mark(as_date(row.get(c)), as_of, soon_days))}
+        for row in rows
+    ]
+    return {
+        "name": name,
+        "columns": [str(c) for c in df.columns],
+        "order_by_columns": order_cols,
+        "rows": rows,
+        "marks": marks,
+    }
+
+
 def plan_view(
     store: DashboardStore, kind: str, config: DashboardConfig, today: dt.date | None = None
 ) -> dict[str, Any] | None:
-    """A plan as a table, with each order-by cell marked ``overdue``, ``soon`` or ``ok``."""
+    """A plan as tables (one per ``section`` if it has them, order sections first), each
+    order-by cell marked ``overdue``, ``soon`` or ``ok`` against the plan's as-of date.
+
+    The as-of date is the plan's own (``as_of`` or ``start`` in its meta or explanation),
+    else ``today`` (the caller passes the forecast's first day), else the calendar date.
+    """
     found = plan_frame(store, kind)
     if found is None:
         return None
     meta, df = found
     explanation = meta.get("explanation")
+    expl = explanation if isinstance(explanation, dict) else {}
     as_of = (
         as_date(meta.get("as_of"))
-        or (as_date(explanation.get("as_of")) if isinstance(explanation, dict) else None)
+        or as_date(expl.get("as_of"))
+        or as_date(expl.get("start"))
         or today
         or dt.date.today()
     )
-    order_cols = [c for c in df.columns if is_order_by_column(str(c), df[c])]
-    rows = frame_records(df)
-    marks: list[dict[str, str]] = []
-    for row in rows:
-        mark: dict[str, str] = {}
-        for col in order_cols:
-            day = as_date(row.get(col))
-            if day is None:
-                continue
-            if day < as_of:
-                mark[col] = "overdue"
-            elif (day - as_of).days <= config.soon_days:
-                mark[col] = "soon"
-            else:
-                mark[col] = "ok"
-        marks.append(mark)
+    if "section" in df.columns:
+        names = list(dict.fromkeys(df["section"].astype(str)))
+        names.sort(key=lambda n: 0 if n == "order" else 1)
+        sections = [
+            _section(n, df[df["section"].astype(str) == n], as_of, config.soon_days) for n in names
+        ]
+    else:
+        sections = [_section(kind, df, as_of, config.soon_days)]
+    exceptions = expl.get("exceptions")
     return {
         "kind": kind,
         "meta": meta,
         "as_of": as_of.isoformat(),
-        "columns": [str(c) for c in df.columns],
-        "order_by_columns": [str(c) for c in order_cols],
-        "rows": rows,
-        "marks": marks,
+        "row_count": len(df),
+        "sections": sections,
+        "exceptions": exceptions if isinstance(exceptions, list) else [],
     }

@@ -14,7 +14,7 @@ import pandas as pd
 from edge.wire import ItemResult, NodeMetrics, NodeStatus, RejectThumbnail, ResultsBatch
 from plant.store import IngestBatch, Store
 
-__all__ = ["NODES", "SITE", "Line", "write_plans"]
+__all__ = ["EXCEPTIONS", "NODES", "SITE", "Line", "write_plans"]
 
 SITE = "mooncake-1"
 NODES = (("line1", "cam1"), ("line1", "cam2"), ("line2", "cam3"))
@@ -107,6 +107,17 @@ class Line:
         )
 
 
+EXCEPTIONS = [
+    {
+        "kind": "late_order_by",
+        "what": "salted_yolk",
+        "date": "2026-07-15",
+        "value_at_risk": 4836432.0,
+        "detail": "material salted_yolk: order-by passed; runs out 2026-08-06 before the festival",
+    }
+]
+
+
 def write_plans(store: Store, as_of: dt.date) -> None:
     """A forecast, a backtest and three plans in the shapes the planning code stores."""
     ds = pd.date_range(as_of, periods=60)
@@ -148,7 +159,7 @@ def write_plans(store: Store, as_of: dt.date) -> None:
                 "qty": range(1000, 1010),
             }
         ),
-        {"as_of": as_of.isoformat(), "yield": 0.97},
+        {"as_of": as_of.isoformat(), "yield": 0.97, "exceptions": EXCEPTIONS},
     )
     store.save_plan(
         "inventory",
@@ -156,13 +167,16 @@ def write_plans(store: Store, as_of: dt.date) -> None:
         "F-test-1",
         pd.DataFrame(
             {
-                "item": ["lotus_paste", "salted_yolk", "flour"],
+                "section": ["item_cover", "order", "order", "order"],
+                "item": ["flour", "flour", "lotus_paste", "salted_yolk"],
+                "days_of_cover": [12.0, None, None, None],
                 "order_by": [
+                    None,
+                    as_of + dt.timedelta(days=40),
                     as_of - dt.timedelta(days=2),
                     as_of + dt.timedelta(days=3),
-                    as_of + dt.timedelta(days=40),
                 ],
-                "order_qty": [500.0, 200.0, 900.0],
+                "order_qty": [None, 900.0, 500.0, 200.0],
             }
         ),
         {"as_of": as_of.isoformat()},

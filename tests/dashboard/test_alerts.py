@@ -5,7 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from plant.dashboard.alerts import line_alerts, next_festival, plan_alerts, sort_alerts
+from plant.dashboard.alerts import (
+    exception_alerts,
+    line_alerts,
+    next_festival,
+    plan_alerts,
+    sort_alerts,
+)
 from plant.dashboard.config import DashboardConfig
 
 CONFIG = DashboardConfig()
@@ -51,8 +57,8 @@ def test_next_festival_is_the_coming_mid_autumn() -> None:
 
 
 def test_plan_alerts_runout_shortfall_and_overdue() -> None:
-    plan = {
-        "kind": "inventory",
+    section = {
+        "name": "order",
         "columns": ["item", "stockout_date", "shortfall", "order_by"],
         "rows": [
             {
@@ -71,6 +77,7 @@ def test_plan_alerts_runout_shortfall_and_overdue() -> None:
         ],
         "marks": [{"order_by": "ok"}, {"order_by": "overdue"}, {"order_by": "ok"}],
     }
+    plan = {"kind": "inventory", "sections": [section]}
     found = sort_alerts(plan_alerts(plan, {"date": "2026-09-25", "name": "Mid-Autumn"}))
     titles = [a["title"] for a in found]
     assert titles == [
@@ -80,3 +87,20 @@ def test_plan_alerts_runout_shortfall_and_overdue() -> None:
     ]
     assert [a["severity"] for a in found] == ["critical", "critical", "warning"]
     assert plan_alerts(None, None) == []
+
+
+def test_planner_exceptions_capped_worst_first() -> None:
+    excs = [
+        {
+            "kind": "late_order_by",
+            "what": f"item{i}",
+            "value_at_risk": 1000.0 - i,
+            "detail": "runs out 2026-08-06 before the festival",
+        }
+        for i in range(9)
+    ]
+    found = exception_alerts({"exceptions": excs})
+    assert len(found) == 7
+    assert found[0]["title"] == "item0: late order by (1,000 at risk)"
+    assert found[-1]["title"] == "3 more exceptions in the plans"
+    assert exception_alerts({"exceptions": []}) == [] and exception_alerts(None) == []

@@ -87,14 +87,28 @@ def test_forecast_bands_and_festival_markers(dashboard: DashboardServer) -> None
     assert [r["model"] for r in bt["rows"]] == ["peakline", "AutoETS"]
 
 
-def test_plan_marks_order_by_dates(dashboard: DashboardServer) -> None:
+def test_plan_sections_and_order_by_marks(dashboard: DashboardServer) -> None:
     plan = get_json(dashboard.url, "/api/plans/inventory")
-    assert plan["as_of"] == "2026-08-01"
-    assert plan["order_by_columns"] == ["order_by"]
-    assert [m["order_by"] for m in plan["marks"]] == ["overdue", "soon", "ok"]
-    assert plan["rows"][0]["order_by"] == "2026-07-30"
+    assert plan["as_of"] == "2026-08-01" and plan["row_count"] == 4
+    order, cover = plan["sections"]
+    assert (order["name"], cover["name"]) == ("order", "item_cover")
+    assert order["columns"] == ["item", "order_by", "order_qty"]  # empty columns dropped
+    assert cover["columns"] == ["item", "days_of_cover"]
+    assert order["order_by_columns"] == ["order_by"]
+    assert [r["item"] for r in order["rows"]] == ["lotus_paste", "salted_yolk", "flour"]
+    assert [m["order_by"] for m in order["marks"]] == ["overdue", "soon", "ok"]
+    assert order["rows"][0]["order_by"] == "2026-07-30"
+    production = get_json(dashboard.url, "/api/plans/production")
+    assert production["sections"][0]["name"] == "production"
+    assert production["exceptions"][0]["what"] == "salted_yolk"
+
+
+def test_planner_exceptions_become_alerts(dashboard: DashboardServer) -> None:
     live = get_json(dashboard.url, "/api/live")
-    assert any(a["kind"] == "overdue_order" and "lotus_paste" in a["title"] for a in live["alerts"])
+    found = [a for a in live["alerts"] if a["kind"] == "plan_exception"]
+    assert len(found) == 1
+    assert found[0]["severity"] == "critical"
+    assert found[0]["title"] == "salted_yolk: late order by (4,836,432 at risk)"
 
 
 def test_plan_csv_download(dashboard: DashboardServer, store: Store) -> None:

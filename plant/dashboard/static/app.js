@@ -34,7 +34,11 @@
   const fmtMs = (v) => (v === null || v === undefined ? "–" : v.toFixed(1) + " ms");
   function fmtCell(v) {
     if (v === null || v === undefined) return "";
-    if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", { maximumFractionDigits: 3 });
+    if (typeof v === "number") {
+      const a = Math.abs(v);
+      const digits = Number.isInteger(v) || a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+      return v.toLocaleString("en-US", { maximumFractionDigits: digits });
+    }
     if (typeof v === "string" && /^\d{4}-\d\d-\d\dT00:00:00(\.000)?(Z)?$/.test(v)) return v.slice(0, 10);
     return String(v);
   }
@@ -270,6 +274,8 @@
   }
 
   /* ---------- plans ---------- */
+  const SECTION_TITLES = { order: "Orders to place", need: "Needs per week", item_cover: "Cover of materials and packaging",
+    finished_goods: "Finished goods for the season (newsvendor)" };
   async function loadPlan() {
     const kind = state.planKind;
     $("plan-csv").setAttribute("href", `/api/plans/${kind}.csv`);
@@ -281,19 +287,24 @@
       return;
     }
     const m = p.meta || {};
-    const expl = describe(m.explanation);
     $("plan-meta").textContent = [m.plan_id || m.id ? `plan ${m.plan_id || m.id}` : null,
-      m.forecast_id ? `from forecast ${m.forecast_id}` : null, `as of ${p.as_of}`, expl].filter(Boolean).join(" · ");
-    const numeric = p.columns.filter((c) => p.rows.every((r) => r[c] === null || typeof r[c] === "number"));
-    const rows = p.rows.slice(0, 400);
-    box.replaceChildren(h("table", { "data-kind": kind },
-      h("thead", {}, h("tr", {}, p.columns.map((c) => h("th", { class: numeric.includes(c) ? "" : "text" }, c.replace(/_/g, " "))))),
-      h("tbody", {}, rows.map((r, i) => h("tr", {}, p.columns.map((c) => {
-        const mark = (p.marks[i] || {})[c];
-        const cls = [numeric.includes(c) ? "" : "text", mark === "ok" ? "ok-date" : mark || ""].join(" ").trim();
-        return h("td", { class: cls || null, title: mark === "overdue" ? "order-by date has passed" : mark === "soon" ? "order within days" : null }, fmtCell(r[c]));
-      }))))));
-    if (p.rows.length > rows.length) box.appendChild(h("p", { class: "hint" }, `${rows.length} of ${p.rows.length} rows shown; the CSV has all.`));
+      m.forecast_id ? `from forecast ${m.forecast_id}` : null, `as of ${p.as_of}`, `${p.row_count} rows`,
+      describe(m.explanation)].filter(Boolean).join(" · ");
+    const parts = [];
+    for (const sec of p.sections) {
+      const numeric = sec.columns.filter((c) => sec.rows.every((r) => r[c] === null || typeof r[c] === "number"));
+      const rows = sec.rows.slice(0, 300);
+      if (p.sections.length > 1) parts.push(h("h3", { class: "section" }, SECTION_TITLES[sec.name] || sec.name.replace(/_/g, " ")));
+      parts.push(h("table", { "data-kind": kind, "data-section": sec.name },
+        h("thead", {}, h("tr", {}, sec.columns.map((c) => h("th", { class: numeric.includes(c) ? "" : "text" }, c.replace(/_/g, " "))))),
+        h("tbody", {}, rows.map((r, i) => h("tr", {}, sec.columns.map((c) => {
+          const mark = (sec.marks[i] || {})[c];
+          const cls = [numeric.includes(c) ? "" : "text", mark === "ok" ? "ok-date" : mark || ""].join(" ").trim();
+          return h("td", { class: cls || null, title: mark === "overdue" ? "order-by date has passed" : mark === "soon" ? "order within days" : null }, fmtCell(r[c]));
+        }))))));
+      if (sec.rows.length > rows.length) parts.push(h("p", { class: "hint" }, `${rows.length} of ${sec.rows.length} rows shown; the CSV has all.`));
+    }
+    box.replaceChildren(...parts);
   }
   for (const tab of document.querySelectorAll(".tab")) {
     tab.addEventListener("click", () => {

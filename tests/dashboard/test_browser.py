@@ -1,0 +1,246 @@
+"""The dashboard in headless Chromium while ``peakline demo`` runs the whole line.
+
+One demo line (two camera nodes, short recordings) for the module: the page loads without
+console errors, the live counters rise, the charts draw data, reject thumbnails show, the
+plan tables have rows and their CSV downloads; screenshots are saved under tmp_path (and
+copied to $PEAKLINE_ARTIFACTS). At the end Ctrl-C stops the demo with no process left.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from plant.broker import free_port
+
+from .browser import chromium, console_errors, save_screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+STARTUP_S = 600
+
+
+@dataclass
+class Demo:
+    proc: subprocess.Popen[str]
+    url: str
+    workdir: Path
+    output: list[str]
+
+
+def _workdir_pids(workdir: Path) -> list[int]:
+    """Processes whose command line names the demo's work dir (its children)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if str(workdir) in cmd and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    workdir = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEAKLINE_DASHBOARD_TOKEN")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "plant.cli",
+            "demo",
+            "--workdir",
+            str(workdir),
+            "--port",
+            str(port),
+            "--nodes",
+            "2",
+            "--seconds-per-line",
+            "20",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for text in proc.stdout:
+            output.append(text)
+            if "dashboard:" in text:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + STARTUP_S
+    while not ready.wait(1):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("peakline demo did not start:\n" + "".join(output[-60:]))
+    url = re.search(r"dashboard:\s+(\S+)", "".join(output))
+    assert url is not None
+    try:
+        yield Demo(proc, url.group(1), workdir, output)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def browser(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    root = tmp_path_factory.mktemp("chromium")
+    driver = chromium(root / "profile", downloads=root / "downloads")
+    driver.downloads = root / "downloads"  # type: ignore[attr-defined]
+    driver.shots = root / "screenshots"  # type: ignore[attr-defined]
+    try:
+        driver.get(demo.url)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(driver: Any, script: str, timeout: float, what: str) -> Any:
+    """Poll a JavaScript expression until it is truthy; its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = driver.execute_script(f"return ({script});")
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            name = re.sub(r"\W+", "-", what)
+            save_screenshot(driver, driver.shots, f"timeout-{name}")
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def canvas_has_drawing(driver: Any, selector: str) -> bool:
+    """Whether the canvas under ``selector`` has pixels of more than one colour."""
+    return bool(
+        driver.execute_script(
+            """
+        const c = document.querySelector(arguments[0] + ' canvas');
+        if (!c || !c.width) return false;
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) {
+          if (d[i + 3] > 0) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]);
+          if (seen.size > 3) return true;
+        }
+        return false;
+        """,
+            selector,
+        )
+    )
+
+
+def test_page_loads_without_console_errors(browser: Any) -> None:
+    wait_for(browser, "window.peakline && window.peakline.updates >= 2", 60, "live updates")
+    assert browser.find_element(By.ID, "conn").text.lower() == "live"
+    assert console_errors(browser) == []
+
+
+def test_live_counters_rise(browser: Any) -> None:
+    wait_for(browser, "window.peakline.live.nodes.length === 2", 60, "both nodes")
+    read = "window.peakline.live.nodes.reduce((s, n) => s + n.items, 0)"
+    first = wait_for(browser, read, 120, "items counted")
+    wait_for(browser, f"{read} > {first}", 120, "the item count to rise")
+    cards = browser.find_elements(By.CSS_SELECTOR, "#nodes .node .pill.online")
+    assert len(cards) == 2
+    assert int(browser.find_element(By.ID, "kpi-ipm").text.replace(",", "")) > 0
+
+
+def test_throughput_chart_draws_data(browser: Any) -> None:
+    wait_for(
+        browser,
+        "window.peakline.charts.throughput && "
+        "window.peakline.charts.throughput.data[0].length >= 3",
+        60,
+        "chart data",
+    )
+    assert canvas_has_drawing(browser, "#throughput-chart")
+
+
+def test_reject_thumbnails_show(browser: Any) -> None:
+    wait_for(
+        browser,
+        "[...document.querySelectorAll('#gallery img')]"
+        ".some(i => i.complete && i.naturalWidth > 0)",
+        240,
+        "a reject thumbnail",
+    )
+    caption = browser.find_element(By.CSS_SELECTOR, "#gallery .thumb .meta").text
+    assert caption.startswith("score ")
+
+
+def test_forecast_chart_and_plan_tables(browser: Any) -> None:
+    wait_for(browser, "window.peakline.charts.forecast", STARTUP_S, "the forecast chart")
+    assert canvas_has_drawing(browser, "#forecast-chart")
+    assert "Mid-Autumn" in browser.find_element(By.ID, "festival").text
+    for kind in ("production", "inventory", "packaging"):
+        browser.find_element(By.CSS_SELECTOR, f'.tab[data-kind="{kind}"]').click()
+        rows = wait_for(
+            browser,
+            f"document.querySelectorAll('#plan-table table[data-kind=\"{kind}\"] tbody tr').length",
+            STARTUP_S,
+            f"the {kind} plan",
+        )
+        assert rows > 0
+    save_screenshot(browser, browser.shots, "dashboard-plans")
+
+
+def test_plan_csv_downloads(browser: Any) -> None:
+    browser.find_element(By.CSS_SELECTOR, '.tab[data-kind="production"]').click()
+    wait_for(
+        browser,
+        "document.querySelectorAll('#plan-table table[data-kind=\"production\"] tbody tr').length",
+        60,
+        "the production plan",
+    )
+    shown = len(browser.find_elements(By.CSS_SELECTOR, "#plan-table tbody tr"))
+    browser.find_element(By.ID, "plan-csv").click()
+    downloads: Path = browser.downloads
+    deadline = time.monotonic() + 30
+    while not (files := [p for p in downloads.glob("*.csv")]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert files, "no CSV was downloaded"
+    assert files[0].name.startswith("peakline-production-plan-")
+    rows = list(csv.DictReader(io.StringIO(files[0].read_text())))
+    assert len(rows) >= min(shown, 400) > 0
+
+
+def test_screenshots_and_clean_stop(browser: Any, demo: Demo) -> None:
+    path = save_screenshot(browser, browser.shots, "dashboard")
+    assert path.stat().st_size > 50_000
+    assert console_errors(browser) == []
+    assert _workdir_pids(demo.workdir)  # broker, plant, nodes are running
+    os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in the demo's terminal
+    assert demo.proc.wait(120) == 0, "".join(demo.output[-40:])
+    assert "Peakline demo stopped." in "".join(demo.output)
+    deadline = time.monotonic() + 10
+    while (left := _workdir_pids(demo.workdir)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == [], f"processes left behind: {left}"
