@@ -264,3 +264,30 @@ def test_reference_preprocess_agrees_with_fastpath(resize: str, fit: str) -> Non
     spec = PreprocessSpec(width=64, height=64, resize=resize, fit=fit)  # type: ignore[arg-type]
     ref = reference_preprocess(frame, rois, spec)
     np.testing.assert_allclose(ref, preprocess(frame, rois, spec), atol=3 / 255)
+
+
+def test_defect_naming_head(recording_dir: Path, tmp_path: Path) -> None:
+    """--classifier adds a head that names the defect; the reject decision is unchanged."""
+    path = tmp_path / "named.onnx"
+    card = fit_model(recording_dir, path, grid=8, flatten=False, classifier=True)
+    assert card.output.class_name == "defect_probs" and len(card.classes) >= 2
+    assert 0.0 <= card.metrics["defect_naming_cv_accuracy"] <= 1.0
+    scorer = Scorer(path)
+    items = load_items(recording_dir, scorer.spec, with_digest=False)
+    scores, names = scorer.classify(items.x)
+    assert names is not None and set(names) <= set(card.classes)
+    np.testing.assert_array_equal(scores, scorer.score(items.x))
+    report = eval_model(path, recording_dir)
+    assert report["naming"]["n"] > 0 and report["naming"]["accuracy"] > 0.5
+
+
+def test_defect_naming_needs_labelled_defects(recording_dir: Path, tmp_path: Path) -> None:
+    from edge.recording.dataset import export_dataset
+
+    export_dataset(recording_dir, tmp_path / "ds", size=64, test_fraction=0.0, include_empty=False)
+    for folder in (tmp_path / "ds" / "test").iterdir():
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+    with pytest.raises(DataError, match="at least 3 labelled items"):
+        fit_model(tmp_path / "ds", tmp_path / "m.onnx", grid=8, flatten=False, classifier=True)

@@ -38,6 +38,7 @@ def _fit(args: argparse.Namespace) -> int:
         name=args.name,
         version=args.version,
         threads=args.threads,
+        classifier=args.classifier,
     )
     print(
         f"wrote {args.out}: {card.name} {card.version}, grid {card.options['grid']}, "
@@ -90,6 +91,8 @@ def _eval(args: argparse.Namespace) -> int:
         },
         "model_ms_per_item": round(report["model_ms_per_item"], 4),
     }
+    if "naming" in report:
+        flat["naming_accuracy"] = report["naming"]["accuracy"]
     print(json.dumps(_clean(flat)))
     return 0
 
@@ -130,6 +133,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--name", default="peakline-padim", help="model name for the card")
     fit.add_argument("--version", help="model version (default: size and data digest)")
     fit.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    fit.add_argument(
+        "--classifier",
+        action="store_true",
+        help="also learn to name the defect type from the labelled defects in --data",
+    )
     fit.set_defaults(handler=_fit)
 
     cal = sub.add_parser("calibrate", help="set thresholds on held-out good items")

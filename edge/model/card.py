@@ -97,6 +97,9 @@ class OutputSpec(_Strict):
     name: str = Field(default="score", description="name of the graph output")
     kind: Literal["anomaly_score", "class_probs"] = Field(description="what the output holds")
     map_name: str | None = Field(default=None, description="optional per-cell anomaly map output")
+    class_name: str | None = Field(
+        default=None, description="optional output of per-defect probabilities (names: classes)"
+    )
 
 
 class Thresholds(_Strict):

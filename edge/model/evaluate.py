@@ -65,7 +65,29 @@ def eval_model(
     }
     report["data"] = {"path": str(data), "kind": items.kind, "items": len(items.labels)}
     report["model_ms_per_item"] = ms
+    if scorer.card.output.class_name:
+        report["naming"] = _naming(scorer, items)
     return report
+
+
+def _naming(scorer: Scorer, items: ItemSet) -> dict[str, Any]:
+    """How often the defect-naming head names a defect's type right (types it was trained on)."""
+    known = set(scorer.card.classes)
+    defects = items.subset(np.array([lab in known for lab in items.labels]))
+    names: list[str] = []
+    for i in range(0, len(defects.x), 64):
+        names += scorer.classify(defects.x[i : i + 64])[1] or []
+    confusion: dict[str, dict[str, int]] = {}
+    for true, pred in zip(defects.labels, names, strict=True):
+        row = confusion.setdefault(true, {})
+        row[pred] = row.get(pred, 0) + 1
+    hits = sum(t == p for t, p in zip(defects.labels, names, strict=True))
+    return {
+        "accuracy": hits / len(names) if names else float("nan"),
+        "n": len(names),
+        "per_defect": {t: row.get(t, 0) / sum(row.values()) for t, row in confusion.items()},
+        "confusion": confusion,
+    }
 
 
 def calibrate_model(
@@ -139,4 +161,9 @@ def format_report(report: dict[str, Any]) -> str:
     for row in ("good", "defect"):
         c = conf[row]
         lines.append(f"{row:<10}{c['pass']:>8}{c['uncertain']:>11}{c['reject']:>8}")
+    naming = report.get("naming")
+    if naming:
+        lines += ["", f"defect naming: {_fmt(naming['accuracy'])} right of {naming['n']}"]
+        for true, acc in sorted(naming["per_defect"].items()):
+            lines.append(f"  {true:<18}{_fmt(acc)}")
     return "\n".join(lines)

@@ -29,6 +29,7 @@ from edge.model.card import (
     Thresholds,
     write_card,
 )
+from edge.model.classifier import cross_validate, fit_head, head_inputs
 from edge.model.data import ItemSet, load_items
 from edge.model.graph import FeatureOptions, build_feature_model, build_score_model
 from edge.model.metrics import auroc, summarize, threshold_for_frr
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: fewer good items than this cannot give a meaningful model or threshold
 MIN_GOOD = 10
+#: labelled items a defect type needs to be learnt by the naming head
+MIN_PER_CLASS = 3
 
 
 def _session(model: Any, threads: int) -> Any:
@@ -125,6 +128,7 @@ def fit_model(
     version: str | None = None,
     seed: int = 0,
     threads: int = 2,
+    classifier: bool = False,
 ) -> ModelCard:
     """Fit on the good items of ``data`` (recording or dataset folder); write ``out``; return
     the card."""
@@ -162,8 +166,18 @@ def fit_model(
     assert best is not None
     _, opt, feats, oof_good = best
     stats: PadimStats = fit_stats(feats, d)
+    head, head_acc = None, None
+    classes: list[str] = []
+    if classifier:
+        head, classes, head_acc = _fit_head(items, fit_mask, opt, stats, threads, str(data))
     proto = build_score_model(
-        opt, stats.projection, stats.bias, stats.means, stats.whiten, input_name=input_spec.name
+        opt,
+        stats.projection,
+        stats.bias,
+        stats.means,
+        stats.whiten,
+        input_name=input_spec.name,
+        head=head,
     )
     thresholds, frr = thresholds_from_scores(oof_good, target_frr)
 
@@ -175,7 +189,13 @@ def fit_model(
         kind="anomaly",
         input=input_spec,
         crop=CropPolicy(margin=margin),
-        output=OutputSpec(name="score", kind="anomaly_score", map_name="map"),
+        output=OutputSpec(
+            name="score",
+            kind="anomaly_score",
+            map_name="map",
+            class_name="defect_probs" if head is not None else None,
+        ),
+        classes=classes,
         thresholds=thresholds,
         calibration=Calibration(
             target_frr=target_frr,
@@ -200,9 +220,37 @@ def fit_model(
     if not np.allclose(check, ref, rtol=1e-3, atol=1e-3):
         raise ModelError(f"the ONNX graph disagrees with the fitted statistics: {check} vs {ref}")
     card.metrics = _fit_metrics(items, fit_mask, sess, input_spec.name, thresholds, oof_good)
+    if head_acc is not None:
+        card.metrics["defect_naming_cv_accuracy"] = round(head_acc, 4)
     card.metrics["fit_seconds"] = round(time.monotonic() - started, 2)
     write_card(out_path, card, proto)
     return card
+
+
+def _fit_head(
+    items: ItemSet,
+    fit_mask: np.ndarray,
+    opt: FeatureOptions,
+    stats: PadimStats,
+    threads: int,
+    data: str,
+) -> tuple[tuple[np.ndarray, np.ndarray], list[str], float]:
+    """Train the defect-naming head on the labelled defects of the data."""
+    defects = items.subset(~items.is_good & ~fit_mask)
+    names = sorted(set(defects.labels))
+    counts = {lab: defects.labels.count(lab) for lab in names}
+    usable = [lab for lab in names if counts[lab] >= MIN_PER_CLASS]
+    if len(usable) < 2:
+        raise DataError(
+            f"{data}: a defect classifier needs at least {MIN_PER_CLASS} labelled items of at "
+            f"least two defect types; found {counts or 'none'}"
+        )
+    keep = np.array([lab in usable for lab in defects.labels])
+    defects = defects.subset(keep)
+    y = np.array([usable.index(lab) for lab in defects.labels])
+    v = head_inputs(stats, extract_features(defects.x, opt, threads))
+    acc = cross_validate(v, y, len(usable))
+    return fit_head(v, y, len(usable)), usable, acc
 
 
 def _fit_metrics(

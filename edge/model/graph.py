@@ -220,12 +220,16 @@ def build_score_model(
     means: np.ndarray,
     whiten: np.ndarray,
     input_name: str = "image",
+    head: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> onnx.ModelProto:
     """The full anomaly model.
 
     ``projection`` (d, F) and ``bias`` (d,) map raw cell features to standardised principal
     components; ``means`` (cells, d) and ``whiten`` (cells, d, d) give each cell's distance as
-    ``|| (z - mean) @ whiten ||``.
+    ``|| (z - mean) @ whiten ||``. With ``head`` = (weights (cells + 3d, K), bias (K,)), a
+    softmax over K defect types is added as output ``defect_probs``, computed from the distance
+    map and the mean, max and min over cells of each whitened component (see
+    ``edge.model.classifier``).
     """
     b = _Builder()
     feats = _features(b, input_name, opt)
@@ -255,4 +259,24 @@ def build_score_model(
         helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),
         helper.make_tensor_value_info("map", TensorProto.FLOAT, ["N", opt.grid, opt.grid]),
     ]
+    if head is not None:
+        summary = [dist] + [
+            b.one(op, [white], op.lower(), axes=[0], keepdims=0)
+            for op in ("ReduceMean", "ReduceMax", "ReduceMin")
+        ]
+        vec = b.one("Concat", summary, "head_in", axis=1)
+        weights, bias_k = head
+        logits = b.one(
+            "Gemm",
+            [
+                vec,
+                b.const(weights.astype(np.float32), "head_w"),
+                b.const(bias_k.astype(np.float32), "head_b"),
+            ],
+            "logits",
+        )
+        b.nodes.append(helper.make_node("Softmax", [logits], ["defect_probs"], axis=1))
+        outs.append(
+            helper.make_tensor_value_info("defect_probs", TensorProto.FLOAT, ["N", len(bias_k)])
+        )
     return _model(b, [_input(opt, input_name)], outs, "peakline_padim")

@@ -68,11 +68,12 @@ class Scorer:
             raise ModelError(
                 f"{self.path}: the card names input {inp.name!r}, the graph has {sorted(inputs)}"
             )
-        if self.card.output.name not in outputs:
-            raise ModelError(
-                f"{self.path}: the card names output {self.card.output.name!r}, "
-                f"the graph has {sorted(outputs)}"
-            )
+        for out_name in (self.card.output.name, self.card.output.class_name):
+            if out_name and out_name not in outputs:
+                raise ModelError(
+                    f"{self.path}: the card names output {out_name!r}, "
+                    f"the graph has {sorted(outputs)}"
+                )
         self.providers = self.session.get_providers()
         self.spec: Any = self.card.preprocess_spec()
         self._dtype = np.uint8 if inp.dtype == "uint8" else np.float32
@@ -107,8 +108,15 @@ class Scorer:
         return (1.0 - raw[:, self._good]).astype(np.float32)
 
     def classify(self, batch: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
-        """Scores and, for a classifier, the most likely defect name per item (None for anomaly
-        models, which cannot name the defect)."""
+        """Scores and the most likely defect name per item: from a classifier, or from an
+        anomaly model's defect-naming head; None when the model cannot name defects."""
+        head = self.card.output.class_name
+        if self._good is None and head:
+            score, probs = self.session.run(
+                [self.card.output.name, head], {self.card.input.name: self._check(batch)}
+            )
+            names = [self.card.classes[i] for i in np.asarray(probs).argmax(axis=1)]
+            return np.asarray(score).reshape(len(names)).astype(np.float32), names
         raw = self._run(batch)
         if self._good is None:
             return raw.reshape(len(raw)).astype(np.float32), None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PadimStats", "fit_stats", "score_stats"]
+__all__ = ["PadimStats", "fit_stats", "score_stats", "whitened"]
 
 
 @dataclass
@@ -72,10 +72,15 @@ def fit_stats(feats: np.ndarray, components: int, min_shrink: float = 0.02) -> P
     )
 
 
-def score_stats(stats: PadimStats, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (N,) and distance maps (N, cells) for pooled features, as the graph computes them."""
+def whitened(stats: PadimStats, feats: np.ndarray) -> np.ndarray:
+    """Each cell's whitened deviation (cells, N, d) from its good-item Gaussian."""
     x = _cells(feats)
     z = x @ stats.projection.T.astype(np.float64) + stats.bias
-    w = np.einsum("cnd,cde->cne", z - stats.means[:, None, :], stats.whiten)
+    return np.einsum("cnd,cde->cne", z - stats.means[:, None, :], stats.whiten)
+
+
+def score_stats(stats: PadimStats, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (N,) and distance maps (N, cells) for pooled features, as the graph computes them."""
+    w = whitened(stats, feats)
     dist = np.sqrt((w**2).sum(axis=2)).T  # (N, cells)
     return dist.max(axis=1), dist
