@@ -9,7 +9,6 @@ A missing or invalid model raises :class:`edge.errors.ModelError` before anythin
 
 from __future__ import annotations
 
-import gc
 import logging
 import queue
 import signal
@@ -114,7 +113,6 @@ class Node:
         self.items.start()
         self.capture.start()
         self._serve_metrics()
-        gc.freeze()  # the long-lived set-up objects leave the collector's scans (shorter pauses)
         log.info("node %s/%s/%s running (boot %s, model %s)", self.config.site,
                  self.config.line, self.config.node, self.boot_id, self.model_id)
         self._watch()

@@ -40,9 +40,13 @@ def _run(args: argparse.Namespace) -> int:
     if config.log_format == "json":
         for handler in root.handlers:
             handler.setFormatter(_JsonFormatter(config.node))
+    import gc
+
     from edge.node import Node
 
-    return Node(config).run()
+    node = Node(config)
+    gc.freeze()  # the node process's long-lived set-up objects leave the collector's scans
+    return node.run()
 
 
 class _JsonFormatter(logging.Formatter):
