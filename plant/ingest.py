@@ -157,11 +157,14 @@ class Ingestor:
         """
         received = time.time()
         raw = bytes(payload)
-        if self._pool is not None and topic.endswith("/results"):
-            fut = self._pool.submit(prepare, self.site, topic, raw, received)
-            self._queue.put((topic, raw, token, received, fut))
-        else:
-            self._queue.put((topic, raw, token, received, None))
+        fut: Future[IngestBatch] | None = None
+        pool = self._pool
+        if pool is not None and topic.endswith("/results"):
+            try:
+                fut = pool.submit(prepare, self.site, topic, raw, received)
+            except RuntimeError as exc:  # broken or shut down: validate in the writer
+                self._drop_pool(exc)
+        self._queue.put((topic, raw, token, received, fut))
 
     def start(self) -> Ingestor:
         """Start the writer thread."""
@@ -215,7 +218,10 @@ class Ingestor:
             if chunk is None:
                 break
             if chunk:
-                self.process(chunk)
+                try:
+                    self.process(chunk)
+                except Exception:  # a bug must not end ingest; these stay un-acked
+                    log.exception("ingest of %d messages failed", len(chunk))
             if self._stopping.is_set() and self._queue.empty():
                 break
         # anything still queued (arrived during shutdown) is committed too
@@ -241,8 +247,8 @@ class Ingestor:
             if fut is not None:
                 try:
                     part = fut.result()
-                except Exception as exc:  # a dead worker: validate here instead
-                    log.warning("parse worker failed (%s); parsing in the writer", exc)
+                except Exception as exc:  # a dead worker: validate here from now on
+                    self._drop_pool(exc)
                 else:
                     batch.results += part.results
                     batch.dead_letters += part.dead_letters
@@ -257,16 +263,35 @@ class Ingestor:
                         DeadLetter(topic, "not a topic this plant consumes", raw, received)
                     )
         for topic, raw, _token, received, _fut in erp_msgs:
-            try:
-                self.stats.erp_rows += self._erp(topic, raw)
-            except PeaklineError as exc:
-                batch.dead_letters.append(DeadLetter(topic, str(exc), raw, received))
+            delay = 0.05
+            while True:
+                try:
+                    self.stats.erp_rows += self._erp(topic, raw)
+                except (SQLAlchemyError, StoreError) as exc:  # the database, not the message
+                    if self._stopping.is_set():
+                        log.error("ERP message on %s not applied at shutdown: %s", topic, exc)
+                        return
+                    log.warning("ERP message on %s: database error, retrying: %s", topic,
+                                str(exc).splitlines()[0])
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                except PeaklineError as exc:
+                    batch.dead_letters.append(DeadLetter(topic, str(exc), raw, received))
+                break
         acks = self._commit(batch)
         if acks is None:
             return  # not stored: no PUBACK, the broker redelivers after a reconnect
         self.stats.messages += len(chunk)
         self.stats.dead_letters += len(batch.dead_letters)
         self.on_commit(acks, tokens)
+
+    def _drop_pool(self, exc: BaseException) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            log.warning("parse workers failed (%s: %s); validating in the writer thread "
+                        "from now on", type(exc).__name__, exc)
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _erp(self, topic: str, raw: bytes) -> int:
         assert self.erp is not None

@@ -2,9 +2,9 @@
 
 ``Store.open(url)`` takes ``sqlite:///path.db`` (or a plain path) or
 ``postgresql+psycopg://user@host/db``, applies the numbered migrations and returns a store
-whose methods return pandas frames. Results, presence, metrics and dead letters come from
-``plant.store.results``; ERP tables from ``plant.store.erp``; forecasts and plans from
-``plant.store.artifacts``.
+whose methods return pandas frames. Results, presence, metrics and dead letters are written
+by ``plant.store.results`` and read by ``plant.store.queries``; ERP tables live in
+``plant.store.erp``; forecasts and plans in ``plant.store.artifacts``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from edge.errors import StoreError
 from plant.store.artifacts import PLAN_KINDS, ArtifactsMixin
 from plant.store.base import normalize_url
 from plant.store.erp import CSV_KINDS, ErpMixin
+from plant.store.queries import ResultsQueries
 from plant.store.results import DeadLetter, IngestBatch, ResultRows, ResultsMixin
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class Store(ResultsMixin, ErpMixin, ArtifactsMixin):
+class Store(ResultsMixin, ResultsQueries, ErpMixin, ArtifactsMixin):
     """The plant's database. Open with ``Store.open(url)``; close with ``close()``."""
 
     @classmethod

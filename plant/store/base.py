@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -19,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from edge.errors import StoreError
 from plant.store.schema import migrate
 
-__all__ = ["StoreBase", "normalize_url"]
+__all__ = ["StoreBase", "frame", "normalize_url"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def frame(conn: Connection, stmt: Any) -> pd.DataFrame:
+    """Run ``stmt`` and return its rows as a DataFrame with the statement's column names."""
+    res = conn.execute(stmt)
+    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
 
 def _redact(url: str) -> str:

@@ -20,8 +20,7 @@ from sqlalchemy import Connection, Table, delete, func, select, tuple_
 from edge.errors import DataError
 from plant.erp.validate import check_frame, fail
 from plant.store import schema as t
-from plant.store.base import StoreBase
-from plant.store.results import frame
+from plant.store.base import StoreBase, frame
 
 __all__ = ["CSV_KINDS", "ErpMixin"]
 

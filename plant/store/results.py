@@ -4,19 +4,18 @@
 returns, per (node, boot_id), the highest contiguous sequence now stored: the number the
 plant acknowledges to the edge. Duplicates are dropped twice over: by the in-memory ranges
 of stored sequences (``plant.dedup``, persisted in ``seq_ranges`` in the same transaction)
-and by the UNIQUE (node, boot_id, seq) constraint with insert-or-ignore.
+and by the UNIQUE (node, boot_id, seq) constraint with insert-or-ignore. Readers are in
+``plant.store.queries``.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-from sqlalchemy import Connection, and_, case, delete, func, select
+from sqlalchemy import Connection, delete, func, select
 
 from edge.wire import NodeMetrics, NodeStatus, RejectThumbnail, ResultsBatch
 from plant.dedup import SeqRanges
@@ -29,7 +28,6 @@ __all__ = [
     "IngestBatch",
     "ResultRows",
     "ResultsMixin",
-    "frame",
 ]
 
 DEAD_LETTER_MAX_BYTES = 4096
@@ -99,12 +97,6 @@ class IngestBatch:
             + len(self.thumbnails)
             + len(self.dead_letters)
         )
-
-
-def frame(conn: Connection, stmt: Any) -> pd.DataFrame:
-    """Run ``stmt`` and return its rows as a DataFrame with the statement's column names."""
-    res = conn.execute(stmt)
-    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
 
 class ResultsMixin(StoreBase):
@@ -277,146 +269,6 @@ class ResultsMixin(StoreBase):
         """Record one unusable message on its own (outside an ingest cycle)."""
         with self.engine.begin() as conn:
             self._write_dead_letters(conn, [DeadLetter(topic, reason, raw, received_ts)])
-
-    # --- reading -----------------------------------------------------------------------------
-    def results(
-        self, since: float | None = None, line: str | None = None, limit: int = 10_000
-    ) -> pd.DataFrame:
-        """Item results ordered by time: from ``since`` on, or else the newest ``limit``."""
-        r = t.results
-        stmt = select(r)
-        if line is not None:
-            stmt = stmt.where(r.c.line == line)
-        if since is not None:
-            stmt = stmt.where(r.c.ts >= since).order_by(r.c.ts, r.c.node, r.c.seq).limit(limit)
-        else:
-            stmt = stmt.order_by(r.c.ts.desc(), r.c.node, r.c.seq.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            df = frame(conn, stmt)
-        if since is None:
-            df = df.iloc[::-1].reset_index(drop=True)
-        for col in ("rejected", "missed_reject", "historical"):
-            df[col] = df[col].astype(bool)
-        return df
-
-    def count_results(self) -> int:
-        """How many item results are stored in all."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(t.results)).scalar() or 0)
-
-    def line_summary(self, window_s: float = 60, now: float | None = None) -> pd.DataFrame:
-        """Per node over the last ``window_s``: presence, throughput, rejects, latency, backlog."""
-        now = time.time() if now is None else now
-        r = t.results
-        agg = (
-            select(
-                r.c.node,
-                func.count().label("items"),
-                func.sum(case((r.c.decision == "reject", 1), else_=0)).label("rejects"),
-                func.sum(case((r.c.decision == "uncertain", 1), else_=0)).label("uncertain"),
-                func.sum(case((r.c.missed_reject, 1), else_=0)).label("missed_rejects"),
-            )
-            .where(r.c.ts >= now - window_s)
-            .group_by(r.c.node)
-        )
-        m = t.metrics
-        latest = select(m.c.node, func.max(m.c.id).label("id")).group_by(m.c.node).subquery()
-        met = select(m.c.node, m.c.latency_p99_ms, m.c.outbox_backlog).join(
-            latest, and_(m.c.id == latest.c.id)
-        )
-        n = t.nodes
-        with self.engine.connect() as conn:
-            nodes = frame(conn, select(n.c.site, n.c.line, n.c.node, n.c.state, n.c.last_seen))
-            counts = frame(conn, agg)
-            mets = frame(conn, met)
-        cols = ["site", "line", "node", "state", "last_seen", "items", "items_per_min"]
-        cols += ["rejects", "reject_rate", "uncertain", "missed_rejects"]
-        cols += ["latency_p99_ms", "outbox_backlog"]
-        df = nodes.merge(counts, on="node", how="left").merge(mets, on="node", how="left")
-        for col in ("items", "rejects", "uncertain", "missed_rejects"):
-            df[col] = pd.to_numeric(df[col]).fillna(0).astype("int64")
-        df["items_per_min"] = df["items"] / (window_s / 60.0)
-        df["reject_rate"] = (df["rejects"] / df["items"].where(df["items"] > 0)).astype(float)
-        df["latency_p99_ms"] = pd.to_numeric(df["latency_p99_ms"]).astype(float)
-        df["outbox_backlog"] = pd.to_numeric(df["outbox_backlog"]).astype(float)
-        return df.reindex(columns=cols).sort_values(["line", "node"]).reset_index(drop=True)
-
-    def rejects_by_defect(self, window_s: float = 3600, now: float | None = None) -> pd.DataFrame:
-        """Rejected items per line and defect over the last ``window_s``."""
-        now = time.time() if now is None else now
-        r = t.results
-        defect = func.coalesce(r.c.defect, "unknown").label("defect")
-        stmt = (
-            select(r.c.line, defect, func.count().label("rejects"))
-            .where(r.c.ts >= now - window_s, r.c.decision == "reject")
-            .group_by(r.c.line, defect)
-            .order_by(r.c.line, func.count().desc())
-        )
-        with self.engine.connect() as conn:
-            df = frame(conn, stmt)
-        return df.astype({"rejects": "int64"}) if len(df) else df
-
-    def recent_thumbnails(self, limit: int = 24) -> pd.DataFrame:
-        """The newest reject thumbnails over all nodes (base64 JPEG in ``jpeg_b64``)."""
-        th = t.thumbnails
-        stmt = select(th).order_by(th.c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            return frame(conn, stmt)
-
-    def reject_rate(self, line: str | None = None, days: int = 7) -> float | None:
-        """Share of items rejected over the last ``days`` (one line or all); None if no items."""
-        r = t.results
-        stmt = select(
-            func.count(), func.sum(case((r.c.decision == "reject", 1), else_=0))
-        ).where(r.c.ts >= time.time() - days * 86400.0)
-        if line is not None:
-            stmt = stmt.where(r.c.line == line)
-        with self.engine.connect() as conn:
-            items, rejects = conn.execute(stmt).one()
-        return None if not items else float(rejects or 0) / float(items)
-
-    def dead_letters(self, limit: int = 100) -> pd.DataFrame:
-        """The newest dead letters: topic, reason, received_ts, size, raw (truncated bytes)."""
-        d = t.dead_letters
-        with self.engine.connect() as conn:
-            return frame(conn, select(d).order_by(d.c.id.desc()).limit(limit))
-
-    def node_status(self) -> pd.DataFrame:
-        """Every node seen: site, line, state, boot_id, model, config_digest, last_seen."""
-        with self.engine.connect() as conn:
-            return frame(conn, select(t.nodes).order_by(t.nodes.c.line, t.nodes.c.node))
-
-    def metrics_history(self, node: str | None = None, since: float | None = None) -> pd.DataFrame:
-        """Node metrics as a time series."""
-        m = t.metrics
-        stmt = select(m).order_by(m.c.ts)
-        if node is not None:
-            stmt = stmt.where(m.c.node == node)
-        if since is not None:
-            stmt = stmt.where(m.c.ts >= since)
-        with self.engine.connect() as conn:
-            return frame(conn, stmt)
-
-    def gaps(self) -> pd.DataFrame:
-        """Missing sequence ranges per (node, boot_id): first_missing, last_missing, missing."""
-        s = t.seq_ranges
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(s.c.node, s.c.boot_id, s.c.first_seq, s.c.last_seq).order_by(
-                    s.c.node, s.c.boot_id, s.c.first_seq
-                )
-            ).all()
-        by_key: dict[Key, list[tuple[int, int]]] = {}
-        for node, boot, a, b in rows:
-            by_key.setdefault((node, boot), []).append((int(a), int(b)))
-        out = [
-            {"node": node, "boot_id": boot, "first_missing": a, "last_missing": b,
-             "missing": b - a + 1}
-            for (node, boot), ranges in by_key.items()
-            for a, b in SeqRanges(ranges).gaps()
-        ]
-        cols = ["node", "boot_id", "first_missing", "last_missing", "missing"]
-        return pd.DataFrame(out, columns=cols)
 
     def acked_seq(self, node: str, boot_id: str) -> int:
         """The highest contiguous sequence stored for (node, boot_id); 0 if none."""

@@ -1,0 +1,165 @@
+"""Reading the inspection side: results, line summaries, rejects, thumbnails, gaps.
+
+What the dashboard and planning ask of the results the ingest writer stored: frames per
+node and line over a time window, the measured reject rate (the yield input of production
+planning), dead letters and the gaps in each node's sequence numbers.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+from sqlalchemy import and_, case, func, select
+
+from plant.dedup import SeqRanges
+from plant.store import schema as t
+from plant.store.base import StoreBase, frame
+
+__all__ = ["ResultsQueries"]
+
+Key = tuple[str, str]
+
+
+class ResultsQueries(StoreBase):
+    """Readers of results, presence, metrics, thumbnails, dead letters and gaps."""
+
+    # --- reading -----------------------------------------------------------------------------
+    def results(
+        self, since: float | None = None, line: str | None = None, limit: int = 10_000
+    ) -> pd.DataFrame:
+        """Item results ordered by time: from ``since`` on, or else the newest ``limit``."""
+        r = t.results
+        stmt = select(r)
+        if line is not None:
+            stmt = stmt.where(r.c.line == line)
+        if since is not None:
+            stmt = stmt.where(r.c.ts >= since).order_by(r.c.ts, r.c.node, r.c.seq).limit(limit)
+        else:
+            stmt = stmt.order_by(r.c.ts.desc(), r.c.node, r.c.seq.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            df = frame(conn, stmt)
+        if since is None:
+            df = df.iloc[::-1].reset_index(drop=True)
+        for col in ("rejected", "missed_reject", "historical"):
+            df[col] = df[col].astype(bool)
+        return df
+
+    def count_results(self) -> int:
+        """How many item results are stored in all."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.results)).scalar() or 0)
+
+    def line_summary(self, window_s: float = 60, now: float | None = None) -> pd.DataFrame:
+        """Per node over the last ``window_s``: presence, throughput, rejects, latency, backlog."""
+        now = time.time() if now is None else now
+        r = t.results
+        agg = (
+            select(
+                r.c.node,
+                func.count().label("items"),
+                func.sum(case((r.c.decision == "reject", 1), else_=0)).label("rejects"),
+                func.sum(case((r.c.decision == "uncertain", 1), else_=0)).label("uncertain"),
+                func.sum(case((r.c.missed_reject, 1), else_=0)).label("missed_rejects"),
+            )
+            .where(r.c.ts >= now - window_s)
+            .group_by(r.c.node)
+        )
+        m = t.metrics
+        latest = select(m.c.node, func.max(m.c.id).label("id")).group_by(m.c.node).subquery()
+        met = select(m.c.node, m.c.latency_p99_ms, m.c.outbox_backlog).join(
+            latest, and_(m.c.id == latest.c.id)
+        )
+        n = t.nodes
+        with self.engine.connect() as conn:
+            nodes = frame(conn, select(n.c.site, n.c.line, n.c.node, n.c.state, n.c.last_seen))
+            counts = frame(conn, agg)
+            mets = frame(conn, met)
+        cols = ["site", "line", "node", "state", "last_seen", "items", "items_per_min"]
+        cols += ["rejects", "reject_rate", "uncertain", "missed_rejects"]
+        cols += ["latency_p99_ms", "outbox_backlog"]
+        df = nodes.merge(counts, on="node", how="left").merge(mets, on="node", how="left")
+        for col in ("items", "rejects", "uncertain", "missed_rejects"):
+            df[col] = pd.to_numeric(df[col]).fillna(0).astype("int64")
+        df["items_per_min"] = df["items"] / (window_s / 60.0)
+        df["reject_rate"] = (df["rejects"] / df["items"].where(df["items"] > 0)).astype(float)
+        df["latency_p99_ms"] = pd.to_numeric(df["latency_p99_ms"]).astype(float)
+        df["outbox_backlog"] = pd.to_numeric(df["outbox_backlog"]).astype(float)
+        return df.reindex(columns=cols).sort_values(["line", "node"]).reset_index(drop=True)
+
+    def rejects_by_defect(self, window_s: float = 3600, now: float | None = None) -> pd.DataFrame:
+        """Rejected items per line and defect over the last ``window_s``."""
+        now = time.time() if now is None else now
+        r = t.results
+        defect = func.coalesce(r.c.defect, "unknown").label("defect")
+        stmt = (
+            select(r.c.line, defect, func.count().label("rejects"))
+            .where(r.c.ts >= now - window_s, r.c.decision == "reject")
+            .group_by(r.c.line, defect)
+            .order_by(r.c.line, func.count().desc())
+        )
+        with self.engine.connect() as conn:
+            df = frame(conn, stmt)
+        return df.astype({"rejects": "int64"}) if len(df) else df
+
+    def recent_thumbnails(self, limit: int = 24) -> pd.DataFrame:
+        """The newest reject thumbnails over all nodes (base64 JPEG in ``jpeg_b64``)."""
+        th = t.thumbnails
+        stmt = select(th).order_by(th.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return frame(conn, stmt)
+
+    def reject_rate(self, line: str | None = None, days: int = 7) -> float | None:
+        """Share of items rejected over the last ``days`` (one line or all); None if no items."""
+        r = t.results
+        stmt = select(
+            func.count(), func.sum(case((r.c.decision == "reject", 1), else_=0))
+        ).where(r.c.ts >= time.time() - days * 86400.0)
+        if line is not None:
+            stmt = stmt.where(r.c.line == line)
+        with self.engine.connect() as conn:
+            items, rejects = conn.execute(stmt).one()
+        return None if not items else float(rejects or 0) / float(items)
+
+    def dead_letters(self, limit: int = 100) -> pd.DataFrame:
+        """The newest dead letters: topic, reason, received_ts, size, raw (truncated bytes)."""
+        d = t.dead_letters
+        with self.engine.connect() as conn:
+            return frame(conn, select(d).order_by(d.c.id.desc()).limit(limit))
+
+    def node_status(self) -> pd.DataFrame:
+        """Every node seen: site, line, state, boot_id, model, config_digest, last_seen."""
+        with self.engine.connect() as conn:
+            return frame(conn, select(t.nodes).order_by(t.nodes.c.line, t.nodes.c.node))
+
+    def metrics_history(self, node: str | None = None, since: float | None = None) -> pd.DataFrame:
+        """Node metrics as a time series."""
+        m = t.metrics
+        stmt = select(m).order_by(m.c.ts)
+        if node is not None:
+            stmt = stmt.where(m.c.node == node)
+        if since is not None:
+            stmt = stmt.where(m.c.ts >= since)
+        with self.engine.connect() as conn:
+            return frame(conn, stmt)
+
+    def gaps(self) -> pd.DataFrame:
+        """Missing sequence ranges per (node, boot_id): first_missing, last_missing, missing."""
+        s = t.seq_ranges
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(s.c.node, s.c.boot_id, s.c.first_seq, s.c.last_seq).order_by(
+                    s.c.node, s.c.boot_id, s.c.first_seq
+                )
+            ).all()
+        by_key: dict[Key, list[tuple[int, int]]] = {}
+        for node, boot, a, b in rows:
+            by_key.setdefault((node, boot), []).append((int(a), int(b)))
+        out = [
+            {"node": node, "boot_id": boot, "first_missing": a, "last_missing": b,
+             "missing": b - a + 1}
+            for (node, boot), ranges in by_key.items()
+            for a, b in SeqRanges(ranges).gaps()
+        ]
+        cols = ["node", "boot_id", "first_missing", "last_missing", "missing"]
+        return pd.DataFrame(out, columns=cols)
