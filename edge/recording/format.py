@@ -145,8 +145,9 @@ class Recording:
         if not cap.isOpened():
             raise DataError(f"{video} cannot be opened as a video")
         try:
-            if start:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            for i in range(start):  # decode up to start: exact, unlike seeking in MPEG-4
+                if not cap.grab():
+                    raise DataError(f"{video} ends at frame {i}, before frame {start}")
             for i in range(start, stop):
                 ok, img = cap.read()
                 if not ok:
