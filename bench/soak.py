@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     rows = [{"t_s": s.t, **{f"{k}_rss_mb": round(v / 1024, 1) for k, v in s.rss_kb.items()},
              **{f"{k}_fds": v for k, v in s.fds.items()}, "backlog": s.backlog,
-             "outbox_kb": s.outbox_bytes // 1024, "stored": s.stored} for s in samples]
+             "outbox_kb": s.outbox_bytes // 1024, "wal_kb": s.wal_bytes // 1024,
+             "stored": s.stored} for s in samples]
     if rows:
         print_table(rows, list(rows[0]))
     emit_json({"bench": "soak", **tally.row(), "rate_per_node": args.rate, "nodes": 4})

@@ -52,7 +52,9 @@ def problems(name: str, t: Tally) -> list[str]:
     if t.stored != t.sent:
         out.append(f"stored {t.stored} != sent {t.sent}")
     x = t.extra
-    if name == "plant_stall_past_queue":
+    if name == "broker_kill_persistent" and not x.get("broker_saved"):
+        out.append("the broker never wrote its persistence file: persistence was not on")
+    elif name == "plant_stall_past_queue":
         if not x.get("broker_dropped_notices"):
             out.append("the broker's queue for the plant never overflowed")
         if x.get("plant_will_s") is None:

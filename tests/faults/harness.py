@@ -95,9 +95,10 @@ class Rig:
         self.db_url = db_url or f"sqlite:///{workdir / 'plant.db'}"
         # Mosquitto started as root drops to user "mosquitto", which cannot write its
         # persistence file into our private work folder: stay the current user.
-        extra = ["user root"] if os.geteuid() == 0 else []
         self.broker = Mosquitto(workdir / "mosquitto", persistence=persistence,
-                                max_queued=max_queued, extra=extra)
+                                max_queued=max_queued)
+        if os.geteuid() == 0 and "\nuser " not in self.broker.config_text():
+            self.broker.extra.append("user root")
         self.plant_keepalive_s = plant_keepalive_s
         self.plant: Proc | None = None
         self.gens: list[Proc] = []

@@ -48,6 +48,9 @@ def broker_kill(workdir: Path, persistence: bool) -> Tally:
         recover = r.wait_delivered(60, since=healed, target=target)
         out = r.finish(recover_s=recover)
         out.extra["persistence"] = persistence
+        log = r.broker.log_path.read_text(errors="replace")
+        out.extra["broker_saved"] = (r.broker.workdir / "mosquitto.db").exists() and (
+            "Permission denied" not in log)
         return out
 
 
