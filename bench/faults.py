@@ -12,7 +12,7 @@ object::
 ``recover_s`` is the time from the end of the fault until everything sent before it was
 stored. Exit status 1 when any scenario broke a promise.
 
-    python bench/faults.py [--only NAME ...] [--keep]
+    python bench/faults.py [--only NAME ...] [--extra] [--keep]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ sys.path.insert(1, str(REPO / "bench"))
 
 from common import emit_json, print_table  # noqa: E402
 
-from tests.faults.catalog import SCENARIOS, problems  # noqa: E402
+from tests.faults.catalog import EXTRA, SCENARIOS, problems  # noqa: E402
 
 COLUMNS = ["scenario", "sent", "stored", "lost", "duplicated", "policy_dropped", "recover_s",
            "wall_s", "ok", "notes"]
@@ -40,10 +40,13 @@ COLUMNS = ["scenario", "sent", "stored", "lost", "duplicated", "policy_dropped",
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), help="run only these")
+    every = {**SCENARIOS, **EXTRA}
+    parser.add_argument("--only", nargs="*", choices=sorted(every), help="run only these")
+    parser.add_argument("--extra", action="store_true",
+                        help="also run the longer scenarios (saturated slow link, 5 s keep-alive)")
     parser.add_argument("--keep", action="store_true", help="keep the work folders (logs)")
     args = parser.parse_args(argv)
-    names = args.only or list(SCENARIOS)
+    names = args.only or [*SCENARIOS, *(EXTRA if args.extra else [])]
     root = Path(tempfile.mkdtemp(prefix="peakline-faults-"))
     rows: list[dict[str, Any]] = []
     results: dict[str, dict[str, Any]] = {}
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         print(f"running {name} ...", file=sys.stderr, flush=True)
         try:
-            tally = SCENARIOS[name](root / name)
+            tally = every[name](root / name)
         except Exception as exc:  # report and go on with the other scenarios
             traceback.print_exc()
             broken[name] = [f"{type(exc).__name__}: {str(exc).splitlines()[0]}"]

@@ -17,7 +17,7 @@ from . import scenarios as s
 from . import scenarios_link as link
 from .counting import Tally
 
-__all__ = ["SCENARIOS", "WILL_SLACK_S", "problems"]
+__all__ = ["EXTRA", "SCENARIOS", "WILL_SLACK_S", "problems"]
 
 #: Mosquitto checks keep-alives once a second on a whole-second clock; the plant's commit
 #: of the status adds a few milliseconds. The Will must arrive within 1.5 keep-alives + this.
@@ -37,6 +37,14 @@ SCENARIOS: dict[str, Callable[[Path], Tally]] = {
     "last_will": link.last_will,
     "fifty_nodes_reconnect": s.fifty_nodes,
     "outbox_bound": s.outbox_bound,
+}
+
+
+#: longer runs only the bench does (``bench/faults.py --extra``): a link slower than the
+#: node's output, where every resend competes with new results for the bandwidth
+EXTRA: dict[str, Callable[[Path], Tally]] = {
+    "slow_link_saturated": partial(link.slow_link, bandwidth_bps=15_000),
+    "last_will_keepalive_5s": partial(link.last_will, keepalive_s=5),
 }
 
 
@@ -70,7 +78,7 @@ def problems(name: str, t: Tally) -> list[str]:
         out.append("the half-open link dropped nothing")
     elif name == "duplicates_reordered" and x.get("ack_at_hole") != 300:
         out.append(f"ack passed the hole: {x.get('ack_at_hole')} (want 300)")
-    elif name == "last_will":
+    elif name.startswith("last_will"):
         bound = 1.5 * float(x["keepalive_s"]) + WILL_SLACK_S
         if float(x["will_stored_s_max"]) > bound:
             out.append(f"Will took {x['will_stored_s_max']} s > {bound} s")
