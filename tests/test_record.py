@@ -151,3 +151,10 @@ def test_record_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert read_dataset(tmp_path / "ds").width == 64
     assert main(["record", "--seconds", "0.1", "--out", str(out), "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_frames_from_a_start_index_are_exact(recording_dir: Path) -> None:
+    rec = read_recording(recording_dir)
+    from_start = dict(rec.frames(0, 8))
+    (index, frame), *_ = list(rec.frames(6, 7))
+    assert index == 6 and np.array_equal(frame, from_start[6])
