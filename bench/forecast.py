@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plant.calendar import HolidayCalendar  # noqa: E402
-from plant.demand_sample import generate  # noqa: E402
-from plant.forecast.backtest import backtest  # noqa: E402
-from plant.forecast.demand import forecast_demand  # noqa: E402
+from plant.calendar import HolidayCalendar
+from plant.demand_sample import generate
+from plant.forecast.backtest import backtest
+from plant.forecast.demand import forecast_demand
 
 
 def main() -> int:

@@ -5,9 +5,11 @@ For each past Mid-Autumn with at least a year of history before it, the forecast
 forecasts ``h`` days. Errors are scored per SKU with MASE (mean absolute error over the
 in-sample mean absolute error of the weekly seasonal naive forecast) and bias (sum of errors
 over sum of actuals, in per cent), for the festival window (the six weeks up to the festival)
-and for the whole horizon. Baselines in the same run: ``seasonal_naive`` (season 7) on every
-SKU, and ``autoets`` (AutoETS, season 7, no holiday features) on a fixed, seeded sample of SKUs
-because its model search is slow; ``holiday@sample`` scores our forecast on that same sample.
+and for the whole horizon; for our forecast also the share of actual days inside its P10..P90
+interval (80% if the intervals are calibrated). Baselines in the same run: ``seasonal_naive``
+(season 7) on every SKU, and ``autoets`` (AutoETS, season 7, no holiday features) on a fixed,
+seeded sample of SKUs because its model search is slow; ``holiday@sample`` scores our
+forecast on that same sample.
 """
 
 from __future__ import annotations
@@ -64,7 +66,13 @@ def _baselines(train: pd.DataFrame, h: int, ets_ids: list[str], n_jobs: int) -> 
 
 
 def score(errors: pd.DataFrame, method: str, window: str, scale: pd.Series) -> dict:
-    """MASE (mean over series with a non-zero scale) and bias % of one method in one window."""
+    """MASE (mean over series with a non-zero scale), bias % and, where the method has
+    ``<method>_p10``/``_p90`` columns, the share of actuals inside P10..P90 (ideal 0.8)."""
+    covered = float("nan")
+    if f"{method}_p10" in errors.columns:
+        inside = (errors["y"] >= errors[f"{method}_p10"] - 1e-9) & (
+            errors["y"] <= errors[f"{method}_p90"] + 1e-9)
+        covered = float(inside.mean()) if len(errors) else float("nan")
     e = errors.assign(abs_err=(errors[method] - errors["y"]).abs(),
                       err=errors[method] - errors["y"])
     per = e.groupby("unique_id").agg(mae=("abs_err", "mean"), err=("err", "sum"),
@@ -75,6 +83,7 @@ def score(errors: pd.DataFrame, method: str, window: str, scale: pd.Series) -> d
         "method": method, "window": window, "series": len(valid),
         "mase": float((valid["mae"] / valid["scale"]).mean()) if len(valid) else float("nan"),
         "bias_pct": float(100 * per["err"].sum() / per["y"].sum()) if per["y"].sum() else 0.0,
+        "coverage_p10_p90": covered,
     }
 
 
@@ -100,14 +109,16 @@ def backtest(
         train = hist[hist["ds"] < origin]
         test = hist[(hist["ds"] >= origin) & (hist["ds"] < origin + pd.Timedelta(days=h))]
         ours = forecast_demand(train, skus, h, cal, level=level, n_jobs=n_jobs)
-        col = f"{_TARGETS[target]}_p50"
+        pre = _TARGETS[target]
+        ours = ours.rename(columns={f"{pre}_p10": "holiday_p10", f"{pre}_p90": "holiday_p90"})
         long = pd.DataFrame({"unique_id": train["sku"], "ds": train["ds"],
                              "y": _actual(train, target).astype(float)})
         base = _baselines(long, h, ets_ids, n_jobs)
         actual = pd.DataFrame({"unique_id": test["sku"], "ds": test["ds"],
                                "y": _actual(test, target).astype(float)})
         merged = actual.merge(
-            ours[["sku", "ds", col]].rename(columns={"sku": "unique_id", col: "holiday"}),
+            ours[["sku", "ds", f"{pre}_p50", "holiday_p10", "holiday_p90"]].rename(
+                columns={"sku": "unique_id", f"{pre}_p50": "holiday"}),
             on=["unique_id", "ds"],
         ).merge(base, on=["unique_id", "ds"])
         lag = long.pivot(index="ds", columns="unique_id", values="y")

@@ -13,7 +13,8 @@ festival season when one error - the size of the festival - moves every SKU toge
 
 Net demand: ``net_p50 = orders_p50 - cancel_p50`` and ``net_mean`` alike; ``net_p10`` and
 ``net_p90`` subtract ``cancel_p50`` from the order quantiles (cancellations' own spread is small
-next to the orders').
+next to the orders'; ``net_p10`` is floored at zero). SKU-level P10/P90 are widened to conformal
+bounds from last season (:mod:`plant.forecast.intervals`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pandas as pd
 from edge.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
+from plant.forecast.intervals import apply_bounds, calibration_origin, log_error_bounds
 from plant.forecast.model import HolidayForecaster
 
 __all__ = ["LEVELS", "forecast_demand", "rollup", "sku_shares"]
@@ -91,9 +93,12 @@ def sku_shares(
 
 def forecast_demand(
     history: pd.DataFrame, skus: pd.DataFrame, h: int, cal: HolidayCalendar,
-    level: str = "channel", n_jobs: int = 1,
+    level: str = "channel", n_jobs: int = 1, calibrate: bool = True,
 ) -> pd.DataFrame:
     """Daily SKU forecast of orders, cancellations and net demand with P10/P50/P90 and mean.
+
+    ``calibrate`` widens each SKU's P10/P90 to conformal bounds from the same season a year
+    earlier (:mod:`plant.forecast.intervals`); it costs one more fit.
 
     ``history`` has columns ``sku, ds, orders, cancellations``; the result has ``sku, ds`` and
     ``{orders,cancel,net}_{p10,p50,p90,mean}``.
@@ -111,6 +116,19 @@ def forecast_demand(
     group = _groups(known, level)
     hist["group"] = hist["sku"].map(group)
     model = HolidayForecaster(cal, n_jobs=n_jobs)
+    out = _gross_forecast(hist, group, h, cal, model)
+    if calibrate:
+        out = _calibrate(out, hist, group, h, cal, model)
+    out["net_p50"] = out["orders_p50"] - out["cancel_p50"]
+    out["net_mean"] = out["orders_mean"] - out["cancel_mean"]
+    out["net_p10"] = (out["orders_p10"] - out["cancel_p50"]).clip(lower=0)
+    out["net_p90"] = out["orders_p90"] - out["cancel_p50"]
+    return out.sort_values(["sku", "ds"], ignore_index=True)
+
+
+def _gross_forecast(hist: pd.DataFrame, group: pd.Series, h: int, cal: HolidayCalendar,
+                    model: HolidayForecaster) -> pd.DataFrame:
+    """Orders and cancellations per SKU: model the groups, split by shares."""
     parts = {}
     for value, prefix in (("orders", "orders"), ("cancellations", "cancel")):
         agg = hist.groupby(["group", "ds"], as_index=False)[value].sum()
@@ -124,12 +142,22 @@ def forecast_demand(
         for stat in _STATS:
             merged[f"{prefix}_{stat}"] = merged[stat] * merged["share"]
         parts[prefix] = merged[["sku", "ds", *(f"{prefix}_{s}" for s in _STATS)]]
-    out = parts["orders"].merge(parts["cancel"], on=["sku", "ds"])
-    out["net_p50"] = out["orders_p50"] - out["cancel_p50"]
-    out["net_mean"] = out["orders_mean"] - out["cancel_mean"]
-    out["net_p10"] = out["orders_p10"] - out["cancel_p50"]
-    out["net_p90"] = out["orders_p90"] - out["cancel_p50"]
-    return out.sort_values(["sku", "ds"], ignore_index=True)
+    return parts["orders"].merge(parts["cancel"], on=["sku", "ds"])
+
+
+def _calibrate(out: pd.DataFrame, hist: pd.DataFrame, group: pd.Series, h: int,
+               cal: HolidayCalendar, model: HolidayForecaster) -> pd.DataFrame:
+    """SKU-level conformal P10/P90 from the same season a year earlier (see intervals)."""
+    origin = hist["ds"].max() + pd.Timedelta(days=1)
+    back = calibration_origin(hist["ds"].min(), origin, h, 2 * h + 30)
+    if back is None:
+        return out
+    past = _gross_forecast(hist[hist["ds"] < back], group, h, cal, model)
+    actual = hist[(hist["ds"] >= back) & (hist["ds"] < back + pd.Timedelta(days=h))]
+    for value, prefix in (("orders", "orders"), ("cancellations", "cancel")):
+        bounds = log_error_bounds(past, actual, f"{prefix}_p50", value)
+        out = apply_bounds(out, bounds, prefix)
+    return out
 
 
 def rollup(

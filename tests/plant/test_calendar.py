@@ -33,7 +33,7 @@ def test_known_festival_dates(name: str, year: int, expected: dt.date) -> None:
 def test_unknown_festival_and_country_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="unknown festival"):
         festival_date("lantern", 2024)
-    with pytest.raises(ConfigError, match="calendar.country"):
+    with pytest.raises(ConfigError, match=r"calendar\.country"):
         HolidayCalendar(country="XX")
 
 

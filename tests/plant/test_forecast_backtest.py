@@ -35,7 +35,10 @@ def test_backtest_table_and_summary() -> None:
     data = generate(seed=2, years=3, n_skus=6)
     hist = data["demand"].rename(columns={"date": "ds"})
     table, summary = backtest(hist, data["skus"], cal, h=60, ets_sample=2)
-    assert list(table.columns) == ["method", "window", "series", "mase", "bias_pct"]
+    assert list(table.columns) == ["method", "window", "series", "mase", "bias_pct",
+                                   "coverage_p10_p90"]
+    coverage = table.set_index("method")["coverage_p10_p90"]
+    assert 0 < coverage["holiday"].min() <= 1 and coverage["autoets"].isna().all()
     assert len(table) == 8
     assert set(table["method"]) == {"holiday", "seasonal_naive", "holiday@sample", "autoets"}
     assert set(table["window"]) == {"festival", "overall"}
