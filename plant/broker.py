@@ -7,6 +7,7 @@ per-client queue limits on purpose (see ``docs/broker.md``).
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -86,6 +87,9 @@ class Mosquitto:
             "log_type warning",
             "log_type notice",
             "connection_messages true",
+            # Run as root, mosquitto drops to user "mosquitto", which cannot write the
+            # persistence file into a root-owned work dir: persistence would silently be off.
+            *(["user root"] if os.geteuid() == 0 else []),
             *self.extra,
         ]
         return "\n".join(lines) + "\n"

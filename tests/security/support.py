@@ -6,7 +6,6 @@ __all__ = ["Identities", "Pki", "broker_auth_lines", "make_identities", "make_pk
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,7 @@ class Identities:
 
 def broker_auth_lines(ids: Identities) -> list[str]:
     """Config lines for a broker that authenticates against the provisioned files."""
-    # As root, Mosquitto drops to user "mosquitto", which cannot enter pytest's 0700 tmp dirs.
-    as_root = ["user root"] if os.geteuid() == 0 else []
-    return [*as_root, f"password_file {ids.passwd}", f"acl_file {ids.acl}"]
+    return [f"password_file {ids.passwd}", f"acl_file {ids.acl}"]
 
 
 def make_identities(tmp_path: Path) -> Identities:
