@@ -88,15 +88,15 @@ class ResultsQueries(StoreBase):
         return df.reindex(columns=cols).sort_values(["line", "node"]).reset_index(drop=True)
 
     def rejects_by_defect(self, window_s: float = 3600, now: float | None = None) -> pd.DataFrame:
-        """Rejected items per line and defect over the last ``window_s``."""
+        """Rejected items per line, node and defect over the last ``window_s``."""
         now = time.time() if now is None else now
         r = t.results
         defect = func.coalesce(r.c.defect, "unknown").label("defect")
         stmt = (
-            select(r.c.line, defect, func.count().label("rejects"))
+            select(r.c.line, r.c.node, defect, func.count().label("rejects"))
             .where(r.c.ts >= now - window_s, r.c.decision == "reject")
-            .group_by(r.c.line, defect)
-            .order_by(r.c.line, func.count().desc())
+            .group_by(r.c.line, r.c.node, defect)
+            .order_by(r.c.line, r.c.node, func.count().desc())
         )
         with self.engine.connect() as conn:
             df = frame(conn, stmt)

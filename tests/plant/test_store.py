@@ -116,7 +116,7 @@ def test_line_summary_rejects_and_reject_rate(store: Store) -> None:
     n2 = summary.set_index("node").loc["n2"]
     assert n2["rejects"] == 0 and pd.isna(n2["latency_p99_ms"])
     by_defect = store.rejects_by_defect(3600)
-    assert by_defect.values.tolist() == [["L1", "crack", 10]]
+    assert by_defect.values.tolist() == [["L1", "n1", "crack", 10]]
     assert store.reject_rate() == pytest.approx(10 / 150)
     assert store.reject_rate(line="L1") == pytest.approx(0.1)
     assert store.reject_rate(line="nope") is None
