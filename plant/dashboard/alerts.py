@@ -199,5 +199,8 @@ def _capped(items: list[dict[str, Any]], key: str, where: str) -> list[dict[str,
 
 
 def sort_alerts(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Worst first: critical before warning, then by kind and title."""
-    return sorted(alerts, key=lambda a: (_SEVERITY.get(a["severity"], 9), a["kind"], a["title"]))
+    """Worst first: critical before warning; within a severity the rules' own order is kept
+    (lines before plans, the planner's exceptions by value at risk, "N more" last)."""
+    return sorted(
+        alerts, key=lambda a: (_SEVERITY.get(a["severity"], 9), a["id"].endswith(":more"))
+    )

@@ -38,7 +38,7 @@ def throughput_history(
     """Items per minute per line/node in ``bucket_s`` buckets over the last ``since_s``.
 
     Seeds the live throughput chart so a screen that opens mid-shift sees the last quarter
-    hour at once instead of an empty chart.
+    hour at once instead of an empty chart; buckets before the first item are left out.
     """
     from plant.store import schema as t
 
@@ -62,4 +62,6 @@ def throughput_history(
         idx = int(b)
         if 0 <= idx < n:
             arr[idx] = float(items) * 60.0 / bucket_s
-    return {"ts": ts, "nodes": series}
+    first = min((next((i for i, v in enumerate(a) if v), n) for a in series.values()), default=n)
+    first = max(0, min(first, n - 1) - 1)  # keep one empty bucket before the first item
+    return {"ts": ts[first:], "nodes": {k: v[first:] for k, v in series.items()}}

@@ -81,8 +81,8 @@ def test_plan_alerts_runout_shortfall_and_overdue() -> None:
     found = sort_alerts(plan_alerts(plan, {"date": "2026-09-25", "name": "Mid-Autumn"}))
     titles = [a["title"] for a in found]
     assert titles == [
-        "gift_box_red short by 1,200",
         "salted_yolk runs out 2026-09-10",
+        "gift_box_red short by 1,200",
         "Order gift_box_red now",
     ]
     assert [a["severity"] for a in found] == ["critical", "critical", "warning"]

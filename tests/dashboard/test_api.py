@@ -64,6 +64,15 @@ def test_offline_node_raises_an_alert(dashboard: DashboardServer, line: Line) ->
     )
 
 
+def test_history_seeds_the_throughput_chart(dashboard: DashboardServer) -> None:
+    hist = get_json(dashboard.url, "/api/history")
+    assert set(hist["nodes"]) == {"line1/cam1", "line1/cam2", "line2/cam3"}
+    assert hist["ts"] == sorted(hist["ts"]) and len(hist["ts"]) <= 3  # leading empties cut
+    for series in hist["nodes"].values():
+        assert len(series) == len(hist["ts"])
+        assert sum(series) == 60 * 60 / 10  # 60 items in 10 s buckets, as items/min
+
+
 def test_gallery_has_thumbnails_newest_first(dashboard: DashboardServer) -> None:
     items = get_json(dashboard.url, "/api/rejects")
     assert len(items) == 18
