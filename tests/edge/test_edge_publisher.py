@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from edgekit import Acker, draft, wait_until
@@ -132,3 +133,54 @@ def test_denied_publish_is_noticed(tmp_path: Path, outbox: Outbox) -> None:
         finally:
             pub.stop(0)
             acker.close()
+
+
+def test_status_metrics_and_commands(broker: Mosquitto, outbox: Outbox) -> None:
+    from edge.wire import NodeCommand, NodeMetrics, NodeStatus, dump_payload, parse_payload
+
+    got: dict[str, list[tuple[bytes, object]]] = {}
+    seen = paho_client(broker.port, "peakline/v1/s1/l1/n1/#", got)
+    commands: list[NodeCommand] = []
+
+    def metrics() -> NodeMetrics:
+        return NodeMetrics(site="s1", line="l1", node="n1", boot_id="boot-a", ts=time.time(),
+                           window_s=1.0, items=3)
+
+    pub = Publisher(_link(broker.port, metrics_interval_s=0.2, require_plant_online=False),
+                    outbox, "boot-a", "m:1", "digest", metrics=metrics,
+                    on_command=commands.append)
+    pub.start()
+    try:
+        assert wait_until(lambda: len(got.get("metrics", [])) >= 2, 10)
+        raw, props = got["metrics"][0]
+        assert parse_payload(raw, NodeMetrics).items == 3  # type: ignore[attr-defined]
+        assert getattr(props, "MessageExpiryInterval", None) == 1  # stale metrics expire
+        status = parse_payload(got["status"][-1][0], NodeStatus)
+        assert isinstance(status, NodeStatus) and status.state == "online"
+        assert status.model == "m:1" and status.config_digest == "digest"
+        cmd = NodeCommand(command="set_thresholds", reject_threshold=2.0)
+        seen.publish("peakline/v1/s1/l1/n1/cmd", dump_payload(cmd), qos=1)
+        assert wait_until(lambda: commands == [cmd], 10)
+    finally:
+        pub.stop(0)
+    assert wait_until(lambda: parse_payload(got["status"][-1][0], NodeStatus).state  # type: ignore[attr-defined]
+                      == "offline", 10)
+    seen.disconnect()
+    seen.loop_stop()
+
+
+def paho_client(port: int, topic: str, got: dict[str, list[tuple[bytes, object]]]) -> Any:
+    """A plain subscriber recording payloads (and properties) per topic leaf."""
+    import paho.mqtt.client as mqtt
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+
+    def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        got.setdefault(msg.topic.rsplit("/", 1)[-1], []).append(
+            (bytes(msg.payload), msg.properties))
+
+    c.on_message = on_message
+    c.connect("127.0.0.1", port)
+    c.subscribe(topic, qos=1)
+    c.loop_start()
+    return c
