@@ -12,6 +12,7 @@ touches the frame edge is never judged; a track that was judged is never judged 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -71,8 +72,13 @@ class ItemFinder:
         xs = np.clip(np.arange(x0, x0 + shape[1]) // d, 0, self._bg.shape[1] - 1)
         return self._bg[np.ix_(ys, xs)].astype(np.uint8)
 
-    def find(self, frame: np.ndarray) -> np.ndarray:
-        """``(n, 4)`` int32 boxes in frame pixels, left to right."""
+    def find(self, frame: np.ndarray, exact: bool = True) -> np.ndarray:
+        """``(n, 4)`` int32 boxes in frame pixels, left to right.
+
+        With ``exact=False`` the boxes are the coarse ones (within ``downscale`` pixels); the
+        tracker refines only the boxes it may judge (:meth:`refine`), which saves most of the
+        per-frame work.
+        """
         small = frame[self.y0 : self.y1 : self.d, :: self.d]
         feature = self._feature(small, -1)
         mask = cv2.threshold(feature, self.belt.threshold, 255, cv2.THRESH_BINARY)[1]
@@ -88,10 +94,11 @@ class ItemFinder:
             return np.zeros((0, 4), dtype=np.int32)
         boxes = keep[:, :4].astype(np.int32) * self.d
         boxes[:, 1] += self.y0
-        boxes = np.stack([self._refine(frame, b) for b in boxes])
+        if exact:
+            boxes = np.stack([self.refine(frame, b) for b in boxes])
         return boxes[np.argsort(boxes[:, 0], kind="stable")]
 
-    def _refine(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
+    def refine(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The exact box: each coarse edge searched in a strip ``2 * downscale`` pixels wide."""
         d = self.d
         if d == 1:
@@ -118,6 +125,10 @@ class ItemFinder:
         if not len(idx):
             return None
         return (x0 if axis == 0 else y0) + int(idx[-1] if last else idx[0])
+
+
+def _box(b: np.ndarray) -> Box:
+    return (int(b[0]), int(b[1]), int(b[2]), int(b[3]))
 
 
 @dataclass(slots=True)
@@ -155,24 +166,37 @@ class Tracker:
         self.next_id = 0
         self.closed: list[tuple[int, int]] = []  # (item, judged) of tracks lost before `last`
         self.unjudged = 0  # items that left without a full view
+        self._refine_fn: Callable[[np.ndarray], np.ndarray] | None = None
+        self._slack = 0
 
-    def _full(self, box: Box) -> bool:
-        m = self.belt.edge_margin
+    def _full(self, box: Box, slack: int = 0) -> bool:
+        m = self.belt.edge_margin + slack
         x, y, w, h = box
         return (
             x > m and y > m and x + w < self.width - m and y + h < self.height - m
-            and y >= self.belt.y0 and y + h <= self.belt.y1
+            and y >= self.belt.y0 + slack and y + h <= self.belt.y1 - slack
         )
 
-    def _due(self, box: Box) -> bool:
+    def _due(self, box: Box, slack: int = 0) -> bool:
         """Whether this view is at or past the judging point (the most centred view)."""
         cx = box[0] + box[2] / 2.0
-        lead = (self.belt.judge_frames // 2) * abs(self.v) + abs(self.v) / 2.0
+        lead = (self.belt.judge_frames // 2) * abs(self.v) + abs(self.v) / 2.0 + slack
         c = self.width / 2.0
         return cx >= c - lead if self.v >= 0 else cx <= c + lead
 
-    def update(self, frame: int, boxes: np.ndarray) -> list[Judge]:
-        """Match this frame's boxes to tracks; the items to judge in this frame."""
+    def update(
+        self,
+        frame: int,
+        boxes: np.ndarray,
+        refine: Callable[[np.ndarray], np.ndarray] | None = None,
+        slack: int = 0,
+    ) -> list[Judge]:
+        """Match this frame's boxes to tracks; the items to judge in this frame.
+
+        ``refine`` turns a coarse box (within ``slack`` pixels) into the exact one; it is called
+        only for the boxes that may be judged in this frame.
+        """
+        self._refine_fn, self._slack = refine, slack
         tracks = list(self.tracks.values())
         matched: dict[int, int] = {}
         if tracks and len(boxes):
@@ -222,6 +246,12 @@ class Tracker:
     def _maybe_judge(self, track: Track) -> Judge | None:
         if track.done:
             return None
+        if self._refine_fn is not None and track.judged == 0:
+            if not self._full(track.box, -self._slack) or not self._due(track.box, self._slack):
+                return None
+            track.box = _box(self._refine_fn(np.asarray(track.box, dtype=np.int32)))
+        elif self._refine_fn is not None and self._full(track.box, -self._slack):
+            track.box = _box(self._refine_fn(np.asarray(track.box, dtype=np.int32)))
         if not self._full(track.box):
             if track.judged:  # leaving the view before judge_frames views: decide on those
                 track.done = True
@@ -246,14 +276,20 @@ class Tracker:
         elif not track.judged:
             self.unjudged += 1
 
-    def last_views(self, frame: int) -> list[Judge]:
+    def last_views(
+        self, frame: int, refine: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> list[Judge]:
         """End of the source: judge items fully in view in the last frame, not judged yet.
 
         They never reached the judging point; their last view is the best one there is.
         """
         out = []
         for track in self.tracks.values():
-            if track.frame == frame and not track.judged and self._full(track.box):
+            if track.frame != frame or track.judged:
+                continue
+            if refine is not None:
+                track.box = _box(refine(np.asarray(track.box, dtype=np.int32)))
+            if self._full(track.box):
                 track.judged, track.done = 1, True
                 track.frames.append(frame)
                 out.append(Judge(track.id, track.box, True))

@@ -91,7 +91,10 @@ class ItemStage:
     def _last_views(self, ref: FrameRef, ring: FrameRing) -> None:
         if self.tracker is None:
             return
-        judges = self.tracker.last_views(ref.index)
+        frame = ring.frames[ref.slot]
+        finder = self.finder
+        assert finder is not None
+        judges = self.tracker.last_views(ref.index, lambda b: finder.refine(frame, b))
         self._submit(ref, ring, judges)
 
     def _frame(self, ref: FrameRef, ring: FrameRing) -> None:
@@ -102,8 +105,10 @@ class ItemStage:
             self.finder = ItemFinder(self.belt, w, h)
             self.tracker = Tracker(self.belt, w, h, fps)
         t = time.perf_counter()
-        boxes = self.finder.find(frame)
-        judges = self.tracker.update(ref.index, boxes)
+        finder = self.finder
+        boxes = finder.find(frame, exact=False)
+        judges = self.tracker.update(ref.index, boxes, lambda b: finder.refine(frame, b),
+                                     finder.d)
         self.items_s += time.perf_counter() - t
         self.frames_done += 1
         self._closed()
