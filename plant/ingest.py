@@ -58,6 +58,24 @@ class IngestStats:
     started: float = field(default_factory=time.time)
 
 
+def _parse(raw: bytes, expect: type[Any]) -> Any:
+    """``wire.parse_payload(raw, expect)``, with a faster path for results batches.
+
+    pydantic's own JSON parser validates a large results batch about twice as fast as
+    ``json.loads`` + ``model_validate``; whatever it does not accept (or accepts only thanks to
+    a default ``schema``) goes through ``parse_payload``, which gives the contract's verdict.
+    """
+    if expect is wire.ResultsBatch and len(raw) <= wire.MAX_PAYLOAD_BYTES:
+        try:
+            batch = wire.ResultsBatch.model_validate_json(raw)
+        except ValueError:
+            pass
+        else:
+            if "schema_" in batch.model_fields_set:
+                return batch
+    return wire.parse_payload(raw, expect)
+
+
 def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBatch) -> bool:
     """Validate one node message into ``batch`` (or its dead letters); False if not a node topic."""
     try:
@@ -70,7 +88,7 @@ def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBa
         expect = _LEAVES.get(leaf)
         if expect is None:
             raise wire.WireError(f"unexpected topic leaf {leaf!r}")
-        payload: Any = wire.parse_payload(raw, expect)
+        payload: Any = _parse(raw, expect)
         got = (payload.site, payload.line, payload.node)
         if got != (t_site, line, node):
             raise wire.WireError(

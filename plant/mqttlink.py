@@ -70,6 +70,8 @@ class PlantLink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self.client.on_subscribe = self._on_subscribe
 
     def _status(self, state: Literal["online", "offline"]) -> bytes:
         site = self.topics.site
@@ -107,6 +109,16 @@ class PlantLink:
         self.connected.clear()
         if reason.is_failure:
             log.warning("disconnected from the broker: %s; reconnecting", reason)
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        if reason.is_failure:  # MQTT 5 tells us; e.g. an ACL denies the plant's ack topic
+            log.error("the broker refused a publish (mid %d): %s", mid, reason)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[Any],
+                      _p: Any) -> None:
+        for topic, reason in zip(self.subscriptions, reasons, strict=False):
+            if reason.is_failure:
+                log.error("the broker refused the subscription to %s: %s", topic, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self._on_message_cb(msg.topic, bytes(msg.payload), (self.generation, msg.mid, msg.qos))

@@ -141,7 +141,10 @@ def test_plant_status_is_retained_online_then_offline_on_stop(
     svc.start()
     try:
         assert svc.wait_connected(10)
-        late = Recorder(broker.port, [topic])  # joins after: sees the retained message
+        seen = Recorder(broker.port, [topic])
+        wait_until("online", lambda: bool(seen.on(topic)))
+        seen.close()
+        late = Recorder(broker.port, [topic])  # joins after: gets the retained message
         wait_until("retained online", lambda: bool(late.on(topic)))
         first = wire.parse_payload(late.on(topic)[0], wire.PlantStatus)
         assert first.state == "online"  # type: ignore[attr-defined]
@@ -263,3 +266,29 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     shipped = Path(__file__).resolve().parents[2] / "configs" / "plant.toml"
     cfg = load_config(shipped)
     assert cfg.plant.site
+
+
+def test_classify_follows_the_wire_contract() -> None:
+    from plant.ingest import classify
+    from plant.store import IngestBatch
+
+    good = json.loads(wire.dump_payload(batch([1, 2], site="s1")))
+    topic = wire.Topics("s1").node("L1", "n1", "results")
+    cases = {
+        "ok": (topic, good, None),
+        "no schema": (topic, {k: v for k, v in good.items() if k != "schema"},
+                      "unknown schema None"),
+        "other site": (wire.Topics("s2").node("L1", "n1", "results"), good, "site 's2'"),
+        "extra field": (topic, {**good, "extra": 1}, "Extra inputs are not permitted"),
+        "bad item": (topic, {**good, "results": [{**good["results"][0], "seq": 0}]},
+                     "greater than or equal to 1"),
+        "unknown leaf": (wire.Topics("s1").node("L1", "n1", "cmd"), good, "unexpected topic"),
+    }
+    for name, (t, payload, reason) in cases.items():
+        out = IngestBatch()
+        assert classify("s1", t, json.dumps(payload).encode(), 1.0, out), name
+        if reason is None:
+            assert len(out.results) == 1 and not out.dead_letters, name
+        else:
+            assert not out.results and reason in out.dead_letters[0].reason, name
+    assert not classify("s1", "peakline/v1/s1/erp/sales", b"{}", 1.0, IngestBatch())
