@@ -94,6 +94,10 @@ class StreamSource(_SourceBase):
 
     type: Literal["rtsp", "gstreamer"] = Field(description="source plugin")
     url: str = Field(min_length=1, description="rtsp:// URL or GStreamer pipeline")
+    timeout_s: float = Field(
+        default=5.0, gt=0,
+        description="a stream that opens or delivers no frame within this is reopened",
+    )
 
 
 SourceConfig = Annotated[

@@ -61,7 +61,7 @@ class OpenCVCapture:
 
     def __init__(
         self, target: str | int, *, live: bool, loop: bool = False, api: int = cv2.CAP_ANY,
-        fps: float | None = None,
+        fps: float | None = None, timeout_s: float | None = None,
     ) -> None:
         self.name = str(target)
         self.live = live
@@ -69,6 +69,7 @@ class OpenCVCapture:
         self._target = target
         self._api = api
         self._fps = fps
+        self._timeout_ms = int(timeout_s * 1000) if timeout_s else 0
         self._cap: cv2.VideoCapture | None = None
 
     @property
@@ -79,7 +80,9 @@ class OpenCVCapture:
         self.close()
         if isinstance(self._target, str) and not self.live and not Path(self._target).exists():
             raise SourceError(f"video file {self._target} does not exist")
-        cap = cv2.VideoCapture(self._target, self._api)
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self._timeout_ms,
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, self._timeout_ms] if self._timeout_ms else []
+        cap = cv2.VideoCapture(self._target, self._api, params)
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"cannot open {self.name}")
@@ -175,5 +178,6 @@ def make_source(config: SourceConfig) -> FrameSource:
         return OpenCVCapture(config.index, live=True, fps=config.fps)
     if isinstance(config, StreamSource):
         api = cv2.CAP_GSTREAMER if config.type == "gstreamer" else cv2.CAP_FFMPEG
-        return OpenCVCapture(config.url, live=True, api=api, fps=config.fps)
+        return OpenCVCapture(config.url, live=True, api=api, fps=config.fps,
+                             timeout_s=config.timeout_s)
     raise SourceError(f"unknown source type {config!r}")
