@@ -67,13 +67,17 @@ def plant_stall(workdir: Path) -> Tally:
         time.sleep(2.0)
         r.plant.pause()
         stalled = time.monotonic()
-        time.sleep(10.0)  # > 1.5 x plant keep-alive (5 s): the broker gives up on it
+        assert r.watcher is not None
+        watcher = r.watcher
+        with contextlib.suppress(AssertionError):  # the broker gives up after 1.5 keep-alives
+            wait_until("the plant's Will", lambda: watcher.first("plant", "offline", stalled)
+                       is not None, 30)
+        time.sleep(1.0)  # the edges see it and stop draining
         r.plant.resume()
         healed, target = _heal(r)
         recover = r.wait_delivered(90, since=healed, target=target)
         out = r.finish(recover_s=recover)
-        assert r.watcher is not None
-        went_offline = r.watcher.first("plant", "offline", stalled)
+        went_offline = watcher.first("plant", "offline", stalled)
         out.extra["plant_will_s"] = (
             round(went_offline - stalled, 2) if went_offline is not None else None)
         log = r.broker.log_path.read_text(errors="replace")
