@@ -119,8 +119,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     fit = sub.add_parser("fit", help="fit a one-class anomaly model on good items")
     fit.add_argument("--data", required=True, help="recording directory or dataset folder")
     fit.add_argument("--out", required=True, help="ONNX file to write")
-    fit.add_argument("--size", type=int, default=64, help="model input size in px (multiple of 32)")
-    fit.add_argument("--grid", type=int, help="pooling grid (default: chosen, 8 or 16)")
+    fit.add_argument("--size", type=int, default=64, help="model input size in px (multiple of 16)")
+    fit.add_argument("--grid", type=int, help="pooling grid (default: size/4, cells of 4 px)")
     fit.add_argument(
         "--flatten",
         choices=["auto", "on", "off"],
