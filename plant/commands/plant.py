@@ -143,7 +143,8 @@ def _status(args: argparse.Namespace) -> int:
     store = Store.open(args.db)
     try:
         with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print(store.line_summary(args.window).to_string(index=False))
+            summary = store.line_summary(args.window)
+            print(summary.to_string(index=False) if len(summary) else "no nodes seen yet")
             gaps = store.gaps()
             print(f"\ngaps: {len(gaps)}")
             if len(gaps):

@@ -82,7 +82,7 @@ def export_plan_csv(store: Store, kind: str, path: str | Path) -> Path:
         raise DataError(f"unknown plan kind {kind!r}; expected one of {', '.join(PLAN_KINDS)}")
     latest = store.latest_plan(kind)
     if latest is None:
-        raise DataError(f"no {kind} plan in the database yet; run `peakline plan` first")
+        raise DataError(f"no {kind} plan in the database yet; run `peakline plant plan` first")
     meta, df = latest
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plant_mqttkit import Recorder, plant_config, wait_until
 from plant_wirekit import batch, metrics, status, thumb
 from sqlalchemy import text
@@ -292,3 +294,25 @@ def test_classify_follows_the_wire_contract() -> None:
         else:
             assert not out.results and reason in out.dead_letters[0].reason, name
     assert not classify("s1", "peakline/v1/s1/erp/sales", b"{}", 1.0, IngestBatch())
+
+
+@given(st.lists(st.lists(st.integers(min_value=1, max_value=300), max_size=40), max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_seq_ranges_match_a_plain_set(chunks: list[list[int]]) -> None:
+    from plant.dedup import SeqRanges
+
+    ranges, model = SeqRanges(), set()
+    for chunk in chunks:
+        fresh = ranges.new_only(chunk)
+        assert fresh == list(dict.fromkeys(s for s in chunk if s not in model))
+        ranges.add(fresh)
+        model.update(chunk)
+    assert len(ranges) == len(model)
+    assert all(s in ranges for s in model) and 0 not in ranges
+    contiguous = 0
+    while contiguous + 1 in model:
+        contiguous += 1
+    assert ranges.contiguous == contiguous
+    missing = {s for a, b in ranges.gaps() for s in range(a, b + 1)}
+    assert missing == set(range(1, max(model, default=0) + 1)) - model
+    assert SeqRanges(ranges.ranges).ranges == ranges.ranges
