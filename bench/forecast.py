@@ -73,6 +73,9 @@ def main() -> int:
         result.update(backtest_wall_s=round(wall, 1), **summary,
                       festival_bias_pct=table[table["window"] == "festival"]
                       .set_index("method")["bias_pct"].round(1).to_dict(),
+                      festival_coverage_p10_p90=round(float(table[
+                          (table["window"] == "festival") & (table["method"] == "holiday")
+                      ]["coverage_p10_p90"].iloc[0]), 3),
                       goal_vs_autoets_pct=20)
     print(json.dumps(result))
     return 0

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from plant.calendar import HolidayCalendar
+from plant.forecast.demand import rollup
 from plant.planning.inventory import finished_goods, material_orders
 from plant.planning.production import PlanConfig, production_plan
 
@@ -102,6 +103,13 @@ def build_plans(
     inventory = data["inventory"]
     prod, prod_expl, short = production_plan(fc, skus, data["open_orders"], inventory,
                                              data["lines"], start, cal, reject_rate, cfg)
+    weekly = rollup(fc, skus)
+    prod_expl["net_demand_per_week"] = {
+        str(pd.Timestamp(r.week).date()): {"p10": round(float(r.net_p10)),
+                                           "p50": round(float(r.net_p50)),
+                                           "p90": round(float(r.net_p90))}
+        for r in weekly.itertuples(index=False)
+    }
     fg = finished_goods(fc, skus, cal, data["open_orders"])
     orders, items = material_orders(prod, fc, bom, materials, inventory, start,
                                     level=cfg.material_service_level)

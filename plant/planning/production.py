@@ -2,9 +2,10 @@
 
 Requirements are firm open orders (due on their due date) and forecast new orders at each
 SKU's service level (the newsvendor critical ratio, see :mod:`plant.planning.inventory`,
-during the festival season; P50 otherwise). A brand OEM or retail order placed before its
-channel's ship-by cutoff (``ship_by_days`` before Mid-Autumn) is needed at the cutoff, later
-ones a week after they are placed; e-commerce orders are needed the day they are placed.
+during the festival season; P50 otherwise). A brand OEM or retail order placed in the
+festival season before its channel's ship-by cutoff (``ship_by_days`` before Mid-Autumn) is
+needed at the cutoff, other ones a week after they are placed; e-commerce orders are needed
+the day they are placed.
 Finished goods on hand serve the earliest needs first (first expired, first out). The rest is
 grossed up by the reject rate measured on the lines and scheduled backwards from the day before
 each need, latest need first, into the pooled daily capacity of the lines - but never earlier
@@ -64,7 +65,7 @@ def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame
     fest = df["ds"] - pd.to_timedelta(dist, unit="D")
     cutoff_days = channel.map(cfg.ship_by_days).fillna(0).astype(int)
     cutoff = fest - pd.to_timedelta(cutoff_days, unit="D")
-    before = (dist <= 0) & (df["ds"] <= cutoff) & (cutoff_days > 2)
+    before = in_season & (df["ds"] <= cutoff) & (cutoff_days > 2)
     late = df["ds"] + pd.Timedelta(days=cfg.late_order_lead_days)
     need = np.where(before, cutoff, np.where(cutoff_days > 2, late, df["ds"]))
     df["need_date"] = pd.to_datetime(need)

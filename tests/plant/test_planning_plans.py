@@ -37,6 +37,8 @@ def test_every_plan_explains_itself(plans: dict[str, tuple[pd.DataFrame, dict]])
     assert (prod["qty_good"] <= prod["qty_start"]).all()
     assert prod["qty_good"].sum() == pytest.approx(0.95 * prod["qty_start"].sum())
     assert (prod["date"] < prod["need_date"]).all()
+    weeks = expl["net_demand_per_week"]
+    assert all(w["p10"] <= w["p50"] <= w["p90"] for w in weeks.values())
     week_use = [w["used"] <= w["capacity"] for w in expl["capacity_per_week"].values()]
     assert all(week_use)
 
