@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["copy_bandwidth", "emit_json", "print_table", "time_ms"]
+__all__ = [
+    "CacheEvictor",
+    "copy_bandwidth",
+    "emit_json",
+    "print_table",
+    "time_interleaved",
+    "time_ms",
+]
 
 
 def time_ms(fn: Callable[[], object], repeat: int = 30, warmup: int = 3) -> tuple[float, float]:
@@ -31,7 +38,43 @@ def time_ms(fn: Callable[[], object], repeat: int = 30, warmup: int = 3) -> tupl
     return min(times), statistics.median(times)
 
 
-def copy_bandwidth(megabytes: int = 256, repeat: int = 10) -> float:
+def time_interleaved(
+    fns: dict[str, Callable[[], object]],
+    repeat: int = 30,
+    warmup: int = 3,
+    before: Callable[[], object] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """(best, median) ms of each function, called in turn each round so that all of them see
+    the same machine load (on a shared machine, load changes between consecutive blocks).
+
+    ``before`` runs untimed before every call (e.g. :class:`CacheEvictor` for cold caches).
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            if before is not None:
+                before()
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000.0)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
+
+
+class CacheEvictor:
+    """Call it to push earlier data out of the CPU caches (copies a buffer larger than L3)."""
+
+    def __init__(self, megabytes: int = 96) -> None:
+        self._src = np.ones(megabytes * 1024 * 1024, np.uint8)
+        self._dst = np.empty_like(self._src)
+
+    def __call__(self) -> None:
+        np.copyto(self._dst, self._src)
+
+
+def copy_bandwidth(megabytes: int = 128, repeat: int = 20) -> float:
     """Memory copy bandwidth in bytes/s, counted as bytes read + bytes written per second.
 
     Copies a ``megabytes`` buffer (far larger than the caches) with ``np.copyto`` and keeps
