@@ -73,9 +73,10 @@ def test_packaging_per_sku_week_and_exceptions_worst_first(
                                 "order_due_soon"}
 
 
-def test_cli_sample_import_forecast_backtest_plan(tmp_path: Path,
+def test_cli_sample_import_forecast_backtest_plan(tmp_path: Path, db_url: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    csv_dir, db = tmp_path / "erp", f"sqlite:///{tmp_path / 'plant.db'}"
+    """The whole chain on SQLite and on PostgreSQL (``db_url`` from tests/plant/conftest)."""
+    csv_dir, db = tmp_path / "erp", db_url
     assert main(["plant", "sample-data", "--seed", "3", "--years", "3", "--skus", "8",
                  "--out", str(csv_dir)]) == 0
     assert main(["plant", "import", "--db", db, "--dir", str(csv_dir)]) == 0
