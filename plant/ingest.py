@@ -155,6 +155,7 @@ class Ingestor:
         self._queue: queue.Queue[Message | None] = queue.Queue(maxsize=queue_max)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._closed = False
         self._plant_prefix = f"{wire.ROOT}/{site}/plant/"
         self._pool: ProcessPoolExecutor | None = None
         self._workers = parse_workers
@@ -182,7 +183,13 @@ class Ingestor:
                 fut = pool.submit(prepare, self.site, topic, raw, received)
             except RuntimeError as exc:  # broken or shut down: validate in the writer
                 self._drop_pool(exc)
-        self._queue.put((topic, raw, token, received, fut))
+        while not self._closed:
+            try:
+                self._queue.put((topic, raw, token, received, fut), timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        # stopped: never PUBACKed, so the broker redelivers it in the next session
 
     def start(self) -> Ingestor:
         """Start the writer thread."""
@@ -204,6 +211,7 @@ class Ingestor:
         if self._thread.is_alive():
             log.error("ingest writer did not finish within %.0f s", timeout)
         self._thread = None
+        self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
