@@ -63,7 +63,6 @@ std::string shape_of(const py::array& a) {
 
 std::string dtype_of(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
-}  // namespace
 
 // Checks one frame (uint8, C-contiguous, H x W x 3) and describes it; nothing is copied.
 Frame frame_of(const py::handle& obj, const std::string& what) {
@@ -196,6 +195,8 @@ py::array preprocess(const py::sequence& frames, const py::array_t<std::int64_t,
   }
   return result;
 }
+
+}  // namespace
 
 void init_preprocess(py::module_& m) {
   py::class_<Spec>(m, "Spec", "Validated preprocessing spec (see edge.fastpath.PreprocessSpec).")
