@@ -68,8 +68,9 @@ class Inference:
         preprocess_threads: int = 1,
         stall_s: float = 10.0,
     ) -> None:
-        self.make_scorer = make_scorer
-        self.scorer = make_scorer()
+        self.batch_size = batch_size
+        self.make_scorer = self._warmed(make_scorer)
+        self.scorer = self.make_scorer()
         self.roi_for = roi_for
         self.on_scored = on_scored
         self.stall_s = stall_s
@@ -88,6 +89,18 @@ class Inference:
         self.preprocess_s = 0.0
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
+
+    def _warmed(self, make: Callable[[], ScorerLike]) -> Callable[[], ScorerLike]:
+        """``make`` followed by one run at the full batch size (the first run of a new input
+        shape is slow in ONNX Runtime; the scorer itself warms up at batch size 1)."""
+
+        def make_and_warm() -> ScorerLike:
+            scorer = make()
+            spec = scorer.spec
+            scorer.classify(np.zeros(spec.shape(self.batch_size), dtype=spec.dtype))
+            return scorer
+
+        return make_and_warm
 
     # -- feeding -----------------------------------------------------------------------
     def submit(self, frame: np.ndarray, jobs: list[Job]) -> None:

@@ -16,7 +16,8 @@ from edge.recording.format import read_recording
 
 
 class _StallsOnce:
-    """The real scorer, except that its first batch blocks until released (a hung EP)."""
+    """The real scorer, except that its first batch after the warm-up run blocks until
+    released (a hung execution provider)."""
 
     def __init__(self, scorer: Scorer, release: threading.Event) -> None:
         self.inner = scorer
@@ -29,7 +30,7 @@ class _StallsOnce:
 
     def classify(self, batch: np.ndarray) -> tuple[np.ndarray, Sequence[str] | None]:
         self.calls += 1
-        if self.calls == 1:
+        if self.calls == 2:
             self.release.wait(30)
         return self.inner.classify(batch)
 
@@ -68,7 +69,7 @@ def test_watchdog_restarts_a_stalled_stage(recording_dir: Path, line_model: Path
 
     def make() -> _StallsOnce:
         made.append(_StallsOnce(Scorer(line_model, threads=1), release))
-        made[-1].calls = 1 if len(made) > 1 else 0  # only the first scorer hangs
+        made[-1].calls = 10 if len(made) > 1 else 0  # only the first scorer hangs
         return made[-1]
 
     frame, boxes = _frame_and_boxes(recording_dir)
