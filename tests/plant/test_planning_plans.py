@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from edge.wire import ItemResult, ResultsBatch
 from plant.calendar import HolidayCalendar
 from plant.cli import main
 from plant.demand_sample import generate
@@ -73,6 +75,20 @@ def test_packaging_per_sku_week_and_exceptions_worst_first(
                                 "order_due_soon"}
 
 
+def _line_results(db: str, items: int, rejects: int) -> None:
+    """Item results from a camera line, as ingest stores them: ``rejects`` of ``items``."""
+    now = time.time()
+    results = [ItemResult(seq=i, item_id=i, ts=now - 60 + i * 0.1, frame=i, bbox=(0, 0, 9, 9),
+                          score=0.9 if i <= rejects else 0.1,
+                          decision="reject" if i <= rejects else "pass", latency_ms=5.0,
+                          rejected=i <= rejects)
+               for i in range(1, items + 1)]
+    batch = ResultsBatch(site="s1", line="L1", node="cam1", boot_id="b1", model="m/1",
+                         sent_at=now, results=results)
+    with Store.open(db) as store:
+        store.write_batches([(batch, now)])
+
+
 def test_cli_sample_import_forecast_backtest_plan(tmp_path: Path, db_url: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """The whole chain on SQLite and on PostgreSQL (``db_url`` from tests/plant/conftest)."""
@@ -84,9 +100,12 @@ def test_cli_sample_import_forecast_backtest_plan(tmp_path: Path, db_url: str,
     assert main(["plant", "forecast", "--db", db, "--horizon", "45"]) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["horizon"] == 45 and last["skus"] == 8
+    _line_results(db, items=200, rejects=16)
     assert main(["plant", "plan", "--db", db, "--out", str(tmp_path / "plans")]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["forecast_id"] == last["forecast_id"]
+    assert summary["reject_rate"] == pytest.approx(0.08)
+    assert summary["reject_rate_source"].startswith("measured")
     for kind in PLAN_KINDS:
         assert (tmp_path / "plans" / f"{kind}.csv").stat().st_size > 0
     with Store.open(db) as store:
