@@ -30,8 +30,9 @@ def site() -> str:
 
 
 @pytest.fixture
-def service(broker: Mosquitto, tmp_path: Path, site: str) -> Iterator[PlantService]:
-    svc = PlantService(plant_config(broker.port, site, f"sqlite:///{tmp_path / 'erp.db'}"))
+def service(broker: Mosquitto, db_url: str, site: str) -> Iterator[PlantService]:
+    """The plant service with one SKU known, on SQLite and on PostgreSQL."""
+    svc = PlantService(plant_config(broker.port, site, db_url))
     svc.store.upsert_rows("skus", [SKU])
     svc.start()
     assert svc.wait_connected(10)
