@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 from edge.errors import ConfigError, PeaklineError
-from plant.broker import Mosquitto, free_port, wait_for_port
+from plant.broker import BrokerError, Mosquitto, free_port, wait_for_port
 from plant.demo_assets import (
     DemoPaths,
     LineSpec,
@@ -121,17 +121,21 @@ class DemoLine:
         # plant.broker writes the shipped settings; the demo runs it as its own child. Started
         # by root, Mosquitto would switch to its own user, and a change of user clears the
         # parent-death signal: it stays the user that runs the demo.
-        user = pwd.getpwuid(os.geteuid()).pw_name
-        broker = Mosquitto(self.paths.broker, port=free_port(), extra=[f"user {user}"])
+        broker = Mosquitto(self.paths.broker, port=free_port())
+        if not any(line.startswith("user ") for line in broker.config_text().splitlines()):
+            broker.extra.append(f"user {pwd.getpwuid(os.geteuid()).pw_name}")
         broker.config_path.write_text(broker.config_text())
-        self._infra.start(
+        child = self._infra.start(
             Child(
                 "broker",
                 ["mosquitto", "-c", str(broker.config_path)],
                 self.paths.logs / "broker.log",
             )
         )
-        wait_for_port(broker.port, 10)
+        try:
+            wait_for_port(broker.port, 10)
+        except BrokerError as exc:
+            raise PeaklineError(f"the broker did not start: {exc}\n{child.log_tail()}") from exc
         self.broker_port = broker.port
         log.info("broker on 127.0.0.1:%d", broker.port)
 

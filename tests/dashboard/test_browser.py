@@ -99,6 +99,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     while not ready.wait(1):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            proc.wait(30)
+            if proc.stdout is not None:
+                proc.stdout.close()
             pytest.fail("peakline demo did not start:\n" + "".join(output[-60:]))
     url = re.search(r"dashboard:\s+(\S+)", "".join(output))
     assert url is not None
@@ -108,6 +111,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(30)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 @pytest.fixture(scope="module")
