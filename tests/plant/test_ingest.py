@@ -316,3 +316,29 @@ def test_seq_ranges_match_a_plain_set(chunks: list[list[int]]) -> None:
     missing = {s for a, b in ranges.gaps() for s in range(a, b + 1)}
     assert missing == set(range(1, max(model, default=0) + 1)) - model
     assert SeqRanges(ranges.ranges).ranges == ranges.ranges
+
+
+def test_a_failed_commit_is_retried_and_nothing_is_acked_before_it(tmp_path: Path) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from plant.ingest import Ingestor
+    from plant.store import IngestBatch
+
+    class FlakyStore(Store):
+        failures = 2
+
+        def write_ingest(self, batch: IngestBatch) -> dict[tuple[str, str], int]:
+            if self.failures:
+                self.failures -= 1
+                raise OperationalError("INSERT", {}, Exception("database is locked"))
+            return super().write_ingest(batch)
+
+    store = FlakyStore.open(f"sqlite:///{tmp_path / 'flaky.db'}")
+    commits: list[tuple[dict[tuple[str, str], int], list[object]]] = []
+    ing = Ingestor(store, "s1", lambda acks, tokens: commits.append((acks, tokens)))
+    topic = wire.Topics("s1").node("L1", "n1", "results")
+    ing.process([(topic, wire.dump_payload(batch([1, 2, 3], site="s1")), "t1", 1.0, None)])
+    assert store.failures == 0 and ing.stats.commit_retries == 2
+    assert commits == [({("n1", "boot-a"): 3}, ["t1"])]
+    assert store.count_results() == 3
+    store.close()
