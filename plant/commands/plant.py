@@ -17,14 +17,11 @@ import argparse
 import importlib
 import importlib.util
 import json
-import logging
 import time
 
 from edge.errors import ConfigError
 
 __all__ = ["register"]
-
-log = logging.getLogger(__name__)
 
 #: other engineers' modules that add actions to ``peakline plant``: (module, function)
 _EXTENSIONS = [
@@ -70,12 +67,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     for module, hook in _EXTENSIONS:
         if importlib.util.find_spec(module) is not None:
             getattr(importlib.import_module(module), hook)(sub)
-
-
-def _load(path: str | None) -> object:
-    from plant.config import load_config
-
-    return load_config(path)
 
 
 def _check_config(args: argparse.Namespace) -> int:
