@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import scenarios as s
 from . import scenarios_link as link
+from . import scenarios_node as node
 from .counting import Tally
 
 __all__ = ["EXTRA", "SCENARIOS", "WILL_SLACK_S", "problems", "will_bound_s"]
@@ -35,7 +36,8 @@ SCENARIOS: dict[str, Callable[[Path], Tally]] = {
     "plant_stall_past_queue": s.plant_stall,
     "edge_kill9_mid_batch": s.edge_kill9,
     "plant_kill9_sqlite": s.plant_kill9,
-    "plant_kill9_postgres": partial(s.plant_kill9, postgres=True),
+    "plant_kill9_postgres": partial(s.plant_kill9, postgres=True, kills=2),
+    "real_node_kill9": node.real_node_kill9,
     "partition": link.partition,
     "slow_link": link.slow_link,
     "half_open": link.half_open,
@@ -78,6 +80,13 @@ def problems(name: str, t: Tally) -> list[str]:
             out.append("the kill caught no unacknowledged results")
         if x.get("boots") != 2:
             out.append(f"expected 2 boots, saw {x.get('boots')}")
+    elif name == "real_node_kill9":
+        if not x.get("unacked_at_kill") or x.get("boots") != 2:
+            out.append(f"the kill caught {x.get('unacked_at_kill')} unacked results, "
+                       f"{x.get('boots')} boots (want > 0 and 2)")
+        if x.get("left_in_outbox") or x.get("exit_status") != 0:
+            out.append(f"graceful stop left {x.get('left_in_outbox')} rows, "
+                       f"exit status {x.get('exit_status')}")
     elif name == "partition" and not x.get("edge_disconnects"):
         out.append("the partition did not disconnect the edge")
     elif name == "half_open" and not x.get("dropped_bytes"):
