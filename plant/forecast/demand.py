@@ -14,7 +14,7 @@ festival season when one error - the size of the festival - moves every SKU toge
 Net demand: ``net_p50 = orders_p50 - cancel_p50`` and ``net_mean`` alike; ``net_p10`` and
 ``net_p90`` subtract ``cancel_p50`` from the order quantiles (cancellations' own spread is small
 next to the orders'; ``net_p10`` is floored at zero). SKU-level P10/P90 are widened to conformal
-bounds from last season (:mod:`plant.forecast.intervals`).
+bounds from the last seasons (:mod:`plant.forecast.intervals`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 from edge.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
-from plant.forecast.intervals import apply_bounds, calibration_origin, log_error_bounds
+from plant.forecast.intervals import apply_bounds, calibration_origins, log_error_bounds
 from plant.forecast.model import HolidayForecaster
 
 __all__ = ["LEVELS", "forecast_demand", "rollup", "sku_shares"]
@@ -97,8 +97,8 @@ def forecast_demand(
 ) -> pd.DataFrame:
     """Daily SKU forecast of orders, cancellations and net demand with P10/P50/P90 and mean.
 
-    ``calibrate`` widens each SKU's P10/P90 to conformal bounds from the same season a year
-    earlier (:mod:`plant.forecast.intervals`); it costs one more fit.
+    ``calibrate`` widens each SKU's P10/P90 to conformal bounds from the same season in the
+    last one or two years (:mod:`plant.forecast.intervals`); it costs a fit per year.
 
     ``history`` has columns ``sku, ds, orders, cancellations``; the result has ``sku, ds`` and
     ``{orders,cancel,net}_{p10,p50,p90,mean}``.
@@ -147,13 +147,15 @@ def _gross_forecast(hist: pd.DataFrame, group: pd.Series, h: int, cal: HolidayCa
 
 def _calibrate(out: pd.DataFrame, hist: pd.DataFrame, group: pd.Series, h: int,
                cal: HolidayCalendar, model: HolidayForecaster) -> pd.DataFrame:
-    """SKU-level conformal P10/P90 from the same season a year earlier (see intervals)."""
+    """SKU-level conformal P10/P90 from the same season in past years (see intervals)."""
     origin = hist["ds"].max() + pd.Timedelta(days=1)
-    back = calibration_origin(hist["ds"].min(), origin, h, 2 * h + 30)
-    if back is None:
+    preds, actuals = [], []
+    for back in calibration_origins(hist["ds"].min(), origin, h, 2 * h + 30):
+        preds.append(_gross_forecast(hist[hist["ds"] < back], group, h, cal, model))
+        actuals.append(hist[(hist["ds"] >= back) & (hist["ds"] < back + pd.Timedelta(days=h))])
+    if not preds:
         return out
-    past = _gross_forecast(hist[hist["ds"] < back], group, h, cal, model)
-    actual = hist[(hist["ds"] >= back) & (hist["ds"] < back + pd.Timedelta(days=h))]
+    past, actual = pd.concat(preds, ignore_index=True), pd.concat(actuals, ignore_index=True)
     for value, prefix in (("orders", "orders"), ("cancellations", "cancel")):
         bounds = log_error_bounds(past, actual, f"{prefix}_p50", value)
         out = apply_bounds(out, bounds, prefix)

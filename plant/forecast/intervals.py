@@ -4,10 +4,10 @@ The statsforecast conformal intervals of :class:`~plant.forecast.model.HolidayFo
 for the aggregate series it models; split to SKUs by share they are too narrow (a single SKU is
 noisier than its channel), and they miss the largest error of a festival forecast - the size of
 the festival - because their windows are the most recent weeks. So the whole pipeline is also
-run from the same origin 52 weeks earlier (or ``h`` days earlier when the history is too short
-for that), and each SKU's P10/P90 are set from the 10% and 90% quantiles of its errors there in
-``log1p`` space, around today's P50: split conformal prediction with last season as the
-calibration set. The P50 itself is left unchanged.
+run from the same origin 52 and 104 weeks earlier (or ``h`` days earlier when the history is
+too short for that), and each SKU's P10/P90 are set from the 10% and 90% quantiles of its
+errors there in ``log1p`` space, around today's P50: split conformal prediction with the last
+seasons as the calibration set. The P50 itself is left unchanged.
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["apply_bounds", "calibration_origin", "log_error_bounds"]
+__all__ = ["apply_bounds", "calibration_origins", "log_error_bounds"]
 
 
-def calibration_origin(first: pd.Timestamp, origin: pd.Timestamp, h: int,
-                       min_train: int) -> pd.Timestamp | None:
-    """The origin to calibrate from: 364 days earlier, else ``h`` earlier, else none."""
-    for back in (364, h):
-        cand = origin - pd.Timedelta(days=back)
-        if (cand - first).days >= min_train:
-            return cand
-    return None
+def calibration_origins(first: pd.Timestamp, origin: pd.Timestamp, h: int,
+                        min_train: int) -> list[pd.Timestamp]:
+    """Origins to calibrate from: 52 and 104 weeks earlier where the history allows, else
+    ``h`` days earlier, else none."""
+    yearly = [origin - pd.Timedelta(days=back) for back in (364, 728)]
+    found = [c for c in yearly if (c - first).days >= min_train]
+    if found:
+        return found
+    recent = origin - pd.Timedelta(days=h)
+    return [recent] if (recent - first).days >= min_train else []
 
 
 def log_error_bounds(pred: pd.DataFrame, actual: pd.DataFrame, column: str, value: str,
@@ -36,6 +38,8 @@ def log_error_bounds(pred: pd.DataFrame, actual: pd.DataFrame, column: str, valu
     indexed by SKU with columns ``lo`` and ``hi``.
     """
     joined = pred[["sku", "ds", column]].merge(actual[["sku", "ds", value]], on=["sku", "ds"])
+    if joined.empty:
+        return pd.DataFrame({"lo": pd.Series(dtype=float), "hi": pd.Series(dtype=float)})
     err = np.log1p(joined[value].clip(lower=0)) - np.log1p(joined[column].clip(lower=0))
     grouped = err.groupby(joined["sku"])
     return pd.DataFrame({"lo": grouped.quantile(lo), "hi": grouped.quantile(hi)})
