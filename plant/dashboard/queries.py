@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
@@ -33,19 +34,25 @@ def defects_by_node(engine: Engine, window_s: float, now: float | None = None) -
 
 
 def throughput_history(
-    engine: Engine, since_s: float, bucket_s: float = 10.0, now: float | None = None
+    engine: Engine,
+    since_s: float,
+    step_s: float = 10.0,
+    window_s: float = 60.0,
+    now: float | None = None,
 ) -> dict[str, Any]:
-    """Items per minute per line/node in ``bucket_s`` buckets over the last ``since_s``.
+    """Items per minute per line/node over the last ``since_s``, one point every ``step_s``.
 
-    Seeds the live throughput chart so a screen that opens mid-shift sees the last quarter
-    hour at once instead of an empty chart; buckets before the first item are left out.
+    Each point counts the items of the trailing ``window_s`` (as the live node cards do), so
+    the chart and the cards agree. Points before a node's first item are left out.
     """
     from plant.store import schema as t
 
     now = time.time() if now is None else now
     r = t.results
-    start = now - since_s
-    bucket = func.floor((r.c.ts - start) / bucket_s).label("bucket")
+    n = max(1, int(since_s // step_s))
+    per_window = max(1, round(window_s / step_s))
+    start = now - (n + per_window - 1) * step_s
+    bucket = func.floor((r.c.ts - start) / step_s).label("bucket")
     stmt = (
         select(r.c.line, r.c.node, bucket, func.count().label("items"))
         .where(r.c.ts >= start, r.c.ts < now)
@@ -53,15 +60,18 @@ def throughput_history(
     )
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    n = max(1, int(since_s // bucket_s))
-    ts = [start + (i + 1) * bucket_s for i in range(n)]
-    series: dict[str, list[float | None]] = {}
+    total = n + per_window - 1
+    counts: dict[str, np.ndarray] = {}
     for line, node, b, items in rows:
-        key = f"{line}/{node}"
-        arr = series.setdefault(key, [0.0] * n)
-        idx = int(b)
-        if 0 <= idx < n:
-            arr[idx] = float(items) * 60.0 / bucket_s
+        arr = counts.setdefault(f"{line}/{node}", np.zeros(total))
+        if 0 <= int(b) < total:
+            arr[int(b)] = float(items)
+    scale = 60.0 / (per_window * step_s)
+    series = {
+        key: (np.convolve(arr, np.ones(per_window), "valid") * scale).round(1).tolist()
+        for key, arr in counts.items()
+    }
+    ts = [now - (n - 1 - i) * step_s for i in range(n)]
     first = min((next((i for i, v in enumerate(a) if v), n) for a in series.values()), default=n)
-    first = max(0, min(first, n - 1) - 1)  # keep one empty bucket before the first item
+    first = max(0, min(first, n - 1) - 1)  # keep one empty point before the first item
     return {"ts": ts[first:], "nodes": {k: v[first:] for k, v in series.items()}}

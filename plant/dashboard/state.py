@@ -98,7 +98,9 @@ class DashboardState:
         if engine is None:
             return {"ts": [], "nodes": {}}
         return self.cached(
-            "history", 5.0, lambda: queries.throughput_history(engine, 15 * 60.0, 10.0)
+            "history",
+            5.0,
+            lambda: queries.throughput_history(engine, 15 * 60.0, 10.0, self.config.window_s),
         )
 
     def _baseline(self) -> dict[str, dict[str, Any]]:

@@ -61,6 +61,7 @@ def save_screenshot(driver: webdriver.Chrome, folder: Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1920, max(1080, min(int(height) + 40, 4000)))
+    driver.execute_script("window.scrollTo(0, 0)")
     path = folder / f"{name}.png"
     driver.save_screenshot(str(path))
     target = os.environ.get("PEAKLINE_ARTIFACTS")

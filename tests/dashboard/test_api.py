@@ -13,10 +13,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
+from edge.wire import ItemResult, ResultsBatch
 from plant.dashboard import STATIC_DIR, DashboardServer
-from plant.store import Store
+from plant.dashboard.queries import throughput_history
+from plant.store import IngestBatch, Store
 
-from .filling import Line
+from .filling import SITE, Line
 
 
 def get(
@@ -64,13 +66,14 @@ def test_offline_node_raises_an_alert(dashboard: DashboardServer, line: Line) ->
     )
 
 
-def test_history_seeds_the_throughput_chart(dashboard: DashboardServer) -> None:
+def test_history_matches_the_live_window(dashboard: DashboardServer) -> None:
     hist = get_json(dashboard.url, "/api/history")
     assert set(hist["nodes"]) == {"line1/cam1", "line1/cam2", "line2/cam3"}
-    assert hist["ts"] == sorted(hist["ts"]) and len(hist["ts"]) <= 3  # leading empties cut
-    for series in hist["nodes"].values():
-        assert len(series) == len(hist["ts"])
-        assert sum(series) == 60 * 60 / 10  # 60 items in 10 s buckets, as items/min
+    assert hist["ts"] == sorted(hist["ts"]) and len(hist["ts"]) == 2  # leading empties cut
+    live = get_json(dashboard.url, "/api/live")
+    for node in live["nodes"]:
+        series = hist["nodes"][f"{node['line']}/{node['node']}"]
+        assert series == [0.0, node["items_per_min"]] == [0.0, 60.0]
 
 
 def test_gallery_has_thumbnails_newest_first(dashboard: DashboardServer) -> None:
@@ -189,3 +192,32 @@ def test_store_failure_shows_on_page_not_500(dashboard: DashboardServer, store: 
     live = get_json(dashboard.url, "/api/live")
     assert any(e.startswith("lines:") for e in live["errors"])
     assert get(dashboard.url, "/healthz")[0] == 200
+
+
+def test_history_is_a_trailing_window(store: Store) -> None:
+    now = 1_800_000_000.0
+    results = [
+        ItemResult(
+            seq=i + 1,
+            item_id=i,
+            ts=now - 300 + i,
+            frame=i,
+            bbox=(0, 0, 9, 9),
+            score=0.1,
+            decision="pass",
+            latency_ms=1.0,
+            rejected=False,
+        )
+        for i in range(300)  # one item a second for the last five minutes
+    ]
+    batch = ResultsBatch(
+        site=SITE, line="line9", node="cam9", boot_id="b", model="m", sent_at=now, results=results
+    )
+    store.write_ingest(IngestBatch(results=[(batch, now)]))
+    hist = throughput_history(store.engine, 600.0, 10.0, 60.0, now=now)
+    series = hist["nodes"]["line9/cam9"]
+    assert len(series) == len(hist["ts"]) and hist["ts"][-1] == now
+    assert series[0] == 0.0 and series[-1] == 60.0  # 60 items in the last 60 s
+    assert max(series) == 60.0 and series.count(60.0) >= 20  # steady once a minute is full
+    ramp = series[1:7]
+    assert ramp == sorted(ramp) and ramp[0] < 60.0  # the first minute ramps up

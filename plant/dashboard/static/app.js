@@ -7,8 +7,7 @@
   const DEFECT_COLORS = ["#ff4d5a", "#ffb020", "#c77dff", "#59b3ff", "#2fd27a", "#ff7eb6",
     "#f4d35e", "#4dd4c6", "#b0b8c4"];
   const NODE_COLORS = ["#59b3ff", "#2fd27a", "#ffb020", "#c77dff", "#ff7eb6", "#4dd4c6"];
-  const HISTORY_S = 15 * 60;
-  const state = {
+    const state = {
     live: null, versions: {}, defectColors: {}, throughput: { ts: [], nodes: {} },
     charts: {}, forecast: null, planKind: "production", updates: 0, errors: [],
   };
@@ -138,21 +137,10 @@
     $("nodes").replaceChildren(...(cards.length ? cards : [h("p", { class: "empty" }, "No camera node has reported yet.")]));
     $("window-hint").textContent = `last ${Math.round(live.window_s)} s`;
   }
-  function pushThroughput(live) {
-    const tp = state.throughput;
-    const ts = live.ts;
-    if (tp.ts.length && ts <= tp.ts[tp.ts.length - 1]) return;
-    tp.ts.push(ts);
-    const names = live.nodes.map((n) => `${n.line}/${n.node}`);
-    for (const name of names) if (!(name in tp.nodes)) tp.nodes[name] = tp.ts.map(() => null);
-    for (const [name, arr] of Object.entries(tp.nodes)) {
-      const n = live.nodes.find((x) => `${x.line}/${x.node}` === name);
-      arr.push(n ? n.items_per_min : null);
-    }
-    while (tp.ts.length && tp.ts[0] < ts - HISTORY_S) {
-      tp.ts.shift();
-      for (const arr of Object.values(tp.nodes)) arr.shift();
-    }
+  async function loadHistory() {
+    state.historyAt = Date.now();
+    const hist = await getJSON("/api/history");
+    state.throughput = { ts: hist.ts, nodes: hist.nodes };
     drawThroughput();
   }
   function drawThroughput() {
@@ -188,7 +176,8 @@
       return h("figure", { class: "thumb " + (t.decision || ""), style: "margin:0" },
         h("img", { src: "data:image/jpeg;base64," + t.jpeg_b64, alt: `${t.defect || t.decision} item ${t.seq}` }),
         h("figcaption", { class: "cap" },
-          h("div", { class: "defect", style: "color:" + defectColor(t.defect || "unspecified") }, t.defect || t.decision || "reject"),
+          h("div", { class: "defect", style: "color:" + (t.decision === "uncertain" ? "#ffb020" : t.defect ? defectColor(t.defect) : "#ff4d5a") },
+            t.defect ? `${t.defect}${t.decision === "uncertain" ? " (uncertain)" : ""}` : t.decision || "reject"),
           h("div", { class: "meta" }, `score ${Number(t.score).toFixed(2)} · ${t.node}`),
           h("div", { class: "meta" }, `#${t.seq} · ${when}`)));
     }));
@@ -330,7 +319,7 @@
     renderAlerts(live.alerts);
     renderKpis(live.totals || {});
     renderNodes(live);
-    pushThroughput(live);
+    if (!state.historyAt || Date.now() - state.historyAt > 10000) loadHistory().catch(report);
     showErrors(live.errors || []);
     const v = live.versions || {};
     const old = state.versions;
@@ -358,15 +347,7 @@
       c.setSize({ width: chartWidth(el), height: c.height });
     }
   });
-  async function seedHistory() {
-    try {
-      const hist = await getJSON("/api/history");
-      if (hist.ts.length && !state.throughput.ts.length) {
-        state.throughput = { ts: hist.ts.slice(), nodes: hist.nodes };
-      }
-    } catch (err) { report(err); }
-  }
   tickClock();
   setInterval(tickClock, 1000);
-  seedHistory().then(connect);
+  connect();
 })();
