@@ -27,6 +27,7 @@ from types import FrameType
 
 from edge.errors import ConfigError, PeaklineError
 from plant.broker import BrokerError, Mosquitto, free_port, wait_for_port
+from plant.dashboard.auth import require_token_for, resolve_token
 from plant.demo_assets import (
     DemoPaths,
     LineSpec,
@@ -77,6 +78,13 @@ class DemoLine:
     def __post_init__(self) -> None:
         if not 1 <= self.options.nodes <= 3:
             raise ConfigError(f"--nodes must be 1, 2 or 3, got {self.options.nodes}")
+        if shutil.which("mosquitto") is None:
+            raise ConfigError(
+                "the demo needs the Mosquitto broker: install it (Debian/Ubuntu: "
+                "apt-get install mosquitto; macOS: brew install mosquitto) and run again"
+            )
+        # refuse now, not minutes later when the plant service starts the dashboard
+        require_token_for(self.options.host, resolve_token())
         self.paths = DemoPaths(self.options.workdir.resolve())
         self.specs = line_specs(self.options.nodes, self.options.seed)
 
@@ -113,11 +121,6 @@ class DemoLine:
         return self.url
 
     def _start_broker(self) -> None:
-        if shutil.which("mosquitto") is None:
-            raise ConfigError(
-                "the demo needs the Mosquitto broker: install it (Debian/Ubuntu: "
-                "apt-get install mosquitto; macOS: brew install mosquitto) and run again"
-            )
         # plant.broker writes the shipped settings; the demo runs it as its own child. Started
         # by root, Mosquitto would switch to its own user, and a change of user clears the
         # parent-death signal: it stays the user that runs the demo.

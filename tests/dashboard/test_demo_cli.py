@@ -1,0 +1,42 @@
+"""``peakline demo`` refuses at once, with a clear message, what it cannot run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_demo(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "plant.cli", "demo", "--workdir", str(tmp_path / "demo"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEAKLINE_DASHBOARD_TOKEN")}
+    return {**env, **extra}
+
+
+def test_without_mosquitto_it_says_how_to_install_it(tmp_path: Path) -> None:
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    done = run_demo(tmp_path, env=_env(PATH=str(bare)))
+    assert done.returncode == 2
+    assert "needs the Mosquitto broker: install it" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "demo").exists()  # nothing made before the check
+
+
+def test_off_loopback_without_token_is_refused(tmp_path: Path) -> None:
+    done = run_demo(tmp_path, "--host", "0.0.0.0", env=_env())
+    assert done.returncode == 2
+    assert "requires an access token" in done.stderr and "PEAKLINE_DASHBOARD_TOKEN" in done.stderr
+    assert not (tmp_path / "demo").exists()
