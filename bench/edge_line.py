@@ -86,7 +86,7 @@ def _config(work: Path, port: int, recording: Path, model: Path, judge_frames: i
     return NodeConfig.model_validate({
         "site": "bench", "line": "l1", "node": f"n{judge_frames}{'rt' if realtime else ''}",
         "source": {"type": "recording", "path": str(recording), "realtime": realtime,
-                   "ring": 4},
+                   "ring": 8 if realtime else 4},
         "belt": {"y0": meta["belt_y0"], "y1": meta["belt_y1"],
                  "speed_px_s": meta["belt_speed_px_s"], "judge_frames": judge_frames},
         "inference": {"model": str(model), "threads": threads, "batch_size": 16,
@@ -110,6 +110,10 @@ def _run(work: Path, port: int, recording: Path, model: Path, judge_frames: int,
         time.sleep(0.05)
     plant.close()
     frames = node.capture.stats.frames
+    # the pipeline's own span: first frame's arrival to the last scored item (start-up and the
+    # final drain of the MQTT link are not part of the frame rate)
+    if node.items.first_t0 is not None and node.decisions.last_scored:
+        wall = node.decisions.last_scored - node.items.first_t0
     views = np.asarray(node.decisions.view_latency_s) * 1000.0
     lat = views if len(views) else np.zeros(1)
     stages = {

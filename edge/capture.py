@@ -174,7 +174,7 @@ class Capture:
                 delay = next_due - time.perf_counter()
                 if delay > 0:
                     self._stop.wait(delay)
-                else:
+                elif delay < -1.0:  # more than a second behind: do not try to catch up
                     next_due = time.perf_counter()
 
     def _read_into_slot(self) -> tuple[int, float] | None:

@@ -52,6 +52,7 @@ class ItemStage:
         self.tracker: Tracker | None = None
         self.items_s = 0.0
         self.frames_done = 0
+        self.first_t0: float | None = None  # arrival of the first frame (perf_counter)
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="items", daemon=True)
 
@@ -99,6 +100,8 @@ class ItemStage:
 
     def _frame(self, ref: FrameRef, ring: FrameRing) -> None:
         frame = ring.frames[ref.slot]
+        if self.first_t0 is None:
+            self.first_t0 = ref.t0
         if self.finder is None or self.tracker is None:
             h, w = frame.shape[:2]
             fps = self.capture.source.fps or self.default_fps
@@ -159,6 +162,7 @@ class DecisionStage:
         self.decided = 0
         self.store_s = 0.0
         self.view_latency_s: deque[float] = deque(maxlen=200_000)  # every scored view
+        self.last_scored = 0.0  # perf_counter of the latest scored batch
         self.on_result: Callable[[ItemResult], None] | None = None
 
     def closed(self, item: int, judged: int) -> None:
@@ -171,7 +175,7 @@ class DecisionStage:
 
     def scored(self, jobs: list[Job], scores: np.ndarray, names: Sequence[str | None]) -> None:
         """Called by the inference worker with one scored batch."""
-        now = time.perf_counter()
+        now = self.last_scored = time.perf_counter()
         complete: list[tuple[Job, float, str | None]] = []
         self.view_latency_s.extend(now - job.t0 for job in jobs)
         with self._lock:
