@@ -4,8 +4,9 @@ Records a training line (seed A, 10% defects) and a test line (seed B, 30% defec
 one-class model on the training recording's good items, and evaluates it on the test recording:
 image AUROC, recall, false-reject and escape rates per defect type. Then the same through the
 dataset-folder layout (train/good from recording A, test/* from recording B, crops written as
-PNG files), and the model's inference time per item on 2 threads (batched). Prints tables and,
-as its last line, one JSON object.
+PNG files); on a third recording whose defects are drawn smaller and fainter (severity 0.3..1,
+no target: it shows where the model's limit is); and the model's inference time per item on 2
+threads (batched). Prints tables and, as its last line, one JSON object.
 
     python bench/model_quality.py                 # 60 s + 60 s of line (a few minutes)
     python bench/model_quality.py --quick         # 20 s + 20 s, for a smoke run
@@ -75,6 +76,12 @@ def main() -> None:
     parser.add_argument("--test-seconds", type=float, default=60.0)
     parser.add_argument("--train-seed", type=int, default=101)
     parser.add_argument("--test-seed", type=int, default=202)
+    parser.add_argument(
+        "--subtle-seconds",
+        type=float,
+        default=60.0,
+        help="length of a third recording (seed 303) with defects at severity 0.3..1; 0: skip",
+    )
     parser.add_argument("--size", type=int, default=64, help="model input size")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
@@ -83,6 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.train_seconds = args.test_seconds = 20.0
+        args.subtle_seconds = min(args.subtle_seconds, 20.0)
 
     with tempfile.TemporaryDirectory(prefix="peakline-bench-") as tmp:
         work = Path(args.workdir or tmp)
@@ -128,11 +136,30 @@ def main() -> None:
         ds_model = work / "model_ds.onnx"
         fit_model(ds, ds_model, size=args.size, threads=args.threads)
         ds_report = eval_model(ds_model, ds, threads=args.threads)
+        subtle_report = None
+        if args.subtle_seconds > 0:
+            subtle = work / "subtle_rec"
+            record(
+                subtle,
+                seed=303,
+                seconds=args.subtle_seconds,
+                defect_rate=0.3,
+                severity_min=0.3,
+                progress=False,
+                overwrite=True,
+            )
+            subtle_report = eval_model(model, subtle, threads=args.threads)
         print(
             "\n== dataset folder: train/good = good items of seed A; test/ = every item of "
             "seed B and the defects of seed A (never fitted on); 160 px PNG crops"
         )
         print(format_report(ds_report))
+        if subtle_report is not None:
+            print(
+                "\n== subtle defects (no target): seed 303, defects drawn at severity 0.3..1 "
+                "(smaller, fainter), same model"
+            )
+            print(format_report(subtle_report))
 
         timing = _time_model(model, test, args.batch, args.threads, repeat=30)
         load = os.getloadavg()[0]
@@ -154,6 +181,7 @@ def main() -> None:
         "bench": "model_quality",
         "recording": rec_h,
         "dataset_folder": _headline(ds_report),
+        "subtle_defects": _headline(subtle_report) if subtle_report else None,
         "model_ms_per_item_best": round(timing["best"], 4),
         "model_ms_per_item_median": round(timing["median"], 4),
         "batch": args.batch,

@@ -29,6 +29,7 @@ def _record(args: argparse.Namespace) -> int:
         width=args.width,
         height=args.height,
         defect_rate=args.defect_rate,
+        severity_min=args.severity_min,
         belt_speed=args.belt_speed,
         lanes=args.lanes,
         fmt=args.format,
@@ -76,6 +77,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.1,
         help="fraction of slots with a defect (defect types in turn)",
+    )
+    parser.add_argument(
+        "--severity-min",
+        type=float,
+        default=1.0,
+        help="draw defects at a severity uniform in [this, 1]: below 1, smaller and fainter ones",
     )
     parser.add_argument(
         "--belt-speed",

@@ -64,6 +64,9 @@ class RecordingMeta(BaseModel):
     diameter_min: float = Field(gt=0, description="smallest good cake diameter, pixels")
     diameter_max: float = Field(gt=0, description="largest good cake diameter, pixels")
     defect_rate: float = Field(ge=0, le=1, description="fraction of slots with a defect")
+    severity_min: float = Field(
+        default=1.0, ge=0, le=1, description="defects drawn at a severity in [severity_min, 1]"
+    )
     format: Literal["mp4", "jpg"] = Field(description="how the frames are stored")
     n_items: int = Field(default=0, ge=0, description="items (slots) that appear in the recording")
     label_counts: dict[str, int] = Field(default_factory=dict, description="items per label")

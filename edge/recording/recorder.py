@@ -34,6 +34,7 @@ def record(
     width: int = 1280,
     height: int = 720,
     defect_rate: float = 0.1,
+    severity_min: float = 1.0,
     belt_speed: float = 540.0,
     lanes: int = 2,
     fmt: Literal["mp4", "jpg"] = "mp4",
@@ -51,6 +52,8 @@ def record(
         raise DataError(f"frame size {width}x{height} is too small (at least 320x240)")
     if not 0.0 <= defect_rate <= 1.0:
         raise DataError(f"defect rate must be within 0..1, got {defect_rate}")
+    if not 0.0 <= severity_min <= 1.0:
+        raise DataError(f"severity must be within 0..1, got {severity_min}")
     root = Path(out)
     if root.exists() and any(root.iterdir()):
         if not overwrite:
@@ -68,6 +71,7 @@ def record(
         belt_speed=belt_speed,
         lanes=lanes,
         defect_rate=defect_rate,
+        severity_min=severity_min,
     )
     scene = LineScene(config)
 
@@ -135,6 +139,7 @@ def record(
         diameter_min=dmin,
         diameter_max=dmax,
         defect_rate=defect_rate,
+        severity_min=severity_min,
         format=fmt,
         n_items=len(spans),
         label_counts=dict(sorted(Counter(labels_of.values()).items())),

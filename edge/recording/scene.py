@@ -41,6 +41,7 @@ class LineConfig:
     belt_speed: float = 540.0  # px/s at 720p, scaled with height
     lanes: int = 2
     defect_rate: float = 0.1
+    severity_min: float = 1.0  # defects drawn at a severity uniform in [severity_min, 1]
     exposure: float = 0.25  # fraction of the frame time the shutter is open (motion blur)
     noise_sigma: float = 2.0
 
@@ -146,6 +147,7 @@ class LineScene:
     # -- planning -------------------------------------------------------------------------
     def _plan_slots(self, rng: np.random.Generator) -> None:
         c = self.config
+        sev_rng = np.random.default_rng([c.seed, 31337])
         y0, y1 = c.belt_rows
         lane_h = (y1 - y0) / c.lanes
         dmin, dmax = c.diameter_range
@@ -182,7 +184,12 @@ class LineScene:
                     for i in range(2 if label == "double" else 1)
                 )
                 if label not in ("double", "empty_slot"):
-                    cakes = (CakeSpec(**{**cakes[0].__dict__, "label": label}),)
+                    severity = 1.0
+                    if c.severity_min < 1.0:  # its own generator: the plan stays the same
+                        severity = float(sev_rng.uniform(c.severity_min, 1.0))
+                    cakes = (
+                        CakeSpec(**{**cakes[0].__dict__, "label": label, "severity": severity}),
+                    )
                 offset = (0.0, 0.0)
                 if label == "double":
                     side = float(rng.choice([-1, 1]))

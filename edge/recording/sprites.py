@@ -56,6 +56,7 @@ class CakeSpec:
     browning: float  # 0 = pale golden, 1 = deep brown (still good)
     emboss: float  # depth of the top pattern
     seed: int
+    severity: float = 1.0  # 1 = the full defect; lower values draw it smaller and fainter
 
 
 @dataclass(frozen=True)
@@ -99,15 +100,16 @@ def _outline(cake: CakeSpec, mould: Mould, phi: np.ndarray, rng: np.random.Gener
     if cake.label == "deformed":
         kind = rng.integers(0, 3)
         if kind == 0:  # squashed
-            r = r + rng.uniform(0.13, 0.2) * np.cos(2.0 * (rel - rng.uniform(0, math.pi)))
+            amp = rng.uniform(0.13, 0.2) * _mild(cake, 0.4)
+            r = r + amp * np.cos(2.0 * (rel - rng.uniform(0, math.pi)))
         elif kind == 1:  # a bulge where paste pushed out
             at = rng.uniform(0, 2 * math.pi)
             d = np.angle(np.exp(1j * (phi - at)))
-            r = r + rng.uniform(0.18, 0.28) * np.exp(-(d**2) / (2 * 0.35**2))
+            r = r + rng.uniform(0.18, 0.28) * _mild(cake, 0.4) * np.exp(-(d**2) / (2 * 0.35**2))
         else:  # a flat, dented side
             at = rng.uniform(0, 2 * math.pi)
             d = np.angle(np.exp(1j * (phi - at)))
-            r = r - rng.uniform(0.2, 0.3) * np.exp(-(d**2) / (2 * 0.45**2))
+            r = r - rng.uniform(0.2, 0.3) * _mild(cake, 0.4) * np.exp(-(d**2) / (2 * 0.45**2))
     return r.astype(np.float32)
 
 
@@ -130,6 +132,11 @@ def _pattern(
         cv2.line(seal, p[0], p[1], 1.0, max(1, round(radius * 0.035)), cv2.LINE_AA)
     seal = cv2.GaussianBlur(seal, (0, 0), max(0.6, radius * 0.01))
     return (0.9 * ring + petals + seal).astype(np.float32)
+
+
+def _mild(cake: CakeSpec, low: float) -> float:
+    """A factor that is exactly 1 for a full-severity defect and ``low`` at severity 0."""
+    return 1.0 if cake.severity >= 1.0 else low + (1.0 - low) * max(0.0, cake.severity)
 
 
 def _inside(rng: np.random.Generator, r: float) -> np.ndarray:
@@ -170,14 +177,15 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
     pattern = _pattern(mould, rho, phi, cake.rotation, size, radius)
     if cake.label == "smeared_pattern":
         if rng.random() < 0.5:  # smeared: dragged sideways
-            k = int(radius * rng.uniform(0.35, 0.6)) | 1
+            k = int(radius * rng.uniform(0.35, 0.6) * _mild(cake, 0.3)) | 1
             kern: np.ndarray = np.zeros((k, k), np.float32)
             cv2.line(kern, (0, k // 2), (k - 1, k // 2), 1.0, 1)
             m = cv2.getRotationMatrix2D((k / 2, k / 2), float(rng.uniform(0, 180)), 1.0)
             kern = cv2.warpAffine(kern, m, (k, k))
             pattern = cv2.filter2D(pattern, -1, kern / max(kern.sum(), 1e-6))
         else:  # pattern missing: the mould was not pressed
-            pattern = pattern * rng.uniform(0.0, 0.15)
+            keep = rng.uniform(0.0, 0.15)
+            pattern = pattern * (keep + (1.0 - _mild(cake, 0.4)) * (0.8 - keep))
     height = height + cake.emboss * pattern * 0.12 * radius
     color_shift = np.zeros((size, size), np.float32)  # > 0 darkens (browning)
     paste = np.zeros((size, size), np.float32)  # 0..1 where the dark filling shows
@@ -190,12 +198,13 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
                 rng,
                 start,
                 at + math.pi + rng.normal(0, 0.4),
-                radius * rng.uniform(0.6, 1.2),
+                radius * rng.uniform(0.6, 1.2) * _mild(cake, 0.4),
                 2.0,
                 0.25,
             )
             crack = np.zeros((size, size), np.float32)
-            cv2.polylines(crack, [pts], False, 1.0, max(2, round(radius * 0.04)), cv2.LINE_AA)
+            width = max(2, round(radius * 0.04)) if cake.severity >= 1.0 else 1
+            cv2.polylines(crack, [pts], False, _mild(cake, 0.5), width, cv2.LINE_AA)
             crack *= alpha
             paste = np.maximum(paste, crack)
             height -= crack * 0.08 * radius
@@ -203,11 +212,12 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
         for _ in range(int(rng.integers(1, 3))):
             c = _inside(rng, 0.6) * radius
             s = radius * rng.uniform(0.14, 0.28) * np.array([1.0, rng.uniform(0.6, 1.0)])
+            s = s * _mild(cake, 0.5)
             blob = np.exp(-((((xs - c[0]) / s[0]) ** 2 + ((ys - c[1]) / s[1]) ** 2) ** 1.5))
-            color_shift += 1.5 * blob.astype(np.float32)
+            color_shift += 1.5 * _mild(cake, 0.6) * blob.astype(np.float32)
     if cake.label == "chipped":
         at = rng.uniform(0, 2 * math.pi)
-        cr = radius * rng.uniform(0.22, 0.36)
+        cr = radius * rng.uniform(0.22, 0.36) * _mild(cake, 0.45)
         cx, cy = math.cos(at) * radius * 0.97, math.sin(at) * radius * 0.97
         d = np.hypot(xs - cx, ys - cy)
         bite = np.clip(d - cr + 0.5, 0.0, 1.0)
@@ -240,12 +250,14 @@ def render_cake(cake: CakeSpec, mould: Mould) -> Sprite:
                 rng, c0, rng.uniform(0, 2 * math.pi), radius * rng.uniform(0.6, 1.1), 2.0, 0.12
             )
             mark = np.zeros((size, size), np.float32)
-            cv2.polylines(mark, [pts], False, 1.0, 2, cv2.LINE_AA)
+            cv2.polylines(
+                mark, [pts], False, _mild(cake, 0.6), 2 if cake.severity >= 0.6 else 1, cv2.LINE_AA
+            )
             ink = np.array([12.0, 12.0, 15.0], np.float32)
         else:  # a plastic fleck
             k = int(rng.integers(4, 7))
             ang = np.sort(rng.uniform(0, 2 * math.pi, k))
-            rr = radius * rng.uniform(0.07, 0.12) * rng.uniform(0.6, 1.0, k)
+            rr = radius * rng.uniform(0.07, 0.12) * rng.uniform(0.6, 1.0, k) * _mild(cake, 0.5)
             pts = np.round(c0 + np.stack([np.cos(ang) * rr, np.sin(ang) * rr], 1)).astype(np.int32)
             mark = np.zeros((size, size), np.float32)
             cv2.fillPoly(mark, [pts], 1.0, cv2.LINE_AA)
