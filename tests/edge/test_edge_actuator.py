@@ -116,3 +116,28 @@ def _try_fire(act: ModbusReject) -> bool:
     except ConnectionError:
         return False
     return True
+
+
+def test_gpio_without_libgpiod_is_a_config_error_naming_the_key() -> None:
+    import importlib.util
+
+    from edge.actuator import make_actuator
+    from edge.config_sections import GpioActuator
+    from edge.errors import ConfigError
+
+    if importlib.util.find_spec("gpiod") is not None:
+        pytest.skip("gpiod is installed here")
+    cfg = ActuatorConfig(station_x=0.0, plugin=GpioActuator(type="gpio", line=17))
+    with pytest.raises(ConfigError, match=r"actuator\.plugin\.type: gpio needs the gpiod package"):
+        make_actuator(cfg)
+
+
+def test_mqtt_actuator_publishes_a_reject_command() -> None:
+    from edge.actuator import make_actuator
+    from edge.config_sections import MqttActuator
+
+    sent: list[tuple[str, bytes, int]] = []
+    cfg = ActuatorConfig(station_x=0.0, plugin=MqttActuator(type="mqtt", topic="plc/reject"))
+    act = make_actuator(cfg, lambda t, p, q: sent.append((t, p, q)))
+    act.fire(RejectEvent(0.0, 5, 50, 0.9, "reject"))
+    assert sent[0][0] == "plc/reject" and b'"item": 5' in sent[0][1] and sent[0][2] == 1
