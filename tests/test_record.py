@@ -158,3 +158,29 @@ def test_frames_from_a_start_index_are_exact(recording_dir: Path) -> None:
     from_start = dict(rec.frames(0, 8))
     (index, frame), *_ = list(rec.frames(6, 7))
     assert index == 6 and np.array_equal(frame, from_start[6])
+
+
+def test_committed_labels_regenerate_from_the_seed(recording_dir: Path) -> None:
+    rec = read_recording(recording_dir)
+    m = rec.meta
+    scene = LineScene(
+        LineConfig(seed=m.seed, product=m.product, n_frames=m.n_frames, defect_rate=m.defect_rate)
+    )
+    for index in (0, m.n_frames // 2, m.n_frames - 1):
+        _, rows = scene.frame(index)
+        assert rows == [r.model_dump(mode="json") for r in rec.labels_at(index)]
+
+
+def test_subtle_defects_keep_the_plan() -> None:
+    cfg = {"seed": 2, "n_frames": 2, "defect_rate": 0.6, **SMALL}
+    full = LineScene(LineConfig(**cfg))
+    subtle = LineScene(LineConfig(severity_min=0.3, **cfg))
+    assert [(s.item, s.label) for s in full.slots] == [(s.item, s.label) for s in subtle.slots]
+    severities = [
+        s.cakes[0].severity for s in subtle.slots if s.label not in ("good", "double", "empty_slot")
+    ]
+    assert severities and all(0.3 <= v <= 1.0 for v in severities) and min(severities) < 1.0
+    # the same items in view (a milder deformation can change a bbox by a few pixels)
+    assert [(r["item"], r["label"]) for r in full.frame(0)[1]] == [
+        (r["item"], r["label"]) for r in subtle.frame(0)[1]
+    ]
