@@ -43,9 +43,12 @@ def time_interleaved(
     repeat: int = 30,
     warmup: int = 3,
     before: Callable[[], object] | None = None,
+    chunk: int = 1,
 ) -> dict[str, tuple[float, float]]:
-    """(best, median) ms of each function, called in turn each round so that all of them see
-    the same machine load (on a shared machine, load changes between consecutive blocks).
+    """(best, median) ms of each function over ``repeat`` calls, taking turns in rounds of
+    ``chunk`` calls each so that all of them see the same machine load (on a shared machine
+    the load changes between consecutive blocks) while each still finds its own data in
+    cache after the first call of a round.
 
     ``before`` runs untimed before every call (e.g. :class:`CacheEvictor` for cold caches).
     """
@@ -53,13 +56,14 @@ def time_interleaved(
         for _ in range(warmup):
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
+    for _ in range(max(1, repeat // chunk)):
         for name, fn in fns.items():
-            if before is not None:
-                before()
-            t0 = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - t0) * 1000.0)
+            for _ in range(chunk):
+                if before is not None:
+                    before()
+                t0 = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - t0) * 1000.0)
     return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
@@ -74,7 +78,7 @@ class CacheEvictor:
         np.copyto(self._dst, self._src)
 
 
-def copy_bandwidth(megabytes: int = 128, repeat: int = 20) -> float:
+def copy_bandwidth(megabytes: int = 64, repeat: int = 40) -> float:
     """Memory copy bandwidth in bytes/s, counted as bytes read + bytes written per second.
 
     Copies a ``megabytes`` buffer (far larger than the caches) with ``np.copyto`` and keeps
