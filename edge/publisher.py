@@ -25,13 +25,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.link import Flight, LinkSettings, LinkStats, group_rows
 from edge.outbox import Outbox, OutboxRow
 from edge.wire import (
     ItemResult,
@@ -51,59 +51,6 @@ from edge.wire import (
 __all__ = ["LinkSettings", "LinkStats", "Publisher"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LinkSettings:
-    """Who the node is and how it talks to the broker (from the node config)."""
-
-    site: str
-    line: str
-    node: str
-    host: str = "127.0.0.1"
-    port: int = 1883
-    client_id: str | None = None
-    username: str | None = None
-    password: str | None = None
-    keepalive_s: int = 15
-    session_expiry_s: int = 86_400
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
-    batch_interval_ms: float = 100.0
-    batch_max: int = 500
-    max_unacked: int = 20_000
-    resend_after_s: float = 10.0
-    historical_after_s: float = 5.0
-    require_plant_online: bool = True
-    metrics_interval_s: float = 10.0
-    thumbnails_per_min: float = 30.0
-
-
-@dataclass
-class LinkStats:
-    """Counters of the MQTT link (read by metrics)."""
-
-    connects: int = 0
-    disconnects: int = 0
-    batches: int = 0
-    sent: int = 0
-    resent: int = 0
-    acked: int = 0
-    denied: int = 0
-    thumbnails: int = 0
-    thumbnails_dropped: int = 0
-    publish_s: float = 0.0
-
-
-@dataclass
-class _Flight:
-    boot_id: str
-    lo: int  # outbox ids
-    hi: int
-    last_seq: int
-    n: int
-    sent: float
-    mids: set[int] = field(default_factory=set)
 
 
 class Publisher:
@@ -136,7 +83,7 @@ class Publisher:
         self.t_ack = self.topics.plant_ack(s.node)
         self.connected = False
         self.plant_online = not s.require_plant_online
-        self._flights: deque[_Flight] = deque()
+        self._flights: deque[Flight] = deque()
         self._cursor = 0
         self._thumbs: deque[RejectThumbnail] = deque(maxlen=16)
         self._tokens = 3.0
@@ -347,11 +294,11 @@ class Publisher:
                 break
             self._cursor = rows[-1].id
             wall = time.time()
-            for group in _groups(rows, self.boot_id, wall - s.historical_after_s):
+            for group in group_rows(rows, self.boot_id, wall - s.historical_after_s):
                 historical = group[0].boot_id != self.boot_id or group[0].created < (
                     wall - s.historical_after_s)
                 self._publish_rows(group, historical)
-                self._flights.append(_Flight(
+                self._flights.append(Flight(
                     group[0].boot_id, group[0].id, group[-1].id, group[-1].seq, len(group), now))
                 self.stats.sent += len(group)
                 budget -= 1
@@ -388,16 +335,3 @@ class Publisher:
             self.client.publish(self.t_rejects, dump_payload(thumb), qos=0)
             self.stats.thumbnails += 1
             self._tokens -= 1.0
-
-
-def _groups(rows: list[OutboxRow], boot_id: str, old_before: float) -> list[list[OutboxRow]]:
-    """Split rows into runs of one boot and one historical flag (one message each)."""
-    out: list[list[OutboxRow]] = []
-    key_prev: tuple[str, bool] | None = None
-    for r in rows:
-        key = (r.boot_id, r.boot_id != boot_id or r.created < old_before)
-        if key != key_prev:
-            out.append([])
-            key_prev = key
-        out[-1].append(r)
-    return out
