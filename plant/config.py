@@ -120,6 +120,11 @@ class IngestConfig(_Section):
     stats_interval_s: float = Field(
         default=60.0, gt=0, description="seconds between ingest statistics log lines"
     )
+    provisioned_acl: str | None = Field(
+        default=None,
+        description="Mosquitto ACL file written by `peakline plant provision`; when set, "
+        "messages from nodes without an identity there are dead-lettered, not stored",
+    )
 
 
     def workers(self) -> int:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from edge import wire
 from edge.errors import PeaklineError, StoreError
+from plant.security import ProvisionedNodes
 from plant.store import DeadLetter, IngestBatch, ResultRows, Store
 
 __all__ = ["IngestStats", "Ingestor", "Message", "classify", "prepare"]
@@ -76,8 +77,12 @@ def _parse(raw: bytes, expect: type[Any]) -> Any:
     return wire.parse_payload(raw, expect)
 
 
-def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBatch) -> bool:
-    """Validate one node message into ``batch`` (or its dead letters); False if not a node topic."""
+def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBatch,
+             nodes: ProvisionedNodes | None = None) -> bool:
+    """Validate one node message into ``batch`` (or its dead letters); False if not a node topic.
+
+    With ``nodes``, messages from a node that is not provisioned are dead-lettered too.
+    """
     try:
         t_site, line, node, leaf = wire.Topics.split_node_topic(topic)
     except wire.WireError:
@@ -94,6 +99,8 @@ def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBa
             raise wire.WireError(
                 f"payload is from {'/'.join(got)} but the topic names {t_site}/{line}/{node}"
             )
+        if nodes is not None and not nodes.is_provisioned(t_site, line, node):
+            raise wire.WireError(f"node {t_site}/{line}/{node} is not provisioned; refused")
     except wire.WireError as exc:
         batch.dead_letters.append(DeadLetter(topic, str(exc), raw, received))
         return True
@@ -108,10 +115,11 @@ def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBa
     return True
 
 
-def prepare(site: str, topic: str, raw: bytes, received: float) -> IngestBatch:
+def prepare(site: str, topic: str, raw: bytes, received: float,
+            nodes: ProvisionedNodes | None = None) -> IngestBatch:
     """Validate one node message into a batch of ready-to-insert rows (runs in a worker)."""
     batch = IngestBatch()
-    if not classify(site, topic, raw, received, batch):
+    if not classify(site, topic, raw, received, batch, nodes):
         batch.dead_letters.append(DeadLetter(topic, "not a topic this plant consumes", raw,
                                              received))
     batch.results = [
@@ -144,8 +152,10 @@ class Ingestor:
         queue_max: int = 10_000,
         erp: Callable[[str, bytes], int] | None = None,
         parse_workers: int = 0,
+        nodes: ProvisionedNodes | None = None,
     ) -> None:
         self.store = store
+        self.nodes = nodes
         self.site = site
         self.on_commit = on_commit
         self.max_batch = max_batch
@@ -180,7 +190,7 @@ class Ingestor:
         pool = self._pool
         if pool is not None and topic.endswith("/results"):
             try:
-                fut = pool.submit(prepare, self.site, topic, raw, received)
+                fut = pool.submit(prepare, self.site, topic, raw, received, self.nodes)
             except RuntimeError as exc:  # broken or shut down: validate in the writer
                 self._drop_pool(exc)
         while not self._closed:
@@ -281,7 +291,7 @@ class Ingestor:
                     continue
             if (not raw and topic.endswith("/status")) or topic.startswith(self._plant_prefix):
                 continue  # a cleared retained status; the plant's own topics
-            if not classify(self.site, topic, raw, received, batch):
+            if not classify(self.site, topic, raw, received, batch, self.nodes):
                 if self.erp is not None and topic.startswith(f"{wire.ROOT}/{self.site}/erp/"):
                     erp_msgs.append(msg)
                 else:

@@ -7,9 +7,10 @@ its own ``cmd``, the plant's status and its own acks. The plant service gets one
 site that reads every topic of the site and writes acks, status, plans and node commands; the
 ERP bridge gets one that writes the site's ``erp/#`` inputs and reads its plans.
 
-The plant refuses results from nodes that are not provisioned (:class:`ProvisionedNodes`,
-:func:`authorize_results`). Secrets are generated here, handed to the caller once, and never
-logged; the password goes to ``mosquitto_passwd`` on its standard input, not its command line.
+The plant refuses results from nodes that are not provisioned (:class:`ProvisionedNodes`, used
+by ``plant.ingest.classify`` when ``ingest.provisioned_acl`` is set). Secrets are generated here,
+handed to the caller once, and never logged; the password goes to ``mosquitto_passwd`` on its
+standard input, not its command line.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.errors import ConfigError
-from edge.wire import ResultsBatch, Topics, WireError
+from edge.wire import Topics
 from plant.mosquitto_files import AclFile, PasswdFile, write_secret
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "PasswdFile",
     "Provisioned",
     "ProvisionedNodes",
-    "authorize_results",
     "erp_acl",
     "erp_identity",
     "generate_secret",
@@ -200,15 +200,3 @@ class ProvisionedNodes:
 
     def __len__(self) -> int:
         return len(self._nodes)
-
-
-def authorize_results(topic: str, batch: ResultsBatch, nodes: ProvisionedNodes) -> None:
-    """WireError unless ``batch`` came on its own node's topic from a provisioned node."""
-    site, line, node, _leaf = Topics.split_node_topic(topic)
-    if (batch.site, batch.line, batch.node) != (site, line, node):
-        raise WireError(f"results for {batch.site}/{batch.line}/{batch.node} arrived on"
-                        f" {topic}: a node may only report for itself")
-    if not nodes.is_provisioned(site, line, node):
-        raise WireError(f"node {site}/{line}/{node} is not provisioned; results refused"
-                        f" (peakline plant provision node ...)")
-

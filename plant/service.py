@@ -15,6 +15,7 @@ import logging
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from edge import wire
@@ -24,6 +25,7 @@ from plant.erp.messages import ERP_KINDS
 from plant.erp.plans import plan_messages
 from plant.ingest import Ingestor
 from plant.mqttlink import PlantLink
+from plant.security import ProvisionedNodes
 from plant.store import PLAN_KINDS, Store
 
 __all__ = ["Component", "JsonFormatter", "PlantService", "setup_logging"]
@@ -75,6 +77,7 @@ class PlantService:
             self.store, self.site, self._on_commit,
             max_batch=ing.max_batch_messages, flush_ms=ing.flush_interval_ms,
             queue_max=ing.queue_max, parse_workers=ing.workers(),
+            nodes=ProvisionedNodes(Path(ing.provisioned_acl)) if ing.provisioned_acl else None,
             erp=self._apply_erp if config.erp.enabled else None,
         )
         subs = [self.topics.all_nodes(leaf) for leaf in ("results", "status", "metrics",

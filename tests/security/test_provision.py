@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from edge.errors import ConfigError
-from edge.wire import ItemResult, ResultsBatch, WireError
+from edge.wire import ItemResult, ResultsBatch, WireError, dump_payload
 from plant import security
 from plant.commands.provision import add_provision_commands
+from plant.ingest import classify
+from plant.store import IngestBatch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,6 +113,13 @@ def _batch(site: str = "s1", line: str = "l1", node: str = "n1") -> ResultsBatch
                         results=[result])
 
 
+def _classify(topic: str, batch: ResultsBatch, nodes: security.ProvisionedNodes) -> str | None:
+    """The dead-letter reason the plant's ingest gives ``batch`` on ``topic`` (None: stored)."""
+    out = IngestBatch()
+    assert classify("s1", topic, dump_payload(batch), 1.0, out, nodes)
+    return out.dead_letters[0].reason if out.dead_letters else None
+
+
 def test_plant_refuses_unprovisioned_and_impersonating_nodes(tmp_path: Path) -> None:
     pw, acl = tmp_path / "passwd", tmp_path / "acl"
     security.provision_node("s1", "l1", "n1", pw, acl)
@@ -118,13 +127,11 @@ def test_plant_refuses_unprovisioned_and_impersonating_nodes(tmp_path: Path) -> 
     nodes = security.ProvisionedNodes(acl, pw, check_interval_s=0)
     assert len(nodes) == 1 and nodes.is_provisioned("s1", "l1", "n1")
     assert not nodes.is_provisioned("s1", "l1", "n2")
-    security.authorize_results("peakline/v1/s1/l1/n1/results", _batch(), nodes)
-    with pytest.raises(WireError, match="not provisioned"):
-        security.authorize_results("peakline/v1/s1/l1/n2/results", _batch(node="n2"), nodes)
-    with pytest.raises(WireError, match="only report for itself"):
-        security.authorize_results("peakline/v1/s1/l1/n1/results", _batch(node="n2"), nodes)
-    with pytest.raises(WireError, match="not a node topic"):
-        security.authorize_results("peakline/v1/s1/plant/ack/n1", _batch(), nodes)
+    assert _classify("peakline/v1/s1/l1/n1/results", _batch(), nodes) is None
+    assert "not provisioned" in str(
+        _classify("peakline/v1/s1/l1/n2/results", _batch(node="n2"), nodes))
+    assert "but the topic names s1/l1/n1" in str(
+        _classify("peakline/v1/s1/l1/n1/results", _batch(node="n2"), nodes))
     # a node provisioned while the plant runs is picked up without a restart
     security.provision_node("s1", "l1", "n2", pw, acl)
     assert nodes.is_provisioned("s1", "l1", "n2")
