@@ -10,7 +10,8 @@ Finished goods on hand serve the earliest needs first (first expired, first out)
 grossed up by the reject rate measured on the lines and scheduled backwards from the day before
 each need, latest need first, into the pooled daily capacity of the lines - but never earlier
 than the shelf life allows (a customer wants at least ``min_remaining_shelf`` of it left).
-What does not fit is a shortfall for the exceptions list.
+What does not fit is a shortfall for the exceptions list. Each day's production is then split
+over the lines (:func:`assign_lines`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 from plant.planning.rules import critical_ratio, daily_capacity, gross_up, quantile_from_p
 
-__all__ = ["PlanConfig", "production_plan", "requirements"]
+__all__ = ["PlanConfig", "assign_lines", "production_plan", "requirements"]
 
 SEASON = (-100, 0)
 
@@ -94,6 +95,37 @@ def _fefo_net(req: pd.DataFrame, on_hand: pd.Series) -> pd.DataFrame:
     return req
 
 
+def assign_lines(plan: pd.DataFrame, lines: pd.DataFrame,
+                 closed: set[dt.date] | None = None) -> pd.DataFrame:
+    """Split each day's pooled production over the lines, filling them in order.
+
+    Within a day, the earliest needs go first; a SKU's quantity stays on one line where it
+    fits, so a line changes over as little as the capacities allow.
+    """
+    if plan.empty:
+        return plan.assign(line=pd.Series(dtype=str))
+    rows = []
+    for day, todays in plan.sort_values(["date", "need_date", "sku"]).groupby("date", sort=True):
+        one_day = pd.DatetimeIndex([day])
+        left = {str(line.line): float(daily_capacity(pd.DataFrame([line._asdict()]), one_day,
+                                                     closed).iloc[0])
+                for line in lines.itertuples(index=False)}
+        for r in todays.itertuples(index=False):
+            want = float(r.qty_start)
+            for name in sorted(left, key=lambda n: (left[n] < want, n)):
+                take = min(want, left[name])
+                if take <= 1e-9:
+                    continue
+                left[name] -= take
+                want -= take
+                rows.append({**r._asdict(), "line": name, "qty_start": take})
+                if want <= 1e-9:
+                    break
+            if want > 1e-6:  # the pooled schedule never exceeds the day's capacity
+                rows.append({**r._asdict(), "line": "unassigned", "qty_start": want})
+    return pd.DataFrame(rows).reset_index(drop=True)
+
+
 def production_plan(
     fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame, inventory: pd.DataFrame,
     lines: pd.DataFrame, start: dt.date, cal: HolidayCalendar, reject_rate: float | None,
@@ -135,9 +167,9 @@ def production_plan(
                           "reason": "too late to make" if hi < 0 else "line capacity"})
     plan = pd.DataFrame(rows, columns=["sku", "date", "need_date", "source", "qty_start"])
     plan = plan.groupby(["sku", "date", "need_date", "source"], as_index=False)["qty_start"].sum()
+    plan = assign_lines(plan, lines, cal.closures())
     plan["qty_good"] = plan["qty_start"] * (1 - rate)
     plan["channel"] = plan["sku"].map(skus.set_index("sku")["channel"])
-    plan = plan.sort_values(["date", "sku"], ignore_index=True)
     used = cap.to_numpy() - left
     weekly = pd.DataFrame({"cap": cap.to_numpy(), "used": used}, index=days).resample("W-SUN").sum()
     explanation = {

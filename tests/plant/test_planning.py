@@ -10,7 +10,7 @@ import pytest
 
 from plant.calendar import HolidayCalendar
 from plant.planning.inventory import material_orders
-from plant.planning.production import PlanConfig, production_plan
+from plant.planning.production import PlanConfig, assign_lines, production_plan
 from plant.planning.rules import (
     critical_ratio,
     daily_capacity,
@@ -172,3 +172,22 @@ def test_material_order_dates_moq_and_late_flag() -> None:
     assert box["late_days"] == 23
     assert box["qty"] == 500.0
     assert items.set_index("item").loc["paste", "need_total"] == pytest.approx(150.0)
+
+
+def test_assign_lines_fills_lines_within_their_capacity() -> None:
+    lines = pd.DataFrame([{"line": "L1", "units_per_hour": 10, "hours_per_shift": 10,
+                           "shifts_per_day": 1, "days_per_week": 7},
+                          {"line": "L2", "units_per_hour": 5, "hours_per_shift": 10,
+                           "shifts_per_day": 1, "days_per_week": 5}])
+    day = pd.Timestamp("2026-08-03")  # a Monday: both lines run
+    plan = pd.DataFrame({"sku": ["A", "B"], "date": [day, day],
+                         "need_date": [day + pd.Timedelta(days=1)] * 2,
+                         "source": ["forecast"] * 2, "qty_start": [120.0, 30.0]})
+    out = assign_lines(plan, lines)
+    per_line = out.groupby("line")["qty_start"].sum()
+    assert per_line["L1"] == pytest.approx(100.0) and per_line["L2"] == pytest.approx(50.0)
+    assert out.groupby("sku")["qty_start"].sum().to_dict() == {"A": 120.0, "B": 30.0}
+    assert out[out["sku"] == "B"]["line"].tolist() == ["L2"]
+    saturday = plan.assign(date=pd.Timestamp("2026-08-08"), qty_start=[60.0, 10.0])
+    out = assign_lines(saturday, lines)  # L2 runs 5 days a week
+    assert set(out["line"]) == {"L1"}

@@ -41,6 +41,9 @@ def test_every_plan_explains_itself(plans: dict[str, tuple[pd.DataFrame, dict]])
     assert (prod["date"] < prod["need_date"]).all()
     weeks = expl["net_demand_per_week"]
     assert all(w["p10"] <= w["p50"] <= w["p90"] for w in weeks.values())
+    per_line_day = prod.groupby(["date", "line"])["qty_start"].sum()
+    assert set(prod["line"]) <= {"L1", "L2", "L3"}
+    assert per_line_day.xs("L3", level="line").max() <= 220 * 8 + 1e-6
     week_use = [w["used"] <= w["capacity"] for w in expl["capacity_per_week"].values()]
     assert all(week_use)
 
