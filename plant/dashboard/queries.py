@@ -22,7 +22,7 @@ def defects_by_node(engine: Engine, window_s: float, now: float | None = None) -
 
     now = time.time() if now is None else now
     r = t.results
-    defect = func.coalesce(r.c.defect, "unspecified").label("defect")
+    defect = func.coalesce(r.c.defect, "unclassified").label("defect")
     stmt = (
         select(r.c.line, r.c.node, defect, func.count().label("rejects"))
         .where(r.c.ts >= now - window_s, r.c.decision == "reject")

@@ -71,7 +71,7 @@ def _defects_by_node(df: pd.DataFrame) -> dict[tuple[str, str], dict[str, int]]:
     count_col = next((c for c in ("count", "rejects", "n", "items") if c in df.columns), None)
     for row in df.to_dict("records"):
         key = (str(row.get("line", "")), str(row.get("node", "")))
-        defect = row.get("defect") or "unspecified"
+        defect = row.get("defect") or "unclassified"
         count = int(row[count_col]) if count_col else 1
         out.setdefault(key, {})
         out[key][str(defect)] = out[key].get(str(defect), 0) + count
