@@ -18,6 +18,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import sys
 import threading
 import time
@@ -85,6 +86,15 @@ class DemoLine:
             )
         # refuse now, not minutes later when the plant service starts the dashboard
         require_token_for(self.options.host, resolve_token())
+        with socket.socket(socket.AF_INET6 if ":" in self.options.host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((self.options.host, self.options.port))
+            except OSError as exc:
+                raise ConfigError(
+                    f"the dashboard cannot listen on {self.options.host}:{self.options.port} "
+                    f"({exc.strerror}); choose another port with --port"
+                ) from exc
         self.paths = DemoPaths(self.options.workdir.resolve())
         self.specs = line_specs(self.options.nodes, self.options.seed)
 

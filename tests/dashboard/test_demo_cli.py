@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -39,4 +40,15 @@ def test_off_loopback_without_token_is_refused(tmp_path: Path) -> None:
     done = run_demo(tmp_path, "--host", "0.0.0.0", env=_env())
     assert done.returncode == 2
     assert "requires an access token" in done.stderr and "PEAKLINE_DASHBOARD_TOKEN" in done.stderr
+    assert not (tmp_path / "demo").exists()
+
+
+def test_busy_dashboard_port_is_refused(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        done = run_demo(tmp_path, "--port", str(port), env=_env())
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
     assert not (tmp_path / "demo").exists()
