@@ -4,6 +4,11 @@ This is the module the rest of Peakline imports; the work happens in the private
 extension ``edge._fastpath`` with the GIL released and an internal thread pool. Frames are
 always uint8 BGR ``H x W x 3``, C-contiguous (nothing is silently copied). Bad input raises
 :class:`edge.errors.PreprocessError` (a ``ValueError``) that names the problem.
+
+Resizing matches ``cv2.resize`` (``INTER_LINEAR``; ``INTER_AREA`` for ``resize="area"``) to
+within one intensity level, gray matches ``cv2.cvtColor(..., COLOR_BGR2GRAY)``. The C++ row
+kernels come in a baseline x86-64 build and an AVX2+FMA build picked at run time
+(``edge._fastpath.kernel()``); speed figures: ``python bench/preprocess.py``.
 """
 
 from __future__ import annotations
