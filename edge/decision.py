@@ -52,8 +52,9 @@ class Decider:
             return self._t
 
     def decide(self, score: float) -> str:
+        """The decision for ``score``; a NaN score fails safe and rejects."""
         t = self._t
-        if score >= t.reject:
+        if not score < t.reject:  # also NaN: a broken model never passes a cake
             return "reject"
         if score >= t.uncertain:
             return "uncertain"

@@ -10,6 +10,7 @@ speed), saves hard cases and stores every result in the outbox in one transactio
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -30,7 +31,10 @@ from edge.outbox import Outbox
 from edge.review import ReviewStore, crop, thumbnail_jpeg
 from edge.wire import ItemResult
 
-__all__ = ["DecisionStage", "ItemStage"]
+#: score reported for an item whose model output was NaN or infinite (it is rejected)
+INVALID_SCORE = float(np.finfo(np.float32).max)
+
+__all__ = ["INVALID_SCORE", "DecisionStage", "ItemStage"]
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +203,8 @@ class DecisionStage:
         drafts: list[dict[str, Any]] = []
         hard: list[tuple[Job, str]] = []
         for job, score, name in complete:
+            if not math.isfinite(score):  # the wire carries finite scores only
+                score, name = INVALID_SCORE, "invalid_score"
             decision = self.decider.decide(score)
             fire = decision == "reject" or (self.reject_uncertain and decision == "uncertain")
             rejected = missed = False
