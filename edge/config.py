@@ -100,7 +100,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Relative paths in the file are relative to the config file's folder."""
     keys = {
         ("source", "path"), ("inference", "model"), ("outbox", "path"), ("review", "dir"),
-        ("mqtt", "password_file"),
+        ("mqtt", "password_file"), ("mqtt", "tls_ca"), ("mqtt", "tls_cert"), ("mqtt", "tls_key"),
     }
     for section, key in keys:
         table = data.get(section)

@@ -200,6 +200,13 @@ class MqttConfig(_Section):
         default=None, description="environment variable that holds the broker password"
     )
     password_file: Path | None = Field(default=None, description="file that holds the password")
+    tls_ca: Path | None = Field(
+        default=None, description="CA certificate file; set to connect to the broker with TLS"
+    )
+    tls_cert: Path | None = Field(
+        default=None, description="client certificate for mutual TLS (with tls_key)"
+    )
+    tls_key: Path | None = Field(default=None, description="private key of tls_cert")
     keepalive_s: int = Field(default=15, ge=2, le=600, description="MQTT keep-alive interval")
     session_expiry_s: int = Field(
         default=86_400, ge=0, description="how long the broker keeps our session while away"

@@ -27,6 +27,9 @@ class LinkSettings:
     client_id: str | None = None
     username: str | None = None
     password: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
     keepalive_s: int = 15
     session_expiry_s: int = 86_400
     reconnect_min_s: float = 0.5

@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -70,6 +71,7 @@ class Node:
             LinkSettings(
                 site=c.site, line=c.line, node=c.node, host=m.host, port=m.port,
                 client_id=m.client_id, username=m.username, password=mqtt_password(m),
+                tls_ca=_path(m.tls_ca), tls_cert=_path(m.tls_cert), tls_key=_path(m.tls_key),
                 keepalive_s=m.keepalive_s, session_expiry_s=m.session_expiry_s,
                 reconnect_min_s=m.reconnect_min_s, reconnect_max_s=m.reconnect_max_s,
                 batch_interval_ms=m.batch_interval_ms, batch_max=m.batch_max,
@@ -231,3 +233,7 @@ class Node:
             "mqtt_connects": Total("successful connections to the broker", ps.connects),
         }
         return values
+
+
+def _path(path: Path | None) -> str | None:
+    return None if path is None else str(path)

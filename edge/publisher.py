@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import threading
 import time
 from collections import deque
@@ -144,6 +145,9 @@ class Publisher:
         )
         if s.username:
             client.username_pw_set(s.username, s.password)
+        if s.tls_ca:
+            client.tls_set(ca_certs=s.tls_ca, certfile=s.tls_cert, keyfile=s.tls_key,
+                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.will_set(self.t_status, self._status("offline"), qos=1, retain=True)
         client.max_inflight_messages_set(100)
         client.max_queued_messages_set(0)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from edge.outbox import Outbox
+from edge.publisher import LinkSettings, Publisher
+from edge.wire import PlantStatus, ResultsBatch, dump_payload, parse_payload
 from plant.broker import Mosquitto
 
 from .mqttc import connect
@@ -84,3 +88,36 @@ def test_mutual_tls_refuses_a_client_without_certificate(
     except (ssl.SSLError, OSError):
         return
     assert not session.accepted
+
+
+def test_camera_node_link_delivers_over_tls(
+    tls_broker: Mosquitto, pki: Pki, identities: Identities, tmp_path: Path
+) -> None:
+    """The node's own publisher (edge.publisher), configured with tls_ca, gets results across."""
+    plant = connect(tls_broker.port, identities.plant.username, identities.plant.secret,
+                    ca=pki.ca)
+    assert plant.accepted
+    plant.subscribe("peakline/v1/s1/+/+/results")
+    status = PlantStatus(site="s1", state="online", ts=time.time())
+    plant.client.publish("peakline/v1/s1/plant/status", dump_payload(status), qos=1, retain=True)
+    outbox = Outbox(tmp_path / "outbox.db")
+    outbox.begin_boot("boot1", "m@1")
+    outbox.store("boot1", [dict(item_id=i, ts=time.time(), frame=i, bbox=(0, 0, 9, 9),
+                                score=0.1, decision="pass", latency_ms=1.0, rejected=False)
+                           for i in range(3)])
+    node = Publisher(LinkSettings(site="s1", line="l1", node="n1", port=tls_broker.port,
+                                  username=identities.n1.username,
+                                  password=identities.n1.secret, tls_ca=str(pki.ca)),
+                     outbox, boot_id="boot1", model="m@1")
+    node.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not plant.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        batch = parse_payload(plant.messages[0][1], ResultsBatch)
+        assert isinstance(batch, ResultsBatch)
+        assert [r.seq for r in batch.results] == [1, 2, 3]
+    finally:
+        node.stop(drain_s=0.5)
+        outbox.close()
+        plant.close()
