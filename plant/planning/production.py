@@ -17,6 +17,7 @@ over the lines (:func:`assign_lines`).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -147,7 +148,7 @@ def production_plan(
     shelf = skus.set_index("sku")["shelf_life_days"].astype(float)
     rows, short = [], []
     for r in req.sort_values("need_date", ascending=False).itertuples(index=False):
-        want = float(r.to_start)
+        want = float(math.ceil(float(r.to_start) - 1e-9))  # whole boxes
         if want <= 0:
             continue
         hi = (r.need_date - first).days - 1
@@ -168,7 +169,7 @@ def production_plan(
     plan = pd.DataFrame(rows, columns=["sku", "date", "need_date", "source", "qty_start"])
     plan = plan.groupby(["sku", "date", "need_date", "source"], as_index=False)["qty_start"].sum()
     plan = assign_lines(plan, lines, cal.closures())
-    plan["qty_good"] = plan["qty_start"] * (1 - rate)
+    plan["qty_good"] = (plan["qty_start"] * (1 - rate)).round(1)
     plan["channel"] = plan["sku"].map(skus.set_index("sku")["channel"])
     used = cap.to_numpy() - left
     weekly = pd.DataFrame({"cap": cap.to_numpy(), "used": used}, index=days).resample("W-SUN").sum()
