@@ -19,7 +19,7 @@ Topic tree (unified-namespace style, one root, versioned)::
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,7 @@ __all__ = [
     "Topics",
     "WireError",
     "dump_payload",
+    "load_json_object",
     "parse_payload",
 ]
 
@@ -202,8 +203,8 @@ _SCHEMAS: dict[str, type[_Payload]] = {
 }
 
 
-def parse_payload(raw: bytes | str, expect: type[_Payload] | None = None) -> _Payload:
-    """Validate a JSON payload against its declared schema; raise WireError saying why not."""
+def load_json_object(raw: bytes | str) -> dict[str, Any]:
+    """Parse a payload into a JSON object, within the size limit; WireError saying why not."""
     if isinstance(raw, str):
         try:
             raw = raw[: MAX_PAYLOAD_BYTES + 1].encode()  # the limit is in bytes
@@ -221,6 +222,12 @@ def parse_payload(raw: bytes | str, expect: type[_Payload] | None = None) -> _Pa
         raise WireError(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise WireError("payload is not a JSON object")
+    return data
+
+
+def parse_payload(raw: bytes | str, expect: type[_Payload] | None = None) -> _Payload:
+    """Validate a JSON payload against its declared schema; raise WireError saying why not."""
+    data = load_json_object(raw)
     tag = data.get("schema")
     model = _SCHEMAS.get(tag) if isinstance(tag, str) else None
     if model is None:

@@ -11,7 +11,6 @@ on-hand count), never deltas, so the same message applied twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import typing
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Annotated, Any, Literal
 import annotated_types
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from edge.wire import WireError
+from edge.wire import WireError, load_json_object
 
 __all__ = [
     "ERP_KINDS",
@@ -229,14 +228,10 @@ def parse_erp(kind: str, raw: bytes) -> _Message:
     model = ERP_MESSAGES.get(kind)
     if model is None:
         raise WireError(f"unknown ERP topic {kind!r}; expected one of {', '.join(ERP_KINDS)}")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError(f"not JSON: {exc}") from exc
+    data = load_json_object(raw)
     expected = f"peakline.erp.{kind}/1"
-    if not isinstance(data, dict) or data.get("schema") != expected:
-        got = data.get("schema") if isinstance(data, dict) else None
-        raise WireError(f"expected schema {expected!r} on erp/{kind}, got {got!r}")
+    if data.get("schema") != expected:
+        raise WireError(f"expected schema {expected!r} on erp/{kind}, got {data.get('schema')!r}")
     try:
         return model.model_validate(data)
     except ValueError as exc:
