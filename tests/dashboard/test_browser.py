@@ -237,6 +237,24 @@ def test_plan_csv_downloads(browser: Any) -> None:
     assert len(rows) >= min(shown, 400) > 0
 
 
+def test_wall_screen_rotation(browser: Any, demo: Demo) -> None:
+    browser.get(demo.url + "?rotate=5")
+    wait_for(browser, "window.peakline && window.peakline.updates >= 1", 60, "live updates")
+    wait_for(
+        browser,
+        "document.querySelector('.tab.active').dataset.kind !== 'production'",
+        30,
+        "the plan tabs to rotate",
+    )
+    wait_for(
+        browser,
+        "document.getElementById('forecast-series').selectedIndex > 0",
+        30,
+        "the forecast series to rotate",
+    )
+    assert console_errors(browser) == []
+
+
 def test_screenshots_and_clean_stop(browser: Any, demo: Demo) -> None:
     path = save_screenshot(browser, browser.shots, "dashboard")
     assert path.stat().st_size > 50_000

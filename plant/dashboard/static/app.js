@@ -347,6 +347,20 @@
       c.setSize({ width: chartWidth(el), height: c.height });
     }
   });
+  /* wall-screen mode: ?rotate=20 cycles the plan tabs and the forecast series every 20 s */
+  const rotate = Number(new URLSearchParams(location.search).get("rotate") || 0);
+  if (rotate >= 5) {
+    setInterval(() => {
+      const tabs = [...document.querySelectorAll(".tab")];
+      const at = tabs.findIndex((t) => t.classList.contains("active"));
+      tabs[(at + 1) % tabs.length].click();
+      const sel = $("forecast-series");
+      if (sel.options.length > 1) {
+        sel.selectedIndex = (sel.selectedIndex + 1) % Math.min(sel.options.length, 7);
+        drawForecast();
+      }
+    }, rotate * 1000);
+  }
   tickClock();
   setInterval(tickClock, 1000);
   connect();
