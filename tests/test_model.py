@@ -15,7 +15,7 @@ from edge.fastpath import preprocess
 from edge.model.card import CARD_KEY, read_card, write_card
 from edge.model.data import load_items
 from edge.model.evaluate import eval_model, score_items
-from edge.model.fit import extract_features, fit_model
+from edge.model.fit import BRIGHTNESS, _brighter, extract_features, fit_model
 from edge.model.graph import FeatureOptions
 from edge.model.metrics import auroc, summarize, threshold_for_frr
 from edge.model.scorer import Scorer, available_providers
@@ -53,7 +53,8 @@ def test_scorer_matches_fitted_statistics(model_path: Path, recording_dir: Path)
     good = items.subset(items.is_good)
     opt = FeatureOptions(64, scorer.card.options["grid"], scorer.card.options["flatten"])
     feats = extract_features(good.x, opt)
-    stats = fit_stats(feats, scorer.card.options["components"])
+    shifted = [extract_features(_brighter(good.x, g), opt) for g in BRIGHTNESS]
+    stats = fit_stats(np.concatenate([feats, *shifted]), scorer.card.options["components"])
     np.testing.assert_allclose(
         scorer.score(good.x), score_stats(stats, feats)[0], rtol=1e-3, atol=1e-3
     )

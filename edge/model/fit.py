@@ -44,6 +44,14 @@ log = logging.getLogger(__name__)
 MIN_GOOD = 10
 #: labelled items a defect type needs to be learnt by the naming head
 MIN_PER_CLASS = 3
+#: every good item is also fitted on at these gains: the light drifts by +-15% over a shift
+#: (more than one recording shows), and a brighter or darker good cake is still good
+BRIGHTNESS = (0.92, 1.08)
+
+
+def _brighter(x: np.ndarray, gain: float) -> np.ndarray:
+    """Model inputs (pixel / 255) of the same items under light ``gain`` times as bright."""
+    return np.clip(x * np.float32(gain), 0.0, 1.0)
 
 
 def _session(model: Any, threads: int) -> Any:
@@ -81,14 +89,19 @@ def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
 
 
 def _oof(
-    good: np.ndarray, syn: np.ndarray, components: int, folds: list[np.ndarray]
+    good: np.ndarray,
+    syn: np.ndarray,
+    components: int,
+    folds: list[np.ndarray],
+    extra: list[np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold scores of the good items and of their synthetic-defect copies."""
+    """Out-of-fold scores of the good items and of their synthetic-defect copies; ``extra``
+    holds brightness-shifted copies of the good items, fitted on with their originals."""
     og = np.empty(len(good))
     osyn = np.empty(len(good))
     for hold in folds:
         train = np.setdiff1d(np.arange(len(good)), hold)
-        st = fit_stats(good[train], components)
+        st = fit_stats(np.concatenate([good[train], *(e[train] for e in extra)]), components)
         og[hold] = score_stats(st, good[hold])[0]
         osyn[hold] = score_stats(st, syn[hold])[0]
     return og, osyn
@@ -160,16 +173,17 @@ def fit_model(
     best: tuple[float, FeatureOptions, np.ndarray, np.ndarray] | None = None
     for opt in _candidates(size, grid, flatten):
         feats = extract_features(good.x, opt, threads)
-        og, osyn = _oof(feats, extract_features(syn_x, opt, threads), d, split)
+        shifted = [extract_features(_brighter(good.x, g), opt, threads) for g in BRIGHTNESS]
+        og, osyn = _oof(feats, extract_features(syn_x, opt, threads), d, split, shifted)
         sep = _separation(og, osyn, target_frr)
         tried.append({**asdict(opt), **sep})
         crit = sep["auroc"] + sep["recall"]
         log.info("option %s: synthetic AUROC %.4f recall %.3f", opt, sep["auroc"], sep["recall"])
         if best is None or crit > best[0] + 1e-9:
-            best = (crit, opt, feats, og)
+            best = (crit, opt, np.concatenate([feats, *shifted]), og)
     assert best is not None
     _, opt, feats, oof_good = best
-    stats: PadimStats = fit_stats(feats, d)
+    stats: PadimStats = fit_stats(feats, d)  # the good items and their brightness-shifted copies
     head, head_acc = None, None
     classes: list[str] = []
     if classifier:
@@ -215,6 +229,7 @@ def fit_model(
             "flatten": opt.flatten,
             "components": d,
             "features_per_cell": int(feats.shape[1]),
+            "brightness_copies": list(BRIGHTNESS),
             "candidates": tried,
         },
     )
