@@ -139,11 +139,12 @@ def _plan(args: argparse.Namespace) -> int:
         exc_df, exc_expl = plans["exceptions"]
         from plant.store import PLAN_KINDS
 
-        for kind, (df, expl) in plans.items():
-            if kind in PLAN_KINDS:
-                extra = {"exceptions": exc_df.head(20).to_dict("records")} \
-                    if kind == "production" and "exceptions" not in PLAN_KINDS else {}
-                store.save_plan(kind, plan_id, fid, df, {**expl, **extra})
+        # the store keeps the published plans; the worst exceptions ride in the production plan
+        for kind in PLAN_KINDS:
+            df, expl = plans[kind]
+            extra = {"exceptions": exc_df.head(20).to_dict("records")} \
+                if kind == "production" else {}
+            store.save_plan(kind, plan_id, fid, df, {**expl, **extra})
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

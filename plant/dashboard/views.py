@@ -23,6 +23,7 @@ from plant.dashboard.frames import (
     is_order_by_column,
     json_safe,
 )
+from plant.store import PLAN_KINDS
 
 __all__ = [
     "PLAN_KINDS",
@@ -34,8 +35,6 @@ __all__ = [
     "plan_frame",
     "plan_view",
 ]
-
-PLAN_KINDS = ("production", "inventory", "packaging")
 
 
 class DashboardStore(Protocol):
