@@ -9,4 +9,8 @@ python3 -m pip install -q --upgrade "pip>=24" "scikit-build-core>=0.10" "pybind1
 python3 -m pip install -q -e ".[test]" --no-build-isolation -Cbuild-dir=build
 ruff check .
 mypy
+# the plain C++ core on its own (no Python), then the whole Python suite
+cmake -S . -B build/cpp-tests -DPEAKLINE_CPP_TESTS=ON > /dev/null
+cmake --build build/cpp-tests -j2 > /dev/null
+build/cpp-tests/peakline_core_test
 python3 -m pytest "$@"
