@@ -18,8 +18,14 @@ __all__ = ["SeqRanges", "runs"]
 
 def runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted, merged closed ranges covering ``seqs`` (duplicates allowed)."""
+    unique = set(seqs)
+    if not unique:
+        return []
+    low, high = min(unique), max(unique)
+    if high - low == len(unique) - 1:  # one run, the usual batch: no sort, no Python loop
+        return [(low, high)]
     out: list[tuple[int, int]] = []
-    for seq in sorted(set(seqs)):
+    for seq in sorted(unique):
         if out and seq == out[-1][1] + 1:
             out[-1] = (out[-1][0], seq)
         else:
