@@ -23,7 +23,8 @@ __all__ = ["EXTRA", "SCENARIOS", "WILL_SLACK_S", "problems", "will_bound_s"]
 #: Mosquitto 2.0 files each client under the whole second ``last_packet_s + keepalive*3//2``
 #: and expires that bucket once its clock has passed it, waking for it up to a second late:
 #: the Will goes out 1 to 3 s after floor(1.5 x keep-alive) from the client's last packet
-#: (measured 1.73-2.03 keep-alives at 2 and 5 s; 10.07 s at 5 s). The plant's commit adds milliseconds.
+#: (measured 1.73-2.03 keep-alives at 2 and 5 s, up to 10.07 s at 5 s); the plant's commit
+#: adds milliseconds.
 WILL_SLACK_S = 3.5
 
 
