@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -93,12 +92,8 @@ class Rig:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.db_url = db_url or f"sqlite:///{workdir / 'plant.db'}"
-        # Mosquitto started as root drops to user "mosquitto", which cannot write its
-        # persistence file into our private work folder: stay the current user.
         self.broker = Mosquitto(workdir / "mosquitto", persistence=persistence,
                                 max_queued=max_queued)
-        if os.geteuid() == 0 and "\nuser " not in self.broker.config_text():
-            self.broker.extra.append("user root")
         self.plant_keepalive_s = plant_keepalive_s
         self.plant: Proc | None = None
         self.gens: list[Proc] = []
