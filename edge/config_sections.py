@@ -207,9 +207,15 @@ class MqttConfig(_Section):
         default=None, description="client certificate for mutual TLS (with tls_key)"
     )
     tls_key: Path | None = Field(default=None, description="private key of tls_cert")
+    protocol: Literal["5", "3.1.1"] = Field(
+        default="5",
+        description="MQTT version: 5, or 3.1.1 for a broker without MQTT 5 (no session "
+        "expiry, message expiry or reason codes: a denied publish goes unnoticed)",
+    )
     keepalive_s: int = Field(default=15, ge=2, le=600, description="MQTT keep-alive interval")
     session_expiry_s: int = Field(
-        default=86_400, ge=0, description="how long the broker keeps our session while away"
+        default=86_400, ge=0,
+        description="how long the broker keeps our session while away (MQTT 5 only)",
     )
     reconnect_min_s: float = Field(default=0.5, gt=0, description="first reconnect delay")
     reconnect_max_s: float = Field(default=30.0, gt=0, description="longest reconnect delay")

@@ -9,6 +9,7 @@ of one boot and one ``historical`` flag.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from edge.outbox import OutboxRow
 
@@ -30,6 +31,7 @@ class LinkSettings:
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    protocol: Literal["5", "3.1.1"] = "5"
     keepalive_s: int = 15
     session_expiry_s: int = 86_400
     reconnect_min_s: float = 0.5

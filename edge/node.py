@@ -72,7 +72,7 @@ class Node:
                 site=c.site, line=c.line, node=c.node, host=m.host, port=m.port,
                 client_id=m.client_id, username=m.username, password=mqtt_password(m),
                 tls_ca=_path(m.tls_ca), tls_cert=_path(m.tls_cert), tls_key=_path(m.tls_key),
-                keepalive_s=m.keepalive_s, session_expiry_s=m.session_expiry_s,
+                protocol=m.protocol, keepalive_s=m.keepalive_s, session_expiry_s=m.session_expiry_s,
                 reconnect_min_s=m.reconnect_min_s, reconnect_max_s=m.reconnect_max_s,
                 batch_interval_ms=m.batch_interval_ms, batch_max=m.batch_max,
                 max_unacked=m.max_unacked, resend_after_s=m.resend_after_s,

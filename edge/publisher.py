@@ -1,7 +1,8 @@
 """The MQTT link of a camera node: results from the outbox to the plant, with proof of storage.
 
 One thread owns the paho-mqtt 2.x client (MQTT 5, ``clean_start=False`` with a session
-expiry) and does everything network-side:
+expiry; or, with ``protocol="3.1.1"`` for a broker without MQTT 5, ``clean_session=False``)
+and does everything network-side:
 
 - connects with jittered exponential back-off; the Last Will sets the retained status to
   ``offline``; on connect it publishes ``online`` (model, version, config digest);
@@ -13,8 +14,13 @@ expiry) and does everything network-side:
   stays unacknowledged past ``resend_after_s`` (the plant de-duplicates by boot and seq);
 - marks results ``historical`` when they are resent, from an earlier boot, or older than
   ``historical_after_s``; their timestamps are always the original ones;
-- checks PUBACK reason codes, so a publish the broker denies is counted and logged;
-- publishes metrics periodically with a message expiry, and rate-limited reject thumbnails.
+- checks PUBACK reason codes, so a publish the broker denies is counted and logged (MQTT 5;
+  a 3.1.1 broker acknowledges a denied publish as a success, so there it is not seen);
+- publishes metrics periodically (with a message expiry under MQTT 5), and rate-limited
+  reject thumbnails.
+
+Neither the session nor the reason codes carry the delivery guarantee: results leave the
+outbox only when the plant acknowledges their commit, under either protocol.
 """
 
 from __future__ import annotations
@@ -96,6 +102,12 @@ class Publisher:
 
     # -- public -------------------------------------------------------------------------
     def start(self) -> None:
+        s = self.settings
+        if s.protocol == "3.1.1" and s.username:
+            log.warning(
+                "MQTT 3.1.1: a publish that the broker's ACL denies is acknowledged as a "
+                "success and cannot be detected here; results stay in the outbox until the "
+                "plant acknowledges them, so check the broker log if the backlog grows")
         self._thread.start()
 
     def stop(self, drain_s: float = 5.0) -> None:
@@ -136,12 +148,18 @@ class Publisher:
             boot_id=self.boot_id, model=self.model, config_digest=self.digest, ts=time.time(),
         ))
 
+    @property
+    def mqtt5(self) -> bool:
+        return self.settings.protocol == "5"
+
     def _make_client(self) -> mqtt.Client:
         s = self.settings
         client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=s.client_id or f"peakline-{s.site}-{s.line}-{s.node}",
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if self.mqtt5 else mqtt.MQTTv311,
+            # 3.1.1: a persistent session; MQTT 5 sets clean_start at connect instead
+            clean_session=None if self.mqtt5 else False,
         )
         if s.username:
             client.username_pw_set(s.username, s.password)
@@ -179,7 +197,7 @@ class Publisher:
         self.connected = False
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, rc: Any, _p: Any) -> None:
-        if rc.is_failure:
+        if rc.is_failure:  # only MQTT 5 reports a refusal; 3.1.1 always says success
             self.stats.denied += 1
             log.error("broker refused publish %d: %s (results stay in the outbox)", mid, rc)
 
@@ -215,11 +233,14 @@ class Publisher:
     # -- the loop -----------------------------------------------------------------------
     def _connect(self) -> bool:
         s = self.settings
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = s.session_expiry_s
         try:
-            self.client.connect(s.host, s.port, keepalive=s.keepalive_s, clean_start=False,
-                                properties=props)
+            if self.mqtt5:
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = s.session_expiry_s
+                self.client.connect(s.host, s.port, keepalive=s.keepalive_s,
+                                    clean_start=False, properties=props)
+            else:
+                self.client.connect(s.host, s.port, keepalive=s.keepalive_s)
         except OSError as exc:
             log.debug("connect to %s:%d failed: %s", s.host, s.port, exc)
             return False
@@ -323,8 +344,10 @@ class Publisher:
 
     def _send_metrics(self) -> None:
         assert self.metrics is not None
-        props = Properties(PacketTypes.PUBLISH)
-        props.MessageExpiryInterval = max(int(2 * self.settings.metrics_interval_s), 1)
+        props: Properties | None = None
+        if self.mqtt5:  # stale metrics are not worth delivering late
+            props = Properties(PacketTypes.PUBLISH)
+            props.MessageExpiryInterval = max(int(2 * self.settings.metrics_interval_s), 1)
         self.client.publish(self.t_metrics, dump_payload(self.metrics()), qos=0,
                             properties=props)
 

@@ -55,7 +55,7 @@ class PlantSection(_Section):
 
 
 class MqttConfig(_Section):
-    """How the plant connects to the broker (MQTT 5, persistent session)."""
+    """How the plant connects to the broker (MQTT 5 or 3.1.1, persistent session)."""
 
     host: str = Field(default="127.0.0.1", description="broker host name or address")
     port: int = Field(default=1883, ge=1, le=65535, description="broker TCP port")
@@ -63,10 +63,16 @@ class MqttConfig(_Section):
         default="peakline-plant", min_length=1, max_length=64,
         description="client id; stable across restarts so the broker keeps the session",
     )
+    protocol: Literal["5", "3.1.1"] = Field(
+        default="5",
+        description="MQTT version: 5, or 3.1.1 for a broker without MQTT 5 (no session "
+        "expiry or reason codes: a denied publish goes unnoticed)",
+    )
     keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keep-alive interval")
     session_expiry_s: int = Field(
         default=7 * 86400, ge=0,
-        description="how long the broker keeps the session (and queues QoS 1) while away",
+        description="how long the broker keeps the session (and queues QoS 1) while away "
+        "(MQTT 5 only; a 3.1.1 broker decides itself)",
     )
     username: str | None = Field(default=None, description="user name, if the broker wants one")
     password_env: str = Field(

@@ -1,11 +1,17 @@
-"""The plant's MQTT connection: MQTT 5 persistent session, Last Will, subscriptions, acks.
+"""The plant's MQTT connection: persistent session, Last Will, subscriptions, acks.
 
-Connects with ``clean_start=False`` and a session expiry, so the broker keeps the plant's
+Connects with ``clean_start=False`` and a session expiry (MQTT 5), or ``clean_session=False``
+(``protocol = "3.1.1"``, for a broker without MQTT 5), so the broker keeps the plant's
 subscriptions and queues QoS 1 messages while it is away; sets a retained Last Will
 ``PlantStatus(offline)`` and publishes ``online`` (retained) on every connect. With
 ``manual_ack`` the PUBACK of a message is sent only after its commit (``release``), so a
 plant crash makes the broker redeliver it. Tokens from an earlier connection are never
 acked on a newer one (packet ids are per connection).
+
+Under 3.1.1 the broker's reason codes are gone (a publish its ACL denies is acknowledged as
+a success) and subscriptions cannot say ``noLocal`` (none of the plant's subscriptions match
+what it publishes). The edge trusts only the plant's acknowledgement after commit, so the
+delivery guarantee holds under either protocol.
 """
 
 from __future__ import annotations
@@ -52,10 +58,12 @@ class PlantLink:
         self.manual_ack = manual_ack
         self.generation = 0
         self.connected = threading.Event()
+        self.mqtt5 = config.protocol == "5"
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if self.mqtt5 else mqtt.MQTTv311,
+            clean_session=None if self.mqtt5 else False,
             manual_ack=manual_ack,
         )
         if config.username:
@@ -79,15 +87,25 @@ class PlantLink:
 
     def start(self) -> None:
         """Connect in the background (retrying with back-off) and run the network loop."""
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.config.session_expiry_s
-        self.client.connect_async(
-            self.config.host,
-            self.config.port,
-            keepalive=self.config.keepalive_s,
-            clean_start=False,
-            properties=props,
-        )
+        if self.mqtt5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.config.session_expiry_s
+            self.client.connect_async(
+                self.config.host,
+                self.config.port,
+                keepalive=self.config.keepalive_s,
+                clean_start=False,
+                properties=props,
+            )
+        else:
+            if self.config.username:
+                log.warning(
+                    "MQTT 3.1.1: a publish that the broker's ACL denies (a plant ack, a plan) "
+                    "is acknowledged as a success and cannot be detected here; check the "
+                    "broker log if camera nodes keep resending")
+            self.client.connect_async(
+                self.config.host, self.config.port, keepalive=self.config.keepalive_s
+            )
         self.client.loop_start()
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any,
@@ -98,8 +116,11 @@ class PlantLink:
         self.generation += 1
         log.info("connected to %s:%d (session present: %s)", self.config.host,
                  self.config.port, flags.session_present)
-        opts = SubscribeOptions(qos=1, noLocal=True)  # never our own acks or plans
-        client.subscribe([(topic, opts) for topic in self.subscriptions])
+        if self.mqtt5:
+            opts = SubscribeOptions(qos=1, noLocal=True)  # never our own acks or plans
+            client.subscribe([(topic, opts) for topic in self.subscriptions])
+        else:
+            client.subscribe([(topic, 1) for topic in self.subscriptions])
         client.publish(self.topics.plant_status, self._status("online"), qos=1, retain=True)
         self.connected.set()
         if self._on_connect_cb is not None:
@@ -111,7 +132,7 @@ class PlantLink:
             log.warning("disconnected from the broker: %s; reconnecting", reason)
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
-        if reason.is_failure:  # MQTT 5 tells us; e.g. an ACL denies the plant's ack topic
+        if reason.is_failure:  # only MQTT 5 tells us; e.g. an ACL denies the plant's ack topic
             log.error("the broker refused a publish (mid %d): %s", mid, reason)
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[Any],

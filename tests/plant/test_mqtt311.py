@@ -1,0 +1,179 @@
+"""MQTT 3.1.1 end to end against the embedded amqtt broker (no Mosquitto involved).
+
+The camera node's link and the plant both run with ``protocol = "3.1.1"``: results reach the
+database, the plant's acks come back, the outbox empties, also across a plant restart (the
+broker keeps the plant's ``clean_session=False`` session and queues for it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from plant_mqttkit import plant_config, wait_until
+from sqlalchemy import text
+
+from edge.link import LinkSettings
+from edge.outbox import Outbox
+from edge.publisher import Publisher
+from plant.embedded_broker import EmbeddedBroker
+from plant.service import PlantService
+
+USER, PASSWORD = "line", "s3cret-pw"
+
+
+@pytest.fixture(scope="module")
+def amqtt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One real amqtt broker (child process) for this module, with one user."""
+    with EmbeddedBroker(tmp_path_factory.mktemp("amqtt"), users={USER: PASSWORD}) as broker:
+        yield broker
+
+
+def _connect(port: int, protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311, user: str | None = USER,
+             password: str = PASSWORD, client_id: str | None = None,
+             wait_s: float = 10.0) -> tuple[mqtt.Client, dict[str, Any]]:
+    """A connected (or refused) client and the reason code of its CONNACK (if one came)."""
+    done = threading.Event()
+    result: dict[str, Any] = {}
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol,
+                         client_id=client_id or f"t-{uuid.uuid4().hex[:8]}",
+                         clean_session=False if protocol != mqtt.MQTTv5 else None)
+    if user is not None:
+        client.username_pw_set(user, password)
+
+    def on_connect(_c: Any, _u: Any, flags: Any, rc: Any, _p: Any) -> None:
+        result.update(rc=rc, present=flags.session_present)
+        done.set()
+
+    def on_disconnect(_c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        result.setdefault("rc", rc)
+        done.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    client.reconnect_delay_set(30, 30)  # one attempt within the test's wait
+    client.connect("127.0.0.1", port, keepalive=10)
+    client.loop_start()
+    done.wait(wait_s)
+    return client, result
+
+
+def _close(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+def test_the_broker_wants_a_login_and_speaks_3_1_1_only(amqtt: EmbeddedBroker) -> None:
+    ok, res = _connect(amqtt.port)
+    assert not res["rc"].is_failure and ok.is_connected()
+    _close(ok)
+    for kwargs in ({"user": None}, {"password": "wrong"}):
+        refused, res = _connect(amqtt.port, **kwargs)
+        assert res["rc"].is_failure, kwargs
+        _close(refused)
+    # amqtt answers an MQTT 5 CONNECT with a 3.1.1 "unacceptable protocol version" CONNACK
+    # and closes: paho (v5) never reports a connection
+    v5, res = _connect(amqtt.port, protocol=mqtt.MQTTv5, wait_s=2.0)
+    assert not v5.is_connected() and ("rc" not in res or res["rc"].is_failure)
+    _close(v5)
+
+
+def test_a_persistent_session_keeps_qos1_messages_while_away(amqtt: EmbeddedBroker) -> None:
+    cid, topic = f"away-{uuid.uuid4().hex[:6]}", f"t/{uuid.uuid4().hex[:6]}"
+    got: list[bytes] = []
+    sub, res = _connect(amqtt.port, client_id=cid)
+    assert res["present"] is False
+    sub.subscribe(topic, 1)
+    time.sleep(0.3)
+    _close(sub)
+    pub, _ = _connect(amqtt.port)
+    for i in range(5):
+        pub.publish(topic, f"m{i}".encode(), qos=1).wait_for_publish(5)
+    _close(pub)
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv311,
+                      clean_session=False)
+    sub.username_pw_set(USER, PASSWORD)
+    sub.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
+    sub.connect("127.0.0.1", amqtt.port)
+    sub.loop_start()
+    try:
+        wait_until("the queued messages", lambda: len(got) >= 5, 10)
+        assert got == [f"m{i}".encode() for i in range(5)]
+    finally:
+        _close(sub)
+
+
+def _plant(port: int, site: str, db: Path) -> PlantService:
+    cfg = plant_config(port, site, f"sqlite:///{db}")
+    cfg.mqtt.protocol = "3.1.1"
+    cfg.mqtt.username = USER
+    cfg.mqtt.password_env = "PEAKLINE_TEST_MQTT311_PASSWORD"
+    svc = PlantService(cfg)
+    svc.start()
+    assert svc.wait_connected(10)
+    return svc
+
+
+def _stored(svc: PlantService, node: str) -> int:
+    with svc.store.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM results WHERE node=:n"),
+                                {"n": node}).scalar_one())
+
+
+def _draft(i: int) -> dict[str, Any]:
+    return {"item_id": i, "ts": time.time(), "frame": i, "bbox": (1, 2, 3, 4), "score": 0.1,
+            "decision": "reject" if i % 7 == 0 else "pass", "defect": None,
+            "latency_ms": 1.0, "rejected": i % 7 == 0, "missed_reject": False}
+
+
+def test_edge_to_plant_under_3_1_1_with_a_plant_restart(
+    amqtt: EmbeddedBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("PEAKLINE_TEST_MQTT311_PASSWORD", PASSWORD)
+    site = f"s{uuid.uuid4().hex[:6]}"
+    db = tmp_path / "plant.db"
+    svc = _plant(amqtt.port, site, db)
+    box = Outbox(tmp_path / "outbox.db")
+    box.begin_boot("boot-a", "m:1")
+    link = LinkSettings(site=site, line="L1", node="n1", port=amqtt.port, protocol="3.1.1",
+                        username=USER, password=PASSWORD, batch_interval_ms=20, batch_max=50,
+                        resend_after_s=2.0, reconnect_min_s=0.1, reconnect_max_s=0.5,
+                        keepalive_s=5)
+    pub = Publisher(link, box, "boot-a", "m:1")
+    with caplog.at_level(logging.WARNING, logger="edge.publisher"):
+        pub.start()
+    warned = [r for r in caplog.records
+              if r.name == "edge.publisher" and "cannot be detected" in r.getMessage()]
+    assert len(warned) == 1
+    try:
+        box.store("boot-a", [_draft(i) for i in range(300)])
+        wait_until("the outbox to empty", lambda: box.backlog == 0, 30)
+        assert _stored(svc, "n1") == 300
+        assert pub.stats.acked == 300 and pub.stats.denied == 0
+
+        svc.stop()  # the plant goes away: its retained status says offline
+        wait_until("the node to see the plant offline", lambda: not pub.plant_online, 10)
+        box.store("boot-a", [_draft(i) for i in range(300, 450)])
+        time.sleep(0.5)
+        assert box.backlog == 150  # held in the outbox, not pushed into the broker
+
+        svc = _plant(amqtt.port, site, db)
+        wait_until("the backlog to drain", lambda: box.backlog == 0, 30)
+        assert _stored(svc, "n1") == 450
+        with svc.store.engine.connect() as conn:
+            seqs = [r[0] for r in conn.execute(text(
+                "SELECT seq FROM results WHERE node='n1' AND boot_id='boot-a' ORDER BY seq"))]
+        assert seqs == list(range(1, 451))  # nothing lost, nothing twice
+    finally:
+        pub.stop(2)
+        box.close()
+        svc.stop()
