@@ -8,8 +8,11 @@ dashboard's readers do not block each other. PostgreSQL URLs use psycopg 3.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -164,9 +167,10 @@ class StoreBase:
         ``values`` holds ``len(cols)`` values per row, row after row, for the columns ``cols``
         (plain str, int, float, bool, None). A row colliding with a unique key is skipped.
         On SQLite the rows go as multi-row ``INSERT ... SELECT ... FROM (VALUES ...)``
-        statements of up to ``SHARED_CHUNK`` rows with the shared values bound once per
-        statement: about 40% less CPU per row than ``executemany`` binding every column of
-        every row (measured on the results table). Elsewhere: ``insert_ignore_tuples``.
+        statements of up to ``SHARED_CHUNK`` rows (fewer if this SQLite allows fewer variables)
+        with the shared values bound once per statement: about 40% less CPU per row than
+        ``executemany`` binding every column of every row (measured on the results table).
+        Elsewhere: ``insert_ignore_tuples``.
         """
         width = len(cols)
         n = len(values) // width
@@ -178,9 +182,10 @@ class StoreBase:
             self.insert_ignore_tuples(conn, table, (*shared, *cols), rows)
             return
         head = tuple(shared.values())
+        most = _sqlite_rows_per_statement(width, len(head))
         done = 0
         while done < n:
-            k = min(SHARED_CHUNK, n - done)
+            k = min(most, n - done)
             k = 1 << (k.bit_length() - 1)  # a power of two: a handful of cached statements
             sql = self._shared_sql(table, tuple(cols), tuple(shared), k)
             conn.exec_driver_sql(sql, (*head, *values[done * width : (done + k) * width]))
@@ -242,6 +247,17 @@ class StoreBase:
         else:
             params = [dict(row) for row in rows]
         conn.exec_driver_sql(str(compiled), params)
+
+
+@functools.cache
+def _sqlite_rows_per_statement(width: int, shared: int) -> int:
+    """``SHARED_CHUNK`` or, where this SQLite binds fewer variables per statement, fewer rows."""
+    with closing(sqlite3.connect(":memory:")) as probe:
+        limit = probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    rows = SHARED_CHUNK
+    while rows > 1 and rows * width + shared > limit:
+        rows //= 2
+    return rows
 
 
 def _plain(value: Any) -> Any:
