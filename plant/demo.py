@@ -1,11 +1,13 @@
 """``peakline demo``: a whole mooncake plant on one machine, stopped cleanly with Ctrl-C.
 
-Starts, under one work dir: a Mosquitto broker with the shipped settings, the plant service
-(ingest, ERP bridge, plan publishing, and the dashboard in the same process) on the sample
-ERP history, forecasts and plans, and two or three camera nodes replaying seeded recordings
-of their lines in real time, looping. Prints the dashboard's URL. On Ctrl-C or SIGTERM it
-stops the nodes first (they flush their outboxes), then the planning jobs, the plant and the
-broker; every child runs in its own session with a parent-death signal, so none outlives it.
+Starts, under one work dir: an MQTT broker (Mosquitto with the shipped settings when it is
+installed, else the embedded amqtt broker, MQTT 3.1.1; see :mod:`plant.demo_broker`), the
+plant service (ingest, ERP bridge, plan publishing, and the dashboard in the same process)
+on the sample ERP history, forecasts and plans, and two or three camera nodes replaying
+seeded recordings of their lines in real time, looping. Prints the dashboard's URL and which
+broker it started. On Ctrl-C or SIGTERM it stops the nodes first (they flush their
+outboxes), then the planning jobs, the plant and the broker; every child runs in its own
+session with a parent-death signal, so none outlives it.
 
 Recordings, the model and the ERP files are cached in the work dir; a second start takes
 seconds.
@@ -14,9 +16,6 @@ seconds.
 from __future__ import annotations
 
 import logging
-import os
-import pwd
-import shutil
 import signal
 import socket
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 from edge.errors import ConfigError, PeaklineError
-from plant.broker import BrokerError, Mosquitto, free_port, wait_for_port
+from plant.broker import BrokerError, wait_for_port
 from plant.dashboard.auth import require_token_for, resolve_token
 from plant.demo_assets import (
     DemoPaths,
@@ -39,6 +38,7 @@ from plant.demo_assets import (
     node_config_text,
     plant_config_text,
 )
+from plant.demo_broker import DemoBroker, choose_broker
 from plant.demo_procs import Child, ChildGroup, peakline_argv
 
 __all__ = ["DemoLine", "DemoOptions"]
@@ -70,6 +70,7 @@ class DemoLine:
     paths: DemoPaths = field(init=False)
     specs: list[LineSpec] = field(init=False)
     broker_port: int = 0
+    broker: DemoBroker | None = None
     url: str = ""
     _infra: ChildGroup = field(default_factory=ChildGroup)
     _jobs: ChildGroup = field(default_factory=ChildGroup)
@@ -79,11 +80,6 @@ class DemoLine:
     def __post_init__(self) -> None:
         if not 1 <= self.options.nodes <= 3:
             raise ConfigError(f"--nodes must be 1, 2 or 3, got {self.options.nodes}")
-        if shutil.which("mosquitto") is None:
-            raise ConfigError(
-                "the demo needs the Mosquitto broker: install it (Debian/Ubuntu: "
-                "apt-get install mosquitto; macOS: brew install mosquitto) and run again"
-            )
         # refuse now, not minutes later when the plant service starts the dashboard
         require_token_for(self.options.host, resolve_token())
         with socket.socket(socket.AF_INET6 if ":" in self.options.host else socket.AF_INET) as s:
@@ -131,36 +127,32 @@ class DemoLine:
         return self.url
 
     def _start_broker(self) -> None:
-        # plant.broker writes the shipped settings; the demo runs it as its own child. Started
-        # by root, Mosquitto would switch to its own user, and a change of user clears the
-        # parent-death signal: it stays the user that runs the demo.
-        broker = Mosquitto(self.paths.broker, port=free_port())
-        if not any(line.startswith("user ") for line in broker.config_text().splitlines()):
-            broker.extra.append(f"user {pwd.getpwuid(os.geteuid()).pw_name}")
-        broker.config_path.write_text(broker.config_text())
-        child = self._infra.start(
-            Child(
-                "broker",
-                ["mosquitto", "-c", str(broker.config_path)],
-                self.paths.logs / "broker.log",
-            )
-        )
+        broker = self.broker = choose_broker(self.paths.broker)
+        child = self._infra.start(Child("broker", broker.argv, self.paths.logs / "broker.log"))
         try:
-            wait_for_port(broker.port, 10)
+            wait_for_port(broker.port, 15)
         except BrokerError as exc:
             raise PeaklineError(f"the broker did not start: {exc}\n{child.log_tail()}") from exc
         self.broker_port = broker.port
-        log.info("broker on 127.0.0.1:%d", broker.port)
+        log.info("broker: %s", broker.description)
+
+    @property
+    def started_broker(self) -> DemoBroker:
+        """The broker :meth:`start` chose and started."""
+        assert self.broker is not None, "start the broker first"
+        return self.broker
 
     def _start_plant(self) -> None:
         opts = self.options
         cfg = self.paths.plant / "plant.toml"
-        cfg.write_text(plant_config_text(self.paths, SITE, self.broker_port, opts.host, opts.port))
+        cfg.write_text(plant_config_text(self.paths, SITE, self.broker_port, opts.host, opts.port,
+                                         self.started_broker.client_toml()))
         plant = self._infra.start(
             Child(
                 "plant",
                 peakline_argv("plant", "serve", "--config", str(cfg)),
                 self.paths.logs / "plant.log",
+                env=self.started_broker.client_env,
             )
         )
         probe = "127.0.0.1" if opts.host in ("0.0.0.0", "::") else opts.host
@@ -190,7 +182,8 @@ class DemoLine:
             cfg = home / "node.toml"
             cfg.write_text(
                 node_config_text(
-                    self.paths, spec, SITE, self.broker_port, self.paths.recordings / spec.line
+                    self.paths, spec, SITE, self.broker_port, self.paths.recordings / spec.line,
+                    self.started_broker.client_toml(),
                 )
             )
             self._nodes.start(
@@ -198,6 +191,7 @@ class DemoLine:
                     spec.node,
                     peakline_argv("edge", "run", "--config", str(cfg)),
                     self.paths.logs / f"{spec.node}.log",
+                    env=self.started_broker.client_env,
                 )
             )
 
@@ -255,7 +249,7 @@ def run_demo(options: DemoOptions) -> int:
         print(
             f"\nPeakline demo line is running: {lines}\n"
             f"  dashboard:  {url}\n"
-            f"  broker:     mqtt://127.0.0.1:{demo.broker_port}\n"
+            f"  broker:     {demo.started_broker.description}\n"
             f"  work dir:   {demo.paths.root} (logs in {demo.paths.logs})\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,

@@ -200,9 +200,11 @@ def ensure_erp(paths: DemoPaths, *, seed: int) -> Path:
 
 
 def node_config_text(
-    paths: DemoPaths, spec: LineSpec, site: str, broker_port: int, recording: Path
+    paths: DemoPaths, spec: LineSpec, site: str, broker_port: int, recording: Path,
+    mqtt_extra: str = "",
 ) -> str:
-    """The TOML of one camera node replaying ``recording`` in real time, looping."""
+    """The TOML of one camera node replaying ``recording`` in real time, looping;
+    ``mqtt_extra``: more lines for its ``[mqtt]`` table (protocol, credentials)."""
     from edge.recording import read_recording
 
     meta = read_recording(recording).meta
@@ -250,15 +252,18 @@ port = {broker_port}
 metrics_interval_s = 2.0
 thumbnails_per_min = 40
 batch_interval_ms = 200
-
+{mqtt_extra}
 [review]
 dir = "{home / "review"}"
 max_files = 500
 """
 
 
-def plant_config_text(paths: DemoPaths, site: str, broker_port: int, host: str, port: int) -> str:
-    """The TOML of the demo's plant service, with the dashboard in the same process."""
+def plant_config_text(
+    paths: DemoPaths, site: str, broker_port: int, host: str, port: int, mqtt_extra: str = ""
+) -> str:
+    """The TOML of the demo's plant service, with the dashboard in the same process;
+    ``mqtt_extra``: more lines for its ``[mqtt]`` table (protocol, credentials)."""
     return f"""# Demo plant service, written by `peakline demo`.
 [plant]
 site = "{site}"
@@ -269,7 +274,7 @@ sqlite_synchronous = "NORMAL"
 host = "127.0.0.1"
 port = {broker_port}
 client_id = "peakline-plant-demo"
-
+{mqtt_extra}
 [ingest]
 stats_interval_s = 30
 

@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,10 +159,26 @@ class EmbeddedBroker:
         self.stop()
 
 
+class _Snapshots(dict[str, Any]):
+    """A dict whose iteration goes over a snapshot of its keys / items.
+
+    amqtt 0.12 iterates its subscription table across ``await`` points (retained messages
+    for a connecting client, each broadcast); a subscription added meanwhile by another
+    client raised "dictionary changed size during iteration" and dropped that connection.
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().__iter__()))
+
+    def items(self) -> Any:
+        return list(super().items())
+
+
 async def _serve(port: int, password_file: Path | None) -> None:
     from amqtt.broker import Broker
 
     broker = Broker(broker_config(port, password_file))
+    broker._subscriptions = _Snapshots()  # see _Snapshots
     await broker.start()
     print(f"amqtt broker listening on 127.0.0.1:{port} (MQTT 3.1.1)", flush=True)
     stop = asyncio.Event()

@@ -1,0 +1,102 @@
+"""The demo's broker choice: Mosquitto when it is on PATH, else the embedded amqtt broker.
+
+The PATH is changed by the test; the brokers themselves are real child processes, and real
+clients log in with what the demo gives its nodes and plant.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+import tomllib
+import uuid
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.config_sections import MqttConfig as EdgeMqtt
+from plant.broker import wait_for_port
+from plant.config import MqttConfig as PlantMqtt
+from plant.demo_broker import PASSWORD_ENV, DemoBroker, choose_broker
+from plant.demo_procs import Child
+
+
+def _login(port: int, protocol: mqtt.MQTTProtocolVersion, user: str | None,
+           password: str | None) -> Any:
+    """CONNECT and return the CONNACK's reason code."""
+    done = threading.Event()
+    result: dict[str, Any] = {}
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}",
+                         protocol=protocol)
+    if user:
+        client.username_pw_set(user, password)
+
+    def on_connect(_c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        result["rc"] = rc
+        done.set()
+
+    client.on_connect = on_connect
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        assert done.wait(10), "no CONNACK"
+        return result["rc"]
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def _client_configs(broker: DemoBroker) -> tuple[EdgeMqtt, PlantMqtt]:
+    table = tomllib.loads(f"port = {broker.port}\n" + broker.client_toml())
+    return EdgeMqtt.model_validate(table), PlantMqtt.model_validate(table)
+
+
+def test_without_mosquitto_on_path_the_demo_runs_the_embedded_broker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", str(bare))
+    assert shutil.which("mosquitto") is None
+
+    broker = choose_broker(tmp_path)
+    assert (broker.kind, broker.protocol) == ("amqtt", "3.1.1")
+    assert "embedded amqtt broker" in broker.description and "3.1.1" in broker.description
+    edge_cfg, plant_cfg = _client_configs(broker)
+    assert edge_cfg.protocol == plant_cfg.protocol == "3.1.1"
+    assert edge_cfg.username == plant_cfg.username == broker.username
+    assert broker.password and broker.password not in broker.client_toml()  # env, not file
+    assert broker.client_env == {PASSWORD_ENV: broker.password}
+    monkeypatch.setenv(PASSWORD_ENV, broker.password)
+    assert plant_cfg.password() == broker.password
+
+    child = Child("broker", broker.argv, tmp_path / "broker.log").start()
+    try:
+        wait_for_port(broker.port, 15)
+        assert not _login(broker.port, mqtt.MQTTv311, broker.username, broker.password).is_failure
+        assert _login(broker.port, mqtt.MQTTv311, broker.username, "guess").is_failure
+        assert _login(broker.port, mqtt.MQTTv311, None, None).is_failure  # no anonymous access
+    finally:
+        assert child.stop(10) is not None
+
+
+def test_with_mosquitto_on_path_the_demo_runs_mosquitto(tmp_path: Path) -> None:
+    if shutil.which("mosquitto") is None:
+        pytest.fail("mosquitto is not installed (.ci/run installs it with apt-get)")
+    broker = choose_broker(tmp_path)
+    assert (broker.kind, broker.protocol, broker.username) == ("mosquitto", "5", None)
+    assert "Mosquitto" in broker.description
+    edge_cfg, plant_cfg = _client_configs(broker)
+    assert edge_cfg.protocol == plant_cfg.protocol == "5"
+    child = Child("broker", broker.argv, tmp_path / "broker.log").start()
+    try:
+        wait_for_port(broker.port, 15)
+        assert not _login(broker.port, mqtt.MQTTv5, None, None).is_failure
+    finally:
+        assert child.stop(10) is not None
+
