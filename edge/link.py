@@ -73,6 +73,11 @@ class Flight:
     n: int
     sent: float
     mids: set[int] = field(default_factory=set)
+    resends: int = 0  # since the last (re)connect
+
+    def resend_due(self, now: float, after_s: float) -> bool:
+        """Unacknowledged for ``after_s``, doubling with each resend (at most 16x)."""
+        return now - self.sent >= after_s * (1 << min(self.resends, 4))
 
 
 def group_rows(rows: list[OutboxRow], boot_id: str, old_before: float) -> list[list[OutboxRow]]:

@@ -11,7 +11,8 @@ and does everything network-side:
   outbox's unsent results in order, many per message at QoS 1 (at most ``batch_max``), keeping
   at most ``max_unacked`` results waiting for the plant's acknowledgement;
 - deletes from the outbox only what a :class:`~edge.wire.PlantAck` covers, and resends what
-  stays unacknowledged past ``resend_after_s`` (the plant de-duplicates by boot and seq);
+  stays unacknowledged past ``resend_after_s``, doubling the wait with each resend of the same
+  message (the plant de-duplicates by boot and seq);
 - marks results ``historical`` when they are resent, from an earlier boot, or older than
   ``historical_after_s``; their timestamps are always the original ones;
 - checks PUBACK reason codes, so a publish the broker denies is counted and logged (MQTT 5;
@@ -188,7 +189,7 @@ class Publisher:
         # after a reconnect, resend soon what the plant has not acknowledged yet
         soon = time.monotonic() - self.settings.resend_after_s + 2.0
         for f in self._flights:
-            f.sent = min(f.sent, soon)
+            f.sent, f.resends = min(f.sent, soon), 0
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if self.connected:
@@ -303,7 +304,7 @@ class Publisher:
         s = self.settings
         budget = 20  # messages per tick, so the network loop keeps turning
         for f in list(self._flights):
-            if budget <= 0 or now - f.sent < s.resend_after_s:
+            if budget <= 0 or not f.resend_due(now, s.resend_after_s):
                 continue
             rows = self.outbox.fetch_range(f.lo, f.hi)
             if not rows:
@@ -311,6 +312,7 @@ class Publisher:
                 continue
             self._publish_rows(rows, historical=True)
             f.sent = now
+            f.resends += 1
             self.stats.resent += len(rows)
             budget -= 1
         while budget > 0 and self.unacked < s.max_unacked:
