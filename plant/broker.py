@@ -15,8 +15,9 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
-__all__ = ["BrokerError", "Mosquitto", "free_port", "wait_for_port"]
+__all__ = ["BrokerError", "BrokerProcess", "Mosquitto", "free_port", "wait_for_port"]
 
 
 class BrokerError(RuntimeError):
@@ -42,12 +43,92 @@ def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> 
     raise BrokerError(f"nothing listening on {host}:{port} after {timeout:.0f} s")
 
 
+class BrokerProcess:
+    """The life cycle shared by the broker child processes: start, stop, SIGKILL, restart.
+
+    A subclass is a dataclass with ``workdir``, ``port`` and ``_proc`` fields; it says how to
+    prepare its work dir (:meth:`prepare`) and what to run (:meth:`argv`).
+    """
+
+    name = "broker"
+    start_timeout_s = 10.0
+    workdir: Path
+    port: int
+    _proc: subprocess.Popen[bytes] | None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def prepare(self) -> None:
+        """Create the work dir and write what the broker reads at start."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+    def argv(self) -> list[str]:
+        """The broker's command line (after :meth:`prepare`)."""
+        raise NotImplementedError
+
+    def start(self, timeout: float | None = None) -> Self:
+        """Start the broker; returns when it accepts connections."""
+        if self.running:
+            return self
+        self.prepare()
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(self.argv(), stdout=log, stderr=log,
+                                          stdin=subprocess.DEVNULL)
+        try:
+            wait_for_port(self.port, self.start_timeout_s if timeout is None else timeout)
+        except BrokerError as exc:
+            self.kill()
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            raise BrokerError(f"{self.name} did not start: {exc}\n{tail}") from exc
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL the broker: no chance to save anything (the fault suite's broker crash)."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        """SIGTERM the broker and wait for it to close (Mosquitto saves its persistence)."""
+        self._signal(signal.SIGTERM)
+
+    def restart(self, timeout: float | None = None) -> Self:
+        """Stop (gracefully) and start again on the same port."""
+        self.stop()
+        return self.start(timeout)
+
+    def _signal(self, sig: int) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
-class Mosquitto:
+class Mosquitto(BrokerProcess):
     """A Mosquitto child process listening on 127.0.0.1:``port``.
 
-    ``persistence`` keeps in-flight and queued QoS 1 messages across a restart (written on
-    every change, ``autosave_interval 0`` + ``autosave_on_changes``); ``max_queued`` bounds the
+    ``persistence`` keeps in-flight and queued QoS 1 messages across a restart (saved every
+    second, ``autosave_interval 1``, and on a graceful stop); ``max_queued`` bounds the
     per-client queue of a disconnected persistent session. ``extra`` lines are appended to
     the generated config (listeners, TLS, password and ACL files).
     """
@@ -61,13 +142,11 @@ class Mosquitto:
     executable: str = "mosquitto"
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
+    name = "mosquitto"
+
     @property
     def config_path(self) -> Path:
         return self.workdir / "mosquitto.conf"
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "mosquitto.log"
 
     def config_text(self) -> str:
         """The mosquitto.conf this broker runs with."""
@@ -94,62 +173,15 @@ class Mosquitto:
         ]
         return "\n".join(lines) + "\n"
 
-    def start(self, timeout: float = 10.0) -> Mosquitto:
-        """Write the config and start the broker; returns when it accepts connections."""
+    def prepare(self) -> None:
+        """Create the work dir and write the config."""
+        super().prepare()
+        self.config_path.write_text(self.config_text())
+
+    def argv(self) -> list[str]:
         exe = shutil.which(self.executable)
         if exe is None:
             raise BrokerError(
                 f"{self.executable!r} not found on PATH; install it (apt-get install mosquitto)"
             )
-        if self._proc is not None and self._proc.poll() is None:
-            return self
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(self.config_text())
-        log = self.log_path.open("ab")
-        self._proc = subprocess.Popen([exe, "-c", str(self.config_path)], stdout=log, stderr=log)
-        log.close()
-        try:
-            wait_for_port(self.port, timeout)
-        except BrokerError as exc:
-            self.kill()
-            tail = self.log_path.read_text(errors="replace")[-2000:]
-            raise BrokerError(f"mosquitto did not start: {exc}\n{tail}") from exc
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    def kill(self) -> None:
-        """SIGKILL the broker: no chance to save anything (the fault suite's broker crash)."""
-        self._signal(signal.SIGKILL)
-
-    def stop(self) -> None:
-        """SIGTERM the broker and wait: it saves its persistence file on the way out."""
-        self._signal(signal.SIGTERM)
-
-    def restart(self, timeout: float = 10.0) -> Mosquitto:
-        """Stop (gracefully) and start again on the same port."""
-        self.stop()
-        return self.start(timeout)
-
-    def _signal(self, sig: int) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-    def __enter__(self) -> Mosquitto:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return [exe, "-c", str(self.config_path)]

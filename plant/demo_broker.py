@@ -10,8 +10,6 @@ configs). Either way the broker is one child process of the demo, started by its
 
 from __future__ import annotations
 
-import os
-import pwd
 import secrets
 import shutil
 from collections.abc import Callable
@@ -61,14 +59,11 @@ class DemoBroker:
 
 
 def _mosquitto(folder: Path, exe: str) -> DemoBroker:
-    # plant.broker writes the shipped settings; the demo runs it as its own child. Started
-    # by root, Mosquitto would switch to its own user, and a change of user clears the
-    # parent-death signal: it stays the user that runs the demo.
-    broker = Mosquitto(folder, port=free_port())
-    if not any(line.startswith("user ") for line in broker.config_text().splitlines()):
-        broker.extra.append(f"user {pwd.getpwuid(os.geteuid()).pw_name}")
-    broker.config_path.write_text(broker.config_text())
-    return DemoBroker("mosquitto", broker.port, [exe, "-c", str(broker.config_path)], "5")
+    # plant.broker writes the shipped settings; the demo runs it as its own child, as the
+    # user that runs the demo (plant.broker keeps root from switching to user "mosquitto").
+    broker = Mosquitto(folder, port=free_port(), executable=exe)
+    broker.prepare()
+    return DemoBroker("mosquitto", broker.port, broker.argv(), "5")
 
 
 def _embedded(folder: Path) -> DemoBroker:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plant.broker import BrokerError, free_port, wait_for_port
+from plant.broker import BrokerProcess, free_port
 
 __all__ = ["EmbeddedBroker", "broker_config", "hash_users", "main"]
 
@@ -64,7 +64,7 @@ def hash_users(users: dict[str, str]) -> str:
 
 
 @dataclass
-class EmbeddedBroker:
+class EmbeddedBroker(BrokerProcess):
     """An amqtt broker child process on 127.0.0.1:``port``; the interface of ``Mosquitto``.
 
     ``users`` (name -> password) are written, hashed, to ``workdir/passwd``; without users,
@@ -79,18 +79,15 @@ class EmbeddedBroker:
 
     protocol = "3.1.1"
     name = "amqtt"
+    start_timeout_s = 15.0
 
     @property
     def password_path(self) -> Path:
         return self.workdir / "passwd"
 
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "amqtt.log"
-
     def prepare(self) -> None:
         """Create the work dir and write the password file (if there are users)."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        super().prepare()
         if self.users:
             path = self.password_path
             path.touch(mode=0o600, exist_ok=True)
@@ -103,60 +100,6 @@ class EmbeddedBroker:
         if self.users:
             argv += ["--password-file", str(self.password_path)]
         return argv
-
-    def start(self, timeout: float = 15.0) -> EmbeddedBroker:
-        """Start the broker; returns when it accepts connections."""
-        if self._proc is not None and self._proc.poll() is None:
-            return self
-        self.prepare()
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(self.argv(), stdout=log, stderr=log,
-                                          stdin=subprocess.DEVNULL)
-        try:
-            wait_for_port(self.port, timeout)
-        except BrokerError as exc:
-            self.kill()
-            tail = self.log_path.read_text(errors="replace")[-2000:]
-            raise BrokerError(f"the embedded broker did not start: {exc}\n{tail}") from exc
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    def kill(self) -> None:
-        """SIGKILL the broker (its sessions and queued messages are lost)."""
-        self._signal(signal.SIGKILL)
-
-    def stop(self) -> None:
-        """SIGTERM the broker and wait for it to close its connections."""
-        self._signal(signal.SIGTERM)
-
-    def restart(self, timeout: float = 15.0) -> EmbeddedBroker:
-        """Stop and start again on the same port (amqtt keeps no sessions across this)."""
-        self.stop()
-        return self.start(timeout)
-
-    def _signal(self, sig: int) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _Snapshots(dict[str, Any]):
