@@ -18,7 +18,14 @@ from edge.errors import ConfigError
 __all__ = ["DEFAULT_TARGETS", "Camera", "EdgeDevice", "Lens", "Targets", "Throughput",
            "load_targets"]
 
-DEFAULT_TARGETS = Path(__file__).resolve().parents[1] / "hardware" / "targets.toml"
+def _default_targets() -> Path:
+    """``hardware/targets.toml`` of a source checkout, else the copy installed with the wheel."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "hardware" / "targets.toml"
+    return checkout if checkout.exists() else here / "hardware" / "targets.toml"
+
+
+DEFAULT_TARGETS = _default_targets()
 
 
 class _Entry(BaseModel):
