@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,13 +23,13 @@ from edge.config_sections import (
     ReviewConfig,
     SourceConfig,
 )
+from edge.configfile import format_errors, read_toml
 from edge.errors import ConfigError
 from edge.wire import _NAME
 
 __all__ = [
     "NodeConfig",
     "config_digest",
-    "format_errors",
     "load_config",
     "mqtt_password",
     "reference_markdown",
@@ -76,24 +75,13 @@ class NodeConfig(BaseModel):
         return self
 
 
-def format_errors(exc: ValidationError) -> str:
-    """One line per problem, each starting with the dotted key that is wrong."""
-    lines = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        # discriminated unions insert the tag ("source.file.path"); drop it from the key
-        loc = [p for i, p in enumerate(loc) if not (i > 0 and _is_tag(loc, i))]
-        key = ".".join(loc) or "(top level)"
-        lines.append(f"{key}: {err['msg']}")
-    return "\n".join(lines)
-
-
 _TAGS = {"file", "folder", "recording", "camera", "rtsp", "gstreamer", "log", "csv", "modbus",
          "gpio", "mqtt"}
 
 
-def _is_tag(loc: list[str], i: int) -> bool:
-    return loc[i] in _TAGS and loc[i - 1] in {"source", "plugin"}
+def _is_key(loc: list[str], i: int) -> bool:
+    """False for the tag a discriminated union inserts into a location ("source.file.path")."""
+    return not (i > 0 and loc[i] in _TAGS and loc[i - 1] in {"source", "plugin"})
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -118,19 +106,14 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> NodeConfig:
     """Read and validate a node config from TOML; ConfigError names every bad key."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    data = _resolve_paths(data, path.resolve().parent)
+    data = _resolve_paths(read_toml(path), path.resolve().parent)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
     try:
         return NodeConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid configuration\n{format_errors(exc)}") from exc
+        problems = format_errors(exc, str(path), _is_key)
+        raise ConfigError(f"invalid configuration\n{problems}") from exc
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:

@@ -7,12 +7,12 @@ with ``hardware/bench_ep.py``; edge-device throughput exists only as measured fi
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edge.configfile import format_errors, read_toml
 from edge.errors import ConfigError
 
 __all__ = ["DEFAULT_TARGETS", "Camera", "EdgeDevice", "Lens", "Targets", "Throughput",
@@ -107,14 +107,6 @@ def load_targets(path: Path | None = None) -> Targets:
     """Read and validate ``hardware/targets.toml``; ConfigError naming the key if invalid."""
     path = path or DEFAULT_TARGETS
     try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read targets file {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    try:
-        return Targets.model_validate(data)
+        return Targets.model_validate(read_toml(path))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {key}: {first['msg']}") from exc
+        raise ConfigError(format_errors(exc, str(path))) from exc

@@ -10,12 +10,12 @@ the file: only the name of an environment variable or the path of a file holding
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edge.configfile import format_errors, read_toml
 from edge.errors import ConfigError
 from plant.dashboard.config import DashboardConfig
 
@@ -25,7 +25,6 @@ __all__ = [
     "MqttConfig",
     "PlantConfig",
     "PlantSection",
-    "format_errors",
     "load_config",
 ]
 
@@ -166,31 +165,13 @@ class PlantConfig(_Section):
     )
 
 
-def format_errors(exc: ValidationError, source: str) -> str:
-    """One line per problem, each naming the dotted key."""
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        got = err.get("input")
-        shown = "" if err["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
-        lines.append(f"{source}: {key}: {err['msg']}{shown}")
-    return "\n".join(lines)
-
-
 def load_config(path: str | Path | None = None, data: dict[str, Any] | None = None) -> PlantConfig:
     """Read and validate a TOML file (or a dict); ConfigError naming every bad key."""
     source = str(path) if path is not None else "config"
     if data is None:
         if path is None:
             return PlantConfig()
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"{source}: no such file") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: cannot read: {exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+        data = read_toml(path)
     try:
         return PlantConfig.model_validate(data)
     except ValidationError as exc:
