@@ -10,27 +10,9 @@ import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Engine, func, select
 
-__all__ = ["defects_by_node", "throughput_history"]
-
-
-def defects_by_node(engine: Engine, window_s: float, now: float | None = None) -> pd.DataFrame:
-    """Rejected items per (line, node, defect) over the last ``window_s`` seconds."""
-    from plant.store import schema as t
-
-    now = time.time() if now is None else now
-    r = t.results
-    defect = func.coalesce(r.c.defect, "unclassified").label("defect")
-    stmt = (
-        select(r.c.line, r.c.node, defect, func.count().label("rejects"))
-        .where(r.c.ts >= now - window_s, r.c.decision == "reject")
-        .group_by(r.c.line, r.c.node, defect)
-    )
-    with engine.connect() as conn:
-        res = conn.execute(stmt)
-        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+__all__ = ["throughput_history"]
 
 
 def throughput_history(

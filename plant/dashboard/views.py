@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from plant.dashboard import queries
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import (
     as_date,
@@ -41,7 +40,7 @@ class DashboardStore(Protocol):
     """The read methods of the plant store that the dashboard uses."""
 
     def line_summary(self, window_s: float = 60) -> pd.DataFrame: ...
-    def rejects_by_defect(self, window_s: float) -> pd.DataFrame: ...
+    def rejects_by_defect(self, window_s: float, now: float | None = None) -> pd.DataFrame: ...
     def recent_thumbnails(self, limit: int) -> Any: ...
     def latest_forecast(self) -> tuple[Any, pd.DataFrame] | None: ...
     def latest_backtest(self) -> Any: ...
@@ -63,17 +62,11 @@ def _meta_dict(meta: Any) -> dict[str, Any]:
 
 
 def _defects_by_node(df: pd.DataFrame) -> dict[tuple[str, str], dict[str, int]]:
-    """{(line, node): {defect: count}} from rejects_by_defect's frame, whatever its shape."""
+    """{(line, node): {defect: rejects}} from the store's ``rejects_by_defect`` frame."""
     out: dict[tuple[str, str], dict[str, int]] = {}
-    if df is None or df.empty or "defect" not in df.columns:
-        return out
-    count_col = next((c for c in ("count", "rejects", "n", "items") if c in df.columns), None)
     for row in df.to_dict("records"):
-        key = (str(row.get("line", "")), str(row.get("node", "")))
-        defect = row.get("defect") or "unclassified"
-        count = int(row[count_col]) if count_col else 1
-        out.setdefault(key, {})
-        out[key][str(defect)] = out[key].get(str(defect), 0) + count
+        out.setdefault((str(row["line"]), str(row["node"])), {})[str(row["defect"])] = int(
+            row["rejects"])
     return out
 
 
@@ -83,11 +76,7 @@ def lines_overview(
     """Per line and node: state, items/min, reject rate by defect, missed rejects, backlog."""
     now = time.time() if now is None else now
     summary = store.line_summary(window_s=config.window_s)
-    engine = getattr(store, "engine", None)
-    if engine is not None:
-        defects = _defects_by_node(queries.defects_by_node(engine, config.window_s, now))
-    else:
-        defects = _defects_by_node(store.rejects_by_defect(config.window_s))
+    defects = _defects_by_node(store.rejects_by_defect(config.window_s, now))
     nodes: list[dict[str, Any]] = []
     for row in frame_records(summary):
         last_seen = as_unix(row.get("last_seen"))

@@ -91,7 +91,8 @@ class ResultsQueries(StoreBase):
         """Rejected items per line, node and defect over the last ``window_s``."""
         now = time.time() if now is None else now
         r = t.results
-        defect = func.coalesce(r.c.defect, "unknown").label("defect")
+        # a reject whose model names no defect class (a one-class anomaly model)
+        defect = func.coalesce(r.c.defect, "unclassified").label("defect")
         stmt = (
             select(r.c.line, r.c.node, defect, func.count().label("rejects"))
             .where(r.c.ts >= now - window_s, r.c.decision == "reject")
