@@ -252,21 +252,6 @@ def test_metrics() -> None:
     assert s["per_defect"]["crack"]["recall"] == 1.0 and s["per_defect"]["burnt"]["recall"] == 0
 
 
-@pytest.mark.parametrize("resize", ["area", "linear"])
-@pytest.mark.parametrize("fit", ["stretch", "letterbox"])
-def test_reference_preprocess_agrees_with_fastpath(resize: str, fit: str) -> None:
-    """The OpenCV fallback (used only where the extension is not built) matches edge.fastpath."""
-    from edge.fastpath import PreprocessSpec
-    from edge.model.preprocess import reference_preprocess
-
-    rng = np.random.default_rng(0)
-    frame = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)
-    rois = np.array([[10, 20, 150, 150], [300, 100, 187, 187], [0, 0, 64, 64], [500, 200, 97, 140]])
-    spec = PreprocessSpec(width=64, height=64, resize=resize, fit=fit)  # type: ignore[arg-type]
-    ref = reference_preprocess(frame, rois, spec)
-    np.testing.assert_allclose(ref, preprocess(frame, rois, spec), atol=3 / 255)
-
-
 def test_defect_naming_head(recording_dir: Path, tmp_path: Path) -> None:
     """--classifier adds a head that names the defect; the reject decision is unchanged."""
     path = tmp_path / "named.onnx"

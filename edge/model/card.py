@@ -67,7 +67,7 @@ class InputSpec(_Strict):
 
     def preprocess_spec(self) -> Any:
         """The :class:`edge.fastpath.PreprocessSpec` for this input."""
-        from edge.model.preprocess import PreprocessSpec
+        from edge.fastpath import PreprocessSpec
 
         return PreprocessSpec(
             width=self.width,

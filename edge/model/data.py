@@ -2,7 +2,7 @@
 
 From a recording, every item seen entirely inside a frame is taken once, from the frame where it
 is most centred, cropped with the card's crop policy (:func:`edge.model.card.square_roi`) straight
-from that frame through :func:`edge.model.preprocess.preprocess` — the same path the camera node
+from that frame through :func:`edge.fastpath.preprocess` — the same path the camera node
 takes. From a dataset folder each image is one item and the whole image is the crop.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from edge.errors import DataError
+from edge.fastpath import preprocess
 from edge.model.card import square_roi
-from edge.model.preprocess import preprocess
 from edge.recording.dataset import is_dataset, read_dataset
 from edge.recording.format import is_recording, read_recording
 
