@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from plant.broker import Mosquitto
+from plant.broker.process import Mosquitto
 
 POLICIES = {
     "persistence off": ["persistence false"],

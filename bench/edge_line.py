@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 from edge.config import NodeConfig  # noqa: E402
 from edge.node import Node  # noqa: E402
-from edge.wire import PlantAck, PlantStatus, ResultsBatch, Topics, dump_payload  # noqa: E402
-from plant.broker import Mosquitto  # noqa: E402
+from peakline.wire import PlantAck, PlantStatus, ResultsBatch, Topics, dump_payload  # noqa: E402
+from plant.broker.process import Mosquitto  # noqa: E402
 
 
 class _Plant:

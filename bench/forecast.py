@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from peakline.demo.sample_erp import generate
 from plant.calendar import HolidayCalendar
-from plant.demand_sample import generate
 from plant.forecast.backtest import backtest
 from plant.forecast.demand import forecast_demand
 

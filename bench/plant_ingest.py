@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="SQLite synchronous setting of the plant")
     args = parser.parse_args(argv)
 
-    from plant.broker import Mosquitto
+    from plant.broker.process import Mosquitto
     from plant.config import PlantConfig
     from plant.service import PlantService
     from plant.store import Store

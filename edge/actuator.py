@@ -31,7 +31,7 @@ from edge.config_sections import (
     ModbusActuator,
     MqttActuator,
 )
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 
 __all__ = [
     "Actuator",

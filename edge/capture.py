@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.config_sections import SourceConfig
-from edge.errors import SourceError
 from edge.sources import CorruptFrame, FrameSource
+from peakline.errors import SourceError
 
 __all__ = ["Capture", "CaptureStats", "FrameRef", "FrameRing"]
 

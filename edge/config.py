@@ -1,6 +1,6 @@
 """The camera node's configuration: strict pydantic models loaded from a TOML file.
 
-``load_config(path)`` reads and validates; errors raise :class:`edge.errors.ConfigError`
+``load_config(path)`` reads and validates; errors raise :class:`peakline.errors.ConfigError`
 with one line per problem naming the key (``belt.speed_px_s: Input should be greater than 0``).
 Secrets (the broker password) come from an environment variable or a file, never the TOML.
 """
@@ -23,9 +23,9 @@ from edge.config_sections import (
     ReviewConfig,
     SourceConfig,
 )
-from edge.configfile import format_errors, read_toml
-from edge.errors import ConfigError
-from edge.wire import _NAME
+from peakline.config import format_errors, read_toml
+from peakline.errors import ConfigError
+from peakline.wire import NAME_PATTERN
 
 __all__ = [
     "NodeConfig",
@@ -41,9 +41,9 @@ class NodeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    site: str = Field(pattern=_NAME.pattern, description="site name (MQTT topic level)")
-    line: str = Field(pattern=_NAME.pattern, description="production line name")
-    node: str = Field(pattern=_NAME.pattern, description="this camera node's name")
+    site: str = Field(pattern=NAME_PATTERN.pattern, description="site name (MQTT topic level)")
+    line: str = Field(pattern=NAME_PATTERN.pattern, description="production line name")
+    node: str = Field(pattern=NAME_PATTERN.pattern, description="this camera node's name")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="logging level of the node"
     )

@@ -12,7 +12,7 @@ import statistics
 import threading
 from dataclasses import dataclass, field
 
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 
 __all__ = ["Decider", "Smoother", "Thresholds"]
 

@@ -3,7 +3,7 @@
 This is the module the rest of Peakline imports; the work happens in the private C++
 extension ``edge._fastpath`` with the GIL released and an internal thread pool. Frames are
 always uint8 BGR ``H x W x 3``, C-contiguous (nothing is silently copied). Bad input raises
-:class:`edge.errors.PreprocessError` (a ``ValueError``) that names the problem.
+:class:`peakline.errors.PreprocessError` (a ``ValueError``) that names the problem.
 
 Resizing matches ``cv2.resize`` (``INTER_LINEAR``; ``INTER_AREA`` for ``resize="area"``) to
 within one intensity level, gray matches ``cv2.cvtColor(..., COLOR_BGR2GRAY)``. The C++ row
@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from edge import _fastpath
-from edge.errors import PreprocessError
+from peakline.errors import PreprocessError
 
 __all__ = [
     "Batch",

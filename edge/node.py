@@ -4,7 +4,7 @@
 source ends or SIGTERM/SIGINT arrives; on the way out it scores what is in flight, fires the
 rejects still due, and sends what the plant has not acknowledged for up to
 ``mqtt.drain_on_stop_s`` (everything stays in the outbox for the next start anyway).
-A missing or invalid model raises :class:`edge.errors.ModelError` before anything starts.
+A missing or invalid model raises :class:`peakline.errors.ModelError` before anything starts.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from edge.pipeline import DecisionStage, ItemStage
 from edge.publisher import LinkSettings, Publisher
 from edge.review import ReviewStore
 from edge.sources import make_source
-from edge.wire import ItemResult, NodeCommand, NodeMetrics, RejectThumbnail
+from peakline.wire import ItemResult, NodeCommand, NodeMetrics, RejectThumbnail
 
 __all__ = ["Node", "new_boot_id"]
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.errors import DeliveryError
-from edge.wire import ItemResult
+from peakline.errors import DeliveryError
+from peakline.wire import ItemResult
 
 __all__ = ["Outbox", "OutboxRow"]
 

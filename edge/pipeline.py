@@ -29,7 +29,7 @@ from edge.items import ItemFinder, Judge, Tracker
 from edge.metrics import Telemetry
 from edge.outbox import Outbox
 from edge.review import ReviewStore, crop, thumbnail_jpeg
-from edge.wire import ItemResult
+from peakline.wire import ItemResult
 
 #: score reported for an item whose model output was NaN or infinite (it is rejected)
 INVALID_SCORE = float(np.finfo(np.float32).max)

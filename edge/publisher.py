@@ -10,7 +10,7 @@ and does everything network-side:
 - every ``batch_interval_ms``, while the plant's retained status is ``online``, sends the
   outbox's unsent results in order, many per message at QoS 1 (at most ``batch_max``), keeping
   at most ``max_unacked`` results waiting for the plant's acknowledgement;
-- deletes from the outbox only what a :class:`~edge.wire.PlantAck` covers, and resends what
+- deletes from the outbox only what a :class:`~peakline.wire.PlantAck` covers, and resends what
   stays unacknowledged past ``resend_after_s``, doubling the wait with each resend of the same
   message (the plant de-duplicates by boot and seq);
 - marks results ``historical`` when they are resent, from an earlier boot, or older than
@@ -41,9 +41,10 @@ from paho.mqtt.properties import Properties
 
 from edge.link import Flight, LinkSettings, LinkStats, group_rows
 from edge.outbox import Outbox, OutboxRow
-from edge.wire import (
+from peakline.wire import (
     ItemResult,
     NodeCommand,
+    NodeLeaf,
     NodeMetrics,
     NodeStatus,
     PlantAck,
@@ -83,11 +84,11 @@ class Publisher:
         self.on_command = on_command
         self.stats = LinkStats()
         self.topics = Topics(s.site)
-        self.t_results = self.topics.node(s.line, s.node, "results")
-        self.t_status = self.topics.node(s.line, s.node, "status")
-        self.t_metrics = self.topics.node(s.line, s.node, "metrics")
-        self.t_rejects = self.topics.node(s.line, s.node, "rejects")
-        self.t_cmd = self.topics.node(s.line, s.node, "cmd")
+        self.t_results = self.topics.node(s.line, s.node, NodeLeaf.RESULTS)
+        self.t_status = self.topics.node(s.line, s.node, NodeLeaf.STATUS)
+        self.t_metrics = self.topics.node(s.line, s.node, NodeLeaf.METRICS)
+        self.t_rejects = self.topics.node(s.line, s.node, NodeLeaf.REJECTS)
+        self.t_cmd = self.topics.node(s.line, s.node, NodeLeaf.CMD)
         self.t_ack = self.topics.plant_ack(s.node)
         self.connected = False
         self.plant_online = not s.require_plant_online

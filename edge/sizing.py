@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from edge.errors import ConfigError
 from edge.targets import (
     DEFAULT_TARGETS,
     Camera,
@@ -35,6 +34,7 @@ from edge.targets import (
     Throughput,
     load_targets,
 )
+from peakline.errors import ConfigError
 
 __all__ = [
     "DEFAULT_TARGETS",

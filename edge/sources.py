@@ -22,7 +22,7 @@ from edge.config_sections import (
     SourceConfig,
     StreamSource,
 )
-from edge.errors import SourceError
+from peakline.errors import SourceError
 
 __all__ = ["CorruptFrame", "FolderFrames", "FrameSource", "OpenCVCapture", "make_source"]
 

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edge.configfile import format_errors, read_toml
-from edge.errors import ConfigError
+from peakline.config import format_errors, read_toml
+from peakline.errors import ConfigError
 
 __all__ = ["DEFAULT_TARGETS", "Camera", "EdgeDevice", "Lens", "Targets", "Throughput",
            "load_targets"]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import holidays
 
-from edge.errors import ConfigError, DataError
+from peakline.errors import ConfigError, DataError
 
 __all__ = [
     "FESTIVALS",

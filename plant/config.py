@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edge.configfile import format_errors, read_toml
-from edge.errors import ConfigError
+from peakline.config import format_errors, read_toml
+from peakline.errors import ConfigError
 from plant.dashboard.config import DashboardConfig
 
 __all__ = [

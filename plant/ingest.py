@@ -2,7 +2,7 @@
 
 The paho network thread only puts ``(topic, payload, token)`` on a bounded queue
 (``submit``). One writer thread takes up to ``max_batch`` messages or whatever arrived within
-``flush_ms``, validates each against ``edge.wire`` (a bad one becomes a dead letter with its
+``flush_ms``, validates each against ``peakline.wire`` (a bad one becomes a dead letter with its
 reason), commits them all in ONE transaction and only then calls ``on_commit`` with, per
 (node, boot_id), the highest contiguous sequence stored: the service publishes those as
 ``PlantAck`` and releases the MQTT PUBACKs of the committed messages. A failed commit is
@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from edge import wire
-from edge.errors import PeaklineError, StoreError
-from plant.security import ProvisionedNodes
+from peakline import wire
+from peakline.errors import PeaklineError, StoreError
+from plant.broker.identities import ProvisionedNodes
 from plant.store import DeadLetter, IngestBatch, ResultRows, Store
 
 __all__ = ["IngestStats", "Ingestor", "Message", "classify", "prepare"]
@@ -37,12 +37,6 @@ Key = tuple[str, str]
 #: (topic, payload, token, received_ts, its parse in a worker or None); the token goes back
 #: to ``on_commit``
 Message = tuple[str, bytes, Any, float, "Future[IngestBatch] | None"]
-_LEAVES: dict[str, type[Any]] = {
-    "results": wire.ResultsBatch,
-    "status": wire.NodeStatus,
-    "metrics": wire.NodeMetrics,
-    "rejects": wire.RejectThumbnail,
-}
 
 
 @dataclass
@@ -90,7 +84,7 @@ def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBa
     try:
         if t_site != site:
             raise wire.WireError(f"topic is for site {t_site!r}, this plant serves {site!r}")
-        expect = _LEAVES.get(leaf)
+        expect = wire.NODE_UPLINK.get(leaf)  # type: ignore[call-overload]
         if expect is None:
             raise wire.WireError(f"unexpected topic leaf {leaf!r}")
         payload: Any = _parse(raw, expect)
@@ -104,11 +98,11 @@ def classify(site: str, topic: str, raw: bytes, received: float, batch: IngestBa
     except wire.WireError as exc:
         batch.dead_letters.append(DeadLetter(topic, str(exc), raw, received))
         return True
-    if leaf == "results":
+    if leaf == wire.NodeLeaf.RESULTS:
         batch.results.append((payload, received))
-    elif leaf == "status":
+    elif leaf == wire.NodeLeaf.STATUS:
         batch.statuses.append((payload, received))
-    elif leaf == "metrics":
+    elif leaf == wire.NodeLeaf.METRICS:
         batch.metrics.append((payload, received))
     else:
         batch.thumbnails.append((payload, received))

@@ -29,7 +29,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge import wire
+from peakline import wire
 from plant.config import MqttConfig
 
 __all__ = ["PlantLink"]

@@ -18,14 +18,14 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from edge import wire
+from peakline import wire
+from peakline.wire.erp import ERP_KINDS
+from plant.broker.identities import ProvisionedNodes
 from plant.config import PlantConfig
 from plant.erp.bridge import apply_erp_message
-from plant.erp.messages import ERP_KINDS
 from plant.erp.plans import plan_messages
 from plant.ingest import Ingestor
 from plant.mqttlink import PlantLink
-from plant.security import ProvisionedNodes
 from plant.store import PLAN_KINDS, Store
 
 __all__ = ["Component", "JsonFormatter", "PlantService", "setup_logging"]
@@ -80,8 +80,7 @@ class PlantService:
             nodes=ProvisionedNodes(Path(ing.provisioned_acl)) if ing.provisioned_acl else None,
             erp=self._apply_erp if config.erp.enabled else None,
         )
-        subs = [self.topics.all_nodes(leaf) for leaf in ("results", "status", "metrics",
-                                                          "rejects")]
+        subs = [self.topics.all_nodes(leaf) for leaf in wire.NODE_UPLINK]
         if config.erp.enabled:
             subs += [self.topics.erp(kind) for kind in ERP_KINDS]
         self.link = PlantLink(config.mqtt, self.site, subs, self.ingest.submit,

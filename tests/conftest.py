@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plant.broker import Mosquitto
+from plant.broker.process import Mosquitto
 
 DATA = Path(__file__).parent / "data"
 

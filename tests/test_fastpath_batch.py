@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from edge.errors import PreprocessError
 from edge.fastpath import Batch, BatchAssembler, PreprocessSpec, preprocess
+from peakline.errors import PreprocessError
 
 SPEC = PreprocessSpec(32, 24, mean=(0.4, 0.5, 0.6), std=(0.2, 0.3, 0.4))
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from edge import _fastpath
-from edge.errors import PreprocessError
 from edge.fastpath import PreprocessSpec, preprocess
+from peakline.errors import PreprocessError
 
 FRAME = np.zeros((48, 64, 3), np.uint8)
 ROI = np.array([[0, 0, 10, 10]])

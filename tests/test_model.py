@@ -10,7 +10,6 @@ import numpy as np
 import onnx
 import pytest
 
-from edge.errors import DataError, ModelError
 from edge.fastpath import preprocess
 from edge.model.card import CARD_KEY, read_card, write_card
 from edge.model.data import load_items
@@ -21,7 +20,8 @@ from edge.model.metrics import auroc, summarize, threshold_for_frr
 from edge.model.scorer import Scorer, available_providers
 from edge.model.stats import fit_stats, score_stats
 from edge.recording import read_recording
-from plant.cli import main
+from peakline.cli import main
+from peakline.errors import DataError, ModelError
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.errors import DataError
 from edge.recording import DEFECTS, read_recording
 from edge.recording.dataset import export_dataset, read_dataset
 from edge.recording.recorder import record
 from edge.recording.scene import LineConfig, LineScene
-from plant.cli import main
+from peakline.cli import main
+from peakline.errors import DataError
 
 SMALL = {"width": 640, "height": 360}
 

@@ -14,7 +14,7 @@ import pytest
 
 from edge import sizing
 from edge.commands.size import register_size
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 
 README = Path(__file__).resolve().parents[1] / "hardware" / "README.md"
 MOONCAKE = sizing.LineSpec(
@@ -154,7 +154,7 @@ def test_json_output() -> None:
 
 
 def test_peakline_edge_size_entry_point(capsys: pytest.CaptureFixture[str]) -> None:
-    from plant.cli import main
+    from peakline.cli import main
 
     rc = main(["edge", "size", "--belt-speed", "0.5", "--item", "60", "--pitch", "100",
                "--defect", "1", "--reject-distance", "0.6"])

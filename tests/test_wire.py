@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge import wire
-from plant.commands.docs import render_wire_doc
+from peakline import wire
+from peakline.wire.reference import render_wire_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,9 @@ __all__ = ["register"]
 
 
 def _record(args: argparse.Namespace) -> int:
-    from edge.errors import DataError
     from edge.recording.dataset import export_dataset
     from edge.recording.recorder import record
+    from peakline.errors import DataError
 
     if args.dataset and args.out is None and args.source:
         counts = export_dataset(args.source, args.dataset, size=args.crop_size, margin=args.margin)

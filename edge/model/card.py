@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from edge.errors import ModelError
+from peakline.errors import ModelError
 
 __all__ = [
     "CARD_KEY",

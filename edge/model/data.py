@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from edge.errors import DataError
 from edge.fastpath import preprocess
 from edge.model.card import square_roi
 from edge.recording.dataset import is_dataset, read_dataset
 from edge.recording.format import is_recording, read_recording
+from peakline.errors import DataError
 
 __all__ = ["ItemSet", "data_digest", "load_items"]
 

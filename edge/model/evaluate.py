@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from edge.errors import DataError
 from edge.model.card import Calibration, write_card
 from edge.model.data import ItemSet, load_items
 from edge.model.fit import thresholds_from_scores
 from edge.model.metrics import summarize
 from edge.model.scorer import Scorer
+from peakline.errors import DataError
 
 __all__ = ["calibrate_model", "eval_model", "format_report", "score_items"]
 

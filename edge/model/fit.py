@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from edge.errors import DataError, ModelError
 from edge.model.card import (
     Calibration,
     CropPolicy,
@@ -35,6 +34,7 @@ from edge.model.graph import FeatureOptions, build_feature_model, build_score_mo
 from edge.model.metrics import auroc, summarize, threshold_for_frr
 from edge.model.stats import PadimStats, fit_stats, score_stats
 from edge.model.synth import corrupt
+from peakline.errors import DataError, ModelError
 
 __all__ = ["MIN_GOOD", "extract_features", "fit_model", "thresholds_from_scores"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.errors import ModelError
 from edge.model.card import ModelCard, read_card
+from peakline.errors import ModelError
 
 __all__ = ["Scorer", "available_providers"]
 

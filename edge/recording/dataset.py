@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.errors import DataError
 from edge.model.card import square_roi
 from edge.recording.format import read_recording
+from peakline.errors import DataError
 
 __all__ = [
     "IMAGE_SUFFIXES",

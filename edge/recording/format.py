@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edge.errors import DataError
+from peakline.errors import DataError
 
 __all__ = [
     "FORMAT_ID",

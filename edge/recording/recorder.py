@@ -17,9 +17,9 @@ from typing import Literal
 import cv2
 from tqdm import tqdm
 
-from edge.errors import DataError
 from edge.recording.format import RecordingMeta
 from edge.recording.scene import LineConfig, LineScene
+from peakline.errors import DataError
 
 __all__ = ["record"]
 

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from edge.errors import DataError
+from peakline.errors import DataError
 
 __all__ = ["add_commands"]
 
@@ -44,7 +44,7 @@ def _open(url: str) -> Any:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from plant.demand_sample import generate, write
+    from peakline.demo.sample_erp import generate, write
 
     end = dt.date.fromisoformat(args.end)
     data = generate(seed=args.seed, years=args.years, n_skus=args.skus, end=end)

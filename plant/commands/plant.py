@@ -19,7 +19,7 @@ import importlib.util
 import json
 import time
 
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 
 __all__ = ["register"]
 

@@ -40,7 +40,7 @@ def _secret_opts(p: argparse.ArgumentParser) -> None:
 
 
 def _hand_over(username: str, secret: str, out: Path | None) -> None:
-    from plant.security import write_secret
+    from plant.broker.identities import write_secret
 
     if out is not None:
         write_secret(out, secret)
@@ -52,7 +52,7 @@ def _hand_over(username: str, secret: str, out: Path | None) -> None:
 
 
 def _node(args: argparse.Namespace) -> int:
-    from plant.security import provision_node
+    from plant.broker.identities import provision_node
 
     ident = provision_node(args.site, args.line, args.node, args.passwd_file, args.acl_file,
                            rotate=args.rotate, extra_write=args.allow_write)
@@ -61,7 +61,7 @@ def _node(args: argparse.Namespace) -> int:
 
 
 def _plant(args: argparse.Namespace) -> int:
-    from plant.security import provision_plant
+    from plant.broker.identities import provision_plant
 
     ident = provision_plant(args.site, args.passwd_file, args.acl_file, rotate=args.rotate)
     _hand_over(ident.username, ident.secret, args.secret_out)
@@ -69,7 +69,7 @@ def _plant(args: argparse.Namespace) -> int:
 
 
 def _erp(args: argparse.Namespace) -> int:
-    from plant.security import provision_erp
+    from plant.broker.identities import provision_erp
 
     ident = provision_erp(args.site, args.passwd_file, args.acl_file, rotate=args.rotate)
     _hand_over(ident.username, ident.secret, args.secret_out)
@@ -77,7 +77,7 @@ def _erp(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from plant.security import revoke
+    from plant.broker.identities import revoke
 
     revoke(args.username, args.passwd_file, args.acl_file)
     print(f"{args.username}: revoked; reload the broker to apply")
@@ -85,7 +85,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from plant.security import AclFile
+    from plant.broker.identities import AclFile
 
     for user, lines in sorted(AclFile(args.acl_file).blocks().items()):
         print(user)

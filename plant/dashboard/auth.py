@@ -18,7 +18,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 
 __all__ = [
     "COOKIE",

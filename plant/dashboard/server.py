@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 from plant.dashboard.app import DashboardApp, create_app
 from plant.dashboard.auth import require_token_for, resolve_token
 from plant.dashboard.config import DashboardConfig

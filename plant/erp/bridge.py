@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plant.erp.messages import ErpOrders, parse_erp
+from peakline.wire.erp import ErpOrders, parse_erp
 from plant.store import Store
 
 __all__ = ["apply_erp_message"]

@@ -1,11 +1,8 @@
 """Plans out: the latest production, inventory or packaging plan as MQTT messages and CSV.
 
-A plan is published retained, QoS 1, on ``peakline/v1/<site>/plans/<kind>`` as
-``{"schema": "peakline.plan/1", "site", "kind", "plan_id", "forecast_id", "created_at",
-"part": 1, "parts": n, "columns": [...], "explanation": {...}, "rows": [{...}, ...]}``.
-A plan larger than one message is split: part 1 (with the explanation) on
-``plans/<kind>``, parts 2..n on ``plans/<kind>/<part>``; a consumer reads ``parts`` from
-part 1 and takes only parts with the same ``plan_id``.
+A plan is published retained, QoS 1, as :class:`peakline.wire.PlanMessage` parts on
+``peakline/v1/<site>/plans/<kind>`` (the payload and the split into parts are documented
+there and in ``docs/wire.md``).
 """
 
 from __future__ import annotations
@@ -17,12 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from edge.errors import DataError
-from plant.store import PLAN_KINDS, Store
+from peakline.errors import DataError
+from peakline.wire import PLAN_KINDS, PlanKind, PlanMessage, Topics, dump_payload
+from plant.store import Store
 
-__all__ = ["PLAN_SCHEMA", "export_plan_csv", "plan_messages"]
-
-PLAN_SCHEMA = "peakline.plan/1"
+__all__ = ["export_plan_csv", "plan_messages"]
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -49,30 +45,23 @@ def plan_messages(
         return []
     meta, df = latest
     rows = _records(df)
-    head: dict[str, Any] = {
-        "schema": PLAN_SCHEMA,
-        "site": site,
-        "kind": kind,
-        "plan_id": meta["id"],
-        "forecast_id": meta.get("forecast_id"),
-        "created_at": meta.get("created_at"),
-        "columns": [str(c) for c in df.columns],
-    }
     explanation = meta.get("explanation", {})
     body = len(json.dumps(rows, separators=(",", ":")))
     fixed = len(json.dumps(explanation)) + 1024
     per_row = max(1.0, body / max(1, len(rows)))
     per_part = max(1, int((part_bytes - fixed) / per_row))
     parts = max(1, math.ceil(len(rows) / per_part))
+    topics = Topics(site)
     out = []
-    base = f"peakline/v1/{site}/plans/{kind}"
     for i in range(parts):
-        payload = {**head, "part": i + 1, "parts": parts,
-                   "rows": rows[i * per_part : (i + 1) * per_part]}
-        if i == 0:
-            payload["explanation"] = explanation
-        topic = base if i == 0 else f"{base}/{i + 1}"
-        out.append((topic, json.dumps(payload, separators=(",", ":")).encode()))
+        message = PlanMessage(
+            site=site, kind=PlanKind(kind), plan_id=meta["id"],
+            forecast_id=meta.get("forecast_id"), created_at=meta.get("created_at"),
+            part=i + 1, parts=parts, columns=[str(c) for c in df.columns],
+            explanation=explanation if i == 0 else None,
+            rows=rows[i * per_part : (i + 1) * per_part],
+        )
+        out.append((topics.plan(kind, i + 1), dump_payload(message)))
     return out
 
 

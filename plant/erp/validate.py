@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from edge.errors import DataError
-from plant.erp.messages import ROW_MODELS, ColumnSpec, column_specs
+from peakline.errors import DataError
+from peakline.wire.erp import ROW_MODELS, ColumnSpec, column_specs
 
 __all__ = ["check_frame", "fail"]
 

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from edge.errors import DataError
+from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.demand import forecast_demand
 from plant.forecast.features import festival_distance

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from edge.errors import DataError
+from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 from plant.forecast.intervals import apply_bounds, calibration_origins, log_error_bounds

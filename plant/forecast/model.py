@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from edge.errors import DataError
+from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import calendar_features
 

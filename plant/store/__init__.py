@@ -9,7 +9,7 @@ by ``plant.store.results`` and read by ``plant.store.queries``; ERP tables live 
 
 from __future__ import annotations
 
-from edge.errors import StoreError
+from peakline.errors import StoreError
 from plant.store.artifacts import PLAN_KINDS, ArtifactsMixin
 from plant.store.base import normalize_url
 from plant.store.erp import CSV_KINDS, ErpMixin

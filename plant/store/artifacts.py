@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from edge.errors import DataError
+from peakline.errors import DataError
+from peakline.wire import PLAN_KINDS
 from plant.store import schema as t
 from plant.store.base import StoreBase
 
 __all__ = ["PLAN_KINDS", "ArtifactsMixin"]
 
-PLAN_KINDS = ("production", "inventory", "packaging")
+
 
 
 def _json_default(obj: Any) -> Any:

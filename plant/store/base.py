@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from edge.errors import StoreError
+from peakline.errors import StoreError
 from plant.store.schema import migrate
 
 __all__ = ["SHARED_CHUNK", "StoreBase", "frame", "normalize_url"]

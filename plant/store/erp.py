@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Table, delete, func, select, tuple_
 
-from edge.errors import DataError
+from peakline.errors import DataError
 from plant.erp.validate import check_frame, fail
 from plant.store import schema as t
 from plant.store.base import StoreBase, frame

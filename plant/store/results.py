@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
-from edge.wire import NodeMetrics, NodeStatus, RejectThumbnail, ResultsBatch
+from peakline.wire import NodeMetrics, NodeStatus, RejectThumbnail, ResultsBatch
 from plant.dedup import SeqRanges
 from plant.store import schema as t
 from plant.store.base import StoreBase

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from edge.wire import ItemResult, NodeMetrics, NodeStatus, RejectThumbnail, ResultsBatch
+from peakline.wire import ItemResult, NodeMetrics, NodeStatus, RejectThumbnail, ResultsBatch
 from plant.store import IngestBatch, Store
 
 __all__ = ["EXCEPTIONS", "NODES", "SITE", "Line", "write_plans"]

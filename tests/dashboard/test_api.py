@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
-from edge.wire import ItemResult, ResultsBatch
+from peakline.wire import ItemResult, ResultsBatch
 from plant.dashboard import STATIC_DIR, DashboardServer
 from plant.dashboard.queries import throughput_history
 from plant.store import IngestBatch, Store

@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 from plant.dashboard import DashboardServer, is_loopback, resolve_token, serve_dashboard
 from plant.dashboard.auth import COOKIE
 from plant.store import Store

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from plant.broker import free_port
+from plant.broker.process import free_port
 
 from .browser import chromium, console_errors, save_screenshot
 
@@ -66,7 +66,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         [
             sys.executable,
             "-m",
-            "plant.cli",
+            "peakline.cli",
             "demo",
             "--workdir",
             str(workdir),

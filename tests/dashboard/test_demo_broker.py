@@ -19,10 +19,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config_sections import MqttConfig as EdgeMqtt
-from plant.broker import wait_for_port
+from peakline.demo.broker import PASSWORD_ENV, DemoBroker, choose_broker
+from peakline.demo.procs import Child
+from plant.broker.process import wait_for_port
 from plant.config import MqttConfig as PlantMqtt
-from plant.demo_broker import PASSWORD_ENV, DemoBroker, choose_broker
-from plant.demo_procs import Child
 
 
 def _login(port: int, protocol: mqtt.MQTTProtocolVersion, user: str | None,

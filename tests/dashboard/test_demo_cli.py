@@ -11,7 +11,7 @@ from pathlib import Path
 
 def run_demo(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "plant.cli", "demo", "--workdir", str(tmp_path / "demo"), *args],
+        [sys.executable, "-m", "peakline.cli", "demo", "--workdir", str(tmp_path / "demo"), *args],
         capture_output=True,
         text=True,
         env=env,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.errors import PeaklineError
-from plant.demo_procs import Child, ChildGroup, run_step
+from peakline.demo.procs import Child, ChildGroup, run_step
+from peakline.errors import PeaklineError
 
 
 def _gone(pid: int, timeout: float = 10.0) -> bool:
@@ -65,7 +65,7 @@ def test_children_die_with_a_killed_parent(tmp_path: Path) -> None:
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from plant.demo_procs import Child\n"
+            "from peakline.demo.procs import Child\n"
             f"c = Child('sleeper', ['sleep', '300'], Path({str(tmp_path / 'c.log')!r})).start()\n"
             f"Path({str(pidfile)!r}).write_text(str(c.pid))\n"
             "time.sleep(300)\n",

@@ -17,7 +17,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from edge.wire import (
+from peakline.wire import (
     ItemResult,
     PlantAck,
     PlantStatus,

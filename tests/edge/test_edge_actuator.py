@@ -14,7 +14,7 @@ from edgekit import wait_until
 
 from edge.actuator import CsvReject, ModbusReject, RejectEvent, RejectScheduler
 from edge.config_sections import ActuatorConfig, BeltConfig, ModbusActuator
-from plant.broker import free_port
+from plant.broker.process import free_port
 
 BELT = BeltConfig(y0=0, y1=100, speed_px_s=500.0)
 
@@ -123,7 +123,7 @@ def test_gpio_without_libgpiod_is_a_config_error_naming_the_key() -> None:
 
     from edge.actuator import make_actuator
     from edge.config_sections import GpioActuator
-    from edge.errors import ConfigError
+    from peakline.errors import ConfigError
 
     if importlib.util.find_spec("gpiod") is not None:
         pytest.skip("gpiod is installed here")

@@ -13,9 +13,9 @@ from edgekit import wait_until
 
 from edge.capture import Capture, FrameRef, FrameRing
 from edge.config_sections import FileSource, FolderSource, StreamSource
-from edge.errors import SourceError
 from edge.sources import make_source
-from plant.broker import free_port
+from peakline.errors import SourceError
+from plant.broker.process import free_port
 
 
 def _frame(i: int, w: int = 64, h: int = 48) -> np.ndarray:

@@ -8,8 +8,8 @@ import pytest
 
 from edge.config import load_config
 from edge.config_sections import CsvActuator, RecordingSource
-from edge.errors import ConfigError
-from plant.cli import main
+from peakline.cli import main
+from peakline.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "configs" / "line1.toml"

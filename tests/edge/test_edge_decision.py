@@ -7,7 +7,7 @@ import math
 import pytest
 
 from edge.decision import Decider, Thresholds
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 
 
 def test_thresholds_split_pass_uncertain_reject() -> None:

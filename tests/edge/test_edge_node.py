@@ -22,7 +22,7 @@ from edge.decision import Decider, Thresholds
 from edge.model.card import read_card
 from edge.node import Node
 from edge.recording.format import read_recording
-from plant.broker import Mosquitto
+from plant.broker.process import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,7 +121,7 @@ def _spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("ab") as fh:
         return subprocess.Popen(
-            [sys.executable, "-m", "plant.cli", "edge", "run", "--config", str(config)],
+            [sys.executable, "-m", "peakline.cli", "edge", "run", "--config", str(config)],
             cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env,
         )
 
@@ -174,7 +174,7 @@ def test_missing_or_invalid_model_stops_the_node_with_status_2(
         model.write_bytes(content)
     cfg = node_config(tmp_path, broker.port, recording_dir, model)
     run = subprocess.run(
-        [sys.executable, "-m", "plant.cli", "edge", "run", "--config", str(cfg)],
+        [sys.executable, "-m", "peakline.cli", "edge", "run", "--config", str(cfg)],
         cwd=ROOT, capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert run.returncode == 2

@@ -12,7 +12,7 @@ from edgekit import Acker, draft, wait_until
 
 from edge.outbox import Outbox
 from edge.publisher import LinkSettings, Publisher
-from plant.broker import Mosquitto
+from plant.broker.process import Mosquitto
 
 
 def _link(port: int, **kw: object) -> LinkSettings:
@@ -135,7 +135,7 @@ def test_denied_publish_is_noticed(tmp_path: Path, outbox: Outbox) -> None:
 
 
 def test_status_metrics_and_commands(broker: Mosquitto, outbox: Outbox) -> None:
-    from edge.wire import NodeCommand, NodeMetrics, NodeStatus, dump_payload, parse_payload
+    from peakline.wire import NodeCommand, NodeMetrics, NodeStatus, dump_payload, parse_payload
 
     got: dict[str, list[tuple[bytes, object]]] = {}
     seen = paho_client(broker.port, "peakline/v1/s1/l1/n1/#", got)

@@ -31,7 +31,7 @@ from typing import Any
 
 from edge.outbox import Outbox
 from edge.publisher import LinkSettings, Publisher
-from edge.wire import NodeMetrics
+from peakline.wire import NodeMetrics
 
 __all__ = ["SimNode", "main"]
 

@@ -19,8 +19,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlalchemy import create_engine, text
 
-from edge import wire
-from plant.broker import Mosquitto
+from peakline import wire
+from plant.broker.process import Mosquitto
 
 from .counting import Tally, tally
 from .procs import Proc, wait_until
@@ -122,7 +122,7 @@ class Rig:
                 f"keepalive_s = {self.plant_keepalive_s}\nreconnect_max_s = 2.0\n"
                 "[ingest]\nstats_interval_s = 5.0\n[erp]\nenabled = false\n"
             )
-            self.plant = Proc("plant", ["-m", "plant.cli", "plant", "serve", "--config",
+            self.plant = Proc("plant", ["-m", "peakline.cli", "plant", "serve", "--config",
                                         str(cfg)], self.workdir)
         began = time.monotonic()
         self.plant.start()

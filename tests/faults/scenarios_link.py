@@ -10,7 +10,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from edge import wire
+from peakline import wire
 
 from .counting import Tally, tally
 from .harness import FAST_LINK, LINE, SITE, Rig, rig

@@ -100,7 +100,7 @@ def real_node_kill9(workdir: Path) -> Tally:
     fit_model(RECORDING, model, threads=1)
     with rig(workdir) as r:
         cfg = node_config(workdir, r.broker.port, model)
-        node = Proc("cam1", ["-m", "plant.cli", "edge", "run", "--config", str(cfg)],
+        node = Proc("cam1", ["-m", "peakline.cli", "edge", "run", "--config", str(cfg)],
                     workdir).start()
         r.gens.append(node)  # stopped with the rig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from edge import wire
+from peakline import wire
 
 SITE = "s1"
 

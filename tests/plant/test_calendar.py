@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edge.errors import ConfigError, DataError
+from peakline.errors import ConfigError, DataError
 from plant.calendar import HolidayCalendar, default_events, festival_date, read_events
 from plant.forecast.features import calendar_features, festival_distance
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from peakline.demo.sample_erp import generate, write
 from plant.calendar import festival_date
-from plant.demand_sample import generate, write
 
 COLUMNS = {
     "skus": ["sku", "flavour", "packaging", "channel", "price", "unit_cost", "salvage_value",

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from plant_mqttkit import Recorder, plant_config, wait_until
 
-from edge import wire
-from edge.errors import DataError
-from plant.broker import Mosquitto
-from plant.erp.messages import ERP_MESSAGES, parse_erp
+from peakline import wire
+from peakline.errors import DataError
+from peakline.wire.erp import ERP_MESSAGES, parse_erp
+from plant.broker.process import Mosquitto
 from plant.erp.plans import export_plan_csv, plan_messages
 from plant.service import PlantService
 from plant.store import Store

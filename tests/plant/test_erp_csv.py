@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.errors import DataError
-from plant.cli import main
+from peakline.cli import main
+from peakline.errors import DataError
 from plant.store import Store
 
 FILES = {

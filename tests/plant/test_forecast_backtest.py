@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edge.errors import DataError
+from peakline.demo.sample_erp import generate
+from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
-from plant.demand_sample import generate
 from plant.forecast.backtest import backtest, festival_origins, score
 
 

@@ -20,9 +20,9 @@ from plant_mqttkit import Recorder, plant_config, wait_until
 from plant_wirekit import batch, metrics, status, thumb
 from sqlalchemy import text
 
-from edge import wire
-from edge.errors import ConfigError
-from plant.broker import Mosquitto
+from peakline import wire
+from peakline.errors import ConfigError
+from plant.broker.process import Mosquitto
 from plant.config import load_config
 from plant.service import PlantService
 from plant.store import Store
@@ -187,7 +187,7 @@ def _serve(tmp_path: Path, port: int, site: str) -> subprocess.Popen[bytes]:
                    f'[mqtt]\nport = {port}\nclient_id = "sub-{site}"\nkeepalive_s = 5\n'
                    "[ingest]\nparse_workers = 0\n")
     with (tmp_path / "serve.log").open("wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "plant.cli", "plant", "serve",
+        return subprocess.Popen([sys.executable, "-m", "peakline.cli", "plant", "serve",
                                  "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
 

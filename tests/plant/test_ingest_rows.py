@@ -7,7 +7,7 @@ import time
 
 from plant_wirekit import batch
 
-from edge import wire
+from peakline import wire
 from plant.dedup import runs
 from plant.store import IngestBatch, ResultRows, Store
 

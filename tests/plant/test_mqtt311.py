@@ -24,7 +24,7 @@ from sqlalchemy import text
 from edge.link import LinkSettings
 from edge.outbox import Outbox
 from edge.publisher import Publisher
-from plant.embedded_broker import EmbeddedBroker
+from plant.broker.embedded import EmbeddedBroker
 from plant.service import PlantService
 
 USER, PASSWORD = "line", "s3cret-pw"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edge.wire import ItemResult, ResultsBatch
+from peakline.cli import main
+from peakline.demo.sample_erp import generate
+from peakline.wire import ItemResult, ResultsBatch
 from plant.calendar import HolidayCalendar
-from plant.cli import main
-from plant.demand_sample import generate
 from plant.forecast.demand import forecast_demand
 from plant.planning.plans import PLAN_KINDS, build_plans
 from plant.store import Store

@@ -10,7 +10,7 @@ import pytest
 from plant_wirekit import batch, metrics, status, thumb
 from sqlalchemy import select
 
-from edge.errors import DataError, StoreError
+from peakline.errors import DataError, StoreError
 from plant.store import DeadLetter, IngestBatch, Store
 from plant.store import schema as t
 

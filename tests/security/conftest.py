@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plant.broker import Mosquitto
+from plant.broker.process import Mosquitto
 
 from .support import Identities, Pki, broker_auth_lines, make_identities, make_pki
 

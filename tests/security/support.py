@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plant import security
+from plant.broker import identities as security
 
 
 @dataclass

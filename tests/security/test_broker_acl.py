@@ -7,8 +7,8 @@ import signal
 import time
 from pathlib import Path
 
-from plant import security
-from plant.broker import Mosquitto
+from plant.broker import identities as security
+from plant.broker.process import Mosquitto
 
 from .mqttc import connect
 from .support import Identities

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from edge.outbox import Outbox
 from edge.publisher import LinkSettings, Publisher
-from edge.wire import PlantAck, PlantStatus, ResultsBatch, dump_payload, parse_payload
-from plant.broker import Mosquitto
+from peakline.wire import PlantAck, PlantStatus, ResultsBatch, dump_payload, parse_payload
+from plant.broker.process import Mosquitto
 
 from .mqttc import connect
 from .support import Identities

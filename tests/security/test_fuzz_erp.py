@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.wire import WireError
-from plant.erp.messages import ERP_KINDS, parse_erp
+from peakline.wire import WireError
+from peakline.wire.erp import ERP_KINDS, parse_erp
 
 FUZZ = settings(max_examples=200, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

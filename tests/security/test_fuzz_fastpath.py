@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.errors import PreprocessError
 from edge.fastpath import BatchAssembler, PreprocessSpec, preprocess
+from peakline.errors import PreprocessError
 
 SPEC = PreprocessSpec(width=12, height=10)
 FUZZ = settings(max_examples=300, deadline=None, database=None,

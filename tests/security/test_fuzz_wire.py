@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge import wire
+from peakline import wire
 
 FUZZ = settings(max_examples=400, deadline=None, database=None,  # nothing written to the tree
                 suppress_health_check=[HealthCheck.too_slow])

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.errors import ConfigError
-from edge.wire import ItemResult, ResultsBatch, WireError, dump_payload
-from plant import security
+from peakline.errors import ConfigError
+from peakline.wire import ItemResult, ResultsBatch, WireError, dump_payload
+from plant.broker import identities as security
 from plant.commands.provision import add_provision_commands
 from plant.ingest import classify
 from plant.store import IngestBatch
@@ -154,7 +154,7 @@ def test_no_secrets_are_tracked_in_the_repository() -> None:
 def test_peakline_command_with_debug_logging_never_shows_the_secret(tmp_path: Path) -> None:
     out = tmp_path / "n7.secret"
     proc = subprocess.run(
-        [sys.executable, "-m", "plant.cli", "-v", "plant", "provision", "node", "--site", "s1",
+        [sys.executable, "-m", "peakline.cli", "-v", "plant", "provision", "node", "--site", "s1",
          "--line", "l1", "--node", "n7", "--passwd-file", str(tmp_path / "pw"),
          "--acl-file", str(tmp_path / "acl"), "--secret-out", str(out)],
         capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
@@ -165,7 +165,7 @@ def test_peakline_command_with_debug_logging_never_shows_the_secret(tmp_path: Pa
     assert "provisioned node/s1/l1/n7" in proc.stderr  # the log line is there ...
     assert secret not in proc.stdout + proc.stderr  # ... the secret is not
     again = subprocess.run(
-        [sys.executable, "-m", "plant.cli", "plant", "provision", "node", "--site", "s1",
+        [sys.executable, "-m", "peakline.cli", "plant", "provision", "node", "--site", "s1",
          "--line", "l1", "--node", "n7", "--passwd-file", str(tmp_path / "pw"),
          "--acl-file", str(tmp_path / "acl")],
         capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,

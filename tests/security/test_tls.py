@@ -11,8 +11,8 @@ import pytest
 
 from edge.outbox import Outbox
 from edge.publisher import LinkSettings, Publisher
-from edge.wire import PlantStatus, ResultsBatch, dump_payload, parse_payload
-from plant.broker import Mosquitto
+from peakline.wire import PlantStatus, ResultsBatch, dump_payload, parse_payload
+from plant.broker.process import Mosquitto
 
 from .mqttc import connect
 from .support import Identities, Pki, broker_auth_lines

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.errors import PeaklineError
+from peakline.errors import PeaklineError
 
 __all__ = ["Child", "ChildGroup", "peakline_argv", "run_step"]
 
@@ -37,7 +37,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 def peakline_argv(*args: str) -> list[str]:
     """``peakline ARGS`` run with this interpreter (works without the script on PATH)."""
-    return [sys.executable, "-m", "plant.cli", *args]
+    return [sys.executable, "-m", "peakline.cli", *args]
 
 
 def run_step(argv: Sequence[str], what: str, quiet: bool = False) -> None:

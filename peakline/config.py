@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 
 __all__ = ["format_errors", "read_toml"]
 

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.errors import ConfigError
-from edge.wire import Topics
-from plant.mosquitto_files import AclFile, PasswdFile, write_secret
+from peakline.errors import ConfigError
+from peakline.wire import NodeLeaf, Topics
+from plant.broker.files import AclFile, PasswdFile, write_secret
 
 __all__ = [
     "AclFile",
@@ -52,7 +52,7 @@ _NODE_USER = re.compile(r"^node/([^/]+)/([^/]+)/([^/]+)$")
 
 def node_identity(site: str, line: str, node: str) -> str:
     """The broker username of a camera node: ``node/<site>/<line>/<node>``."""
-    Topics(site).node(line, node, "status")  # validates the three names
+    Topics(site).node(line, node, NodeLeaf.STATUS)  # validates the three names
     return f"node/{site}/{line}/{node}"
 
 
@@ -81,7 +81,7 @@ def node_acl(site: str, line: str, node: str, extra_write: Sequence[str] = ()) -
     return [
         f"topic write {t.base}/{line}/{node}/#",
         *(f"topic write {topic}" for topic in extra_write),
-        f"topic read {t.node(line, node, 'cmd')}",
+        f"topic read {t.node(line, node, NodeLeaf.CMD)}",
         f"topic read {t.plant_status}",
         f"topic read {t.plant_ack(node)}",
     ]

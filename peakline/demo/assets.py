@@ -2,7 +2,7 @@
 
 Seeded recordings of each line (``edge.recording``), one inspection model fitted on a
 separate training recording (``edge.model.fit``), the sample ERP history
-(``plant.demand_sample``), and the config files of the camera nodes and the plant service.
+(``peakline.demo.sample_erp``), and the config files of the camera nodes and the plant service.
 Each step writes a small ``demo-stamp.json`` with its parameters; a later run with the same
 parameters reuses the files instead of making them again.
 """
@@ -105,7 +105,7 @@ def _stamp(folder: Path, params: dict[str, Any]) -> None:
 
 def _run(argv: list[str], what: str, progress: bool) -> None:
     """Run a ``peakline`` step in a child process (its crash cannot take the demo down)."""
-    from plant.demo_procs import run_step
+    from peakline.demo.procs import run_step
 
     run_step(argv, what, quiet=not progress)
 
@@ -114,7 +114,7 @@ def ensure_recording(
     out: Path, *, seed: int, seconds: float, fps: float, defect_rate: float, progress: bool = True
 ) -> Path:
     """A seeded recording in ``out`` (``peakline record``, unless the same one is there)."""
-    from plant.demo_procs import peakline_argv
+    from peakline.demo.procs import peakline_argv
 
     params = {
         "seed": seed,
@@ -155,7 +155,7 @@ def ensure_recording(
 
 def ensure_model(paths: DemoPaths, *, seed: int, fps: float, progress: bool = True) -> Path:
     """The inspection model (``peakline model fit``) on a recording no demo line replays."""
-    from plant.demo_procs import peakline_argv
+    from peakline.demo.procs import peakline_argv
 
     training = paths.root / "model" / "training"
     params = {"seed": seed, "fps": fps, "size": 64, "target_frr": 0.01}
@@ -186,7 +186,7 @@ def ensure_model(paths: DemoPaths, *, seed: int, fps: float, progress: bool = Tr
 
 def ensure_erp(paths: DemoPaths, *, seed: int) -> Path:
     """The sample ERP history as CSV files (skus, demand, orders, inventory, BOM ...)."""
-    from plant import demand_sample
+    from peakline.demo import sample_erp as demand_sample
 
     params = {"seed": seed, "end": demand_sample.DEFAULT_END.isoformat()}
     if _stamped(paths.erp, params, paths.erp / "skus.csv"):

@@ -14,12 +14,13 @@ import datetime as dt
 import re
 import typing
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import annotated_types
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from edge.wire import WireError, load_json_object
+from peakline.wire.codec import Payload, WireError, load_json_object
 
 __all__ = [
     "ERP_KINDS",
@@ -31,6 +32,7 @@ __all__ = [
     "DemandRow",
     "ErpCancellations",
     "ErpInventory",
+    "ErpKind",
     "ErpOrders",
     "ErpSales",
     "InventoryRow",
@@ -172,8 +174,7 @@ ROW_MODELS: dict[str, tuple[type[_Row], tuple[str, ...]]] = {
 }
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Message(Payload):
 
     source: str = Field(default="", max_length=128, description="sending ERP system")
     sent_at: float = Field(default=0.0, description="Unix seconds when sent")
@@ -213,23 +214,32 @@ class ErpInventory(_Message):
     rows: list[InventoryRow] = Field(min_length=1, max_length=50_000)
 
 
+class ErpKind(StrEnum):
+    """The ERP topics' last level: ``peakline/v1/<site>/erp/<kind>``."""
+
+    SALES = "sales"
+    CANCELLATIONS = "cancellations"
+    ORDERS = "orders"
+    INVENTORY = "inventory"
+
+
 #: topic leaf -> message model
-ERP_MESSAGES: dict[str, type[_Message]] = {
-    "sales": ErpSales,
-    "cancellations": ErpCancellations,
-    "orders": ErpOrders,
-    "inventory": ErpInventory,
+ERP_MESSAGES: dict[ErpKind, type[_Message]] = {
+    ErpKind.SALES: ErpSales,
+    ErpKind.CANCELLATIONS: ErpCancellations,
+    ErpKind.ORDERS: ErpOrders,
+    ErpKind.INVENTORY: ErpInventory,
 }
-ERP_KINDS = tuple(ERP_MESSAGES)
+ERP_KINDS: tuple[str, ...] = tuple(k.value for k in ErpKind)
 
 
 def parse_erp(kind: str, raw: bytes) -> _Message:
     """Validate an ERP message for topic leaf ``kind``; WireError saying why not."""
-    model = ERP_MESSAGES.get(kind)
-    if model is None:
+    if kind not in ERP_KINDS:
         raise WireError(f"unknown ERP topic {kind!r}; expected one of {', '.join(ERP_KINDS)}")
+    model = ERP_MESSAGES[ErpKind(kind)]
     data = load_json_object(raw)
-    expected = f"peakline.erp.{kind}/1"
+    expected = model.schema_tag
     if data.get("schema") != expected:
         raise WireError(f"expected schema {expected!r} on erp/{kind}, got {data.get('schema')!r}")
     try:

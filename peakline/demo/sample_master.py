@@ -1,7 +1,7 @@
 """Master data of the sample factory: SKUs, materials, bill of materials, inventory, lines.
 
 Plausible figures for a mid-size mooncake plant (prices in CNY, quantities in boxes, kg,
-litres or pieces). Used by :mod:`plant.demand_sample`; the planner itself reads whatever master
+litres or pieces). Used by :mod:`peakline.demo.sample_erp`; the planner itself reads whatever master
 data the ERP provides.
 """
 

@@ -11,7 +11,7 @@ Mosquitto with persistence on, a broker restart loses them and their queued mess
 plant's acknowledgement after commit, not the broker, is what the edge trusts, so a restart
 costs resends, not results.
 
-Run on its own: ``python -m plant.embedded_broker --port 1883 [--password-file FILE]``.
+Run on its own: ``python -m plant.broker.embedded --port 1883 [--password-file FILE]``.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plant.broker import BrokerProcess, free_port
+from plant.broker.process import BrokerProcess, free_port
 
 __all__ = ["EmbeddedBroker", "broker_config", "hash_users", "main"]
 
-_SESSION_EXPIRY_S = 7 * 86_400  # as Mosquitto's persistent_client_expiration in plant.broker
+_SESSION_EXPIRY_S = 7 * 86_400  # Mosquitto's persistent_client_expiration
 
 
 def broker_config(port: int, password_file: Path | None = None) -> dict[str, Any]:
@@ -96,7 +96,7 @@ class EmbeddedBroker(BrokerProcess):
 
     def argv(self) -> list[str]:
         """The command line of the broker process (after :meth:`prepare`)."""
-        argv = [self.python, "-m", "plant.embedded_broker", "--port", str(self.port)]
+        argv = [self.python, "-m", "plant.broker.embedded", "--port", str(self.port)]
         if self.users:
             argv += ["--password-file", str(self.password_path)]
         return argv
@@ -133,8 +133,8 @@ async def _serve(port: int, password_file: Path | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m plant.embedded_broker``: serve until SIGTERM / Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m plant.embedded_broker",
+    """``python -m plant.broker.embedded``: serve until SIGTERM / Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m plant.broker.embedded",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=1883, help="TCP port on 127.0.0.1")
     parser.add_argument("--password-file", type=Path, default=None,

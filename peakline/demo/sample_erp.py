@@ -18,9 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from plant.calendar import HolidayCalendar
-from plant.forecast.features import festival_distance
-from plant.planning.sample_master import (
+from peakline.demo.sample_master import (
     CHANNELS,
     FLAVOURS,
     PACKAGING,
@@ -30,6 +28,8 @@ from plant.planning.sample_master import (
     materials_table,
     sku_table,
 )
+from plant.calendar import HolidayCalendar
+from plant.forecast.features import festival_distance
 
 __all__ = ["DEFAULT_END", "SampleData", "generate", "write"]
 

@@ -1,7 +1,7 @@
 """``peakline demo``: a whole mooncake plant on one machine, stopped cleanly with Ctrl-C.
 
 Starts, under one work dir: an MQTT broker (Mosquitto with the shipped settings when it is
-installed, else the embedded amqtt broker, MQTT 3.1.1; see :mod:`plant.demo_broker`), the
+installed, else the embedded amqtt broker, MQTT 3.1.1; see :mod:`peakline.demo.broker`), the
 plant service (ingest, ERP bridge, plan publishing, and the dashboard in the same process)
 on the sample ERP history, forecasts and plans, and two or three camera nodes replaying
 seeded recordings of their lines in real time, looping. Prints the dashboard's URL and which
@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from edge.errors import ConfigError, PeaklineError
-from plant.broker import BrokerError, wait_for_port
-from plant.dashboard.auth import require_token_for, resolve_token
-from plant.demo_assets import (
+from peakline.demo.assets import (
     DemoPaths,
     LineSpec,
     ensure_erp,
@@ -38,8 +35,11 @@ from plant.demo_assets import (
     node_config_text,
     plant_config_text,
 )
-from plant.demo_broker import DemoBroker, choose_broker
-from plant.demo_procs import Child, ChildGroup, peakline_argv
+from peakline.demo.broker import DemoBroker, choose_broker
+from peakline.demo.procs import Child, ChildGroup, peakline_argv
+from peakline.errors import ConfigError, PeaklineError
+from plant.broker.process import BrokerError, wait_for_port
+from plant.dashboard.auth import require_token_for, resolve_token
 
 __all__ = ["DemoLine", "DemoOptions"]
 
@@ -172,7 +172,7 @@ class DemoLine:
 
     def _start_planning(self) -> None:
         """Forecast, backtest and plans from the imported history, as one background job."""
-        argv = [sys.executable, "-m", "plant.demo_planning", "--db", self.paths.db_url]
+        argv = [sys.executable, "-m", "peakline.demo.planning", "--db", self.paths.db_url]
         self._jobs.start(Child("planning", argv, self.paths.logs / "planning.log"))
 
     def _start_nodes(self) -> None:

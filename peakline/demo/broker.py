@@ -1,7 +1,7 @@
 """The demo line's MQTT broker: Mosquitto when it is installed, else the embedded amqtt broker.
 
 :func:`choose_broker` looks for ``mosquitto`` on PATH. Found, the demo runs it with the
-shipped settings (MQTT 5, persistence on). Not found, it runs :mod:`plant.embedded_broker`
+shipped settings (MQTT 5, persistence on). Not found, it runs :mod:`plant.broker.embedded`
 (amqtt, MQTT 3.1.1) on loopback, with a user name and a random password made for this run,
 and every camera node and the plant connect with ``protocol = "3.1.1"`` and those
 credentials (passed in the environment of the child processes, never written to their
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from plant.broker import Mosquitto, free_port
-from plant.embedded_broker import EmbeddedBroker
+from plant.broker.embedded import EmbeddedBroker
+from plant.broker.process import Mosquitto, free_port
 
 __all__ = ["PASSWORD_ENV", "DemoBroker", "choose_broker"]
 
@@ -59,8 +59,8 @@ class DemoBroker:
 
 
 def _mosquitto(folder: Path, exe: str) -> DemoBroker:
-    # plant.broker writes the shipped settings; the demo runs it as its own child, as the
-    # user that runs the demo (plant.broker keeps root from switching to user "mosquitto").
+    # plant.broker.process writes the shipped settings; the demo runs it as its own child, as the
+    # user that runs the demo (plant.broker.process keeps root from switching to user "mosquitto").
     broker = Mosquitto(folder, port=free_port(), executable=exe)
     broker.prepare()
     return DemoBroker("mosquitto", broker.port, broker.argv(), "5")

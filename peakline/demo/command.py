@@ -16,7 +16,7 @@ def _positive(value: str) -> float:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from plant.demo import DemoOptions, run_demo
+    from peakline.demo.line import DemoOptions, run_demo
 
     return run_demo(
         DemoOptions(

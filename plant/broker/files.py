@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from edge.errors import ConfigError
+from peakline.errors import ConfigError
 
 __all__ = ["AclFile", "PasswdFile", "write_secret"]
 

@@ -13,14 +13,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from edge.errors import PeaklineError
+from peakline.errors import PeaklineError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: sub-command -> (module that registers it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("plant.commands.demo", "run a whole demo plant on this machine"),
-    "docs": ("plant.commands.docs", "generate reference docs from the code"),
+    "demo": ("peakline.demo.command", "run a whole demo plant on this machine"),
+    "docs": ("peakline.wire.reference", "generate reference docs from the code"),
     "edge": ("edge.commands.node", "run a camera node (capture, inspect, reject, publish)"),
     "plant": ("plant.commands.plant", "plant service: ingest, ERP import/bridge, plans"),
     "record": ("edge.commands.record", "write a seeded synthetic recording of a mooncake line"),

@@ -1,6 +1,6 @@
 """The demo line's planning job: forecast, plans and backtest, then fresh plans as the lines run.
 
-Runs as one background child of ``peakline demo`` (``python -m plant.demo_planning --db URL``)
+Runs as one background child of ``peakline demo`` (``python -m peakline.demo.planning --db URL``)
 through the same ``peakline plant`` commands an operator would type, so the dashboard shows
 exactly what those commands store. The plans are made again every few minutes: the
 production plan's yield comes from the reject rate the camera nodes have measured so far.
@@ -14,11 +14,11 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from plant.cli import main as peakline
+from peakline.cli import main as peakline
 
 __all__ = ["main"]
 
-log = logging.getLogger("plant.demo_planning")
+log = logging.getLogger("peakline.demo.planning")
 
 
 def _step(*args: str) -> bool:
@@ -30,7 +30,7 @@ def _step(*args: str) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Forecast, plan, backtest; then re-plan every ``--replan-minutes`` until stopped."""
-    parser = argparse.ArgumentParser(prog="python -m plant.demo_planning")
+    parser = argparse.ArgumentParser(prog="python -m peakline.demo.planning")
     parser.add_argument("--db", required=True, help="plant database URL")
     parser.add_argument(
         "--replan-minutes", type=float, default=3.0, help="minutes between new plans (0: plan once)"

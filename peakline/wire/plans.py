@@ -1,0 +1,48 @@
+"""Plans out to the ERP: the one list of plan kinds and the plan message.
+
+A plan is published retained, QoS 1, on ``peakline/v1/<site>/plans/<kind>``. A plan larger than
+one message is split: part 1 (with the explanation) on ``plans/<kind>``, parts 2..n on
+``plans/<kind>/<part>``; a consumer reads ``parts`` from part 1 and takes only parts with the
+same ``plan_id``. Rows are the plan's table, one JSON object per row, dates as ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from peakline.wire.codec import Name, Payload
+
+__all__ = ["PLAN_KINDS", "PlanKind", "PlanMessage"]
+
+
+class PlanKind(StrEnum):
+    """What the plant plans; each kind is stored, published and exported on its own."""
+
+    PRODUCTION = "production"
+    INVENTORY = "inventory"
+    PACKAGING = "packaging"
+
+
+#: every plan kind, in the order a plant manager reads them
+PLAN_KINDS: tuple[str, ...] = tuple(k.value for k in PlanKind)
+
+
+class PlanMessage(Payload):
+    """One part of a plan: its identity, the forecast it came from and a slice of its rows."""
+
+    schema_: Literal["peakline.plan/1"] = Field(default="peakline.plan/1", alias="schema")
+    site: Name
+    kind: PlanKind
+    plan_id: str = Field(min_length=1, max_length=128)
+    forecast_id: str | None = Field(default=None, max_length=128)
+    created_at: float | None = Field(default=None, description="Unix seconds")
+    part: int = Field(ge=1, description="1-based part number")
+    parts: int = Field(ge=1, description="how many parts the plan has")
+    columns: list[str] = Field(description="the plan table's columns, in order")
+    explanation: dict[str, Any] | None = Field(
+        default=None, description="the figures behind the plan (part 1 only)"
+    )
+    rows: list[dict[str, Any]] = Field(description="rows of this part, column -> value")

@@ -1,0 +1,1 @@
+"""Broker operations: the Mosquitto and embedded broker processes, device identities and ACLs."""
