@@ -18,7 +18,7 @@ from edge.config_sections import (
     ActuatorConfig,
     BeltConfig,
     InferenceConfig,
-    MqttConfig,
+    MqttLinkConfig,
     OutboxConfig,
     ReviewConfig,
     SourceConfig,
@@ -31,7 +31,6 @@ __all__ = [
     "NodeConfig",
     "config_digest",
     "load_config",
-    "mqtt_password",
     "reference_markdown",
 ]
 
@@ -59,7 +58,9 @@ class NodeConfig(BaseModel):
     inference: InferenceConfig = Field(description="model, batching and thresholds")
     actuator: ActuatorConfig = Field(description="reject station and actuator plugin")
     outbox: OutboxConfig = Field(description="durable results outbox")
-    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT link to the plant")
+    mqtt: MqttLinkConfig = Field(
+        default_factory=MqttLinkConfig, description="MQTT link to the plant"
+    )
     review: ReviewConfig = Field(
         default_factory=ReviewConfig, description="saving reject/uncertain items for review"
     )
@@ -129,21 +130,6 @@ def config_digest(config: NodeConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def mqtt_password(config: MqttConfig) -> str | None:
-    """The broker password from the environment or a file; ConfigError if named but absent."""
-    if config.password_env:
-        value = os.environ.get(config.password_env)
-        if value is None:
-            raise ConfigError(f"mqtt.password_env: variable {config.password_env} is not set")
-        return value
-    if config.password_file:
-        try:
-            return config.password_file.read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"mqtt.password_file: cannot read {config.password_file}") from exc
-    return None
-
-
 def reference_markdown() -> str:
     """Markdown tables of every config key, its default and description (for docs/edge.md)."""
     from pydantic_core import PydanticUndefined
@@ -177,7 +163,7 @@ def reference_markdown() -> str:
         ("actuator.plugin (type = modbus)", cs.ModbusActuator),
         ("actuator.plugin (type = gpio)", cs.GpioActuator),
         ("actuator.plugin (type = mqtt)", cs.MqttActuator), ("outbox", cs.OutboxConfig),
-        ("mqtt", cs.MqttConfig), ("review", cs.ReviewConfig),
+        ("mqtt", cs.MqttLinkConfig), ("review", cs.ReviewConfig),
     ]
     for title, model in sections:
         table(title, model)

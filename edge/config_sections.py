@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from peakline.config import MqttClientConfig, Section, Synchronous
 
 __all__ = [
     "ActuatorConfig",
@@ -23,7 +25,7 @@ __all__ = [
     "LogActuator",
     "ModbusActuator",
     "MqttActuator",
-    "MqttConfig",
+    "MqttLinkConfig",
     "OutboxConfig",
     "RecordingSource",
     "ReviewConfig",
@@ -32,11 +34,9 @@ __all__ = [
 ]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _SourceBase(_Section):
+class _SourceBase(Section):
     realtime: bool = Field(
         default=True,
         description="replay files at the source's frame rate (true) or as fast as possible",
@@ -106,7 +106,7 @@ SourceConfig = Annotated[
 ]
 
 
-class BeltConfig(_Section):
+class BeltConfig(Section):
     """Where the belt is in the frame and how items on it are found."""
 
     y0: int = Field(ge=0, description="top row of the belt region in frame pixels")
@@ -145,7 +145,7 @@ class BeltConfig(_Section):
     )
 
 
-class InferenceConfig(_Section):
+class InferenceConfig(Section):
     """The model, its execution providers, batching and thresholds."""
 
     model: Path = Field(description="ONNX model with a Peakline model card")
@@ -170,7 +170,7 @@ class InferenceConfig(_Section):
     )
 
 
-class OutboxConfig(_Section):
+class OutboxConfig(Section):
     """The durable results outbox (SQLite, WAL)."""
 
     path: Path = Field(description="SQLite file of the outbox")
@@ -181,44 +181,15 @@ class OutboxConfig(_Section):
         lt=1,
         description="share of max_rows kept for reject/uncertain results once passes are refused",
     )
-    synchronous: Literal["full", "normal"] = Field(
+    synchronous: Synchronous = Field(
         default="full",
         description="full survives power loss; normal survives a process crash only",
     )
 
 
-class MqttConfig(_Section):
-    """The MQTT link to the plant."""
+class MqttLinkConfig(MqttClientConfig):
+    """The MQTT link to the plant: the broker connection, batching, resends and rates."""
 
-    host: str = Field(default="127.0.0.1", description="broker host")
-    port: int = Field(default=1883, ge=1, le=65535, description="broker port")
-    client_id: str | None = Field(
-        default=None, description="MQTT client id; default peakline-<site>-<line>-<node>"
-    )
-    username: str | None = Field(default=None, description="broker user name")
-    password_env: str | None = Field(
-        default=None, description="environment variable that holds the broker password"
-    )
-    password_file: Path | None = Field(default=None, description="file that holds the password")
-    tls_ca: Path | None = Field(
-        default=None, description="CA certificate file; set to connect to the broker with TLS"
-    )
-    tls_cert: Path | None = Field(
-        default=None, description="client certificate for mutual TLS (with tls_key)"
-    )
-    tls_key: Path | None = Field(default=None, description="private key of tls_cert")
-    protocol: Literal["5", "3.1.1"] = Field(
-        default="5",
-        description="MQTT version: 5, or 3.1.1 for a broker without MQTT 5 (no session "
-        "expiry, message expiry or reason codes: a denied publish goes unnoticed)",
-    )
-    keepalive_s: int = Field(default=15, ge=2, le=600, description="MQTT keep-alive interval")
-    session_expiry_s: int = Field(
-        default=86_400, ge=0,
-        description="how long the broker keeps our session while away (MQTT 5 only)",
-    )
-    reconnect_min_s: float = Field(default=0.5, gt=0, description="first reconnect delay")
-    reconnect_max_s: float = Field(default=30.0, gt=0, description="longest reconnect delay")
     batch_interval_ms: float = Field(
         default=100.0, gt=0, description="results are sent in one message per this interval"
     )
@@ -244,20 +215,20 @@ class MqttConfig(_Section):
     )
 
 
-class LogActuator(_Section):
+class LogActuator(Section):
     """Only log each reject (a line without a reject station, or a dry run)."""
 
     type: Literal["log"] = Field(description="actuator plugin")
 
 
-class CsvActuator(_Section):
+class CsvActuator(Section):
     """Append each reject firing to a CSV file (audit trail, tests)."""
 
     type: Literal["csv"] = Field(description="actuator plugin")
     path: Path = Field(description="CSV file, appended to")
 
 
-class ModbusActuator(_Section):
+class ModbusActuator(Section):
     """Pulse a coil on a PLC over Modbus TCP (pymodbus)."""
 
     type: Literal["modbus"] = Field(description="actuator plugin")
@@ -268,7 +239,7 @@ class ModbusActuator(_Section):
     pulse_ms: float = Field(default=50.0, gt=0, description="how long the coil stays on")
 
 
-class GpioActuator(_Section):
+class GpioActuator(Section):
     """Pulse a GPIO line (libgpiod's Python binding, where installed)."""
 
     type: Literal["gpio"] = Field(description="actuator plugin")
@@ -277,7 +248,7 @@ class GpioActuator(_Section):
     pulse_ms: float = Field(default=50.0, gt=0, description="how long the line stays high")
 
 
-class MqttActuator(_Section):
+class MqttActuator(Section):
     """Publish a reject command for a PLC gateway that listens on MQTT."""
 
     type: Literal["mqtt"] = Field(description="actuator plugin")
@@ -291,7 +262,7 @@ ActuatorPlugin = Annotated[
 ]
 
 
-class ActuatorConfig(_Section):
+class ActuatorConfig(Section):
     """Where the reject station is and what fires it."""
 
     station_x: float = Field(
@@ -308,7 +279,7 @@ class ActuatorConfig(_Section):
     )
 
 
-class ReviewConfig(_Section):
+class ReviewConfig(Section):
     """Saving rejected and uncertain items for review and retraining."""
 
     dir: Path | None = Field(

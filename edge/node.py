@@ -15,22 +15,21 @@ import signal
 import threading
 import time
 import uuid
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from edge.actuator import RejectScheduler, make_actuator
 from edge.capture import Capture, FrameRef
-from edge.config import NodeConfig, config_digest, mqtt_password
+from edge.config import NodeConfig, config_digest
 from edge.decision import Decider, Thresholds
 from edge.inference import Inference
 from edge.metrics import Gauge, Snapshot, Telemetry, Total
 from edge.outbox import Outbox
 from edge.pipeline import DecisionStage, ItemStage
-from edge.publisher import LinkSettings, Publisher
+from edge.publisher import Publisher
 from edge.review import ReviewStore
 from edge.sources import make_source
-from peakline.wire import ItemResult, NodeCommand, NodeMetrics, RejectThumbnail
+from peakline.wire import ItemResult, NodeCommand, NodeId, NodeMetrics, RejectThumbnail
 
 __all__ = ["Node", "new_boot_id"]
 
@@ -66,20 +65,8 @@ class Node:
         self.outbox = Outbox(c.outbox.path, c.outbox.max_rows, c.outbox.reserve_fraction,
                              c.outbox.synchronous)
         self.outbox.begin_boot(self.boot_id, self.model_id)
-        m = c.mqtt
         self.publisher = Publisher(
-            LinkSettings(
-                site=c.site, line=c.line, node=c.node, host=m.host, port=m.port,
-                client_id=m.client_id, username=m.username, password=mqtt_password(m),
-                tls_ca=_path(m.tls_ca), tls_cert=_path(m.tls_cert), tls_key=_path(m.tls_key),
-                protocol=m.protocol, keepalive_s=m.keepalive_s, session_expiry_s=m.session_expiry_s,
-                reconnect_min_s=m.reconnect_min_s, reconnect_max_s=m.reconnect_max_s,
-                batch_interval_ms=m.batch_interval_ms, batch_max=m.batch_max,
-                max_unacked=m.max_unacked, resend_after_s=m.resend_after_s,
-                historical_after_s=m.historical_after_s,
-                require_plant_online=m.require_plant_online,
-                metrics_interval_s=m.metrics_interval_s, thumbnails_per_min=m.thumbnails_per_min,
-            ),
+            NodeId(c.site, c.line, c.node), c.mqtt,
             self.outbox, self.boot_id, self.model_id, config_digest(c),
             metrics=self.node_metrics, on_command=self._command,
         )
@@ -233,7 +220,3 @@ class Node:
             "mqtt_connects": Total("successful connections to the broker", ps.connects),
         }
         return values
-
-
-def _path(path: Path | None) -> str | None:
-    return None if path is None else str(path)

@@ -27,8 +27,6 @@ outbox only when the plant acknowledges their commit, under either protocol.
 from __future__ import annotations
 
 import logging
-import random
-import ssl
 import threading
 import time
 from collections import deque
@@ -39,11 +37,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.link import Flight, LinkSettings, LinkStats, group_rows
+from edge.config_sections import MqttLinkConfig
+from edge.link import Flight, LinkStats, group_rows
 from edge.outbox import Outbox, OutboxRow
+from peakline.mqtt import make_client, run_network, warn_mqtt311_acl
 from peakline.wire import (
     ItemResult,
     NodeCommand,
+    NodeId,
     NodeLeaf,
     NodeMetrics,
     NodeStatus,
@@ -57,7 +58,7 @@ from peakline.wire import (
     parse_payload,
 )
 
-__all__ = ["LinkSettings", "LinkStats", "Publisher"]
+__all__ = ["LinkStats", "Publisher"]
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class Publisher:
 
     def __init__(
         self,
-        settings: LinkSettings,
+        identity: NodeId,
+        settings: MqttLinkConfig,
         outbox: Outbox,
         boot_id: str,
         model: str,
@@ -76,6 +78,7 @@ class Publisher:
         on_command: Callable[[NodeCommand], None] | None = None,
     ) -> None:
         s = self.settings = settings
+        self.id = identity
         self.outbox = outbox
         self.boot_id = boot_id
         self.model = model
@@ -83,13 +86,14 @@ class Publisher:
         self.metrics = metrics
         self.on_command = on_command
         self.stats = LinkStats()
-        self.topics = Topics(s.site)
-        self.t_results = self.topics.node(s.line, s.node, NodeLeaf.RESULTS)
-        self.t_status = self.topics.node(s.line, s.node, NodeLeaf.STATUS)
-        self.t_metrics = self.topics.node(s.line, s.node, NodeLeaf.METRICS)
-        self.t_rejects = self.topics.node(s.line, s.node, NodeLeaf.REJECTS)
-        self.t_cmd = self.topics.node(s.line, s.node, NodeLeaf.CMD)
-        self.t_ack = self.topics.plant_ack(s.node)
+        self.topics = Topics(identity.site)
+        line, node = identity.line, identity.node
+        self.t_results = self.topics.node(line, node, NodeLeaf.RESULTS)
+        self.t_status = self.topics.node(line, node, NodeLeaf.STATUS)
+        self.t_metrics = self.topics.node(line, node, NodeLeaf.METRICS)
+        self.t_rejects = self.topics.node(line, node, NodeLeaf.REJECTS)
+        self.t_cmd = self.topics.node(line, node, NodeLeaf.CMD)
+        self.t_ack = self.topics.plant_ack(node)
         self.connected = False
         self.plant_online = not s.require_plant_online
         self._flights: deque[Flight] = deque()
@@ -104,12 +108,8 @@ class Publisher:
 
     # -- public -------------------------------------------------------------------------
     def start(self) -> None:
-        s = self.settings
-        if s.protocol == "3.1.1" and s.username:
-            log.warning(
-                "MQTT 3.1.1: a publish that the broker's ACL denies is acknowledged as a "
-                "success and cannot be detected here; results stay in the outbox until the "
-                "plant acknowledges them, so check the broker log if the backlog grows")
+        warn_mqtt311_acl(self.settings, "results stay in the outbox until the plant "
+                         "acknowledges them, so check the broker log if the backlog grows")
         self._thread.start()
 
     def stop(self, drain_s: float = 5.0) -> None:
@@ -144,9 +144,9 @@ class Publisher:
 
     # -- client set-up ------------------------------------------------------------------
     def _status(self, state: str) -> bytes:
-        s = self.settings
+        i = self.id
         return dump_payload(NodeStatus(
-            site=s.site, line=s.line, node=s.node, state=state,  # type: ignore[arg-type]
+            site=i.site, line=i.line, node=i.node, state=state,  # type: ignore[arg-type]
             boot_id=self.boot_id, model=self.model, config_digest=self.digest, ts=time.time(),
         ))
 
@@ -155,22 +155,10 @@ class Publisher:
         return self.settings.protocol == "5"
 
     def _make_client(self) -> mqtt.Client:
-        s = self.settings
-        client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
-            client_id=s.client_id or f"peakline-{s.site}-{s.line}-{s.node}",
-            protocol=mqtt.MQTTv5 if self.mqtt5 else mqtt.MQTTv311,
-            # 3.1.1: a persistent session; MQTT 5 sets clean_start at connect instead
-            clean_session=None if self.mqtt5 else False,
-        )
-        if s.username:
-            client.username_pw_set(s.username, s.password)
-        if s.tls_ca:
-            client.tls_set(ca_certs=s.tls_ca, certfile=s.tls_cert, keyfile=s.tls_key,
-                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        client.will_set(self.t_status, self._status("offline"), qos=1, retain=True)
+        i = self.id
+        client = make_client(self.settings, f"peakline-{i.site}-{i.line}-{i.node}",
+                             will=(self.t_status, self._status("offline")))
         client.max_inflight_messages_set(100)
-        client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -224,7 +212,7 @@ class Publisher:
             log.warning("ignored invalid message on %s: %s", msg.topic, exc)
 
     def _acked(self, ack: PlantAck) -> None:
-        if ack.node != self.settings.node:
+        if ack.node != self.id.node:
             return
         self.stats.acked += self.outbox.ack(ack.boot_id, ack.acked_seq)
         self._flights = deque(
@@ -233,47 +221,12 @@ class Publisher:
         )
 
     # -- the loop -----------------------------------------------------------------------
-    def _connect(self) -> bool:
-        s = self.settings
-        try:
-            if self.mqtt5:
-                props = Properties(PacketTypes.CONNECT)
-                props.SessionExpiryInterval = s.session_expiry_s
-                self.client.connect(s.host, s.port, keepalive=s.keepalive_s,
-                                    clean_start=False, properties=props)
-            else:
-                self.client.connect(s.host, s.port, keepalive=s.keepalive_s)
-        except OSError as exc:
-            log.debug("connect to %s:%d failed: %s", s.host, s.port, exc)
-            return False
-        return True
-
     def _run(self) -> None:
-        s = self.settings
-        backoff = s.reconnect_min_s
-        socket_open = False
         next_tick = next_metrics = time.monotonic()
-        while True:
-            now = time.monotonic()
-            if self._stop.is_set() and (now >= self._drain_until or self._drained()):
-                break
-            if not socket_open:
-                socket_open = self._connect()
-                if not socket_open:
-                    delay = random.uniform(0.5, 1.0) * backoff
-                    backoff = min(backoff * 2, s.reconnect_max_s)
-                    if self._stop.is_set():
-                        time.sleep(min(delay, 0.2))
-                    else:
-                        self._stop.wait(delay)
-                    continue
-            rc = self.client.loop(timeout=0.02)
-            if rc != mqtt.MQTT_ERR_SUCCESS:
-                socket_open = False
-                self.connected = False
-                continue
-            if self.connected:
-                backoff = s.reconnect_min_s
+
+        def tick(now: float) -> None:
+            nonlocal next_tick, next_metrics
+            s = self.settings
             if now >= next_tick:
                 next_tick = now + s.batch_interval_ms / 1000.0
                 if self.connected:
@@ -284,6 +237,11 @@ class Publisher:
             if now >= next_metrics and self.connected and self.metrics is not None:
                 next_metrics = now + s.metrics_interval_s
                 self._send_metrics()
+
+        def done() -> bool:
+            return time.monotonic() >= self._drain_until or self._drained()
+
+        socket_open = run_network(self.client, self.settings, self._stop, done=done, tick=tick)
         self._goodbye(socket_open)
 
     def _drained(self) -> bool:
@@ -332,10 +290,10 @@ class Publisher:
                 budget -= 1
 
     def _publish_rows(self, rows: list[OutboxRow], historical: bool) -> None:
-        s = self.settings
+        i = self.id
         boot = rows[0].boot_id
         batch = ResultsBatch(
-            site=s.site, line=s.line, node=s.node, boot_id=boot,
+            site=i.site, line=i.line, node=i.node, boot_id=boot,
             model=self.model if boot == self.boot_id else self.outbox.model_of(boot),
             historical=historical, sent_at=time.time(),
             results=[ItemResult.model_validate_json(r.body) for r in rows],

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from peakline.errors import PeaklineError
+from peakline.logs import setup_logging
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -45,10 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``peakline``; user errors print one clear line and exit with status 2."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO)
     handler = getattr(args, "handler", None)
     if handler is None:
         build_parser().parse_args([*(argv or sys.argv[1:]), "--help"])

@@ -1,21 +1,35 @@
-"""Reading TOML configuration files, and naming the key behind each validation error.
+"""What every Peakline configuration shares: the TOML reader, errors that name the key,
+the one rule for secrets, and the MQTT client settings of both deployables.
 
-Every Peakline config (camera node, plant service, hardware catalogue) is a TOML file checked
-by a strict pydantic model; these two functions give them the same messages.
+Every config (camera node, plant service, hardware catalogue) is a TOML file checked by a
+strict pydantic model (``extra="forbid"``, a description on every field).
+
+Secrets never live in a config file. A secret is read from the environment variable the
+config names (``*_env``); when that is unset or empty, from the file it names (``*_file``) or
+else from the file named by the variable ``<env>_FILE``; the first line of the file, stripped.
+A variable or file the config names explicitly must exist.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from peakline.errors import ConfigError
 
-__all__ = ["format_errors", "read_toml"]
+__all__ = [
+    "MqttClientConfig",
+    "Section",
+    "Synchronous",
+    "format_errors",
+    "read_secret",
+    "read_toml",
+]
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -48,3 +62,86 @@ def format_errors(
         got = "" if quiet else f" (got {err.get('input')!r})"
         lines.append(f"{source}: {key}: {err['msg']}{got}")
     return "\n".join(lines)
+
+
+def read_secret(key: str, env: str | None, file: str | os.PathLike[str] | None = None,
+                *, required: bool = False) -> str | None:
+    """The secret behind config key ``key`` (see the module docstring); None if none is set.
+
+    ``required`` makes a missing secret an error (the config named the variable itself).
+    """
+    value = os.environ.get(env, "").strip() if env else ""
+    if value:
+        return value
+    path = file or (os.environ.get(f"{env}_FILE") if env else None) or None
+    if path is None:
+        if required:
+            raise ConfigError(f"{key}_env: variable {env} is not set")
+        return None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{key}_file: cannot read {path}: {exc}") from exc
+    value = lines[0].strip() if lines else ""
+    if not value:
+        raise ConfigError(f"{key}_file: {path} is empty")
+    return value
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+#: how hard SQLite syncs: full survives a power cut, normal only a process crash
+Synchronous = Annotated[Literal["full", "normal"], BeforeValidator(_lower)]
+
+
+class MqttClientConfig(Section):
+    """How a Peakline process connects to the broker (MQTT 5 or 3.1.1, TLS, persistent session)."""
+
+    host: str = Field(default="127.0.0.1", description="broker host name or address")
+    port: int = Field(default=1883, ge=1, le=65535, description="broker TCP port")
+    client_id: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="MQTT client id; stable across restarts so the broker keeps the session "
+        "(default: derived from the identity)",
+    )
+    username: str | None = Field(default=None, description="broker user name")
+    password_env: str = Field(
+        default="PEAKLINE_MQTT_PASSWORD",
+        description="environment variable holding the broker password",
+    )
+    password_file: Path | None = Field(
+        default=None, description="file holding the password (first line), if the variable is unset"
+    )
+    tls_ca: Path | None = Field(
+        default=None, description="CA certificate file; set to connect to the broker with TLS"
+    )
+    tls_cert: Path | None = Field(
+        default=None, description="client certificate for mutual TLS (with tls_key)"
+    )
+    tls_key: Path | None = Field(default=None, description="private key of tls_cert")
+    protocol: Literal["5", "3.1.1"] = Field(
+        default="5",
+        description="MQTT version: 5, or 3.1.1 for a broker without MQTT 5 (no session "
+        "expiry, message expiry or reason codes: a denied publish goes unnoticed)",
+    )
+    keepalive_s: int = Field(default=15, ge=2, le=600, description="MQTT keep-alive interval")
+    session_expiry_s: int = Field(
+        default=86_400, ge=0,
+        description="how long the broker keeps the session (and queues QoS 1) while away "
+        "(MQTT 5 only; a 3.1.1 broker decides itself)",
+    )
+    reconnect_min_s: float = Field(default=0.5, gt=0, description="first reconnect delay")
+    reconnect_max_s: float = Field(default=30.0, gt=0, description="longest reconnect delay")
+
+    def password(self) -> str | None:
+        """The broker password (environment or file); ConfigError if a named one is missing."""
+        return read_secret("mqtt.password", self.password_env, self.password_file,
+                           required="password_env" in self.model_fields_set)

@@ -3,7 +3,7 @@
 Loaded from TOML; every section is a pydantic model with ``extra="forbid"`` and a
 description on every field, so a typo is an error that names the key
 (``mqtt.prot: Extra inputs are not permitted``). Secrets (the MQTT password) never live in
-the file: only the name of an environment variable or the path of a file holding them.
+the file: :func:`peakline.config.read_secret` reads them from the environment or a file.
 ``peakline plant check-config FILE`` validates a file and prints the effective settings.
 """
 
@@ -13,27 +13,23 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from peakline.config import format_errors, read_toml
+from peakline.config import MqttClientConfig, Section, Synchronous, format_errors, read_toml
 from peakline.errors import ConfigError
 from plant.dashboard.config import DashboardConfig
 
 __all__ = [
     "ErpConfig",
     "IngestConfig",
-    "MqttConfig",
     "PlantConfig",
+    "PlantMqttConfig",
     "PlantSection",
     "load_config",
 ]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PlantSection(_Section):
+class PlantSection(Section):
     """The site and its database."""
 
     site: str = Field(
@@ -44,8 +40,8 @@ class PlantSection(_Section):
         default="sqlite:///peakline-plant.db",
         description="database URL: sqlite:///path.db (or a path) or postgresql+psycopg://...",
     )
-    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
-        default="FULL",
+    sqlite_synchronous: Synchronous = Field(
+        default="full",
         description="SQLite fsync: FULL survives a power cut after an ack, NORMAL a crash",
     )
     log_format: Literal["text", "json"] = Field(
@@ -53,52 +49,23 @@ class PlantSection(_Section):
     )
 
 
-class MqttConfig(_Section):
-    """How the plant connects to the broker (MQTT 5 or 3.1.1, persistent session)."""
+class PlantMqttConfig(MqttClientConfig):
+    """How the plant connects to the broker: one stable client id and a week-long session."""
 
-    host: str = Field(default="127.0.0.1", description="broker host name or address")
-    port: int = Field(default=1883, ge=1, le=65535, description="broker TCP port")
-    client_id: str = Field(
+    client_id: str | None = Field(
         default="peakline-plant", min_length=1, max_length=64,
         description="client id; stable across restarts so the broker keeps the session",
     )
-    protocol: Literal["5", "3.1.1"] = Field(
-        default="5",
-        description="MQTT version: 5, or 3.1.1 for a broker without MQTT 5 (no session "
-        "expiry or reason codes: a denied publish goes unnoticed)",
-    )
-    keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keep-alive interval")
+    keepalive_s: int = Field(default=30, ge=2, le=600, description="MQTT keep-alive interval")
     session_expiry_s: int = Field(
         default=7 * 86400, ge=0,
         description="how long the broker keeps the session (and queues QoS 1) while away "
         "(MQTT 5 only; a 3.1.1 broker decides itself)",
     )
-    username: str | None = Field(default=None, description="user name, if the broker wants one")
-    password_env: str = Field(
-        default="PEAKLINE_MQTT_PASSWORD", description="environment variable holding the password"
-    )
-    password_file: str | None = Field(
-        default=None, description="file holding the password (first line), if the variable is unset"
-    )
-    tls_ca: str | None = Field(default=None, description="CA file; set to connect with TLS")
-    reconnect_max_s: float = Field(
-        default=30.0, gt=0, description="longest back-off between reconnect attempts"
-    )
-
-    def password(self) -> str | None:
-        """The password from the environment or the password file, if any."""
-        value = os.environ.get(self.password_env)
-        if value:
-            return value
-        if self.password_file:
-            try:
-                return Path(self.password_file).read_text().splitlines()[0].strip()
-            except (OSError, IndexError) as exc:
-                raise ConfigError(f"mqtt.password_file: cannot read {self.password_file}") from exc
-        return None
+    reconnect_min_s: float = Field(default=1.0, gt=0, description="first reconnect delay")
 
 
-class IngestConfig(_Section):
+class IngestConfig(Section):
     """Batching of database writes and what is kept for the dashboard."""
 
     max_batch_messages: int = Field(
@@ -139,7 +106,7 @@ class IngestConfig(_Section):
         return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
-class ErpConfig(_Section):
+class ErpConfig(Section):
     """The ERP bridge: ERP topics in, plans out."""
 
     enabled: bool = Field(default=True, description="subscribe to the ERP topics and publish plans")
@@ -153,11 +120,13 @@ class ErpConfig(_Section):
     )
 
 
-class PlantConfig(_Section):
+class PlantConfig(Section):
     """The whole plant service configuration."""
 
     plant: PlantSection = Field(default_factory=PlantSection, description="site and database")
-    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="broker connection")
+    mqtt: PlantMqttConfig = Field(
+        default_factory=PlantMqttConfig, description="broker connection"
+    )
     ingest: IngestConfig = Field(default_factory=IngestConfig, description="ingest batching")
     erp: ErpConfig = Field(default_factory=ErpConfig, description="ERP bridge")
     dashboard: DashboardConfig | None = Field(

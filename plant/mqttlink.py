@@ -17,20 +17,17 @@ delivery guarantee holds under either protocol.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from peakline import wire
-from plant.config import MqttConfig
+from peakline.mqtt import make_client, run_network, warn_mqtt311_acl
+from plant.config import PlantMqttConfig
 
 __all__ = ["PlantLink"]
 
@@ -42,7 +39,7 @@ class PlantLink:
 
     def __init__(
         self,
-        config: MqttConfig,
+        config: PlantMqttConfig,
         site: str,
         subscriptions: list[str],
         on_message: Callable[[str, bytes, Any], None],
@@ -59,22 +56,12 @@ class PlantLink:
         self.generation = 0
         self.connected = threading.Event()
         self.mqtt5 = config.protocol == "5"
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=config.client_id,
-            protocol=mqtt.MQTTv5 if self.mqtt5 else mqtt.MQTTv311,
-            clean_session=None if self.mqtt5 else False,
+        self.client = make_client(
+            config, "peakline-plant", will=(self.topics.plant_status, self._status("offline")),
             manual_ack=manual_ack,
         )
-        if config.username:
-            self.client.username_pw_set(config.username, config.password())
-        if config.tls_ca:
-            self.client.tls_set(ca_certs=config.tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        self.client.will_set(
-            self.topics.plant_status, self._status("offline"), qos=1, retain=True
-        )
-        self.client.reconnect_delay_set(1, max(1, int(config.reconnect_max_s)))
-        self.client.max_queued_messages_set(0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="plant-mqtt", daemon=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -87,26 +74,12 @@ class PlantLink:
 
     def start(self) -> None:
         """Connect in the background (retrying with back-off) and run the network loop."""
-        if self.mqtt5:
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = self.config.session_expiry_s
-            self.client.connect_async(
-                self.config.host,
-                self.config.port,
-                keepalive=self.config.keepalive_s,
-                clean_start=False,
-                properties=props,
-            )
-        else:
-            if self.config.username:
-                log.warning(
-                    "MQTT 3.1.1: a publish that the broker's ACL denies (a plant ack, a plan) "
-                    "is acknowledged as a success and cannot be detected here; check the "
-                    "broker log if camera nodes keep resending")
-            self.client.connect_async(
-                self.config.host, self.config.port, keepalive=self.config.keepalive_s
-            )
-        self.client.loop_start()
+        warn_mqtt311_acl(self.config, "check the broker log if camera nodes keep resending "
+                         "(a plant ack or a plan may have been denied)")
+        self._thread.start()
+
+    def _run(self) -> None:
+        run_network(self.client, self.config, self._stop, poll_s=0.2)
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any,
                     _props: Any) -> None:
@@ -168,4 +141,6 @@ class PlantLink:
             except (RuntimeError, ValueError) as exc:
                 log.warning("could not publish offline status: %s", exc)
         self.client.disconnect()
-        self.client.loop_stop()
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)

@@ -28,7 +28,7 @@ from plant.ingest import Ingestor
 from plant.mqttlink import PlantLink
 from plant.store import PLAN_KINDS, Store
 
-__all__ = ["Component", "JsonFormatter", "PlantService", "setup_logging"]
+__all__ = ["Component", "PlantService"]
 
 log = logging.getLogger(__name__)
 
@@ -37,28 +37,6 @@ class Component(Protocol):
     """Something that runs beside the service and is stopped with it (e.g. the dashboard)."""
 
     def stop(self) -> None: ...
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per log line: ts, level, logger, msg (+ exc)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "ts": round(record.created, 3),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out)
-
-
-def setup_logging(fmt: str) -> None:
-    """Switch the root handlers to JSON lines when ``fmt == "json"``."""
-    if fmt == "json":
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(JsonFormatter())
 
 
 class PlantService:

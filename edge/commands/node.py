@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import time
+
+from peakline.logs import setup_logging
 
 __all__ = ["register"]
 
@@ -35,11 +34,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.config}: OK (node {config.site}/{config.line}/{config.node}, "
               f"model {card.name}:{card.version}, source {config.source.type})")
         return 0
-    root = logging.getLogger()
-    root.setLevel(config.log_level)
-    if config.log_format == "json":
-        for handler in root.handlers:
-            handler.setFormatter(_JsonFormatter(config.node))
+    setup_logging(config.log_level, config.log_format, node=config.node)
     import gc
 
     from edge.node import Node
@@ -47,22 +42,3 @@ def _run(args: argparse.Namespace) -> int:
     node = Node(config)
     gc.freeze()  # the node process's long-lived set-up objects leave the collector's scans
     return node.run()
-
-
-class _JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, node, message (and the traceback)."""
-
-    def __init__(self, node: str) -> None:
-        super().__init__()
-        self.node = node
-
-    def format(self, record: logging.LogRecord) -> str:
-        out = {
-            "ts": round(record.created, 3),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
-            "level": record.levelname, "logger": record.name, "node": self.node,
-            "msg": record.getMessage(),
-        }
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out)

@@ -105,7 +105,7 @@ def _stamp(folder: Path, params: dict[str, Any]) -> None:
 
 def _run(argv: list[str], what: str, progress: bool) -> None:
     """Run a ``peakline`` step in a child process (its crash cannot take the demo down)."""
-    from peakline.demo.procs import run_step
+    from peakline.procs import run_step
 
     run_step(argv, what, quiet=not progress)
 
@@ -114,7 +114,7 @@ def ensure_recording(
     out: Path, *, seed: int, seconds: float, fps: float, defect_rate: float, progress: bool = True
 ) -> Path:
     """A seeded recording in ``out`` (``peakline record``, unless the same one is there)."""
-    from peakline.demo.procs import peakline_argv
+    from peakline.procs import peakline_argv
 
     params = {
         "seed": seed,
@@ -155,7 +155,7 @@ def ensure_recording(
 
 def ensure_model(paths: DemoPaths, *, seed: int, fps: float, progress: bool = True) -> Path:
     """The inspection model (``peakline model fit``) on a recording no demo line replays."""
-    from peakline.demo.procs import peakline_argv
+    from peakline.procs import peakline_argv
 
     training = paths.root / "model" / "training"
     params = {"seed": seed, "fps": fps, "size": 64, "target_frr": 0.01}

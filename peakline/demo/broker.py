@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from peakline.procs import free_port
 from plant.broker.embedded import EmbeddedBroker
-from plant.broker.process import Mosquitto, free_port
+from plant.broker.process import Mosquitto
 
 __all__ = ["PASSWORD_ENV", "DemoBroker", "choose_broker"]
 

@@ -36,9 +36,9 @@ from peakline.demo.assets import (
     plant_config_text,
 )
 from peakline.demo.broker import DemoBroker, choose_broker
-from peakline.demo.procs import Child, ChildGroup, peakline_argv
+from peakline.demo.procs import ChildGroup, demo_child
 from peakline.errors import ConfigError, PeaklineError
-from plant.broker.process import BrokerError, wait_for_port
+from peakline.procs import ProcessError, peakline_argv, wait_for_port
 from plant.dashboard.auth import require_token_for, resolve_token
 
 __all__ = ["DemoLine", "DemoOptions"]
@@ -128,10 +128,10 @@ class DemoLine:
 
     def _start_broker(self) -> None:
         broker = self.broker = choose_broker(self.paths.broker)
-        child = self._infra.start(Child("broker", broker.argv, self.paths.logs / "broker.log"))
+        child = self._infra.start(demo_child("broker", broker.argv, self.paths.logs / "broker.log"))
         try:
             wait_for_port(broker.port, 15)
-        except BrokerError as exc:
+        except ProcessError as exc:
             raise PeaklineError(f"the broker did not start: {exc}\n{child.log_tail()}") from exc
         self.broker_port = broker.port
         log.info("broker: %s", broker.description)
@@ -148,7 +148,7 @@ class DemoLine:
         cfg.write_text(plant_config_text(self.paths, SITE, self.broker_port, opts.host, opts.port,
                                          self.started_broker.client_toml()))
         plant = self._infra.start(
-            Child(
+            demo_child(
                 "plant",
                 peakline_argv("plant", "serve", "--config", str(cfg)),
                 self.paths.logs / "plant.log",
@@ -172,8 +172,8 @@ class DemoLine:
 
     def _start_planning(self) -> None:
         """Forecast, backtest and plans from the imported history, as one background job."""
-        argv = [sys.executable, "-m", "peakline.demo.planning", "--db", self.paths.db_url]
-        self._jobs.start(Child("planning", argv, self.paths.logs / "planning.log"))
+        argv = [sys.executable, "-P", "-m", "peakline.demo.planning", "--db", self.paths.db_url]
+        self._jobs.start(demo_child("planning", argv, self.paths.logs / "planning.log"))
 
     def _start_nodes(self) -> None:
         for spec in self.specs:
@@ -187,7 +187,7 @@ class DemoLine:
                 )
             )
             self._nodes.start(
-                Child(
+                demo_child(
                     spec.node,
                     peakline_argv("edge", "run", "--config", str(cfg)),
                     self.paths.logs / f"{spec.node}.log",

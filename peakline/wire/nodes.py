@@ -7,7 +7,7 @@ acknowledgement per committed batch.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field
 
@@ -18,6 +18,7 @@ __all__ = [
     "Decision",
     "ItemResult",
     "NodeCommand",
+    "NodeId",
     "NodeMetrics",
     "NodeStatus",
     "PlantAck",
@@ -28,6 +29,17 @@ __all__ = [
 
 MAX_RESULTS_PER_BATCH = 2000
 Decision = Literal["pass", "reject", "uncertain"]
+
+
+class NodeId(NamedTuple):
+    """A camera node's identity: site, line and node, everywhere (topics, acks, store)."""
+
+    site: str
+    line: str
+    node: str
+
+    def __str__(self) -> str:
+        return f"{self.site}/{self.line}/{self.node}"
 
 
 class ItemResult(Payload):

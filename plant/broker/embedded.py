@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plant.broker.process import BrokerProcess, free_port
+from peakline.logs import setup_logging
+from peakline.procs import ChildProcess, free_port
+from plant.broker.process import BrokerProcess
 
 __all__ = ["EmbeddedBroker", "broker_config", "hash_users", "main"]
 
@@ -75,7 +75,7 @@ class EmbeddedBroker(BrokerProcess):
     port: int = field(default_factory=free_port)
     users: dict[str, str] = field(default_factory=dict)
     python: str = sys.executable
-    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _child: ChildProcess | None = field(default=None, init=False, repr=False)
 
     protocol = "3.1.1"
     name = "amqtt"
@@ -141,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="user:argon2-hash lines; without it any user name is let in")
     parser.add_argument("--log-level", default="WARNING", help="amqtt's log level")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level.upper())
     if args.password_file is not None and not args.password_file.is_file():
         parser.error(f"--password-file: no such file {args.password_file}")
     try:

@@ -9,44 +9,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-__all__ = ["BrokerError", "BrokerProcess", "Mosquitto", "free_port", "wait_for_port"]
+from peakline.procs import ChildProcess, ProcessError, free_port, wait_for_port
+
+__all__ = ["BrokerError", "BrokerProcess", "Mosquitto"]
 
 
-class BrokerError(RuntimeError):
+class BrokerError(ProcessError):
     """The broker could not be started or did not answer."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
-    """Block until ``host:port`` accepts a TCP connection; BrokerError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise BrokerError(f"nothing listening on {host}:{port} after {timeout:.0f} s")
 
 
 class BrokerProcess:
     """The life cycle shared by the broker child processes: start, stop, SIGKILL, restart.
 
-    A subclass is a dataclass with ``workdir``, ``port`` and ``_proc`` fields; it says how to
+    A subclass is a dataclass with ``workdir``, ``port`` and ``_child`` fields; it says how to
     prepare its work dir (:meth:`prepare`) and what to run (:meth:`argv`).
     """
 
@@ -54,7 +33,7 @@ class BrokerProcess:
     start_timeout_s = 10.0
     workdir: Path
     port: int
-    _proc: subprocess.Popen[bytes] | None
+    _child: ChildProcess | None
 
     @property
     def log_path(self) -> Path:
@@ -73,12 +52,10 @@ class BrokerProcess:
         if self.running:
             return self
         self.prepare()
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(self.argv(), stdout=log, stderr=log,
-                                          stdin=subprocess.DEVNULL)
+        self._child = ChildProcess(self.name, self.argv(), self.log_path).start()
         try:
             wait_for_port(self.port, self.start_timeout_s if timeout is None else timeout)
-        except BrokerError as exc:
+        except ProcessError as exc:
             self.kill()
             tail = self.log_path.read_text(errors="replace")[-2000:]
             raise BrokerError(f"{self.name} did not start: {exc}\n{tail}") from exc
@@ -86,35 +63,28 @@ class BrokerProcess:
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._child is not None and self._child.alive
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._child.pid if self._child is not None else None
 
     def kill(self) -> None:
         """SIGKILL the broker: no chance to save anything (the fault suite's broker crash)."""
-        self._signal(signal.SIGKILL)
+        if self._child is not None:
+            self._child.kill()
+        self._child = None
 
     def stop(self) -> None:
         """SIGTERM the broker and wait for it to close (Mosquitto saves its persistence)."""
-        self._signal(signal.SIGTERM)
+        if self._child is not None:
+            self._child.stop(10)
+        self._child = None
 
     def restart(self, timeout: float | None = None) -> Self:
         """Stop (gracefully) and start again on the same port."""
         self.stop()
         return self.start(timeout)
-
-    def _signal(self, sig: int) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -140,7 +110,7 @@ class Mosquitto(BrokerProcess):
     allow_anonymous: bool = True
     extra: list[str] = field(default_factory=list)
     executable: str = "mosquitto"
-    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _child: ChildProcess | None = field(default=None, init=False, repr=False)
 
     name = "mosquitto"
 

@@ -78,16 +78,17 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from peakline.logs import setup_logging
     from plant.config import load_config
-    from plant.service import PlantService, setup_logging
+    from plant.service import PlantService
 
     cfg = load_config(args.config)
     if args.db:
-        cfg.plant.db = args.db
+        cfg = cfg.model_copy(update={"plant": cfg.plant.model_copy(update={"db": args.db})})
     if args.check_config:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
         return 0
-    setup_logging(cfg.plant.log_format)
+    setup_logging(fmt=cfg.plant.log_format)
     return PlantService(cfg).run()
 
 

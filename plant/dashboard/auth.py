@@ -15,9 +15,9 @@ import ipaddress
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any
 
+from peakline.config import read_secret
 from peakline.errors import ConfigError
 
 __all__ = [
@@ -55,26 +55,13 @@ def is_loopback(host: str) -> bool:
 def resolve_token(
     env: str = "PEAKLINE_DASHBOARD_TOKEN", token_file: str | os.PathLike[str] | None = None
 ) -> str | None:
-    """The operator's token from ``$env``, else from ``token_file`` (or ``$<env>_FILE``).
+    """The operator's token by the secrets rule of :func:`peakline.config.read_secret`.
 
     Raises ConfigError for a token shorter than MIN_TOKEN_LENGTH or an unreadable file.
     """
-    token = os.environ.get(env, "").strip()
-    source = f"${env}"
-    if not token:
-        path = token_file or os.environ.get(f"{env}_FILE") or None
-        if path is None:
-            return None
-        source = str(path)
-        try:
-            lines = Path(path).read_text().splitlines()
-        except OSError as exc:
-            raise ConfigError(f"dashboard token file {path}: {exc.strerror or exc}") from exc
-        token = lines[0].strip() if lines else ""
-    if len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigError(
-            f"dashboard token from {source} is shorter than {MIN_TOKEN_LENGTH} characters"
-        )
+    token = read_secret("dashboard.token", env, token_file)
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"dashboard token is shorter than {MIN_TOKEN_LENGTH} characters")
     return token
 
 

@@ -73,7 +73,7 @@ def test_token_from_file_and_short_token_refused(
     with pytest.raises(ConfigError, match="shorter than"):
         resolve_token()
     monkeypatch.setenv("PEAKLINE_DASHBOARD_TOKEN_FILE", str(tmp_path / "missing"))
-    with pytest.raises(ConfigError, match="token file"):
+    with pytest.raises(ConfigError, match="cannot read"):
         resolve_token()
 
 

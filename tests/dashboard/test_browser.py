@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from plant.broker.process import free_port
+from peakline.procs import free_port
 
 from .browser import chromium, console_errors, save_screenshot
 

@@ -18,11 +18,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.config_sections import MqttConfig as EdgeMqtt
+from edge.config_sections import MqttLinkConfig as EdgeMqtt
 from peakline.demo.broker import PASSWORD_ENV, DemoBroker, choose_broker
-from peakline.demo.procs import Child
-from plant.broker.process import wait_for_port
-from plant.config import MqttConfig as PlantMqtt
+from peakline.demo.procs import demo_child
+from peakline.procs import wait_for_port
+from plant.config import PlantMqttConfig as PlantMqtt
 
 
 def _login(port: int, protocol: mqtt.MQTTProtocolVersion, user: str | None,
@@ -75,7 +75,7 @@ def test_without_mosquitto_on_path_the_demo_runs_the_embedded_broker(
     monkeypatch.setenv(PASSWORD_ENV, broker.password)
     assert plant_cfg.password() == broker.password
 
-    child = Child("broker", broker.argv, tmp_path / "broker.log").start()
+    child = demo_child("broker", broker.argv, tmp_path / "broker.log").start()
     try:
         wait_for_port(broker.port, 15)
         assert not _login(broker.port, mqtt.MQTTv311, broker.username, broker.password).is_failure
@@ -93,7 +93,7 @@ def test_with_mosquitto_on_path_the_demo_runs_mosquitto(tmp_path: Path) -> None:
     assert "Mosquitto" in broker.description
     edge_cfg, plant_cfg = _client_configs(broker)
     assert edge_cfg.protocol == plant_cfg.protocol == "5"
-    child = Child("broker", broker.argv, tmp_path / "broker.log").start()
+    child = demo_child("broker", broker.argv, tmp_path / "broker.log").start()
     try:
         wait_for_port(broker.port, 15)
         assert not _login(broker.port, mqtt.MQTTv5, None, None).is_failure

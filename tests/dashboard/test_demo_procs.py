@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from peakline.demo.procs import Child, ChildGroup, run_step
+from peakline.demo.procs import ChildGroup, demo_child
 from peakline.errors import PeaklineError
+from peakline.procs import run_step
 
 
 def _gone(pid: int, timeout: float = 10.0) -> bool:
@@ -43,12 +44,18 @@ def test_children_stop_in_reverse_order_and_take_their_session(tmp_path: Path) -
         "print(p.pid, flush=True)\n"
         "time.sleep(300)\n"
     )
-    stubborn = group.start(Child("stubborn", [sys.executable, "-c", script], tmp_path / "a.log"))
-    polite = group.start(Child("polite", ["sleep", "300"], tmp_path / "b.log"))
+    stubborn = group.start(
+        demo_child("stubborn", [sys.executable, "-c", script], tmp_path / "a.log"))
+    polite = group.start(demo_child("polite", ["sleep", "300"], tmp_path / "b.log"))
     deadline = time.monotonic() + 10
-    while not (tmp_path / "a.log").read_text().strip() and time.monotonic() < deadline:
+
+    def printed() -> list[str]:  # the child's own lines, after the start header
+        return [ln for ln in (tmp_path / "a.log").read_text().splitlines()
+                if not ln.startswith("--- start")]
+
+    while not printed() and time.monotonic() < deadline:
         time.sleep(0.05)
-    grandchild = int((tmp_path / "a.log").read_text().split()[0])
+    grandchild = int(printed()[0])
     assert stubborn.alive and polite.alive
     statuses = group.stop(timeout=1.0)
     assert list(statuses) == ["polite", "stubborn"]
@@ -65,8 +72,9 @@ def test_children_die_with_a_killed_parent(tmp_path: Path) -> None:
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from peakline.demo.procs import Child\n"
-            f"c = Child('sleeper', ['sleep', '300'], Path({str(tmp_path / 'c.log')!r})).start()\n"
+            "from peakline.demo.procs import demo_child\n"
+            f"c = demo_child('sleeper', ['sleep', '300'], Path({str(tmp_path / 'c.log')!r}))\n"
+            "c.start()\n"
             f"Path({str(pidfile)!r}).write_text(str(c.pid))\n"
             "time.sleep(300)\n",
         ],

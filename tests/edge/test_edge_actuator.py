@@ -14,7 +14,7 @@ from edgekit import wait_until
 
 from edge.actuator import CsvReject, ModbusReject, RejectEvent, RejectScheduler
 from edge.config_sections import ActuatorConfig, BeltConfig, ModbusActuator
-from plant.broker.process import free_port
+from peakline.procs import free_port
 
 BELT = BeltConfig(y0=0, y1=100, speed_px_s=500.0)
 

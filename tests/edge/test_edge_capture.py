@@ -15,7 +15,7 @@ from edge.capture import Capture, FrameRef, FrameRing
 from edge.config_sections import FileSource, FolderSource, StreamSource
 from edge.sources import make_source
 from peakline.errors import SourceError
-from plant.broker.process import free_port
+from peakline.procs import free_port
 
 
 def _frame(i: int, w: int = 64, h: int = 48) -> np.ndarray:

@@ -10,18 +10,22 @@ from typing import Any
 import pytest
 from edgekit import Acker, draft, wait_until
 
+from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
-from edge.publisher import LinkSettings, Publisher
+from edge.publisher import Publisher
+from peakline.wire import NodeId
 from plant.broker.process import Mosquitto
 
+NODE = NodeId("s1", "l1", "n1")
 
-def _link(port: int, **kw: object) -> LinkSettings:
+
+def _link(port: int, **kw: object) -> MqttLinkConfig:
     base: dict[str, object] = dict(
-        site="s1", line="l1", node="n1", port=port, batch_interval_ms=20, batch_max=50,
+        port=port, batch_interval_ms=20, batch_max=50,
         resend_after_s=2.0, reconnect_min_s=0.1, reconnect_max_s=0.5, keepalive_s=5,
     )
     base.update(kw)
-    return LinkSettings(**base)  # type: ignore[arg-type]
+    return MqttLinkConfig(**base)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -36,7 +40,7 @@ def test_results_go_in_batches_and_leave_the_outbox_only_when_acked(
     broker: Mosquitto, outbox: Outbox
 ) -> None:
     acker = Acker(broker.port, site="s1")
-    pub = Publisher(_link(broker.port), outbox, "boot-a", "m:1")
+    pub = Publisher(NODE, _link(broker.port), outbox, "boot-a", "m:1")
     pub.start()
     try:
         for k in range(4):
@@ -57,7 +61,7 @@ def test_nothing_is_deleted_without_a_plant_ack_and_resends_happen(
     broker: Mosquitto, outbox: Outbox
 ) -> None:
     acker = Acker(broker.port, site="s1", ack=False)
-    pub = Publisher(_link(broker.port, resend_after_s=0.5), outbox, "boot-a", "m:1")
+    pub = Publisher(NODE, _link(broker.port, resend_after_s=0.5), outbox, "boot-a", "m:1")
     pub.start()
     try:
         outbox.store("boot-a", [draft(i) for i in range(20)])
@@ -76,7 +80,7 @@ def test_backlog_waits_for_the_plant_and_drains_as_historical(
 ) -> None:
     acker = Acker(broker.port, site="s1")
     acker.go_offline()
-    pub = Publisher(_link(broker.port, historical_after_s=0.2), outbox, "boot-a", "m:1")
+    pub = Publisher(NODE, _link(broker.port, historical_after_s=0.2), outbox, "boot-a", "m:1")
     pub.start()
     try:
         ts = time.time() - 60
@@ -97,7 +101,7 @@ def test_backlog_waits_for_the_plant_and_drains_as_historical(
 
 def test_broker_sigkill_loses_nothing(own_broker: Mosquitto, outbox: Outbox) -> None:
     acker = Acker(own_broker.port, site="s1")
-    pub = Publisher(_link(own_broker.port), outbox, "boot-a", "m:1")
+    pub = Publisher(NODE, _link(own_broker.port), outbox, "boot-a", "m:1")
     pub.start()
     try:
         outbox.store("boot-a", [draft(i) for i in range(200)])
@@ -123,7 +127,7 @@ def test_denied_publish_is_noticed(tmp_path: Path, outbox: Outbox) -> None:
                    "topic readwrite peakline/v1/s1/l1/n1/status\n")
     with Mosquitto(tmp_path / "mq", extra=[f"acl_file {acl}"]) as mq:
         acker = Acker(mq.port, site="s1")
-        pub = Publisher(_link(mq.port), outbox, "boot-a", "m:1")
+        pub = Publisher(NODE, _link(mq.port), outbox, "boot-a", "m:1")
         pub.start()
         try:
             outbox.store("boot-a", [draft(i) for i in range(5)])
@@ -145,7 +149,7 @@ def test_status_metrics_and_commands(broker: Mosquitto, outbox: Outbox) -> None:
         return NodeMetrics(site="s1", line="l1", node="n1", boot_id="boot-a", ts=time.time(),
                            window_s=1.0, items=3)
 
-    pub = Publisher(_link(broker.port, metrics_interval_s=0.2, require_plant_online=False),
+    pub = Publisher(NODE, _link(broker.port, metrics_interval_s=0.2, require_plant_online=False),
                     outbox, "boot-a", "m:1", "digest", metrics=metrics,
                     on_command=commands.append)
     pub.start()

@@ -29,9 +29,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
-from edge.publisher import LinkSettings, Publisher
-from peakline.wire import NodeMetrics
+from edge.publisher import Publisher
+from peakline.wire import NodeId, NodeMetrics
 
 __all__ = ["SimNode", "main"]
 
@@ -56,17 +57,12 @@ class SimNode:
             synchronous=str(ob.get("synchronous", "normal")),
         )
         self.outbox.begin_boot(self.boot_id, self.model)
-        link = {k: v for k, v in spec.get("link", {}).items() if k in LinkSettings.__annotations__}
-        self.settings = LinkSettings(
-            site=spec.get("site", "site1"),
-            line=spec.get("line", "line1"),
-            node=node,
-            host="127.0.0.1",
-            port=int(spec["port"]),
-            **link,
-        )
+        link = {k: v for k, v in spec.get("link", {}).items()
+                if k in MqttLinkConfig.model_fields}
+        self.id = NodeId(spec.get("site", "site1"), spec.get("line", "line1"), node)
+        self.settings = MqttLinkConfig(host="127.0.0.1", port=int(spec["port"]), **link)
         self.publisher = Publisher(
-            self.settings, self.outbox, self.boot_id, self.model, metrics=self._metrics
+            self.id, self.settings, self.outbox, self.boot_id, self.model, metrics=self._metrics
         )
         self.journal = (workdir / f"{node}.journal").open("a", buffering=1)
         self.item_id = self._last_item_id()
@@ -83,7 +79,7 @@ class SimNode:
 
     def _metrics(self) -> NodeMetrics:
         return NodeMetrics(
-            site=self.settings.site, line=self.settings.line, node=self.node,
+            site=self.id.site, line=self.id.line, node=self.node,
             boot_id=self.boot_id, ts=time.time(), window_s=self.settings.metrics_interval_s,
             items=self.produced, outbox_backlog=self.outbox.backlog,
             outbox_dropped=sum(self.outbox.dropped.values()),

@@ -21,9 +21,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from plant_mqttkit import plant_config, wait_until
 from sqlalchemy import text
 
-from edge.link import LinkSettings
+from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
 from edge.publisher import Publisher
+from peakline.wire import NodeId
 from plant.broker.embedded import EmbeddedBroker
 from plant.service import PlantService
 
@@ -113,9 +114,9 @@ def test_a_persistent_session_keeps_qos1_messages_while_away(amqtt: EmbeddedBrok
 
 def _plant(port: int, site: str, db: Path) -> PlantService:
     cfg = plant_config(port, site, f"sqlite:///{db}")
-    cfg.mqtt.protocol = "3.1.1"
-    cfg.mqtt.username = USER
-    cfg.mqtt.password_env = "PEAKLINE_TEST_MQTT311_PASSWORD"
+    cfg = cfg.model_copy(update={"mqtt": cfg.mqtt.model_copy(update={
+        "protocol": "3.1.1", "username": USER,
+        "password_env": "PEAKLINE_TEST_MQTT311_PASSWORD"})})
     svc = PlantService(cfg)
     svc.start()
     assert svc.wait_connected(10)
@@ -144,15 +145,15 @@ def test_edge_to_plant_under_3_1_1_with_a_plant_restart(
     svc = _plant(amqtt.port, site, db)
     box = Outbox(tmp_path / "outbox.db")
     box.begin_boot("boot-a", "m:1")
-    link = LinkSettings(site=site, line="L1", node="n1", port=amqtt.port, protocol="3.1.1",
-                        username=USER, password=PASSWORD, batch_interval_ms=20, batch_max=50,
-                        resend_after_s=2.0, reconnect_min_s=0.1, reconnect_max_s=0.5,
-                        keepalive_s=5)
-    pub = Publisher(link, box, "boot-a", "m:1")
-    with caplog.at_level(logging.WARNING, logger="edge.publisher"):
+    link = MqttLinkConfig(port=amqtt.port, protocol="3.1.1", username=USER,
+                          password_env="PEAKLINE_TEST_MQTT311_PASSWORD", batch_interval_ms=20,
+                          batch_max=50, resend_after_s=2.0, reconnect_min_s=0.1,
+                          reconnect_max_s=0.5, keepalive_s=5)
+    pub = Publisher(NodeId(site, "L1", "n1"), link, box, "boot-a", "m:1")
+    with caplog.at_level(logging.WARNING, logger="peakline.mqtt"):
         pub.start()
     warned = [r for r in caplog.records
-              if r.name == "edge.publisher" and "cannot be detected" in r.getMessage()]
+              if r.name == "peakline.mqtt" and "results stay in the outbox" in r.getMessage()]
     assert len(warned) == 1
     try:
         box.store("boot-a", [_draft(i) for i in range(300)])

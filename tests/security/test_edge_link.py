@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
-from edge.publisher import LinkSettings, Publisher
-from peakline.wire import PlantAck, PlantStatus, ResultsBatch, dump_payload, parse_payload
+from edge.publisher import Publisher
+from peakline.wire import NodeId, PlantAck, PlantStatus, ResultsBatch, dump_payload, parse_payload
 from plant.broker.process import Mosquitto
 
 from .mqttc import connect
@@ -33,10 +34,11 @@ def _node(broker: Mosquitto, tmp_path: Path, username: str, password: str) -> Pu
     outbox = Outbox(tmp_path / f"outbox-{username.replace('/', '_')}.db")
     outbox.begin_boot("boot1", "m@1")
     outbox.store("boot1", [_draft(i) for i in range(5)])
-    settings = LinkSettings(site="s1", line="l1", node="n1", port=broker.port,
-                            username=username, password=password, resend_after_s=1.0,
-                            reconnect_max_s=1.0)
-    return Publisher(settings, outbox, boot_id="boot1", model="m@1")
+    secret = tmp_path / f"secret-{username.replace('/', '_')}"
+    secret.write_text(password)
+    settings = MqttLinkConfig(port=broker.port, username=username, password_file=secret,
+                              resend_after_s=1.0, reconnect_max_s=1.0)
+    return Publisher(NodeId("s1", "l1", "n1"), settings, outbox, boot_id="boot1", model="m@1")
 
 
 def test_node_delivers_and_gets_acked_with_its_own_identity(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plant.broker.process import free_port, wait_for_port
+from peakline.procs import free_port, wait_for_port
 
 from .mqttc import connect
 from .support import Identities, Pki, make_identities, make_pki

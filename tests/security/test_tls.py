@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
-from edge.publisher import LinkSettings, Publisher
-from peakline.wire import PlantStatus, ResultsBatch, dump_payload, parse_payload
+from edge.publisher import Publisher
+from peakline.wire import NodeId, PlantStatus, ResultsBatch, dump_payload, parse_payload
 from plant.broker.process import Mosquitto
 
 from .mqttc import connect
@@ -105,10 +106,11 @@ def test_camera_node_link_delivers_over_tls(
     outbox.store("boot1", [dict(item_id=i, ts=time.time(), frame=i, bbox=(0, 0, 9, 9),
                                 score=0.1, decision="pass", latency_ms=1.0, rejected=False)
                            for i in range(3)])
-    node = Publisher(LinkSettings(site="s1", line="l1", node="n1", port=tls_broker.port,
-                                  username=identities.n1.username,
-                                  password=identities.n1.secret, tls_ca=str(pki.ca)),
-                     outbox, boot_id="boot1", model="m@1")
+    secret = tmp_path / "n1.secret"
+    secret.write_text(identities.n1.secret)
+    link = MqttLinkConfig(port=tls_broker.port, username=identities.n1.username,
+                          password_file=secret, tls_ca=pki.ca)
+    node = Publisher(NodeId("s1", "l1", "n1"), link, outbox, boot_id="boot1", model="m@1")
     node.start()
     try:
         deadline = time.monotonic() + 15
