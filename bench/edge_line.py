@@ -112,14 +112,15 @@ def _run(work: Path, port: int, recording: Path, model: Path, judge_frames: int,
     frames = node.capture.stats.frames
     # the pipeline's own span: first frame's arrival to the last scored item (start-up and the
     # final drain of the MQTT link are not part of the frame rate)
-    if node.items.first_t0 is not None and node.decisions.last_scored:
-        wall = node.decisions.last_scored - node.items.first_t0
-    views = np.asarray(node.decisions.view_latency_s) * 1000.0
+    tel = node.telemetry
+    if tel.first_frame_t0 is not None and tel.last_scored:
+        wall = tel.last_scored - tel.first_frame_t0
+    views = np.asarray(tel.view_latency_s) * 1000.0
     lat = views if len(views) else np.zeros(1)
     stages = {
-        "capture": node.capture.stats.read_s, "items": node.items.items_s,
+        "capture": node.capture.stats.read_s, "items": tel.stage_s["items"],
         "preprocess": node.inference.preprocess_s, "inference": node.inference.infer_s,
-        "outbox": node.decisions.store_s, "publish": node.publisher.stats.publish_s,
+        "outbox": tel.stage_s["outbox"], "publish": node.publisher.stats.publish_s,
     }
     row = {
         "judge_frames": judge_frames, "frames": frames, "wall_s": round(wall, 2),

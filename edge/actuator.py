@@ -34,6 +34,7 @@ from edge.config_sections import (
 from peakline.errors import ConfigError
 
 __all__ = [
+    "ACTUATOR_FACTORIES",
     "Actuator",
     "CsvReject",
     "GpioReject",
@@ -192,20 +193,26 @@ def make_actuator(
     config: ActuatorConfig, publish: Callable[[str, bytes, int], Any] | None = None
 ) -> Actuator:
     """The actuator plugin that ``actuator.plugin.type`` names."""
-    p = config.plugin
-    if isinstance(p, LogActuator):
-        return LogReject()
-    if isinstance(p, CsvActuator):
-        return CsvReject(str(p.path))
-    if isinstance(p, ModbusActuator):
-        return ModbusReject(p)
-    if isinstance(p, GpioActuator):
-        return GpioReject(p)
-    if isinstance(p, MqttActuator):
-        if publish is None:
-            raise ConfigError("actuator.plugin.type: mqtt needs the node's MQTT link")
-        return MqttReject(p, publish)
-    raise ConfigError(f"actuator.plugin: unknown type {p!r}")
+    factory = ACTUATOR_FACTORIES.get(type(config.plugin))
+    if factory is None:
+        raise ConfigError(f"actuator.plugin: unknown type {config.plugin!r}")
+    return factory(config.plugin, publish)
+
+
+def _mqtt(p: MqttActuator, publish: Callable[[str, bytes, int], Any] | None) -> Actuator:
+    if publish is None:
+        raise ConfigError("actuator.plugin.type: mqtt needs the node's MQTT link")
+    return MqttReject(p, publish)
+
+
+#: the actuator plugins: one factory per config class of :data:`ACTUATOR_TYPES`
+ACTUATOR_FACTORIES: dict[type[Any], Callable[[Any, Any], Actuator]] = {
+    LogActuator: lambda _p, _publish: LogReject(),
+    CsvActuator: lambda p, _publish: CsvReject(str(p.path)),
+    ModbusActuator: lambda p, _publish: ModbusReject(p),
+    GpioActuator: lambda p, _publish: GpioReject(p),
+    MqttActuator: _mqtt,
+}
 
 
 class RejectScheduler:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge.config_sections import (
+    ACTUATOR_TYPES,
+    SOURCE_TYPES,
     ActuatorConfig,
     BeltConfig,
     InferenceConfig,
@@ -22,8 +25,9 @@ from edge.config_sections import (
     OutboxConfig,
     ReviewConfig,
     SourceConfig,
+    plugin_tags,
 )
-from peakline.config import format_errors, read_toml
+from peakline.config import Section, format_errors, read_toml
 from peakline.errors import ConfigError
 from peakline.wire import NAME_PATTERN
 
@@ -76,8 +80,7 @@ class NodeConfig(BaseModel):
         return self
 
 
-_TAGS = {"file", "folder", "recording", "camera", "rtsp", "gstreamer", "log", "csv", "modbus",
-         "gpio", "mqtt"}
+_TAGS = {tag for model in (*SOURCE_TYPES, *ACTUATOR_TYPES) for tag in plugin_tags(model)}
 
 
 def _is_key(loc: list[str], i: int) -> bool:
@@ -85,22 +88,32 @@ def _is_key(loc: list[str], i: int) -> bool:
     return not (i > 0 and loc[i] in _TAGS and loc[i - 1] in {"source", "plugin"})
 
 
+def _is_path(annotation: Any) -> bool:
+    return annotation is Path or Path in typing.get_args(annotation)
+
+
+def _path_keys(models: tuple[type[BaseModel], ...]) -> set[str]:
+    """Keys of any of ``models`` that hold a file system path."""
+    return {name for m in models for name, f in m.model_fields.items() if _is_path(f.annotation)}
+
+
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Relative paths in the file are relative to the config file's folder."""
-    keys = {
-        ("source", "path"), ("inference", "model"), ("outbox", "path"), ("review", "dir"),
-        ("mqtt", "password_file"), ("mqtt", "tls_ca"), ("mqtt", "tls_cert"), ("mqtt", "tls_key"),
-    }
-    for section, key in keys:
-        table = data.get(section)
-        if isinstance(table, dict) and isinstance(table.get(key), str):
-            path = Path(table[key]).expanduser()
-            table[key] = os.path.normpath(path if path.is_absolute() else base / path)
     act = data.get("actuator")
-    plugin = act.get("plugin") if isinstance(act, dict) else None
-    if isinstance(plugin, dict) and isinstance(plugin.get("path"), str):
-        path = Path(plugin["path"]).expanduser()
-        plugin["path"] = os.path.normpath(path if path.is_absolute() else base / path)
+    tables: list[tuple[Any, tuple[type[BaseModel], ...]]] = [
+        (data.get("source"), SOURCE_TYPES),
+        (act.get("plugin") if isinstance(act, dict) else None, ACTUATOR_TYPES),
+    ]
+    for name, field in NodeConfig.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            tables.append((data.get(name), (field.annotation,)))
+    for table, models in tables:
+        if not isinstance(table, dict):
+            continue
+        for key in _path_keys(models):
+            if isinstance(table.get(key), str):
+                path = Path(table[key]).expanduser()
+                table[key] = os.path.normpath(path if path.is_absolute() else base / path)
     return data
 
 
@@ -152,17 +165,13 @@ def reference_markdown() -> str:
         out.append("")
 
     table("top level", NodeConfig)
+    def plugins(key: str, models: tuple[type[Section], ...]) -> list[tuple[str, type[BaseModel]]]:
+        return [(f"{key} (type = {' | '.join(cs.plugin_tags(m))})", m) for m in models]
+
     sections: list[tuple[str, type[BaseModel]]] = [
-        ("source (type = file)", cs.FileSource), ("source (type = folder)", cs.FolderSource),
-        ("source (type = recording)", cs.RecordingSource),
-        ("source (type = camera)", cs.CameraSource),
-        ("source (type = rtsp | gstreamer)", cs.StreamSource), ("belt", cs.BeltConfig),
+        *plugins("source", cs.SOURCE_TYPES), ("belt", cs.BeltConfig),
         ("inference", cs.InferenceConfig), ("actuator", cs.ActuatorConfig),
-        ("actuator.plugin (type = log)", cs.LogActuator),
-        ("actuator.plugin (type = csv)", cs.CsvActuator),
-        ("actuator.plugin (type = modbus)", cs.ModbusActuator),
-        ("actuator.plugin (type = gpio)", cs.GpioActuator),
-        ("actuator.plugin (type = mqtt)", cs.MqttActuator), ("outbox", cs.OutboxConfig),
+        *plugins("actuator.plugin", cs.ACTUATOR_TYPES), ("outbox", cs.OutboxConfig),
         ("mqtt", cs.MqttLinkConfig), ("review", cs.ReviewConfig),
     ]
     for title, model in sections:

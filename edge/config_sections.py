@@ -6,6 +6,7 @@ exact key that is wrong and ``docs/edge.md`` can list every option from here.
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,6 +15,8 @@ from pydantic import Field
 from peakline.config import MqttClientConfig, Section, Synchronous
 
 __all__ = [
+    "ACTUATOR_TYPES",
+    "SOURCE_TYPES",
     "ActuatorConfig",
     "BeltConfig",
     "CameraSource",
@@ -31,6 +34,7 @@ __all__ = [
     "ReviewConfig",
     "SourceConfig",
     "StreamSource",
+    "plugin_tags",
 ]
 
 
@@ -104,6 +108,8 @@ SourceConfig = Annotated[
     FileSource | FolderSource | RecordingSource | CameraSource | StreamSource,
     Field(discriminator="type"),
 ]
+#: every source plugin's config class: the one registry of sources
+SOURCE_TYPES: tuple[type[Section], ...] = typing.get_args(typing.get_args(SourceConfig)[0])
 
 
 class BeltConfig(Section):
@@ -260,6 +266,13 @@ ActuatorPlugin = Annotated[
     LogActuator | CsvActuator | ModbusActuator | GpioActuator | MqttActuator,
     Field(discriminator="type"),
 ]
+#: every actuator plugin's config class: the one registry of actuators
+ACTUATOR_TYPES: tuple[type[Section], ...] = typing.get_args(typing.get_args(ActuatorPlugin)[0])
+
+
+def plugin_tags(model: type[Section]) -> tuple[str, ...]:
+    """The ``type`` values that select a plugin's config class."""
+    return typing.get_args(model.model_fields["type"].annotation)
 
 
 class ActuatorConfig(Section):

@@ -3,14 +3,17 @@
 :class:`Telemetry` keeps what only the decision path knows (decisions per kind and defect,
 latency from frame arrival to decision) and reads everything else (frames, corrupt frames,
 reopens, outbox backlog, MQTT link, watchdog restarts) from the stages at scrape time through a
-``snapshot`` callable, so no counter is kept twice. Each registry is private to its node.
+``snapshot`` callable, so no counter is kept twice. Each registry is private to its node. It
+also keeps the seconds each stage worked and the latency of every scored view, which the
+benchmarks read.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +102,27 @@ class Telemetry:
         self._rejects: dict[str, int] = {}
         self._since = time.monotonic()
         self._server: object | None = None
+        #: seconds each pipeline stage has spent working (items, outbox)
+        self.stage_s: dict[str, float] = defaultdict(float)
+        #: perf_counter of the first frame's arrival and of the latest scored batch
+        self.first_frame_t0: float | None = None
+        self.last_scored = 0.0
+        #: arrival-to-score latency of the latest views (every view, not only decisions)
+        self.view_latency_s: deque[float] = deque(maxlen=200_000)
+
+    def frame_arrived(self, t0: float) -> None:
+        """A frame reached the item stage (``t0``: its arrival, perf_counter)."""
+        if self.first_frame_t0 is None:
+            self.first_frame_t0 = t0
+
+    def views_scored(self, now: float, arrivals: Iterable[float]) -> None:
+        """A batch of views was scored at ``now`` (perf_counter); ``arrivals``: their frames'."""
+        self.last_scored = now
+        self.view_latency_s.extend(now - t0 for t0 in arrivals)
+
+    def add_stage_time(self, stage: str, seconds: float) -> None:
+        """``seconds`` of work done by ``stage``."""
+        self.stage_s[stage] += seconds
 
     def record(self, decision: str, defect: str | None, latency_s: float, missed: bool) -> None:
         """One decided item."""

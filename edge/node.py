@@ -87,7 +87,7 @@ class Node:
             inf.batch_size, inf.max_wait_ms, inf.preprocess_threads, inf.stall_s,
         )
         self.items = ItemStage(c.belt, self.capture, self.frames, self.inference,
-                               self.decisions.closed)
+                               self.decisions.closed, self.telemetry)
         self._stop = threading.Event()
         self.metrics_port: int | None = None
 
@@ -200,6 +200,8 @@ class Node:
                                         self.inference.restarts),
             "missed_rejects": Total("rejects decided too late to fire", self.rejects.missed),
             "rejects_fired": Total("rejects fired", self.rejects.fired),
+            "stage_seconds": Total("seconds each pipeline stage has worked",
+                                   dict(self.telemetry.stage_s)),
             "actuator_errors": Total("reject actuator failures", self.rejects.errors),
             "unjudged_items": Total("items that left without a full view",
                                     self.items.tracker.unjudged if self.items.tracker else 0),

@@ -14,7 +14,6 @@ import math
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,7 +43,8 @@ class ItemStage:
 
     def __init__(
         self, belt: BeltConfig, capture: Capture, frames: queue.Queue[FrameRef | None],
-        inference: Inference, on_closed: Callable[[int, int], None], default_fps: float = 30.0,
+        inference: Inference, on_closed: Callable[[int, int], None], telemetry: Telemetry,
+        default_fps: float = 30.0,
     ) -> None:
         self.belt = belt
         self.capture = capture
@@ -54,9 +54,8 @@ class ItemStage:
         self.default_fps = default_fps
         self.finder: ItemFinder | None = None
         self.tracker: Tracker | None = None
-        self.items_s = 0.0
+        self.telemetry = telemetry
         self.frames_done = 0
-        self.first_t0: float | None = None  # arrival of the first frame (perf_counter)
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="items", daemon=True)
 
@@ -104,8 +103,7 @@ class ItemStage:
 
     def _frame(self, ref: FrameRef, ring: FrameRing) -> None:
         frame = ring.frames[ref.slot]
-        if self.first_t0 is None:
-            self.first_t0 = ref.t0
+        self.telemetry.frame_arrived(ref.t0)
         if self.finder is None or self.tracker is None:
             h, w = frame.shape[:2]
             fps = self.capture.source.fps or self.default_fps
@@ -116,7 +114,7 @@ class ItemStage:
         boxes = finder.find(frame, exact=False)
         judges = self.tracker.update(ref.index, boxes, lambda b: finder.refine(frame, b),
                                      finder.d)
-        self.items_s += time.perf_counter() - t
+        self.telemetry.add_stage_time("items", time.perf_counter() - t)
         self.frames_done += 1
         self._closed()
         self._submit(ref, ring, judges)
@@ -164,9 +162,6 @@ class DecisionStage:
         self._lock = threading.Lock()
         self._last: dict[int, Job] = {}
         self.decided = 0
-        self.store_s = 0.0
-        self.view_latency_s: deque[float] = deque(maxlen=200_000)  # every scored view
-        self.last_scored = 0.0  # perf_counter of the latest scored batch
         self.on_result: Callable[[ItemResult], None] | None = None
 
     def closed(self, item: int, judged: int) -> None:
@@ -179,9 +174,9 @@ class DecisionStage:
 
     def scored(self, jobs: list[Job], scores: np.ndarray, names: Sequence[str | None]) -> None:
         """Called by the inference worker with one scored batch."""
-        now = self.last_scored = time.perf_counter()
+        now = time.perf_counter()
         complete: list[tuple[Job, float, str | None]] = []
-        self.view_latency_s.extend(now - job.t0 for job in jobs)
+        self.telemetry.views_scored(now, (job.t0 for job in jobs))
         with self._lock:
             for job, score, name in zip(jobs, scores.tolist(), names, strict=True):
                 self._last[job.item] = job
@@ -227,7 +222,7 @@ class DecisionStage:
             return
         t = time.perf_counter()
         stored = self.outbox.store(self.boot_id, drafts)
-        self.store_s += time.perf_counter() - t
+        self.telemetry.add_stage_time("outbox", time.perf_counter() - t)
         self.decided += len(drafts)
         if self.on_result is not None:
             for r in stored:

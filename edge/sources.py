@@ -7,9 +7,9 @@ back-off live in :mod:`edge.capture`.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -22,9 +22,17 @@ from edge.config_sections import (
     SourceConfig,
     StreamSource,
 )
-from peakline.errors import SourceError
+from edge.recording.format import read_meta
+from peakline.errors import DataError, SourceError
 
-__all__ = ["CorruptFrame", "FolderFrames", "FrameSource", "OpenCVCapture", "make_source"]
+__all__ = [
+    "SOURCE_FACTORIES",
+    "CorruptFrame",
+    "FolderFrames",
+    "FrameSource",
+    "OpenCVCapture",
+    "make_source",
+]
 
 
 class CorruptFrame(Exception):
@@ -154,30 +162,35 @@ class FolderFrames:
 
 
 def _recording(config: RecordingSource) -> FrameSource:
-    meta_path = config.path / "recording.json"
     try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise SourceError(f"{meta_path}: cannot read the recording's metadata") from exc
-    fps = config.fps or float(meta.get("fps") or 0) or None
-    video = config.path / "video.mp4"
-    if video.exists():
-        return OpenCVCapture(str(video), live=False, loop=config.loop, fps=fps)
-    return FolderFrames(config.path / "frames", "*.jpg", fps, config.loop)
+        meta, frames_at = read_meta(config.path)
+    except DataError as exc:
+        raise SourceError(str(exc)) from exc
+    fps = config.fps or meta.fps or None
+    if meta.format == "mp4":
+        return OpenCVCapture(str(frames_at), live=False, loop=config.loop, fps=fps)
+    return FolderFrames(frames_at, "*.jpg", fps, config.loop)
+
+
+def _stream(config: StreamSource) -> FrameSource:
+    api = cv2.CAP_GSTREAMER if config.type == "gstreamer" else cv2.CAP_FFMPEG
+    return OpenCVCapture(config.url, live=True, api=api, fps=config.fps,
+                         timeout_s=config.timeout_s)
+
+
+#: the source plugins: one factory per config class of :data:`SOURCE_TYPES`
+SOURCE_FACTORIES: dict[type[Any], Callable[[Any], FrameSource]] = {
+    FileSource: lambda c: OpenCVCapture(str(c.path), live=False, loop=c.loop, fps=c.fps),
+    FolderSource: lambda c: FolderFrames(c.path, c.pattern, c.fps, c.loop),
+    RecordingSource: _recording,
+    CameraSource: lambda c: OpenCVCapture(c.index, live=True, fps=c.fps),
+    StreamSource: _stream,
+}
 
 
 def make_source(config: SourceConfig) -> FrameSource:
     """The source plugin the config's ``type`` names."""
-    if isinstance(config, FileSource):
-        return OpenCVCapture(str(config.path), live=False, loop=config.loop, fps=config.fps)
-    if isinstance(config, FolderSource):
-        return FolderFrames(config.path, config.pattern, config.fps, config.loop)
-    if isinstance(config, RecordingSource):
-        return _recording(config)
-    if isinstance(config, CameraSource):
-        return OpenCVCapture(config.index, live=True, fps=config.fps)
-    if isinstance(config, StreamSource):
-        api = cv2.CAP_GSTREAMER if config.type == "gstreamer" else cv2.CAP_FFMPEG
-        return OpenCVCapture(config.url, live=True, api=api, fps=config.fps,
-                             timeout_s=config.timeout_s)
-    raise SourceError(f"unknown source type {config!r}")
+    factory = SOURCE_FACTORIES.get(type(config))
+    if factory is None:
+        raise SourceError(f"unknown source type {config!r}")
+    return factory(config)

@@ -31,6 +31,7 @@ __all__ = [
     "HolidayCalendar",
     "default_events",
     "festival_date",
+    "festival_label",
     "read_events",
 ]
 
@@ -38,6 +39,15 @@ __all__ = [
 FESTIVALS: tuple[str, ...] = ("spring_festival", "dragon_boat", "mid_autumn")
 
 _EVENT_KINDS = ("promotion", "festival", "closure")
+
+#: how people name the festivals on a dashboard
+_LABELS = {"spring_festival": "Spring Festival", "dragon_boat": "Dragon Boat",
+           "mid_autumn": "Mid-Autumn"}
+
+
+def festival_label(name: str) -> str:
+    """A festival key as people write it (``mid_autumn`` -> ``Mid-Autumn``)."""
+    return _LABELS.get(name) or name.replace("_", " ").title()
 
 # the English names holidays.China gives these festivals (fallback when the lunisolar helper
 # is unavailable in a future version of the package)

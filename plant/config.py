@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 from peakline.config import MqttClientConfig, Section, Synchronous, format_errors, read_toml
 from peakline.errors import ConfigError
 from plant.dashboard.config import DashboardConfig
+from plant.planning.config import PlanConfig
 
 __all__ = [
     "ErpConfig",
@@ -129,6 +130,9 @@ class PlantConfig(Section):
     )
     ingest: IngestConfig = Field(default_factory=IngestConfig, description="ingest batching")
     erp: ErpConfig = Field(default_factory=ErpConfig, description="ERP bridge")
+    planning: PlanConfig = Field(
+        default_factory=PlanConfig, description="how plans are made (peak, season, cutoffs)"
+    )
     dashboard: DashboardConfig | None = Field(
         default=None, description="serve the dashboard in the same process (omit: no dashboard)"
     )

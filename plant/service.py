@@ -26,7 +26,7 @@ from plant.erp.bridge import apply_erp_message
 from plant.erp.plans import plan_messages
 from plant.ingest import Ingestor
 from plant.mqttlink import PlantLink
-from plant.store import PLAN_KINDS, Store
+from plant.store import Store
 
 __all__ = ["Component", "PlantService"]
 
@@ -186,7 +186,7 @@ class PlantService:
     def _plans_loop(self) -> None:
         while not self._stop.is_set():
             if self.link.connected.is_set():
-                for kind in PLAN_KINDS:
+                for kind in wire.PLAN_KINDS:
                     try:
                         latest = self.store.latest_plan_id(kind)
                         with self._plan_lock:

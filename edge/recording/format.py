@@ -178,8 +178,9 @@ def is_recording(path: Path) -> bool:
     return (Path(path) / "recording.json").is_file()
 
 
-def read_recording(path: str | Path) -> Recording:
-    """Open a recording directory; raises :class:`DataError` naming what is wrong."""
+def read_meta(path: str | Path) -> tuple[RecordingMeta, Path]:
+    """A recording's description and where its frames are (``video.mp4`` or ``frames/``);
+    raises :class:`DataError` naming what is wrong."""
     root = Path(path)
     meta_path = root / "recording.json"
     if not meta_path.is_file():
@@ -191,6 +192,13 @@ def read_recording(path: str | Path) -> Recording:
     frames_at = root / ("video.mp4" if meta.format == "mp4" else "frames")
     if not frames_at.exists():
         raise DataError(f"{root}: {frames_at.name} is missing")
+    return meta, frames_at
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Open a recording directory; raises :class:`DataError` naming what is wrong."""
+    root = Path(path)
+    meta, _ = read_meta(root)
     labels = _read_jsonl(root / "labels.jsonl", LabelRow)
     items = _read_jsonl(root / "items.jsonl", ItemRow)
     return Recording(path=root, meta=meta, labels=labels, items=items)

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-__all__ = ["register"]
+__all__ = ["default_workdir", "register"]
+
+
+def default_workdir() -> Path:
+    """Where the demo keeps its recordings, model and database: the user's data folder
+    (``$XDG_DATA_HOME/peakline/demo``, by default ``~/.local/share/peakline/demo``), so a run
+    from a source checkout leaves nothing in it and a second checkout reuses the assets."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "peakline" / "demo"
 
 
 def _positive(value: str) -> float:
@@ -20,7 +29,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     return run_demo(
         DemoOptions(
-            workdir=Path(args.workdir),
+            workdir=Path(args.workdir) if args.workdir else default_workdir(),
             host=args.host,
             port=args.port,
             nodes=args.nodes,
@@ -37,8 +46,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     """Add the demo's options."""
     parser.add_argument(
         "--workdir",
-        default="peakline-demo",
-        help="folder for recordings, model, database, logs (default: %(default)s)",
+        default=None,
+        help="folder for recordings, model, database, logs "
+        "(default: $XDG_DATA_HOME/peakline/demo, i.e. ~/.local/share/peakline/demo)",
     )
     parser.add_argument(
         "--host",

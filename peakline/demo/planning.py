@@ -1,9 +1,10 @@
 """The demo line's planning job: forecast, plans and backtest, then fresh plans as the lines run.
 
 Runs as one background child of ``peakline demo`` (``python -m peakline.demo.planning --db URL``)
-through the same ``peakline plant`` commands an operator would type, so the dashboard shows
-exactly what those commands store. The plans are made again every few minutes: the
-production plan's yield comes from the reject rate the camera nodes have measured so far.
+through the same use cases the ``peakline plant forecast | plan | backtest`` commands run, so
+the dashboard shows exactly what those commands store. The plans are made again every few
+minutes: the production plan's yield comes from the reject rate the camera nodes have measured
+so far.
 """
 
 from __future__ import annotations
@@ -12,20 +13,24 @@ import argparse
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from peakline.cli import main as peakline
+from peakline.errors import PeaklineError
+from peakline.logs import setup_logging
 
 __all__ = ["main"]
 
 log = logging.getLogger("peakline.demo.planning")
 
 
-def _step(*args: str) -> bool:
-    code = peakline(list(args))
-    if code != 0:
-        log.error("peakline %s exited with status %d", " ".join(args[:2]), code)
-    return code == 0
+def _step(what: str, run: Callable[[], object]) -> bool:
+    try:
+        run()
+    except PeaklineError as exc:
+        log.error("%s failed: %s", what, exc)
+        return False
+    log.info("%s done", what)
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,16 +41,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--replan-minutes", type=float, default=3.0, help="minutes between new plans (0: plan once)"
     )
     args = parser.parse_args(argv)
-    if not _step("plant", "forecast", "--db", args.db):
-        return 1
-    if not _step("plant", "plan", "--db", args.db):
-        return 1
-    backtest_ok = _step("plant", "backtest", "--db", args.db)
-    if args.replan_minutes <= 0:
-        return 0 if backtest_ok else 1
-    idle = threading.Event()
-    while not idle.wait(60 * args.replan_minutes):
-        _step("plant", "plan", "--db", args.db)
+    setup_logging(logging.INFO)
+    from plant.calendar import HolidayCalendar
+    from plant.forecast.run import backtest_into_store, forecast_into_store
+    from plant.planning.config import PlanConfig
+    from plant.planning.run import plan_from_store
+    from plant.store import Store
+
+    cal, cfg = HolidayCalendar.default("CN"), PlanConfig()
+    with Store.open(args.db) as store:
+        if not _step("forecast", lambda: forecast_into_store(store, cal, horizon=60)):
+            return 1
+        if not _step("plans", lambda: plan_from_store(store, cfg, cal)):
+            return 1
+        backtest_ok = _step("backtest", lambda: backtest_into_store(store, cal))
+        if args.replan_minutes <= 0:
+            return 0 if backtest_ok else 1
+        idle = threading.Event()
+        while not idle.wait(60 * args.replan_minutes):
+            _step("plans", lambda: plan_from_store(store, cfg, cal))
     return 0
 
 

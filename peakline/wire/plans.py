@@ -23,7 +23,10 @@ class PlanKind(StrEnum):
 
     PRODUCTION = "production"
     INVENTORY = "inventory"
+    MATERIALS = "materials"
+    PURCHASES = "purchases"
     PACKAGING = "packaging"
+    EXCEPTIONS = "exceptions"
 
 
 #: every plan kind, in the order a plant manager reads them

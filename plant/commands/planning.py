@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
-from peakline.errors import DataError
+from peakline.errors import ConfigError, DataError
+from peakline.wire import PlanKind
 
 __all__ = ["add_commands"]
 
@@ -57,28 +57,20 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from plant.forecast.demand import forecast_demand, rollup
+    from plant.forecast.demand import rollup
+    from plant.forecast.run import forecast_into_store
 
     cal = _calendar(args)
     with _open(args.db) as store:
-        history, skus = store.demand_history(), store.skus()
-        if history.empty:
-            raise DataError("no demand history in the store; run `peakline plant import` first")
-        fc = forecast_demand(history, skus, args.horizon, cal, level=args.level, n_jobs=args.jobs)
-        fid = f"fc-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        meta = {"horizon": args.horizon, "level": args.level, "country": args.country,
-                "history_end": str(pd.Timestamp(history["ds"].max()).date()),
-                "start": str(pd.Timestamp(fc["ds"].min()).date()), "skus": int(fc["sku"].nunique())}
-        store.save_forecast(fid, fc, meta)
-    weekly = rollup(fc, skus)
+        run = forecast_into_store(store, cal, args.horizon, args.level, args.jobs, args.country)
+        skus = store.skus()
+    weekly = rollup(run.frame, skus)
     cols = ["week", "orders_p50", "cancel_p50", "net_p10", "net_p50", "net_p90"]
     print(weekly[cols].round(0).to_string(index=False))
     if args.out:
-        fc.to_csv(args.out, index=False)
-    print(json.dumps({"forecast_id": fid, **meta,
-                      "net_p50_total": round(float(fc["net_p50"].sum()), 1)}))
+        run.frame.to_csv(args.out, index=False)
+    print(json.dumps({"forecast_id": run.forecast_id, **run.meta,
+                      "net_p50_total": round(float(run.frame["net_p50"].sum()), 1)}))
     return 0
 
 
@@ -99,68 +91,57 @@ def _backtest(args: argparse.Namespace) -> int:
         skus = pd.DataFrame({"sku": sorted(history["sku"].unique())}).assign(
             flavour="all", channel="all", packaging="all")
         level, target = ("sku" if args.level == "channel" else args.level), "orders"
+        table, summary = backtest(history, skus, cal, h=args.horizon, level=level,
+                                  target=target, ets_sample=args.ets_sample, n_jobs=args.jobs)
     else:
-        store = _open(args.db)
-        history, skus = store.demand_history(), store.skus()
-        level, target = args.level, args.target
-    table, summary = backtest(history, skus, cal, h=args.horizon, level=level, target=target,
-                              ets_sample=args.ets_sample, n_jobs=args.jobs)
+        from plant.forecast.run import backtest_into_store
+
+        with _open(args.db) as store:
+            table, summary = backtest_into_store(store, cal, args.horizon, args.level,
+                                                 args.target, args.ets_sample, args.jobs)
     print(table.round(3).to_string(index=False))
-    if store is not None:
-        with store:
-            store.save_backtest(f"bt-{uuid.uuid4().hex[:8]}", table, summary)
     print(json.dumps(summary))
     return 0
 
 
-def _plan(args: argparse.Namespace) -> int:
-    import pandas as pd
+def _plan_config(args: argparse.Namespace) -> Any:
+    """The ``[planning]`` section of ``--config`` (or the defaults), with the flags on top."""
+    from pydantic import ValidationError
 
-    from plant.planning.plans import build_plans
-    from plant.planning.production import PlanConfig
+    from plant.config import load_config
+    from plant.planning.config import PlanConfig
+
+    base = load_config(args.config).planning if args.config else PlanConfig()
+    flags = {"default_reject_rate": ("--default-reject-rate", args.default_reject_rate),
+             "service_level": ("--service-level", args.service_level)}
+    update = {k: v for k, (_, v) in flags.items() if v is not None}
+    try:
+        return PlanConfig.model_validate({**base.model_dump(), **update})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else ""
+        flag = flags[field][0] if field in flags else f"planning.{field}"
+        raise ConfigError(f"{flag}: {err['msg']} (got {err.get('input')!r})") from exc
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from plant.planning.run import plan_from_store
 
     cal = _calendar(args)
-    cfg = PlanConfig(default_reject_rate=args.default_reject_rate,
-                     service_level=args.service_level)
+    cfg = _plan_config(args)
     with _open(args.db) as store:
-        found = store.latest_forecast()
-        if found is None:
-            raise DataError("no forecast in the store; run `peakline plant forecast` first")
-        meta, fc = found
-        fc["ds"] = pd.to_datetime(fc["ds"])
-        data = {"skus": store.skus(), "open_orders": store.open_orders(),
-                "inventory": store.inventory(), "materials": store.materials(),
-                "bom": store.bom(), "lines": store.lines()}
-        start = pd.Timestamp(fc["ds"].min()).date()
-        rate = store.reject_rate(days=args.reject_days)
-        plans = build_plans(fc, data, start, cal, rate, cfg)
-        fid = str(meta.get("id") or meta.get("forecast_id"))
-        plan_id = f"plan-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        exc_df, exc_expl = plans["exceptions"]
-        from plant.store import PLAN_KINDS
-
-        # the store keeps the published plans; the worst exceptions ride in the production plan
-        for kind in PLAN_KINDS:
-            df, expl = plans[kind]
-            extra = {"exceptions": exc_df.head(20).to_dict("records")} \
-                if kind == "production" else {}
-            store.save_plan(kind, plan_id, fid, df, {**expl, **extra})
+        run = plan_from_store(store, cfg, cal, reject_days=args.reject_days)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        for kind, (df, expl) in plans.items():
+        for kind, (df, expl) in run.plans.items():
             df.to_csv(out / f"{kind}.csv", index=False)
             (out / f"{kind}.json").write_text(json.dumps(expl, indent=2, default=str))
+    exc_df = run.plans[PlanKind.EXCEPTIONS][0]
     print("exceptions, worst first:")
     print(exc_df.head(args.top)[["kind", "what", "date", "value_at_risk", "detail"]]
           .to_string(index=False) if len(exc_df) else "  none")
-    prod_expl = plans["production"][1]
-    print(json.dumps({
-        "plan_id": plan_id, "forecast_id": fid, "start": start.isoformat(),
-        "reject_rate": prod_expl["reject_rate"], "reject_rate_source":
-        prod_expl["reject_rate_source"], "scheduled_units": prod_expl["scheduled_start_units"],
-        "shortfall_units": prod_expl["shortfall_units"], "exceptions": exc_expl["count"],
-        "value_at_risk": exc_expl["value_at_risk"]}, default=str))
+    print(json.dumps(run.summary(), default=str))
     return 0
 
 
@@ -199,10 +180,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="production, inventory and packaging plans + exceptions")
     p.add_argument("--db", default=DEFAULT_DB, help="database URL")
     p.add_argument("--out", help="folder for <kind>.csv and <kind>.json (the explanation)")
+    p.add_argument("--config", help="plant service TOML whose [planning] section to use")
     p.add_argument("--service-level", type=float,
-                   help="fixed service level instead of each SKU's newsvendor critical ratio")
-    p.add_argument("--default-reject-rate", type=float, default=0.03,
-                   help="reject rate used when the lines have measured none")
+                   help="fixed service level in (0, 1) instead of each SKU's newsvendor "
+                   "critical ratio")
+    p.add_argument("--default-reject-rate", type=float,
+                   help="reject rate in [0, 1) used when the lines have measured none "
+                   "(default: the config's, 0.03)")
     p.add_argument("--reject-days", type=int, default=7, help="days of line results to measure")
     p.add_argument("--top", type=int, default=10, help="exceptions to print")
     _calendar_args(p)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from plant.calendar import festival_label
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import as_date, festival_dates
 
@@ -85,8 +86,14 @@ def line_alerts(
     return alerts
 
 
-def next_festival(as_of: dt.date) -> dict[str, str] | None:
-    """The next Mid-Autumn Festival on or after ``as_of`` (date and name)."""
+def next_festival(as_of: dt.date, inventory_plan: dict[str, Any] | None = None,
+                  ) -> dict[str, str] | None:
+    """The peak the plans are built around (from the inventory plan), else the next
+    Mid-Autumn Festival on or after ``as_of`` (date and name)."""
+    expl = (inventory_plan or {}).get("meta", {}).get("explanation") or {}
+    day = as_date(expl.get("festival"))
+    if day is not None:
+        return {"date": day.isoformat(), "name": festival_label(str(expl.get("peak") or "peak"))}
     upcoming = festival_dates(as_of, as_of + dt.timedelta(days=400))
     return next((f for f in upcoming if f["name"] == "Mid-Autumn"), None)
 
@@ -110,49 +117,49 @@ def plan_alerts(
     fest_name = festival["name"] if festival else "the festival"
     found: dict[str, list[dict[str, Any]]] = {"runout": [], "overdue_order": []}
     seen: set[str] = set()
-    for section in plan["sections"]:
-        columns = section["columns"]
-        runout_cols = [c for c in columns if any(h in c.lower() for h in _RUNOUT_HINTS)]
-        short_cols = [c for c in columns if any(h in c.lower() for h in _SHORT_HINTS)]
-        for row, marks in zip(section["rows"], section["marks"], strict=True):
-            name = _row_name(row, columns)
-            for col in runout_cols:
-                day = as_date(row.get(col))
-                if day is not None and fest_day is not None and day <= fest_day:
-                    found["runout"].append(
-                        _alert(
-                            "critical",
-                            "runout",
-                            f"{kind}:{name}:{col}",
-                            f"{name} runs out {day.isoformat()}",
-                            f"{kind} plan: before {fest_name} ({fest_day.isoformat()})",
-                        )
+    table = plan["table"]
+    columns = table["columns"]
+    runout_cols = [c for c in columns if any(h in c.lower() for h in _RUNOUT_HINTS)]
+    short_cols = [c for c in columns if any(h in c.lower() for h in _SHORT_HINTS)]
+    for row, marks in zip(table["rows"], table["marks"], strict=True):
+        name = _row_name(row, columns)
+        for col in runout_cols:
+            day = as_date(row.get(col))
+            if day is not None and fest_day is not None and day <= fest_day:
+                found["runout"].append(
+                    _alert(
+                        "critical",
+                        "runout",
+                        f"{kind}:{name}:{col}",
+                        f"{name} runs out {day.isoformat()}",
+                        f"{kind} plan: before {fest_name} ({fest_day.isoformat()})",
                     )
-            for col in short_cols:
-                value = row.get(col)
-                if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                    found["runout"].append(
-                        _alert(
-                            "critical",
-                            "runout",
-                            f"{kind}:{name}:{col}",
-                            f"{name} short by {value:,.0f}",
-                            f"{kind} plan: not covered before {fest_name}",
-                        )
+                )
+        for col in short_cols:
+            value = row.get(col)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                found["runout"].append(
+                    _alert(
+                        "critical",
+                        "runout",
+                        f"{kind}:{name}:{col}",
+                        f"{name} short by {value:,.0f}",
+                        f"{kind} plan: not covered before {fest_name}",
                     )
-            for col, mark in marks.items():
-                key = f"{kind}:{name}:{col}"
-                if mark == "overdue" and key not in seen:
-                    seen.add(key)
-                    found["overdue_order"].append(
-                        _alert(
-                            "warning",
-                            "overdue_order",
-                            key,
-                            f"Order {name} now",
-                            f"{col.replace('_', ' ')} {row.get(col)} has passed",
-                        )
+                )
+        for col, mark in marks.items():
+            key = f"{kind}:{name}:{col}"
+            if mark == "overdue" and key not in seen:
+                seen.add(key)
+                found["overdue_order"].append(
+                    _alert(
+                        "warning",
+                        "overdue_order",
+                        key,
+                        f"Order {name} now",
+                        f"{col.replace('_', ' ')} {row.get(col)} has passed",
                     )
+                )
     alerts: list[dict[str, Any]] = []
     for items in found.values():
         alerts.extend(_capped(items, f"{kind}:more", f"in the {kind} plan"))
@@ -160,11 +167,11 @@ def plan_alerts(
 
 
 def exception_alerts(plan: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The planner's own exceptions (what is at risk, worst first) as alerts."""
+    """The planner's own exceptions (the exceptions plan, worst first) as alerts."""
     if plan is None:
         return []
     alerts = []
-    for exc in plan.get("exceptions") or []:
+    for exc in plan["table"]["rows"]:
         if not isinstance(exc, dict):
             continue
         what = str(exc.get("what") or "?")

@@ -38,10 +38,11 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from peakline.wire import PLAN_KINDS
 from plant.dashboard.auth import COOKIE, Receive, Scope, Send, TokenAuth, session_value
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.state import DashboardState
-from plant.dashboard.views import PLAN_KINDS, DashboardStore, plan_frame
+from plant.dashboard.views import DashboardStore, plan_frame
 
 __all__ = ["STATIC_DIR", "DashboardApp", "create_app"]
 

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from plant.dashboard import queries, views
+from peakline.wire import PLAN_KINDS, PlanKind
+from plant.dashboard import views
 from plant.dashboard.alerts import (
     exception_alerts,
     line_alerts,
@@ -94,13 +95,10 @@ class DashboardState:
 
     def history(self) -> dict[str, Any]:
         """Items/min per node over the last quarter hour, to seed the live chart."""
-        engine = getattr(self.store, "engine", None)
-        if engine is None:
-            return {"ts": [], "nodes": {}}
         return self.cached(
             "history",
             5.0,
-            lambda: queries.throughput_history(engine, 15 * 60.0, 10.0, self.config.window_s),
+            lambda: self.store.throughput_history(15 * 60.0, 10.0, self.config.window_s),
         )
 
     def _baseline(self) -> dict[str, dict[str, Any]]:
@@ -131,18 +129,18 @@ class DashboardState:
         plans: dict[str, str | None] = {}
         as_of: dt.date | None = None
         by_kind: dict[str, dict[str, Any] | None] = {}
-        for kind in views.PLAN_KINDS:
+        for kind in PLAN_KINDS:
             plan, err = self._guard(f"{kind} plan", lambda k=kind: self.plan(k), None)  # type: ignore[misc]
             errors += [err] if err else []
             by_kind[kind] = plan
             plans[kind] = _digest(plan["meta"]) if plan else None
             if plan is not None:
                 as_of = as_date(plan["as_of"]) or as_of
-        festival = next_festival(as_of or dt.date.today())
-        for kind in views.PLAN_KINDS:
-            alerts += exception_alerts(by_kind[kind])
-        if not any(by_kind[k] and by_kind[k]["exceptions"] for k in by_kind):  # type: ignore[index]
-            for kind in ("inventory", "packaging"):
+        festival = next_festival(as_of or dt.date.today(), by_kind[PlanKind.INVENTORY])
+        found = exception_alerts(by_kind[PlanKind.EXCEPTIONS])
+        alerts += found
+        if not found:  # the planner said nothing: read the tables for run-outs and late orders
+            for kind in (PlanKind.MATERIALS, PlanKind.PURCHASES, PlanKind.PACKAGING):
                 alerts += plan_alerts(by_kind[kind], festival)
         no_items: list[dict[str, Any]] = []
         gallery, err = self._guard("rejects", self.gallery, no_items)

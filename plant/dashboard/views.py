@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from peakline.wire import PlanKind
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import (
     as_date,
@@ -22,10 +23,8 @@ from plant.dashboard.frames import (
     is_order_by_column,
     json_safe,
 )
-from plant.store import PLAN_KINDS
 
 __all__ = [
-    "PLAN_KINDS",
     "DashboardStore",
     "backtest_view",
     "forecast_view",
@@ -45,6 +44,8 @@ class DashboardStore(Protocol):
     def latest_forecast(self) -> tuple[Any, pd.DataFrame] | None: ...
     def latest_backtest(self) -> Any: ...
     def latest_plan(self, kind: str) -> tuple[Any, pd.DataFrame] | None: ...
+    def throughput_history(self, since_s: float, step_s: float = 10.0, window_s: float = 60.0,
+                           now: float | None = None) -> dict[str, Any]: ...
 
 
 def _meta_dict(meta: Any) -> dict[str, Any]:
@@ -194,9 +195,9 @@ def _mark(day: dt.date | None, as_of: dt.date, soon_days: int) -> str | None:
     return "soon" if (day - as_of).days <= soon_days else "ok"
 
 
-def _section(name: str, df: pd.DataFrame, as_of: dt.date, soon_days: int) -> dict[str, Any]:
-    """One table of a plan: its non-empty columns, rows (order-by first) and date marks."""
-    df = df.dropna(axis=1, how="all").drop(columns=["section"], errors="ignore")
+def _table(df: pd.DataFrame, as_of: dt.date, soon_days: int) -> dict[str, Any]:
+    """A plan's table: its non-empty columns, rows (order-by first) and date marks."""
+    df = df.dropna(axis=1, how="all")
     order_cols = [str(c) for c in df.columns if is_order_by_column(str(c), df[c])]
     if order_cols:
         key = pd.to_datetime(df[order_cols[0]], errors="coerce")
@@ -207,7 +208,6 @@ def _section(name: str, df: pd.DataFrame, as_of: dt.date, soon_days: int) -> dic
         for row in rows
     ]
     return {
-        "name": name,
         "columns": [str(c) for c in df.columns],
         "order_by_columns": order_cols,
         "rows": rows,
@@ -218,8 +218,8 @@ def _section(name: str, df: pd.DataFrame, as_of: dt.date, soon_days: int) -> dic
 def plan_view(
     store: DashboardStore, kind: str, config: DashboardConfig, today: dt.date | None = None
 ) -> dict[str, Any] | None:
-    """A plan as tables (one per ``section`` if it has them, order sections first), each
-    order-by cell marked ``overdue``, ``soon`` or ``ok`` against the plan's as-of date.
+    """A plan as one table, each order-by cell marked ``overdue``, ``soon`` or ``ok`` against
+    the plan's as-of date (exceptions keep their own order: worst first).
 
     The as-of date is the plan's own (``as_of`` or ``start`` in its meta or explanation),
     else ``today`` (the caller passes the forecast's first day), else the calendar date.
@@ -237,20 +237,15 @@ def plan_view(
         or today
         or dt.date.today()
     )
-    if "section" in df.columns:
-        names = list(dict.fromkeys(df["section"].astype(str)))
-        names.sort(key=lambda n: 0 if n == "order" else 1)
-        sections = [
-            _section(n, df[df["section"].astype(str) == n], as_of, config.soon_days) for n in names
-        ]
+    if kind == PlanKind.EXCEPTIONS:
+        table = {"columns": [str(c) for c in df.columns], "order_by_columns": [],
+                 "rows": frame_records(df), "marks": [{} for _ in range(len(df))]}
     else:
-        sections = [_section(kind, df, as_of, config.soon_days)]
-    exceptions = expl.get("exceptions")
+        table = _table(df, as_of, config.soon_days)
     return {
         "kind": kind,
         "meta": meta,
         "as_of": as_of.isoformat(),
         "row_count": len(df),
-        "sections": sections,
-        "exceptions": exceptions if isinstance(exceptions, list) else [],
+        "table": table,
     }

@@ -1,7 +1,7 @@
 """Inventory plan: seasonal finished goods as a newsvendor, materials and packaging to order.
 
-Finished goods: festival-season net demand per SKU (the forecast days within 100 days before
-Mid-Autumn; quantiles summed, the comonotone case, then a normal fitted to P10/P50/P90) and the
+Finished goods: festival-season net demand per SKU (the forecast days within ``season_days``
+before the peak; quantiles summed, the comonotone case, then a normal fitted to P10/P50/P90) and the
 critical ratio (price - cost) / (price - salvage) give the quantity to have made; the expected
 leftover is the salvage plan after the festival.
 
@@ -37,15 +37,16 @@ __all__ = ["finished_goods", "material_orders"]
 
 
 def finished_goods(fc: pd.DataFrame, skus: pd.DataFrame, cal: HolidayCalendar,
-                   open_orders: pd.DataFrame | None = None) -> pd.DataFrame:
+                   open_orders: pd.DataFrame | None = None, *, peak: str = "mid_autumn",
+                   season_days: int = 100) -> pd.DataFrame:
     """Newsvendor quantity, expected leftover and salvage per SKU for the coming season.
 
     Firm open orders due in the season add to every quantile of the forecast new orders.
     """
     df = fc.copy()
     df["ds"] = pd.to_datetime(df["ds"])
-    dist = festival_distance(pd.DatetimeIndex(df["ds"]), cal, "mid_autumn")
-    season = df[(dist >= -100) & (dist <= 0)]
+    dist = festival_distance(pd.DatetimeIndex(df["ds"]), cal, peak)
+    season = df[(dist >= -season_days) & (dist <= 0)]
     cols = ["net_p10", "net_p50", "net_p90", "net_mean"]
     tot = season.groupby("sku")[cols].sum().clip(lower=0)
     if open_orders is not None and len(open_orders) and len(season):

@@ -1,7 +1,10 @@
-"""All plans from one forecast: production, inventory, packaging and the exceptions list.
+"""All plans from one forecast, one table per kind (:class:`peakline.wire.PlanKind`).
 
 :func:`build_plans` returns ``{kind: (DataFrame, explanation)}``; each explanation holds the
-figures behind the numbers. Packaging is planned per SKU and week from the production plan, with
+figures behind the numbers: production (per SKU, day and line), inventory (finished goods for
+the season as a newsvendor, with the salvage plan), materials (cover of every material and
+packaging item), purchases (the orders to place, with order-by dates), packaging (needs per
+SKU and week) and exceptions. Packaging is planned per SKU and week from the production plan, with
 the order-by date of each need (need date - supplier lead time): custom-printed gift boxes and
 tins take six to eight weeks, so their order date, not the cakes', is often the binding one.
 The exceptions list, worst first (value at risk in sales), names what is at risk: demand the
@@ -16,15 +19,16 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from peakline.wire import PlanKind
 from plant.calendar import HolidayCalendar
 from plant.forecast.demand import rollup
+from plant.planning.config import PlanConfig
 from plant.planning.inventory import finished_goods, material_orders
-from plant.planning.production import PlanConfig, production_plan
+from plant.planning.production import production_plan
 
-__all__ = ["PLAN_KINDS", "build_plans", "exceptions", "packaging_needs"]
+__all__ = ["Plans", "build_plans", "exceptions", "packaging_needs"]
 
-PLAN_KINDS = ("production", "inventory", "packaging", "exceptions")
-Plans = dict[str, tuple[pd.DataFrame, dict]]
+Plans = dict[PlanKind, tuple[pd.DataFrame, dict]]
 
 
 def packaging_needs(plan: pd.DataFrame, bom: pd.DataFrame, materials: pd.DataFrame) -> pd.DataFrame:
@@ -42,7 +46,7 @@ def packaging_needs(plan: pd.DataFrame, bom: pd.DataFrame, materials: pd.DataFra
 
 def exceptions(shortfalls: pd.DataFrame, orders: pd.DataFrame, plan: pd.DataFrame,
                bom: pd.DataFrame, skus: pd.DataFrame, inventory: pd.DataFrame,
-               start: dt.date, festival: dt.date) -> pd.DataFrame:
+               start: dt.date, festival: dt.date, order_due_days: int = 7) -> pd.DataFrame:
     """What is at risk, worst first (``value_at_risk`` = sales that may be lost)."""
     price = skus.set_index("sku")["price"].astype(float)
     rows = []
@@ -80,7 +84,7 @@ def exceptions(shortfalls: pd.DataFrame, orders: pd.DataFrame, plan: pd.DataFram
                           f"{' before the festival' if before else ''}; earliest arrival "
                           f"{o.earliest_arrival}, {boxes:.0f} boxes at risk",
             })
-        elif (o.order_by - start).days <= 7:
+        elif (o.order_by - start).days <= order_due_days:
             rows.append({
                 "kind": "order_due_soon", "what": o.item, "date": o.order_by,
                 "qty": float(o.qty), "value_at_risk": 0.0,
@@ -110,32 +114,37 @@ def build_plans(
                                            "p90": round(float(r.net_p90))}
         for r in weekly.itertuples(index=False)
     }
-    fg = finished_goods(fc, skus, cal, data["open_orders"])
+    fg = finished_goods(fc, skus, cal, data["open_orders"], peak=cfg.peak,
+                        season_days=cfg.season_days)
     orders, items = material_orders(prod, fc, bom, materials, inventory, start,
-                                    level=cfg.material_service_level)
-    festival = cal.festival("mid_autumn", start.year)
+                                    level=cfg.material_service_level,
+                                    cover_days=cfg.material_cover_days)
+    festival = cal.festival(cfg.peak, start.year)
     if festival < start:
-        festival = cal.festival("mid_autumn", start.year + 1)
-    inv = pd.concat([fg.assign(section="finished_goods"),
-                     items.assign(section="item_cover"),
-                     orders.assign(section="order")], ignore_index=True)
+        festival = cal.festival(cfg.peak, start.year + 1)
     is_mat = orders["kind"] == "material" if len(orders) else pd.Series(dtype=bool)
     inv_expl = {
         "festival": festival.isoformat(),
+        "peak": cfg.peak,
         "newsvendor": "Q = season P50 + sd * z(critical ratio), sd = (P90 - P10) / 2.563; "
                       "critical ratio = (price - cost) / (price - salvage)",
         "newsvendor_units": int(fg["newsvendor_qty"].sum()) if len(fg) else 0,
         "expected_leftover_units": int(fg["expected_leftover"].sum()) if len(fg) else 0,
         "salvage_revenue": float(fg["salvage_revenue"].sum()) if len(fg) else 0.0,
+    }
+    mat_expl = {
         "material_service_level": cfg.material_service_level,
         "safety_stock": "z(service level) * daily need sd * sqrt(lead time days)",
+        "items": len(items),
+    }
+    purchase_expl = {
         "material_orders": int(is_mat.sum()),
+        "packaging_orders": int((~is_mat).sum()) if len(orders) else 0,
         "late_orders": int((orders["late_days"] > 0).sum()) if len(orders) else 0,
+        "cover_days": cfg.material_cover_days,
     }
     pack = packaging_needs(prod, bom, materials)
     pack_orders = orders[~is_mat] if len(orders) else orders
-    packaging = pd.concat([pack.assign(section="need"), pack_orders.assign(section="order")],
-                          ignore_index=True)
     binding = pack_orders.sort_values("order_by").head(1) if len(pack_orders) else None
     pack_expl = {
         "items": sorted(pack["item"].unique().tolist()) if len(pack) else [],
@@ -152,5 +161,8 @@ def build_plans(
         "ranking": "value at risk (boxes that may not ship x price), then date",
         "by_kind": exc["kind"].value_counts().to_dict(),
     }
-    return {"production": (prod, prod_expl), "inventory": (inv, inv_expl),
-            "packaging": (packaging, pack_expl), "exceptions": (exc, exc_expl)}
+    purchases = orders.sort_values(["order_by", "item"], ignore_index=True) if len(orders) \
+        else orders
+    return {PlanKind.PRODUCTION: (prod, prod_expl), PlanKind.INVENTORY: (fg, inv_expl),
+            PlanKind.MATERIALS: (items, mat_expl), PlanKind.PURCHASES: (purchases, purchase_expl),
+            PlanKind.PACKAGING: (pack, pack_expl), PlanKind.EXCEPTIONS: (exc, exc_expl)}

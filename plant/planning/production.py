@@ -3,9 +3,9 @@
 Requirements are firm open orders (due on their due date) and forecast new orders at each
 SKU's service level (the newsvendor critical ratio, see :mod:`plant.planning.inventory`,
 during the festival season; P50 otherwise). A brand OEM or retail order placed in the
-festival season before its channel's ship-by cutoff (``ship_by_days`` before Mid-Autumn) is
-needed at the cutoff, other ones a week after they are placed; e-commerce orders are needed
-the day they are placed.
+festival season before its channel's ship-by cutoff (``ship_by_days`` before the peak) is
+needed at the cutoff, other ones ``late_order_lead_days`` after they are placed; channels that
+ship to consumers as orders come (e-commerce) need them the day they are placed.
 Finished goods on hand serve the earliest needs first (first expired, first out). The rest is
 grossed up by the reject rate measured on the lines and scheduled backwards from the day before
 each need, latest need first, into the pooled daily capacity of the lines - but never earlier
@@ -18,32 +18,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
+from plant.planning.config import PlanConfig
 from plant.planning.rules import critical_ratio, daily_capacity, gross_up, quantile_from_p
 
-__all__ = ["PlanConfig", "assign_lines", "production_plan", "requirements"]
-
-SEASON = (-100, 0)
-
-
-@dataclass
-class PlanConfig:
-    """Planning settings (defaults fit the sample factory)."""
-
-    ship_by_days: dict[str, int] = field(
-        default_factory=lambda: {"oem": 28, "retail": 21, "ecommerce": 2})
-    default_reject_rate: float = 0.03
-    min_remaining_shelf: float = 0.5
-    material_service_level: float = 0.95
-    service_level: float | None = None
-    late_order_lead_days: int = 7
-
+__all__ = ["assign_lines", "production_plan", "requirements"]
 
 def _season_level(skus: pd.DataFrame, cfg: PlanConfig) -> pd.Series:
     if cfg.service_level is not None:
@@ -57,8 +41,8 @@ def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame
     """Units needed per SKU and need date (columns: sku, need_date, qty, source)."""
     df = fc.copy()
     df["ds"] = pd.to_datetime(df["ds"])
-    dist = festival_distance(pd.DatetimeIndex(df["ds"]), cal, "mid_autumn")
-    in_season = (dist >= SEASON[0]) & (dist <= SEASON[1])
+    dist = festival_distance(pd.DatetimeIndex(df["ds"]), cal, cfg.peak)
+    in_season = (dist >= -cfg.season_days) & (dist <= 0)
     level = df["sku"].map(_season_level(skus, cfg)).fillna(0.5).to_numpy()
     q = quantile_from_p(df["net_p10"].to_numpy(), df["net_p50"].to_numpy(),
                         df["net_p90"].to_numpy(), level)
@@ -67,9 +51,10 @@ def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame
     fest = df["ds"] - pd.to_timedelta(dist, unit="D")
     cutoff_days = channel.map(cfg.ship_by_days).fillna(0).astype(int)
     cutoff = fest - pd.to_timedelta(cutoff_days, unit="D")
-    before = in_season & (df["ds"] <= cutoff) & (cutoff_days > 2)
+    stocked = cutoff_days > cfg.direct_ship_max_days  # not shipped to consumers as ordered
+    before = in_season & (df["ds"] <= cutoff) & stocked
     late = df["ds"] + pd.Timedelta(days=cfg.late_order_lead_days)
-    need = np.where(before, cutoff, np.where(cutoff_days > 2, late, df["ds"]))
+    need = np.where(before, cutoff, np.where(stocked, late, df["ds"]))
     df["need_date"] = pd.to_datetime(need)
     df["source"] = "forecast"
     oo = open_orders.copy()
@@ -152,7 +137,8 @@ def production_plan(
         if want <= 0:
             continue
         hi = (r.need_date - first).days - 1
-        max_age = int(shelf.get(r.sku, 60) * (1 - cfg.min_remaining_shelf))
+        max_age = int(shelf.get(r.sku, cfg.default_shelf_life_days)
+                      * (1 - cfg.min_remaining_shelf))
         lo = max(0, hi - max_age)
         for i in range(hi, lo - 1, -1):
             if want <= 1e-9:

@@ -10,7 +10,7 @@ by ``plant.store.results`` and read by ``plant.store.queries``; ERP tables live 
 from __future__ import annotations
 
 from peakline.errors import StoreError
-from plant.store.artifacts import PLAN_KINDS, ArtifactsMixin
+from plant.store.artifacts import ArtifactsMixin
 from plant.store.base import normalize_url
 from plant.store.erp import CSV_KINDS, ErpMixin
 from plant.store.queries import ResultsQueries
@@ -18,7 +18,6 @@ from plant.store.results import DeadLetter, IngestBatch, ResultRows, ResultsMixi
 
 __all__ = [
     "CSV_KINDS",
-    "PLAN_KINDS",
     "DeadLetter",
     "IngestBatch",
     "ResultRows",

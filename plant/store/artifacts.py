@@ -22,7 +22,7 @@ from peakline.wire import PLAN_KINDS
 from plant.store import schema as t
 from plant.store.base import StoreBase
 
-__all__ = ["PLAN_KINDS", "ArtifactsMixin"]
+__all__ = ["ArtifactsMixin"]
 
 
 

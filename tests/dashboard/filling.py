@@ -119,7 +119,7 @@ EXCEPTIONS = [
 
 
 def write_plans(store: Store, as_of: dt.date) -> None:
-    """A forecast, a backtest and three plans in the shapes the planning code stores."""
+    """A forecast, a backtest and plans in the shapes the planning code stores."""
     ds = pd.date_range(as_of, periods=60)
     peak = 120 + 800 * np.exp(-(((np.arange(60) - 50) / 6.0) ** 2))
     rows = [
@@ -159,24 +159,33 @@ def write_plans(store: Store, as_of: dt.date) -> None:
                 "qty": range(1000, 1010),
             }
         ),
-        {"as_of": as_of.isoformat(), "yield": 0.97, "exceptions": EXCEPTIONS},
+        {"as_of": as_of.isoformat(), "yield": 0.97},
     )
     store.save_plan(
-        "inventory",
-        "I-test-1",
+        "exceptions", "P-test-1", "F-test-1", pd.DataFrame(EXCEPTIONS),
+        {"as_of": as_of.isoformat(), "count": len(EXCEPTIONS)},
+    )
+    store.save_plan(
+        "materials",
+        "P-test-1",
+        "F-test-1",
+        pd.DataFrame({"item": ["flour"], "days_of_cover": [12.0], "lead_time_days": [None]}),
+        {"as_of": as_of.isoformat()},
+    )
+    store.save_plan(
+        "purchases",
+        "P-test-1",
         "F-test-1",
         pd.DataFrame(
             {
-                "section": ["item_cover", "order", "order", "order"],
-                "item": ["flour", "flour", "lotus_paste", "salted_yolk"],
-                "days_of_cover": [12.0, None, None, None],
+                "item": ["flour", "lotus_paste", "salted_yolk"],
                 "order_by": [
-                    None,
                     as_of + dt.timedelta(days=40),
                     as_of - dt.timedelta(days=2),
                     as_of + dt.timedelta(days=3),
                 ],
-                "order_qty": [None, 900.0, 500.0, 200.0],
+                "order_qty": [900.0, 500.0, 200.0],
+                "moq": [None, None, None],
             }
         ),
         {"as_of": as_of.isoformat()},

@@ -57,8 +57,7 @@ def test_next_festival_is_the_coming_mid_autumn() -> None:
 
 
 def test_plan_alerts_runout_shortfall_and_overdue() -> None:
-    section = {
-        "name": "order",
+    table = {
         "columns": ["item", "stockout_date", "shortfall", "order_by"],
         "rows": [
             {
@@ -77,7 +76,7 @@ def test_plan_alerts_runout_shortfall_and_overdue() -> None:
         ],
         "marks": [{"order_by": "ok"}, {"order_by": "overdue"}, {"order_by": "ok"}],
     }
-    plan = {"kind": "inventory", "sections": [section]}
+    plan = {"kind": "purchases", "table": table}
     found = sort_alerts(plan_alerts(plan, {"date": "2026-09-25", "name": "Mid-Autumn"}))
     titles = [a["title"] for a in found]
     assert titles == [
@@ -99,8 +98,11 @@ def test_planner_exceptions_capped_worst_first() -> None:
         }
         for i in range(9)
     ]
-    found = exception_alerts({"exceptions": excs})
+    def plan(rows: list[dict[str, object]]) -> dict[str, object]:
+        return {"kind": "exceptions", "table": {"columns": ["kind", "what"], "rows": rows}}
+
+    found = exception_alerts(plan(excs))
     assert len(found) == 7
     assert found[0]["title"] == "item0: late order by (1,000 at risk)"
     assert found[-1]["title"] == "3 more exceptions in the plans"
-    assert exception_alerts({"exceptions": []}) == [] and exception_alerts(None) == []
+    assert exception_alerts(plan([])) == [] and exception_alerts(None) == []

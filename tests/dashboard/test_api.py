@@ -15,7 +15,6 @@ from sqlalchemy import text
 
 from peakline.wire import ItemResult, ResultsBatch
 from plant.dashboard import STATIC_DIR, DashboardServer
-from plant.dashboard.queries import throughput_history
 from plant.store import IngestBatch, Store
 
 from .filling import SITE, Line
@@ -99,20 +98,19 @@ def test_forecast_bands_and_festival_markers(dashboard: DashboardServer) -> None
     assert [r["model"] for r in bt["rows"]] == ["peakline", "AutoETS"]
 
 
-def test_plan_sections_and_order_by_marks(dashboard: DashboardServer) -> None:
-    plan = get_json(dashboard.url, "/api/plans/inventory")
-    assert plan["as_of"] == "2026-08-01" and plan["row_count"] == 4
-    order, cover = plan["sections"]
-    assert (order["name"], cover["name"]) == ("order", "item_cover")
+def test_plan_tables_and_order_by_marks(dashboard: DashboardServer) -> None:
+    plan = get_json(dashboard.url, "/api/plans/purchases")
+    assert plan["as_of"] == "2026-08-01" and plan["row_count"] == 3
+    order = plan["table"]
     assert order["columns"] == ["item", "order_by", "order_qty"]  # empty columns dropped
-    assert cover["columns"] == ["item", "days_of_cover"]
     assert order["order_by_columns"] == ["order_by"]
     assert [r["item"] for r in order["rows"]] == ["lotus_paste", "salted_yolk", "flour"]
     assert [m["order_by"] for m in order["marks"]] == ["overdue", "soon", "ok"]
     assert order["rows"][0]["order_by"] == "2026-07-30"
-    production = get_json(dashboard.url, "/api/plans/production")
-    assert production["sections"][0]["name"] == "production"
-    assert production["exceptions"][0]["what"] == "salted_yolk"
+    cover = get_json(dashboard.url, "/api/plans/materials")["table"]
+    assert cover["columns"] == ["item", "days_of_cover"]
+    exceptions = get_json(dashboard.url, "/api/plans/exceptions")["table"]
+    assert exceptions["rows"][0]["what"] == "salted_yolk"
 
 
 def test_planner_exceptions_become_alerts(dashboard: DashboardServer) -> None:
@@ -214,7 +212,7 @@ def test_history_is_a_trailing_window(store: Store) -> None:
         site=SITE, line="line9", node="cam9", boot_id="b", model="m", sent_at=now, results=results
     )
     store.write_ingest(IngestBatch(results=[(batch, now)]))
-    hist = throughput_history(store.engine, 600.0, 10.0, 60.0, now=now)
+    hist = store.throughput_history(600.0, 10.0, 60.0, now=now)
     series = hist["nodes"]["line9/cam9"]
     assert len(series) == len(hist["ts"]) and hist["ts"][-1] == now
     assert series[0] == 0.0 and series[-1] == 60.0  # 60 items in the last 60 s

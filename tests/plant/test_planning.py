@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from plant.calendar import HolidayCalendar
+from plant.planning.config import PlanConfig
 from plant.planning.inventory import material_orders
-from plant.planning.production import PlanConfig, assign_lines, production_plan
+from plant.planning.production import assign_lines, production_plan
 from plant.planning.rules import (
     critical_ratio,
     daily_capacity,

@@ -12,10 +12,10 @@ import pytest
 
 from peakline.cli import main
 from peakline.demo.sample_erp import generate
-from peakline.wire import ItemResult, ResultsBatch
+from peakline.wire import PLAN_KINDS, ItemResult, ResultsBatch
 from plant.calendar import HolidayCalendar
 from plant.forecast.demand import forecast_demand
-from plant.planning.plans import PLAN_KINDS, build_plans
+from plant.planning.plans import build_plans
 from plant.store import Store
 
 START = dt.date(2026, 8, 1)
@@ -50,25 +50,25 @@ def test_every_plan_explains_itself(plans: dict[str, tuple[pd.DataFrame, dict]])
 
 
 def test_inventory_newsvendor_and_orders(plans: dict[str, tuple[pd.DataFrame, dict]]) -> None:
-    inv, expl = plans["inventory"]
-    fg = inv[inv["section"] == "finished_goods"]
+    fg, expl = plans["inventory"]
     assert len(fg) == 12
     assert ((fg["critical_ratio"] > 0) & (fg["critical_ratio"] < 1)).all()
     above = fg["critical_ratio"] > 0.5
     assert (fg.loc[above, "newsvendor_qty"] >= fg.loc[above, "season_p50"].round() - 1).all()
-    orders = inv[inv["section"] == "order"]
-    assert (orders["qty"] >= orders["moq"]).all()
+    orders = plans["purchases"][0]
+    assert len(orders) and (orders["qty"] >= orders["moq"]).all()
     assert ((orders["qty"] / orders["pack_multiple"]).round(6) % 1 == 0).all()
     lead = pd.to_timedelta(orders["lead_time_days"], unit="D")
     assert (pd.to_datetime(orders["order_by"]) == pd.to_datetime(orders["need_date"]) - lead).all()
     assert expl["festival"] == "2026-09-25"
+    cover = plans["materials"][0]
+    assert set(cover["item"]) >= set(orders["item"])
 
 
 def test_packaging_per_sku_week_and_exceptions_worst_first(
     plans: dict[str, tuple[pd.DataFrame, dict]],
 ) -> None:
-    pack, expl = plans["packaging"]
-    need = pack[pack["section"] == "need"]
+    need, expl = plans["packaging"]
     assert {"sku", "week", "item", "qty", "need_date", "order_by"} <= set(need.columns)
     assert (pd.to_datetime(need["week"]).dt.dayofweek == 0).all()
     assert expl["binding_order"] is not None

@@ -263,8 +263,6 @@
   }
 
   /* ---------- plans ---------- */
-  const SECTION_TITLES = { order: "Orders to place", need: "Needs per week", item_cover: "Cover of materials and packaging",
-    finished_goods: "Finished goods for the season (newsvendor)" };
   async function loadPlan() {
     const kind = state.planKind;
     $("plan-csv").setAttribute("href", `/api/plans/${kind}.csv`);
@@ -280,19 +278,17 @@
       m.forecast_id ? `from forecast ${m.forecast_id}` : null, `as of ${p.as_of}`, `${p.row_count} rows`,
       describe(m.explanation)].filter(Boolean).join(" · ");
     const parts = [];
-    for (const sec of p.sections) {
-      const numeric = sec.columns.filter((c) => sec.rows.every((r) => r[c] === null || typeof r[c] === "number"));
-      const rows = sec.rows.slice(0, 300);
-      if (p.sections.length > 1) parts.push(h("h3", { class: "section" }, SECTION_TITLES[sec.name] || sec.name.replace(/_/g, " ")));
-      parts.push(h("table", { "data-kind": kind, "data-section": sec.name },
-        h("thead", {}, h("tr", {}, sec.columns.map((c) => h("th", { class: numeric.includes(c) ? "" : "text" }, c.replace(/_/g, " "))))),
-        h("tbody", {}, rows.map((r, i) => h("tr", {}, sec.columns.map((c) => {
-          const mark = (sec.marks[i] || {})[c];
-          const cls = [numeric.includes(c) ? "" : "text", mark === "ok" ? "ok-date" : mark || ""].join(" ").trim();
-          return h("td", { class: cls || null, title: mark === "overdue" ? "order-by date has passed" : mark === "soon" ? "order within days" : null }, fmtCell(r[c]));
-        }))))));
-      if (sec.rows.length > rows.length) parts.push(h("p", { class: "hint" }, `${rows.length} of ${sec.rows.length} rows shown; the CSV has all.`));
-    }
+    const sec = p.table;
+    const numeric = sec.columns.filter((c) => sec.rows.every((r) => r[c] === null || typeof r[c] === "number"));
+    const rows = sec.rows.slice(0, 300);
+    parts.push(h("table", { "data-kind": kind },
+      h("thead", {}, h("tr", {}, sec.columns.map((c) => h("th", { class: numeric.includes(c) ? "" : "text" }, c.replace(/_/g, " "))))),
+      h("tbody", {}, rows.map((r, i) => h("tr", {}, sec.columns.map((c) => {
+        const mark = (sec.marks[i] || {})[c];
+        const cls = [numeric.includes(c) ? "" : "text", mark === "ok" ? "ok-date" : mark || ""].join(" ").trim();
+        return h("td", { class: cls || null, title: mark === "overdue" ? "order-by date has passed" : mark === "soon" ? "order within days" : null }, fmtCell(r[c]));
+      }))))));
+    if (sec.rows.length > rows.length) parts.push(h("p", { class: "hint" }, `${rows.length} of ${sec.rows.length} rows shown; the CSV has all.`));
     box.replaceChildren(...parts);
   }
   for (const tab of document.querySelectorAll(".tab")) {

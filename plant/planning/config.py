@@ -1,0 +1,64 @@
+"""Planning settings: the peak the season is built around, channels' ship-by cutoffs, yields.
+
+A strict section (``[planning]`` in the plant service's TOML, see :mod:`plant.config`), so the
+plans that ``peakline plant plan`` makes and the ones ``plant serve`` publishes use the same
+settings. Every number that shapes a plan has a name and a description here.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from peakline.config import Section
+
+__all__ = ["PlanConfig"]
+
+
+class PlanConfig(Section):
+    """How plans are made (defaults fit the sample mooncake factory)."""
+
+    peak: str = Field(
+        default="mid_autumn",
+        description="the festival the season is built around (a name from the holiday calendar)",
+    )
+    season_days: int = Field(
+        default=100, ge=7, le=366,
+        description="days before the peak that count as its season (stock is built for them)",
+    )
+    ship_by_days: dict[str, int] = Field(
+        default_factory=lambda: {"oem": 28, "retail": 21, "ecommerce": 2},
+        description="per channel: days before the peak its goods must leave the factory",
+    )
+    direct_ship_max_days: int = Field(
+        default=2, ge=0,
+        description="a channel whose ship-by is at most this many days ships to consumers as "
+        "orders come (e-commerce): needed the day ordered, not stocked ahead of its cutoff",
+    )
+    late_order_lead_days: int = Field(
+        default=7, ge=0,
+        description="an order placed after its channel's cutoff is needed this many days later",
+    )
+    default_reject_rate: float = Field(
+        default=0.03, ge=0, lt=1,
+        description="reject rate used while the lines have measured none",
+    )
+    min_remaining_shelf: float = Field(
+        default=0.5, ge=0, lt=1,
+        description="share of the shelf life a customer must still have on delivery",
+    )
+    default_shelf_life_days: int = Field(
+        default=60, ge=1,
+        description="shelf life of a SKU whose master data gives none",
+    )
+    material_service_level: float = Field(
+        default=0.95, gt=0, lt=1,
+        description="chance that materials and packaging cover the plan (safety stock)",
+    )
+    service_level: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="fixed service level for finished goods instead of each SKU's newsvendor "
+        "critical ratio (unset: the critical ratio)",
+    )
+    material_cover_days: int = Field(
+        default=28, ge=1, description="days of need one material order covers at most"
+    )
