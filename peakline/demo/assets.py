@@ -3,8 +3,8 @@
 Seeded recordings of each line (``edge.recording``), one inspection model fitted on a
 separate training recording (``edge.model.fit``), the sample ERP history
 (``peakline.demo.sample_erp``), and the config files of the camera nodes and the plant service.
-Each step writes a small ``demo-stamp.json`` with its parameters; a later run with the same
-parameters reuses the files instead of making them again.
+Each step writes a small ``demo-stamp.json`` with its parameters and Peakline's version; a
+later run with the same parameters and version reuses the files instead of making them again.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import peakline
+
 __all__ = [
     "DemoPaths",
     "LineSpec",
     "ensure_erp",
     "ensure_model",
     "ensure_recording",
+    "ensure_training",
     "line_specs",
     "node_config_text",
     "plant_config_text",
@@ -29,6 +32,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 STAMP = "demo-stamp.json"
+#: assets made by another version of Peakline are made again (recorder, model and sample data
+#: change between versions); the same version reuses them, from any checkout
+ASSETS_VERSION = peakline.__version__
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,14 @@ class DemoPaths:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def progress(self) -> Path:
+        return self.root / "progress.json"
+
+    @property
+    def training(self) -> Path:
+        return self.root / "model" / "training"
+
 
 def line_specs(n: int, seed: int) -> list[LineSpec]:
     """``n`` lines (1..3), each with its own camera, seed and defect rate."""
@@ -117,6 +131,7 @@ def ensure_recording(
     from peakline.procs import peakline_argv
 
     params = {
+        "version": ASSETS_VERSION,
         "seed": seed,
         "seconds": seconds,
         "fps": fps,
@@ -153,17 +168,22 @@ def ensure_recording(
     return out
 
 
+def ensure_training(paths: DemoPaths, *, seed: int, fps: float, progress: bool = True) -> Path:
+    """The recording the model is fitted on: one that no demo line replays."""
+    return ensure_recording(
+        paths.training, seed=seed + 7, seconds=45, fps=fps, defect_rate=0.05, progress=progress
+    )
+
+
 def ensure_model(paths: DemoPaths, *, seed: int, fps: float, progress: bool = True) -> Path:
-    """The inspection model (``peakline model fit``) on a recording no demo line replays."""
+    """The inspection model (``peakline model fit``) on the training recording."""
     from peakline.procs import peakline_argv
 
-    training = paths.root / "model" / "training"
-    params = {"seed": seed, "fps": fps, "size": 64, "target_frr": 0.01}
+    training = ensure_training(paths, seed=seed, fps=fps, progress=progress)
+    params = {"version": ASSETS_VERSION, "seed": seed, "fps": fps, "size": 64,
+              "target_frr": 0.01}
     if _stamped(paths.model.parent, params, paths.model):
         return paths.model
-    ensure_recording(
-        training, seed=seed + 7, seconds=45, fps=fps, defect_rate=0.05, progress=progress
-    )
     log.info("fitting the inspection model on %s", training)
     argv = peakline_argv(
         "model",
@@ -188,7 +208,8 @@ def ensure_erp(paths: DemoPaths, *, seed: int) -> Path:
     """The sample ERP history as CSV files (skus, demand, orders, inventory, BOM ...)."""
     from peakline.demo import sample_erp as demand_sample
 
-    params = {"seed": seed, "end": demand_sample.DEFAULT_END.isoformat()}
+    params = {"version": ASSETS_VERSION, "seed": seed,
+              "end": demand_sample.DEFAULT_END.isoformat()}
     if _stamped(paths.erp, params, paths.erp / "skus.csv"):
         return paths.erp
     if paths.erp.exists():
@@ -268,7 +289,7 @@ def plant_config_text(
 [plant]
 site = "{site}"
 db = "{paths.db_url}"
-sqlite_synchronous = "NORMAL"
+sqlite_synchronous = "normal"
 
 [mqtt]
 host = "127.0.0.1"
@@ -286,4 +307,5 @@ host = "{host}"
 port = {port}
 site = "{site} (demo)"
 refresh_s = 1.0
+progress_file = "{paths.progress}"
 """

@@ -9,6 +9,8 @@ broker it started. On Ctrl-C or SIGTERM it stops the nodes first (they flush the
 outboxes), then the planning jobs, the plant and the broker; every child runs in its own
 session with a parent-death signal, so none outlives it.
 
+The dashboard comes up first and shows, from a progress file, what the demo prepares
+(recordings, the model, the ERP history, forecast and plans); then the line goes live.
 Recordings, the model and the ERP files are cached in the work dir; a second start takes
 seconds.
 """
@@ -21,9 +23,11 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from peakline.demo.assets import (
     DemoPaths,
@@ -31,6 +35,7 @@ from peakline.demo.assets import (
     ensure_erp,
     ensure_model,
     ensure_recording,
+    ensure_training,
     line_specs,
     node_config_text,
     plant_config_text,
@@ -39,6 +44,8 @@ from peakline.demo.broker import DemoBroker, choose_broker
 from peakline.demo.procs import ChildGroup, demo_child
 from peakline.errors import ConfigError, PeaklineError
 from peakline.procs import ProcessError, peakline_argv, wait_for_port
+from peakline.progress import Progress
+from peakline.wire import PlanKind
 from plant.dashboard.auth import require_token_for, resolve_token
 
 __all__ = ["DemoLine", "DemoOptions"]
@@ -76,6 +83,7 @@ class DemoLine:
     _jobs: ChildGroup = field(default_factory=ChildGroup)
     _nodes: ChildGroup = field(default_factory=ChildGroup)
     _reported: set[str] = field(default_factory=set)
+    _store: Any = None  # opened to watch for the first plans
 
     def __post_init__(self) -> None:
         if not 1 <= self.options.nodes <= 3:
@@ -95,36 +103,86 @@ class DemoLine:
         self.specs = line_specs(self.options.nodes, self.options.seed)
 
     # --- preparing -------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Make (or reuse) the ERP files, the recordings and the model; import the ERP data."""
-        opts, paths = self.options, self.paths
-        for folder in (paths.root, paths.plant, paths.nodes, paths.logs, paths.broker):
-            folder.mkdir(parents=True, exist_ok=True)
-        ensure_erp(paths, seed=opts.seed)
+    def plan_steps(self) -> Progress:
+        """The progress file the dashboard shows while the demo prepares, with every step."""
+        progress = Progress(self.paths.progress, "Preparing the demo line")
+        progress.add("erp", "sample ERP history (four years of orders)")
         for spec in self.specs:
-            ensure_recording(
-                paths.recordings / spec.line,
-                seed=spec.seed,
-                seconds=opts.seconds_per_line,
-                fps=opts.fps,
-                defect_rate=spec.defect_rate,
-                progress=opts.progress,
-            )
-        ensure_model(paths, seed=opts.seed, fps=opts.fps, progress=opts.progress)
+            progress.add(f"rec:{spec.line}", f"recording {spec.line} ({spec.node})")
+        progress.add("training", "training recording for the inspection model")
+        progress.add("model", "fitting the inspection model")
+        progress.add("import", "importing the ERP history into the plant")
+        progress.add("plans", "forecast, plans and backtest")
+        progress.add("nodes", "starting the camera nodes")
+        return progress
+
+    def prepare(self, progress: Progress, stop: threading.Event) -> bool:
+        """Make (or reuse) the ERP files, the recordings and the model; import the ERP data.
+
+        Returns False if ``stop`` was set on the way."""
+        opts, paths = self.options, self.paths
+
+        def step(key: str, run: Callable[[], object], detail: str = "") -> bool:
+            if stop.is_set():
+                return False
+            progress.start(key, detail)
+            try:
+                run()
+            except PeaklineError as exc:
+                progress.fail(key, str(exc).splitlines()[0])
+                raise
+            progress.done(key)
+            return True
+
+        if not step("erp", lambda: ensure_erp(paths, seed=opts.seed)):
+            return False
+        for spec in self.specs:
+            if not step(f"rec:{spec.line}", lambda s=spec: ensure_recording(  # type: ignore[misc]
+                    paths.recordings / s.line, seed=s.seed, seconds=opts.seconds_per_line,
+                    fps=opts.fps, defect_rate=s.defect_rate, progress=opts.progress),
+                    f"{opts.seconds_per_line:.0f} s at {opts.fps:.0f} fps"):
+                return False
+        if not step("training", lambda: ensure_training(paths, seed=opts.seed, fps=opts.fps,
+                                                        progress=opts.progress)):
+            return False
+        if not step("model", lambda: ensure_model(paths, seed=opts.seed, fps=opts.fps,
+                                                  progress=opts.progress)):
+            return False
+        return step("import", self._import_erp)
+
+    def _import_erp(self) -> None:
         from plant.store import Store
 
-        with Store.open(paths.db_url, synchronous="NORMAL") as store:
-            counts = store.import_dir(paths.erp)
+        with Store.open(self.paths.db_url, synchronous="normal") as store:
+            counts = store.import_dir(self.paths.erp)
         log.info("ERP history imported: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
 
     # --- starting --------------------------------------------------------------------------
-    def start(self) -> str:
-        """Start broker, plant + dashboard, planning jobs and camera nodes; return the URL."""
+    def start_plant(self) -> str:
+        """Start the broker and the plant with its dashboard (on an empty store); the URL."""
+        for folder in (self.paths.root, self.paths.plant, self.paths.nodes, self.paths.logs,
+                       self.paths.broker):
+            folder.mkdir(parents=True, exist_ok=True)
         self._start_broker()
         self._start_plant()
-        self._start_planning()
-        self._start_nodes()
         return self.url
+
+    def start_line(self, progress: Progress) -> None:
+        """Start the planning job and the camera nodes; the dashboard goes live."""
+        progress.start("plans")
+        self._start_planning()
+        progress.start("nodes")
+        self._start_nodes()
+        progress.done("nodes", f"{len(self.specs)} camera nodes")
+        progress.set_phase("live")
+
+    def plans_ready(self) -> bool:
+        """Whether the planning job has stored its first plans."""
+        from plant.store import Store
+
+        if self._store is None:
+            self._store = Store.open(self.paths.db_url, synchronous="normal")
+        return self._store.latest_plan_id(PlanKind.PRODUCTION) is not None
 
     def _start_broker(self) -> None:
         broker = self.broker = choose_broker(self.paths.broker)
@@ -147,6 +205,7 @@ class DemoLine:
         cfg = self.paths.plant / "plant.toml"
         cfg.write_text(plant_config_text(self.paths, SITE, self.broker_port, opts.host, opts.port,
                                          self.started_broker.client_toml()))
+        self.paths.progress.unlink(missing_ok=True)  # not the last run's
         plant = self._infra.start(
             demo_child(
                 "plant",
@@ -218,6 +277,9 @@ class DemoLine:
 
     def stop(self) -> None:
         """Nodes first (they flush), then jobs, then plant and broker; no child left behind."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
         for name, group in (
             ("camera nodes", self._nodes),
             ("planning jobs", self._jobs),
@@ -231,7 +293,8 @@ class DemoLine:
 
 
 def run_demo(options: DemoOptions) -> int:
-    """Prepare, start, wait for Ctrl-C / SIGTERM / ``minutes``, stop; the exit status."""
+    """Start the dashboard, prepare, start the line, wait for Ctrl-C / SIGTERM / ``minutes``,
+    stop; the exit status."""
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -241,10 +304,13 @@ def run_demo(options: DemoOptions) -> int:
     old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     demo = DemoLine(options)
     try:
-        demo.prepare()
-        if stop.is_set():
+        url = demo.start_plant()
+        progress = demo.plan_steps()
+        print(f"\nPeakline dashboard: {url} (it shows what the demo prepares, then the live "
+              "line)\n", flush=True)
+        if not demo.prepare(progress, stop):
             return 130
-        url = demo.start()
+        demo.start_line(progress)
         lines = ", ".join(f"{s.line}/{s.node}" for s in demo.specs)
         print(
             f"\nPeakline demo line is running: {lines}\n"
@@ -255,8 +321,12 @@ def run_demo(options: DemoOptions) -> int:
             flush=True,
         )
         deadline = None if options.minutes is None else time.monotonic() + 60 * options.minutes
+        plans_pending = True
         while not stop.wait(1.0):
             demo.check()
+            if plans_pending and demo.plans_ready():
+                progress.done("plans")
+                plans_pending = False
             if deadline is not None and time.monotonic() >= deadline:
                 log.info("ran for %.1f minutes, stopping", options.minutes)
                 break

@@ -96,7 +96,7 @@ class EmbeddedBroker(BrokerProcess):
 
     def argv(self) -> list[str]:
         """The command line of the broker process (after :meth:`prepare`)."""
-        argv = [self.python, "-m", "plant.broker.embedded", "--port", str(self.port)]
+        argv = [self.python, "-P", "-m", "plant.broker.embedded", "--port", str(self.port)]
         if self.users:
             argv += ["--password-file", str(self.password_path)]
         return argv

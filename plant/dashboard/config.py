@@ -31,6 +31,11 @@ class DashboardConfig(BaseModel):
         description="file holding the access token (first line); used when the variable is unset",
     )
     site: str = Field(default="", description="site name shown in the header")
+    progress_file: str | None = Field(
+        default=None,
+        description="JSON progress file of a job preparing the plant (``peakline demo`` writes "
+        "one); its steps are shown until its phase is live",
+    )
     refresh_s: float = Field(
         default=1.0, gt=0.05, le=60, description="seconds between live updates pushed to screens"
     )

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from peakline.progress import read_progress
 from peakline.wire import PLAN_KINDS, PlanKind
 from plant.dashboard import views
 from plant.dashboard.alerts import (
@@ -145,9 +146,12 @@ class DashboardState:
         no_items: list[dict[str, Any]] = []
         gallery, err = self._guard("rejects", self.gallery, no_items)
         errors += [err] if err else []
+        preparing = read_progress(self.config.progress_file) if self.config.progress_file \
+            else None
         return {
             **overview,
             "site": self.config.site,
+            "preparing": preparing,
             "alerts": sort_alerts(alerts),
             "festival": festival,
             "as_of": (as_of or dt.date.today()).isoformat(),

@@ -307,9 +307,28 @@
     if (!state.errors.includes(msg)) state.errors.push(msg);
     showErrors([...state.errors.slice(-3), ...((state.live && state.live.errors) || [])]);
   }
+  /* ---------- a job preparing the plant (peakline demo): its steps until the line is live ---------- */
+  const STEP_MARK = { pending: "○", running: "◐", done: "●", failed: "✕" };
+  function renderPreparing(p) {
+    const box = $("preparing");
+    const open = p && p.steps ? p.steps.filter((s) => s.state !== "done") : [];
+    if (!p || (p.phase === "live" && !open.length)) { box.hidden = true; return; }
+    box.hidden = false;
+    box.className = `preparing ${p.phase}`;
+    const now = Date.now() / 1000;
+    const secs = (s) => (s.started ? Math.round((s.finished || now) - s.started) : null);
+    const steps = p.phase === "live" ? open : p.steps;
+    box.replaceChildren(
+      h("h2", {}, p.phase === "live" ? "Still preparing" : p.phase === "failed" ? `${p.title}: failed` : p.title),
+      h("ol", { class: "steps" }, steps.map((s) => h("li", { class: `step ${s.state}`, "data-step": s.key },
+        h("span", { class: "mark" }, STEP_MARK[s.state] || "?"), " ", s.label,
+        secs(s) != null ? h("span", { class: "hint" }, ` ${secs(s)} s`) : null,
+        s.detail ? h("span", { class: "hint" }, ` · ${s.detail}`) : null))));
+  }
   function onLive(live) {
     state.live = live;
     state.updates += 1;
+    renderPreparing(live.preparing);
     $("site").textContent = live.site || "";
     renderFestival(live);
     renderAlerts(live.alerts);
