@@ -1,34 +1,55 @@
-"""Builders of wire payloads for the plant tests (results batches, status, metrics)."""
+"""Builders of what travels in the tests: item-result drafts and wire payloads.
+
+:func:`draft` is one item result as the node's pipeline hands it to the outbox (every field of
+:class:`~peakline.wire.ItemResult` but ``seq``, which the outbox gives). :func:`items`,
+:func:`batch`, :func:`status`, :func:`metrics` and :func:`thumb` build the payloads a node
+sends; values that a test does not name are plausible and fixed.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from peakline import wire
 
+__all__ = ["SITE", "batch", "draft", "items", "metrics", "status", "thumb"]
+
 SITE = "s1"
+
+
+def draft(i: int, decision: str = "pass", *, ts: float | None = None,
+          defect: str | None = "crack") -> dict[str, Any]:
+    """Item ``i`` (its tracker id and frame); a reject scores high and names ``defect``."""
+    reject = decision == "reject"
+    return {
+        "item_id": i, "ts": time.time() if ts is None else ts, "frame": i,
+        "bbox": (10, 20, 150, 160), "score": 0.9 if reject else 0.1, "decision": decision,
+        "defect": defect if reject else None, "latency_ms": 7.5, "rejected": reject,
+        "missed_reject": False,
+    }
 
 
 def items(seqs: Iterable[int], *, ts: float | None = None, reject_every: int = 0,
           defect: str = "crack") -> list[wire.ItemResult]:
     """Item results with the given sequence numbers (every ``reject_every``-th rejected)."""
     now = time.time() if ts is None else ts
-    out = []
-    for seq in seqs:
-        rej = bool(reject_every) and seq % reject_every == 0
-        out.append(wire.ItemResult(
-            seq=seq, item_id=seq, ts=now, frame=seq, bbox=(10, 20, 150, 160),
-            score=0.9 if rej else 0.1, decision="reject" if rej else "pass",
-            defect=defect if rej else None, latency_ms=7.5, rejected=rej))
-    return out
+    return [
+        wire.ItemResult(seq=seq, **draft(
+            seq, "reject" if reject_every and seq % reject_every == 0 else "pass",
+            ts=now, defect=defect))
+        for seq in seqs
+    ]
 
 
 def batch(seqs: Iterable[int], *, node: str = "n1", line: str = "L1", boot: str = "boot-a",
-          site: str = SITE, **kw: object) -> wire.ResultsBatch:
-    """A ResultsBatch of ``seqs`` from ``site/line/node``."""
-    return wire.ResultsBatch(site=site, line=line, node=node, boot_id=boot, model="m/1",
-                             sent_at=time.time(), results=items(seqs, **kw))  # type: ignore[arg-type]
+          site: str = SITE, model: str = "m/1", historical: bool = False,
+          **kw: Any) -> wire.ResultsBatch:
+    """A ResultsBatch of ``seqs`` from ``site/line/node`` (``kw`` goes to :func:`items`)."""
+    return wire.ResultsBatch(site=site, line=line, node=node, boot_id=boot, model=model,
+                             historical=historical, sent_at=time.time(),
+                             results=items(seqs, **kw))
 
 
 def status(state: str, *, node: str = "n1", line: str = "L1", site: str = SITE) -> wire.NodeStatus:

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
-
-def run_demo(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "peakline.cli", "demo", "--workdir", str(tmp_path / "demo"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+import pytest
+from support.procs import peakline
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEAKLINE_DASHBOARD_TOKEN")}
-    return {**env, **extra}
+@pytest.fixture(autouse=True)
+def _no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo runs without an operator token unless a test sets one."""
+    monkeypatch.delenv("PEAKLINE_DASHBOARD_TOKEN", raising=False)
+    monkeypatch.delenv("PEAKLINE_DASHBOARD_TOKEN_FILE", raising=False)
+
+
+def run_demo(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run ``peakline demo ARGS`` to its end; its exit status and output."""
+    demo = peakline("demo-run", tmp_path, "demo", "--workdir", str(tmp_path / "demo"), *args,
+                    env=env)
+    return demo.run(120), demo.output()
 
 
 def test_without_mosquitto_it_is_not_refused_for_that(tmp_path: Path) -> None:
@@ -34,17 +33,17 @@ def test_without_mosquitto_it_is_not_refused_for_that(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        done = run_demo(tmp_path, "--port", str(port), env=_env(PATH=str(bare)))
-    assert done.returncode == 2
-    assert "Mosquitto" not in done.stderr
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
-    assert "Traceback" not in done.stderr
+        status, output = run_demo(tmp_path, "--port", str(port), env={"PATH": str(bare)})
+    assert status == 2
+    assert "Mosquitto" not in output
+    assert f"cannot listen on 127.0.0.1:{port}" in output
+    assert "Traceback" not in output
 
 
 def test_off_loopback_without_token_is_refused(tmp_path: Path) -> None:
-    done = run_demo(tmp_path, "--host", "0.0.0.0", env=_env())
-    assert done.returncode == 2
-    assert "requires an access token" in done.stderr and "PEAKLINE_DASHBOARD_TOKEN" in done.stderr
+    status, output = run_demo(tmp_path, "--host", "0.0.0.0")
+    assert status == 2
+    assert "requires an access token" in output and "PEAKLINE_DASHBOARD_TOKEN" in output
     assert not (tmp_path / "demo").exists()
 
 
@@ -53,7 +52,7 @@ def test_busy_dashboard_port_is_refused(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        done = run_demo(tmp_path, "--port", str(port), env=_env())
-    assert done.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+        status, output = run_demo(tmp_path, "--port", str(port))
+    assert status == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in output and "--port" in output
     assert not (tmp_path / "demo").exists()
