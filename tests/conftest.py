@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.paths import RECORDING
 
 from plant.broker.process import Mosquitto
-
-DATA = Path(__file__).parent / "data"
 
 
 def _require_mosquitto() -> None:
@@ -40,7 +39,6 @@ def own_broker(tmp_path: Path) -> Iterator[Mosquitto]:
 @pytest.fixture(scope="session")
 def recording_dir() -> Path:
     """The committed short recording of a mooncake line (frames + labels.jsonl)."""
-    path = DATA / "line_short"
-    if not path.exists():
-        pytest.fail(f"{path} is missing; regenerate it with tests/data/README.md")
-    return path
+    if not RECORDING.exists():
+        pytest.fail(f"{RECORDING} is missing; regenerate it with tests/data/README.md")
+    return RECORDING

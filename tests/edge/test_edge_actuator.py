@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from edgekit import wait_until
+from support.waiting import wait_until
 
 from edge.actuator import CsvReject, ModbusReject, RejectEvent, RejectScheduler
 from edge.config_sections import ActuatorConfig, BeltConfig, ModbusActuator
@@ -102,9 +102,10 @@ def test_modbus_coil_is_pulsed(modbus_port: int) -> None:
                                       unit=1, pulse_ms=400))
     plc = ModbusTcpClient("127.0.0.1", port=modbus_port)
     try:
-        assert wait_until(lambda: _try_fire(act), 10)
+        wait_until("the reject to fire", lambda: _try_fire(act), 10)
         assert plc.read_coils(0, count=8, device_id=1).bits[3] is True
-        assert wait_until(lambda: plc.read_coils(0, count=8, device_id=1).bits[3] is False, 5)
+        wait_until("the coil to drop",
+                   lambda: plc.read_coils(0, count=8, device_id=1).bits[3] is False, 5)
     finally:
         plc.close()
         act.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from edgekit import wait_until
+from support.waiting import wait_until
 
 from edge.capture import Capture, FrameRef, FrameRing
 from edge.config_sections import FileSource, FolderSource, StreamSource
@@ -85,7 +85,7 @@ def test_lost_stream_is_reopened_with_backoff_and_stops_cleanly() -> None:
     out: queue.Queue[FrameRef | None] = queue.Queue()
     cap = Capture(make_source(cfg), cfg, out)
     cap.start()  # a camera that is not there yet is not fatal
-    assert wait_until(lambda: cap.stats.reopens >= 3, 20)
+    wait_until("three reopen attempts", lambda: cap.stats.reopens >= 3, 20)
     cap.stop()
     assert out.get(timeout=10) is None
 

@@ -5,22 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from edge.config import load_config
 from edge.config_sections import CsvActuator, RecordingSource
 from peakline.cli import main
 from peakline.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "configs" / "line1.toml"
+EXAMPLE = REPO / "configs" / "line1.toml"
 
 
 def test_example_config_loads_with_paths_relative_to_it() -> None:
     cfg = load_config(EXAMPLE)
     assert isinstance(cfg.source, RecordingSource)
-    assert cfg.source.path == ROOT / "tests" / "data" / "line_short"
+    assert cfg.source.path == REPO / "tests" / "data" / "line_short"
     assert isinstance(cfg.actuator.plugin, CsvActuator)
-    assert cfg.outbox.path == ROOT / "var" / "line1-outbox.db"
+    assert cfg.outbox.path == REPO / "var" / "line1-outbox.db"
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -78,4 +78,4 @@ def test_check_config_cli_reports_errors_with_status_2(
 def test_docs_list_every_config_key() -> None:
     from edge.config import reference_markdown
 
-    assert reference_markdown().strip() in (ROOT / "docs" / "edge.md").read_text()
+    assert reference_markdown().strip() in (REPO / "docs" / "edge.md").read_text()

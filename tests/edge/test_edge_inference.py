@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from edgekit import wait_until
+from support.waiting import wait_until
 
 from edge.fastpath import PreprocessSpec, preprocess
 from edge.inference import Inference, Job
@@ -82,11 +82,12 @@ def test_watchdog_restarts_a_stalled_stage(recording_dir: Path, line_model: Path
     feeder = threading.Thread(target=inf.submit, args=(frame, jobs))  # blocks while stalled
     feeder.start()
     try:
-        assert wait_until(inf.check, 10)  # the first batch hangs: the watchdog restarts
+        # the first batch hangs: the watchdog restarts the worker
+        wait_until("the watchdog to restart the worker", inf.check, 10)
         assert inf.restarts == 1
-        assert wait_until(lambda: len(done) == len(boxes) - 2, 20)  # the new worker goes on
+        wait_until("the new worker to go on", lambda: len(done) == len(boxes) - 2, 20)
         release.set()  # the hung call returns: its batch is still delivered, nothing lost
-        assert wait_until(lambda: sorted(done) == list(range(len(boxes))), 20)
+        wait_until("every batch delivered", lambda: sorted(done) == list(range(len(boxes))), 20)
     finally:
         release.set()
         feeder.join(30)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -14,8 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from edgekit import Acker, wait_until
-from nodekit import match_results, node_config, offline_reference, read_outbox, rescore
+from support.configs import node_config
+from support.mqtt import Acker
+from support.procs import peakline
+from support.replay import match_results, offline_reference, read_outbox, rescore
+from support.waiting import wait_until
 
 from edge.config import load_config
 from edge.decision import Decider, Thresholds
@@ -23,8 +22,6 @@ from edge.model.card import read_card
 from edge.node import Node
 from edge.recording.format import read_recording
 from plant.broker.process import Mosquitto
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_node(config: Path, stop_after: float | None = None) -> Node:
@@ -41,7 +38,7 @@ def test_replay_decides_every_item_once_like_model_eval(
     acker = Acker(broker.port)
     try:
         node = _run_node(node_config(tmp_path, broker.port, recording_dir, line_model))
-        assert wait_until(lambda: acker.stored() >= node.decisions.decided, 20)
+        acker.wait_stored(node.decisions.decided, 20)
     finally:
         acker.close()
     results = sorted(acker.results[("n1", node.boot_id)].values(), key=lambda r: r.seq)
@@ -94,7 +91,7 @@ def test_broker_killed_mid_run_loses_nothing(
     runner = threading.Thread(target=node.run, kwargs={"install_signals": False})
     runner.start()
     try:
-        assert wait_until(lambda: acker.stored() >= 10, 60)
+        acker.wait_stored(10, 60)
         own_broker.kill()
         before = node.decisions.decided
         time.sleep(outage_s)
@@ -106,7 +103,7 @@ def test_broker_killed_mid_run_loses_nothing(
         runner.join(60)
         assert not runner.is_alive()
         decided = node.decisions.decided
-        assert wait_until(lambda: acker.stored() >= decided, 30)
+        acker.wait_stored(decided, 30)
     finally:
         node.stop()
         runner.join(60)
@@ -117,15 +114,6 @@ def test_broker_killed_mid_run_loses_nothing(
     assert node.publisher.stats.connects >= 2
 
 
-def _spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with log.open("ab") as fh:
-        return subprocess.Popen(
-            [sys.executable, "-m", "peakline.cli", "edge", "run", "--config", str(config)],
-            cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env,
-        )
-
-
 def test_kill9_mid_run_then_restart_delivers_the_outbox(
     own_broker: Mosquitto, recording_dir: Path, line_model: Path, tmp_path: Path
 ) -> None:
@@ -133,28 +121,23 @@ def test_kill9_mid_run_then_restart_delivers_the_outbox(
     cfg = node_config(tmp_path, own_broker.port, recording_dir, line_model,
                       source={"realtime": True, "loop": True}, mqtt={"resend_after_s": 2.0})
     outbox = tmp_path / "outbox.db"
-    log = tmp_path / "node.log"
-    proc = _spawn(cfg, log)
+    node = peakline("node", tmp_path, "edge", "run", "--config", str(cfg)).start()
     try:
-        assert wait_until(lambda: acker.stored() >= 15, 90), log.read_text()[-3000:]
+        node.wait_for("15 results stored", lambda: acker.stored() >= 15, 90)
         own_broker.kill()  # so some results are only in the outbox when the node dies
         time.sleep(1.5)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        node.kill()
         own_broker.start()
         in_outbox = read_outbox(outbox)
         assert in_outbox, "nothing was waiting in the outbox at the kill"
         first_boot = {b for b, _ in in_outbox}
-        proc = _spawn(cfg, log)
-        assert wait_until(
-            lambda: all(s in acker.results.get(("n1", b), {}) for b, s in in_outbox), 60
-        ), log.read_text()[-3000:]
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
+        node.start()
+        node.wait_for("every result of the killed boot stored",
+                      lambda: all(s in acker.results.get(("n1", b), {}) for b, s in in_outbox),
+                      60)
+        assert node.stop(60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        node.kill()
         acker.close()
     for boot in first_boot:  # nothing of the killed boot is missing: seqs 1..max
         seqs = sorted(acker.results[("n1", boot)])
@@ -173,12 +156,9 @@ def test_missing_or_invalid_model_stops_the_node_with_status_2(
     if content is not None:
         model.write_bytes(content)
     cfg = node_config(tmp_path, broker.port, recording_dir, model)
-    run = subprocess.run(
-        [sys.executable, "-m", "peakline.cli", "edge", "run", "--config", str(cfg)],
-        cwd=ROOT, capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert run.returncode == 2
-    err = run.stderr.decode()
+    node = peakline("node", tmp_path, "edge", "run", "--config", str(cfg))
+    assert node.run(120) == 2
+    err = node.output()
     assert str(model) in err
     assert ("does not exist" in err) if content is None else ("not an ONNX model" in err)
     assert "Traceback" not in err
@@ -204,8 +184,8 @@ def test_corrupt_frames_are_counted_and_skipped(
         node = Node(load_config(cfg))
         runner = threading.Thread(target=node.run, kwargs={"install_signals": False})
         runner.start()
-        assert wait_until(lambda: node.metrics_port is not None, 30)
-        assert wait_until(lambda: node.items.done.is_set(), 120)
+        wait_until("the metrics port", lambda: node.metrics_port is not None, 30)
+        wait_until("the end of the frames", lambda: node.items.done.is_set(), 120)
         body = urllib.request.urlopen(f"http://127.0.0.1:{node.metrics_port}/metrics").read()
         runner.join(60)
     finally:

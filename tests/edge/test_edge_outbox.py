@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekit import draft
+from support.payloads import draft
 
 from edge.outbox import Outbox
 

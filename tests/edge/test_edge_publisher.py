@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from edgekit import Acker, draft, wait_until
+from support.mqtt import Acker, Recorder
+from support.payloads import draft
+from support.waiting import wait_until
 
 from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
@@ -45,8 +46,8 @@ def test_results_go_in_batches_and_leave_the_outbox_only_when_acked(
     try:
         for k in range(4):
             outbox.store("boot-a", [draft(k * 100 + i) for i in range(100)])
-        assert acker.wait_for(400)
-        assert wait_until(lambda: outbox.backlog == 0)
+        acker.wait_stored(400)
+        wait_until("the outbox to empty", lambda: outbox.backlog == 0, 30)
         seqs = sorted(acker.results[("n1", "boot-a")])
         assert seqs == list(range(1, 401))
         assert max(len(b.results) for b in acker.batches) == 50  # many results per message
@@ -65,11 +66,11 @@ def test_nothing_is_deleted_without_a_plant_ack_and_resends_happen(
     pub.start()
     try:
         outbox.store("boot-a", [draft(i) for i in range(20)])
-        assert acker.wait_for(20)
-        assert wait_until(lambda: pub.stats.resent >= 20, 10)
+        acker.wait_stored(20)
+        wait_until("20 resends", lambda: pub.stats.resent >= 20, 10)
         assert outbox.backlog == 20  # the broker's PUBACK deletes nothing
         # resends are marked historical (they reach the acker a moment after being counted)
-        assert wait_until(lambda: any(b.historical for b in acker.batches), 10)
+        wait_until("a historical batch", lambda: any(b.historical for b in acker.batches), 10)
     finally:
         pub.stop(0)
         acker.close()
@@ -85,13 +86,12 @@ def test_backlog_waits_for_the_plant_and_drains_as_historical(
     try:
         ts = time.time() - 60
         outbox.store("boot-a", [draft(i, ts=ts) for i in range(30)])
-        assert wait_until(lambda: pub.connected)
+        wait_until("the node to connect", lambda: pub.connected, 30)
         time.sleep(0.5)
         assert acker.stored() == 0 and outbox.backlog == 30
-        acker.client.publish(acker.topics.plant_status, acker._status("online"), qos=1,
-                             retain=True)
-        assert acker.wait_for(30)
-        assert wait_until(lambda: outbox.backlog == 0)
+        acker.go_online()
+        acker.wait_stored(30)
+        wait_until("the outbox to empty", lambda: outbox.backlog == 0, 30)
         assert all(b.historical for b in acker.batches)
         assert all(r.ts == ts for b in acker.batches for r in b.results)  # original times
     finally:
@@ -105,15 +105,15 @@ def test_broker_sigkill_loses_nothing(own_broker: Mosquitto, outbox: Outbox) -> 
     pub.start()
     try:
         outbox.store("boot-a", [draft(i) for i in range(200)])
-        assert acker.wait_for(200)
+        acker.wait_stored(200)
         own_broker.kill()
-        assert wait_until(lambda: not pub.connected, 10)
+        wait_until("the node to notice the broker gone", lambda: not pub.connected, 10)
         for k in range(5):  # the node keeps inspecting: results pile up in the outbox
             outbox.store("boot-a", [draft(1000 + k * 100 + i) for i in range(100)])
         time.sleep(1.0)
         own_broker.start()
-        assert acker.wait_for(700, 30)
-        assert wait_until(lambda: outbox.backlog == 0, 30)
+        acker.wait_stored(700, 30)
+        wait_until("the outbox to empty", lambda: outbox.backlog == 0, 30)
         assert sorted(acker.results[("n1", "boot-a")]) == list(range(1, 701))
         assert pub.stats.connects >= 2
     finally:
@@ -131,7 +131,7 @@ def test_denied_publish_is_noticed(tmp_path: Path, outbox: Outbox) -> None:
         pub.start()
         try:
             outbox.store("boot-a", [draft(i) for i in range(5)])
-            assert wait_until(lambda: pub.stats.denied >= 1, 10)
+            wait_until("a denied publish", lambda: pub.stats.denied >= 1, 10)
             assert outbox.backlog == 5 and acker.stored() == 0
         finally:
             pub.stop(0)
@@ -141,52 +141,39 @@ def test_denied_publish_is_noticed(tmp_path: Path, outbox: Outbox) -> None:
 def test_status_metrics_and_commands(broker: Mosquitto, outbox: Outbox) -> None:
     from peakline.wire import NodeCommand, NodeMetrics, NodeStatus, dump_payload, parse_payload
 
-    got: dict[str, list[tuple[bytes, object]]] = {}
-    seen = paho_client(broker.port, "peakline/v1/s1/l1/n1/#", got)
+    base = "peakline/v1/s1/l1/n1"
+    seen = Recorder(broker.port, [f"{base}/#"])
     commands: list[NodeCommand] = []
 
     def metrics() -> NodeMetrics:
         return NodeMetrics(site="s1", line="l1", node="n1", boot_id="boot-a", ts=time.time(),
                            window_s=1.0, items=3)
 
+    def last_status() -> NodeStatus:
+        status = parse_payload(seen.on(f"{base}/status")[-1], NodeStatus)
+        assert isinstance(status, NodeStatus)
+        return status
+
     pub = Publisher(NODE, _link(broker.port, metrics_interval_s=0.2, require_plant_online=False),
                     outbox, "boot-a", "m:1", "digest", metrics=metrics,
                     on_command=commands.append)
     pub.start()
     try:
-        assert wait_until(lambda: len(got.get("metrics", [])) >= 2, 10)
-        raw, props = got["metrics"][0]
-        assert parse_payload(raw, NodeMetrics).items == 3  # type: ignore[attr-defined]
-        assert getattr(props, "MessageExpiryInterval", None) == 1  # stale metrics expire
-        status = parse_payload(got["status"][-1][0], NodeStatus)
-        assert isinstance(status, NodeStatus) and status.state == "online"
+        wait_until("two metrics messages", lambda: len(seen.on(f"{base}/metrics")) >= 2, 10)
+        first = next(m for m in seen.messages if m.topic == f"{base}/metrics")
+        assert parse_payload(first.payload, NodeMetrics).items == 3  # type: ignore[attr-defined]
+        # stale metrics expire
+        assert getattr(first.properties, "MessageExpiryInterval", None) == 1
+        status = last_status()
+        assert status.state == "online"
         assert status.model == "m:1" and status.config_digest == "digest"
         cmd = NodeCommand(command="set_thresholds", reject_threshold=2.0)
-        seen.publish("peakline/v1/s1/l1/n1/cmd", dump_payload(cmd), qos=1)
-        assert wait_until(lambda: commands == [cmd], 10)
+        seen.publish(f"{base}/cmd", dump_payload(cmd))
+        wait_until("the command to reach the node", lambda: commands == [cmd], 10)
     finally:
         pub.stop(0)
-    assert wait_until(lambda: parse_payload(got["status"][-1][0], NodeStatus).state  # type: ignore[attr-defined]
-                      == "offline", 10)
-    seen.disconnect()
-    seen.loop_stop()
-
-
-def paho_client(port: int, topic: str, got: dict[str, list[tuple[bytes, object]]]) -> Any:
-    """A plain subscriber recording payloads (and properties) per topic leaf."""
-    import paho.mqtt.client as mqtt
-
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-
-    def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
-        got.setdefault(msg.topic.rsplit("/", 1)[-1], []).append(
-            (bytes(msg.payload), msg.properties))
-
-    c.on_message = on_message
-    c.connect("127.0.0.1", port)
-    c.subscribe(topic, qos=1)
-    c.loop_start()
-    return c
+    wait_until("the node's status offline", lambda: last_status().state == "offline", 10)
+    seen.close()
 
 
 def test_resends_of_one_message_back_off() -> None:

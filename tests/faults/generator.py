@@ -29,6 +29,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from support.payloads import draft
+
 from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
 from edge.publisher import Publisher
@@ -92,12 +94,7 @@ class SimNode:
         for _ in range(n):
             self.item_id += 1
             reject = reject_every > 0 and self.item_id % reject_every == 0
-            out.append({
-                "item_id": self.item_id, "ts": now, "frame": self.item_id,
-                "bbox": (10, 20, 160, 160), "score": 0.9 if reject else 0.1,
-                "decision": "reject" if reject else "pass",
-                "defect": "crack" if reject else None, "latency_ms": 3.0, "rejected": reject,
-            })
+            out.append(draft(self.item_id, "reject" if reject else "pass", ts=now))
         return out
 
     def run(self) -> None:

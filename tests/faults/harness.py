@@ -16,14 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from sqlalchemy import create_engine, text
+from support.mqtt import Message, Recorder
+from support.procs import Proc, peakline
+from support.waiting import wait_until
 
 from peakline import wire
 from plant.broker.process import Mosquitto
 
 from .counting import Tally, tally
-from .procs import Proc, wait_until
 from .proxy import FaultProxy
 
 __all__ = ["FAST_LINK", "Rig", "Watcher"]
@@ -37,7 +38,7 @@ FAST_LINK: dict[str, Any] = {
 }
 
 
-class Watcher:
+class Watcher(Recorder):
     """A plain MQTT client on the broker that records node/plant status changes and acks."""
 
     def __init__(self, port: int) -> None:
@@ -45,22 +46,15 @@ class Watcher:
         self.acks: dict[tuple[str, str], int] = {}
         self.plant_state = ""
         self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(1, 1)
-        self.client.connect_async("127.0.0.1", port, keepalive=5)
-        self.client.loop_start()
-
-    def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
         base = f"{wire.ROOT}/{SITE}"
-        client.subscribe([(f"{base}/+/+/status", 1), (f"{base}/plant/status", 1),
-                          (f"{base}/plant/ack/+", 1)])
+        super().__init__(port, [f"{base}/+/+/status", f"{base}/plant/status",
+                                f"{base}/plant/ack/+"],
+                         keepalive=5, reconnect_max_s=1, keep_messages=False)
 
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def received(self, message: Message) -> None:
         now = time.monotonic()
         try:
-            payload: Any = wire.parse_payload(bytes(msg.payload))
+            payload: Any = wire.parse_payload(message.payload)
         except wire.WireError:
             return
         with self._lock:
@@ -78,10 +72,6 @@ class Watcher:
         with self._lock:
             return next((t for t, w, s in self.events if w == who and s == state and t > after),
                         None)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 class Rig:
@@ -122,18 +112,15 @@ class Rig:
                 f"keepalive_s = {self.plant_keepalive_s}\nreconnect_max_s = 2.0\n"
                 "[ingest]\nstats_interval_s = 5.0\n[erp]\nenabled = false\n"
             )
-            self.plant = Proc("plant", ["-m", "peakline.cli", "plant", "serve", "--config",
-                                        str(cfg)], self.workdir)
+            self.plant = peakline("plant", self.workdir, "plant", "serve", "--config", str(cfg))
         began = time.monotonic()
         self.plant.start()
         assert self.watcher is not None
-        watcher, plant = self.watcher, self.plant
-        wait_until("the plant to announce online",
-                   lambda: watcher.first("plant", "online", began) is not None
-                   or not plant.running, timeout)
-        if not plant.running:
-            raise AssertionError(f"plant service exited:\n{plant.log_tail()}")
-        return plant
+        watcher = self.watcher
+        self.plant.wait_for("the plant to announce online",
+                            lambda: watcher.first("plant", "online", began) is not None,
+                            timeout, 0.1)
+        return self.plant
 
     def proxy(self) -> FaultProxy:
         """A fault proxy in front of the broker (for edges that should go through it)."""
@@ -219,6 +206,11 @@ class Rig:
         wait_until("every sent result to be stored", lambda: self.delivered(target), timeout,
                    interval=0.25)
         return time.monotonic() - t0
+
+    def wait_recovered(self, timeout: float) -> float:
+        """A fault ends now: wait until everything sent by now is stored; seconds from now."""
+        healed, target = time.monotonic(), self.sent()[0]
+        return self.wait_delivered(timeout, since=healed, target=target)
 
     def wait_flowing(self, node: str, n: int = 100, timeout: float = 30.0) -> None:
         """Wait until the plant stored at least ``n`` results of ``node`` (it is connected)."""

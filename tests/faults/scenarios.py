@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from support.waiting import wait_until
+
 from .counting import Tally, postgres_database
-from .harness import Rig, rig
-from .procs import wait_until
+from .harness import rig
 
 __all__ = [
     "broker_kill",
@@ -31,11 +32,6 @@ __all__ = [
 ]
 
 
-def _heal(r: Rig) -> tuple[float, dict[tuple[str, str], int]]:
-    """The moment a fault ends and what had been sent by then (the recovery target)."""
-    return time.monotonic(), r.sent()[0]
-
-
 def broker_kill(workdir: Path, persistence: bool) -> Tally:
     """SIGKILL the broker while two nodes publish, restart it 2 s later on the same port."""
     with rig(workdir, persistence=persistence) as r:
@@ -44,8 +40,7 @@ def broker_kill(workdir: Path, persistence: bool) -> Tally:
         r.broker.kill()
         time.sleep(2.0)
         r.broker.start()
-        healed, target = _heal(r)
-        recover = r.wait_delivered(60, since=healed, target=target)
+        recover = r.wait_recovered(60)
         out = r.finish(recover_s=recover)
         out.extra["persistence"] = persistence
         log = r.broker.log_path.read_text(errors="replace")
@@ -74,8 +69,7 @@ def plant_stall(workdir: Path) -> Tally:
                        is not None, 30)
         time.sleep(1.0)  # the edges see it and stop draining
         r.plant.resume()
-        healed, target = _heal(r)
-        recover = r.wait_delivered(90, since=healed, target=target)
+        recover = r.wait_recovered(90)
         out = r.finish(recover_s=recover)
         went_offline = watcher.first("plant", "offline", stalled)
         out.extra["plant_will_s"] = (
@@ -90,11 +84,11 @@ def edge_kill9(workdir: Path) -> Tally:
     with rig(workdir) as r:
         gen = r.start_generator("gen", ["n1"], rate=150, count=900, per_store=50)
         wait_until("the node to deliver its first results",
-                   lambda: sum(len(v) for v in r.stored().values()) >= 200, 30)
+                   lambda: sum(len(v) for v in r.stored().values()) >= 200, 30, 0.1)
         journal = workdir / "n1.journal"
         size = journal.stat().st_size
         wait_until("the next outbox commit", lambda: journal.stat().st_size > size, 10, 0.002)
-        gen.kill9()  # right after a batch went into the outbox: it is on its way, unacked
+        gen.kill()  # right after a batch went into the outbox: it is on its way, unacked
         killed_sent = r.sent()[0]
         stored = r.stored()
         in_flight = sum(top - len(stored.get(k, set())) for k, top in killed_sent.items())
@@ -123,11 +117,10 @@ def plant_kill9(workdir: Path, postgres: bool = False, kills: int = 3) -> Tally:
                     with contextlib.suppress(AssertionError):
                         wait_until("a plant transaction", lambda: _pg_in_tx(db_url), 8, 0.001)
                         in_tx += 1
-                r.plant.kill9()
+                r.plant.kill()
                 time.sleep(0.5)
                 r.start_plant()
-                healed, target = _heal(r)
-                recover = max(recover, r.wait_delivered(60, since=healed, target=target))
+                recover = max(recover, r.wait_recovered(60))
             out = r.finish(recover_s=recover)
             out.extra["db"] = "postgresql" if postgres else "sqlite"
             out.extra["plant_kills"] = kills
@@ -162,8 +155,8 @@ def fifty_nodes(workdir: Path) -> Tally:
         r.broker.kill()
         time.sleep(2.0)
         r.broker.start()
-        healed, target = _heal(r)
-        recover = r.wait_delivered(90, since=healed, target=target)
+        healed = time.monotonic()
+        recover = r.wait_recovered(90)
         online = {w for t, w, s in list(watcher.events) if s == "online" and t > healed}
         out = r.finish(recover_s=recover)
         out.extra["nodes"] = len(names)
@@ -193,8 +186,7 @@ def outbox_bound(workdir: Path) -> Tally:
 
         wait_until("the node to produce 400 results", produced_all, 30)
         r.start_plant()
-        healed, target = _heal(r)
-        recover = r.wait_delivered(60, since=healed, target=target)
+        recover = r.wait_recovered(60)
         time.sleep(2.5)  # a metrics message after the plant came back
         out = r.finish(recover_s=recover)
         out.extra["outbox_dropped"] = r_status.get("dropped")

@@ -6,15 +6,17 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
+from support import payloads
+from support.mqtt import Recorder
+from support.waiting import wait_until
 
 from peakline import wire
 
 from .counting import Tally, tally
 from .harness import FAST_LINK, LINE, SITE, Rig, rig
-from .procs import wait_until
 
 __all__ = ["duplicates_reordered", "half_open", "last_will", "partition", "slow_link"]
 
@@ -24,19 +26,21 @@ def _via_proxy(r: Rig, node: str, **spec: object) -> None:
     r.start_generator(f"gen-{node}", [node], port=proxy.port, **spec)
 
 
+def _fault_then_heal(r: Rig, node: str, fault: Callable[[], None], seconds: float) -> Tally:
+    """Once ``node`` delivers, ``fault`` its link for ``seconds``, heal it, wait, count."""
+    r.wait_flowing(node)
+    fault()
+    time.sleep(seconds)
+    r.proxies[0].heal()
+    return r.finish(recover_s=r.wait_recovered(60))
+
+
 def partition(workdir: Path) -> Tally:
     """Cut the link of one node for 4 s (resets, refused connects); a second node is direct."""
     with rig(workdir) as r:
         _via_proxy(r, "p1", rate=200, count=1400, per_store=10)
         r.start_generator("gen-d1", ["d1"], rate=200, count=1400, per_store=10)
-        proxy = r.proxies[0]
-        r.wait_flowing("p1")
-        proxy.partition()
-        time.sleep(4.0)
-        proxy.heal()
-        healed, target = time.monotonic(), r.sent()[0]
-        recover = r.wait_delivered(60, since=healed, target=target)
-        out = r.finish(recover_s=recover)
+        out = _fault_then_heal(r, "p1", r.proxies[0].partition, 4.0)
         out.extra["edge_disconnects"] = r.status("p1").get("link", {}).get("disconnects", 0)
         return out
 
@@ -52,8 +56,7 @@ def slow_link(workdir: Path, bandwidth_bps: float = 30_000) -> Tally:
         _via_proxy(r, "s1", rate=100, count=800, per_store=10)
         r.proxies[0].shape(bandwidth_bps=bandwidth_bps, latency_s=0.2)
         wait_until("the node to produce its results", r.produced, 60, 0.25)
-        done, target = time.monotonic(), r.sent()[0]
-        recover = r.wait_delivered(120, since=done, target=target)
+        recover = r.wait_recovered(120)  # from the end of production
         out = r.finish(recover_s=recover)
         link = r.status("s1").get("link", {})
         out.extra["resent"] = link.get("resent", 0)
@@ -64,15 +67,8 @@ def half_open(workdir: Path) -> Tally:
     """Black-hole one node's link for 6 s (3 keep-alives): sockets stay open, bytes vanish."""
     with rig(workdir) as r:
         _via_proxy(r, "h1", rate=200, count=1600, per_store=10)
-        proxy = r.proxies[0]
-        r.wait_flowing("h1")
-        proxy.blackhole()
-        time.sleep(6.0)
-        proxy.heal()
-        healed, target = time.monotonic(), r.sent()[0]
-        recover = r.wait_delivered(60, since=healed, target=target)
-        out = r.finish(recover_s=recover)
-        out.extra["dropped_bytes"] = proxy.stats["dropped"]
+        out = _fault_then_heal(r, "h1", r.proxies[0].blackhole, 6.0)
+        out.extra["dropped_bytes"] = r.proxies[0].stats["dropped"]
         return out
 
 
@@ -133,14 +129,10 @@ def _node_state(db_url: str, node: str) -> str:
 
 
 def _batch(boot: str, seqs: range, historical: bool = False) -> bytes:
-    results = [
-        wire.ItemResult(seq=s, item_id=s, ts=1_700_000_000.0 + s, frame=s, bbox=(0, 0, 9, 9),
-                        score=0.1, decision="pass", latency_ms=1.0, rejected=False)
-        for s in seqs
-    ]
-    batch = wire.ResultsBatch(site=SITE, line=LINE, node="raw1", boot_id=boot, model="raw/1",
-                              historical=historical, sent_at=time.time(), results=results)
-    return wire.dump_payload(batch)
+    # one fixed ts: a result sent twice is the same (item_id, ts) both times
+    return wire.dump_payload(payloads.batch(seqs, site=SITE, line=LINE, node="raw1", boot=boot,
+                                            model="raw/1", historical=historical,
+                                            ts=1_700_000_000.0))
 
 
 def duplicates_reordered(workdir: Path, n: int = 600) -> Tally:
@@ -154,16 +146,14 @@ def duplicates_reordered(workdir: Path, n: int = 600) -> Tally:
         topic = wire.Topics(SITE).node(LINE, "raw1", "results")
         held = range(301, 311)
         batches = [range(s, s + 10) for s in range(1, n + 1, 10) if s != held.start]
-        payloads = [_batch(boot, b) for b in batches]
-        payloads += [_batch(boot, b, historical=True) for b in batches]  # every one twice
-        payloads += [_batch(boot, range(s, s + 20)) for s in range(5, 250, 37)]  # overlaps
-        random.Random(7).shuffle(payloads)
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        client.connect("127.0.0.1", r.broker.port)
-        client.loop_start()
+        sends = [_batch(boot, b) for b in batches]
+        sends += [_batch(boot, b, historical=True) for b in batches]  # every one twice
+        sends += [_batch(boot, range(s, s + 20)) for s in range(5, 250, 37)]  # overlaps
+        random.Random(7).shuffle(sends)
+        client = Recorder(r.broker.port)
         try:
-            for payload in payloads:
-                client.publish(topic, payload, qos=1).wait_for_publish(10)
+            for payload in sends:
+                client.publish(topic, payload)
             wait_until("the ack to reach the hole", lambda: watcher.acks.get(("raw1", boot))
                        == held.start - 1, 30)
             wait_until("every other result stored",
@@ -172,15 +162,14 @@ def duplicates_reordered(workdir: Path, n: int = 600) -> Tally:
             ack_at_hole = watcher.acks.get(("raw1", boot))
             started = time.monotonic()
             for _ in range(2):
-                client.publish(topic, _batch(boot, held), qos=1).wait_for_publish(10)
+                client.publish(topic, _batch(boot, held))
             wait_until("the ack to reach the end",
                        lambda: watcher.acks.get(("raw1", boot)) == n, 30)
             recover = time.monotonic() - started
         finally:
-            client.loop_stop()
-            client.disconnect()
+            client.close()
         out = tally(r.db_url, {("raw1", boot): n}, unique_items=["raw1"])
         out.recover_s = recover
-        out.extra["messages"] = len(payloads) + 2
+        out.extra["messages"] = len(sends) + 2
         out.extra["ack_at_hole"] = ack_at_hole
         return out

@@ -8,16 +8,15 @@ publisher's cursor and were never sent (until a restart).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from support.payloads import draft
 
 from edge.outbox import Outbox
 
 
-def _drafts(n: int, start: int = 0) -> list[dict[str, object]]:
-    return [
-        {"item_id": start + i, "ts": 1.0, "frame": i, "bbox": (0, 0, 1, 1), "score": 0.1,
-         "decision": "pass", "latency_ms": 1.0, "rejected": False}
-        for i in range(n)
-    ]
+def _drafts(n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [draft(start + i, ts=1.0) for i in range(n)]
 
 
 def test_ids_keep_growing_after_the_outbox_empties(tmp_path: Path) -> None:

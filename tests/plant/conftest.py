@@ -1,10 +1,12 @@
-"""Store fixtures for the plant tests: the same tests on SQLite and on PostgreSQL.
+"""Fixtures of the plant tests: the same tests on SQLite and on PostgreSQL; the plant service.
 
 ``db_url`` is parametrized over ``sqlite`` (a file in ``tmp_path``) and ``postgresql`` (a
 database created fresh for each test module, named uniquely, dropped afterwards; its tables
 are dropped after each test). PostgreSQL tests carry the ``postgres`` marker and are
 skipped only when the server cannot be reached, saying so; set ``PEAKLINE_TEST_PG`` to point
 them at another server (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
+
+``service`` is the real plant service on the session's Mosquitto, for a ``site`` of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.configs import plant_config
 
+from plant.broker.process import Mosquitto
+from plant.service import PlantService
 from plant.store import Store
 
 PG_ADMIN = os.environ.get("PEAKLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -79,3 +84,21 @@ def store(db_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def site() -> str:
+    """A site name of this test's own (the session's broker is shared)."""
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def service(broker: Mosquitto, db_url: str, site: str) -> Iterator[PlantService]:
+    """The plant service on ``site``, connected, on SQLite and on PostgreSQL."""
+    svc = PlantService(plant_config(broker.port, site, db_url))
+    svc.start()
+    assert svc.wait_connected(10)
+    try:
+        yield svc
+    finally:
+        svc.stop()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from plant_mqttkit import Recorder, plant_config, wait_until
+from support.mqtt import Recorder
+from support.waiting import wait_until
 
 from peakline import wire
 from peakline.errors import DataError
@@ -25,21 +24,10 @@ SKU = {"sku": "LOTUS-GB-OEM", "flavour": "lotus", "packaging": "gift_box", "chan
 
 
 @pytest.fixture
-def site() -> str:
-    return f"e{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def service(broker: Mosquitto, db_url: str, site: str) -> Iterator[PlantService]:
-    """The plant service with one SKU known, on SQLite and on PostgreSQL."""
-    svc = PlantService(plant_config(broker.port, site, db_url))
-    svc.store.upsert_rows("skus", [SKU])
-    svc.start()
-    assert svc.wait_connected(10)
-    try:
-        yield svc
-    finally:
-        svc.stop()
+def service(service: PlantService) -> PlantService:
+    """The plant service (tests/plant/conftest.py) with one SKU known."""
+    service.store.upsert_rows("skus", [SKU])
+    return service
 
 
 def _msg(kind: str, rows: list[dict[str, object]]) -> bytes:
@@ -74,9 +62,9 @@ def test_erp_messages_are_applied_once_and_invalid_ones_dead_lettered(
                                                          "date": "09/01/2025", "orders": 1}]))
         rec.publish(topics.erp("inventory"), _msg("sales", [{"sku": "LOTUS-GB-OEM",
                                                              "date": "2025-09-01", "orders": 1}]))
-        wait_until("three dead letters", lambda: len(store.dead_letters()) == 3)
+        wait_until("three dead letters", lambda: len(store.dead_letters()) == 3, 20)
         wait_until("the closed order gone", lambda: store.open_orders()["order_id"].tolist()
-                   == ["SO-8"])
+                   == ["SO-8"], 20)
     finally:
         rec.close()
     hist = store.demand_history()
@@ -117,7 +105,7 @@ def test_new_plans_are_published_retained_with_ids(
                             {"yield": 0.96, "capacity_per_day": 36000})
     rec = Recorder(broker.port, [topics.plan("production")])
     try:
-        wait_until("the production plan", lambda: bool(rec.on(topics.plan("production"))))
+        wait_until("the production plan", lambda: bool(rec.on(topics.plan("production"))), 20)
         msg = json.loads(rec.on(topics.plan("production"))[-1])
         assert (msg["schema"], msg["plan_id"], msg["forecast_id"]) == (
             "peakline.plan/1", "plan-A", "fc-1")
@@ -126,12 +114,12 @@ def test_new_plans_are_published_retained_with_ids(
         assert msg["rows"][0] == {"sku": "LOTUS-GB-OEM", "date": "2025-08-01", "units": 0}
         service.store.save_plan("production", "plan-B", "fc-2", _plan(2), {})
         wait_until("the newer plan", lambda: json.loads(
-            rec.on(topics.plan("production"))[-1])["plan_id"] == "plan-B")
+            rec.on(topics.plan("production"))[-1])["plan_id"] == "plan-B", 20)
     finally:
         rec.close()
     late = Recorder(broker.port, [topics.plan("production")])  # retained for late joiners
     try:
-        wait_until("retained plan", lambda: bool(late.on(topics.plan("production"))))
+        wait_until("retained plan", lambda: bool(late.on(topics.plan("production"))), 20)
         assert json.loads(late.on(topics.plan("production"))[0])["plan_id"] == "plan-B"
     finally:
         late.close()

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from plant_mqttkit import Recorder, plant_config, wait_until
-from plant_wirekit import batch, metrics, status, thumb
 from sqlalchemy import text
+from support.configs import plant_config
+from support.mqtt import Message, Recorder
+from support.paths import REPO
+from support.payloads import batch, metrics, status, thumb
+from support.procs import Proc, peakline
+from support.waiting import wait_until
 
 from peakline import wire
 from peakline.errors import ConfigError
@@ -28,25 +26,18 @@ from plant.service import PlantService
 from plant.store import Store
 
 
-@pytest.fixture
-def site() -> str:
-    return f"t{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def service(broker: Mosquitto, db_url: str, site: str) -> Iterator[PlantService]:
-    """The plant service on SQLite and on PostgreSQL."""
-    svc = PlantService(plant_config(broker.port, site, db_url))
-    svc.start()
-    assert svc.wait_connected(10)
-    try:
-        yield svc
-    finally:
-        svc.stop()
-
-
 def _topic(site: str, leaf: str, node: str = "n1", line: str = "L1") -> str:
     return wire.Topics(site).node(line, node, leaf)
+
+
+def _retained_state(port: int, topic: str) -> str:
+    """The state of the retained plant status, as a client that subscribes now receives it."""
+    with Recorder(port, [topic]) as late:
+        wait_until("the retained plant status", lambda: bool(late.on(topic)), 20)
+        assert late.messages[0].retain is True
+        status = wire.parse_payload(late.messages[0].payload, wire.PlantStatus)
+        assert isinstance(status, wire.PlantStatus)
+        return status.state
 
 
 def _acks(rec: Recorder, site: str, node: str = "n1") -> list[wire.PlantAck]:
@@ -62,9 +53,9 @@ def test_results_dedup_gaps_dead_letters_and_acks_after_commit(
     early: list[str] = []
     lock = threading.Lock()
 
-    def check_committed(topic: str, payload: bytes) -> None:
+    def check_committed(message: Message) -> None:
         """Every ack must describe rows that another connection can already read."""
-        ack = json.loads(payload)
+        ack = json.loads(message.payload)
         with reader.engine.connect() as conn:
             n = conn.execute(text(
                 "SELECT count(*) FROM results WHERE node=:n AND boot_id=:b AND seq<=:s"),
@@ -79,8 +70,8 @@ def test_results_dedup_gaps_dead_letters_and_acks_after_commit(
         rec.publish(res, wire.dump_payload(batch(range(1, 6), site=site)))
         rec.publish(res, wire.dump_payload(batch(range(1, 6), site=site)))  # duplicate
         rec.publish(res, wire.dump_payload(batch(range(11, 16), site=site)))  # ahead: a gap
-        wait_until("the later batch stored", lambda: service.store.count_results() == 10)
-        wait_until("an ack", lambda: any(a.acked_seq == 5 for a in _acks(rec, site)))
+        wait_until("the later batch stored", lambda: service.store.count_results() == 10, 20)
+        wait_until("an ack", lambda: any(a.acked_seq == 5 for a in _acks(rec, site)), 20)
         assert max(a.acked_seq for a in _acks(rec, site)) == 5
         gaps = service.store.gaps()
         assert gaps[["node", "first_missing", "last_missing"]].values.tolist() == [["n1", 6, 10]]
@@ -92,7 +83,7 @@ def test_results_dedup_gaps_dead_letters_and_acks_after_commit(
         rec.publish(res, b'{"schema": "peakline.results/1", "pad": "' + b"x" * 1_010_000 + b'"}')
         rec.publish(res, wire.dump_payload(batch([10, 8, 9, 6, 7], site=site)))  # fills the gap
         wait_until("the ack after the gap filled",
-                   lambda: any(a.acked_seq == 15 for a in _acks(rec, site)))
+                   lambda: any(a.acked_seq == 15 for a in _acks(rec, site)), 20)
         assert service.store.count_results() == 15
         assert service.store.gaps().empty
         dead = service.store.dead_letters()
@@ -123,8 +114,8 @@ def test_status_metrics_and_thumbnails_are_stored(
             rec.publish(_topic(site, "rejects"), wire.dump_payload(thumb(seq, site=site)))
         rec.publish(_topic(site, "status", node="n2"),
                     wire.dump_payload(status("offline", node="n2", site=site)))
-        wait_until("two thumbnails", lambda: len(service.store.recent_thumbnails()) == 2)
-        wait_until("both nodes", lambda: len(service.store.node_status()) == 2)
+        wait_until("two thumbnails", lambda: len(service.store.recent_thumbnails()) == 2, 20)
+        wait_until("both nodes", lambda: len(service.store.node_status()) == 2, 20)
         nodes = service.store.node_status().set_index("node")
         assert nodes.loc["n1", "state"] == "online" and nodes.loc["n2", "state"] == "offline"
         assert nodes.loc["n1", "config_digest"] == "abc"
@@ -144,22 +135,12 @@ def test_plant_status_is_retained_online_then_offline_on_stop(
     try:
         assert svc.wait_connected(10)
         seen = Recorder(broker.port, [topic])
-        wait_until("online", lambda: bool(seen.on(topic)))
+        wait_until("online", lambda: bool(seen.on(topic)), 20)
         seen.close()
-        late = Recorder(broker.port, [topic])  # joins after: gets the retained message
-        wait_until("retained online", lambda: bool(late.on(topic)))
-        first = wire.parse_payload(late.on(topic)[0], wire.PlantStatus)
-        assert first.state == "online"  # type: ignore[attr-defined]
-        assert late.messages[0][2] is True
-        late.close()
+        assert _retained_state(broker.port, topic) == "online"  # for a client joining later
     finally:
         svc.stop()
-    after = Recorder(broker.port, [topic])
-    try:
-        wait_until("retained offline", lambda: bool(after.on(topic)))
-        assert json.loads(after.on(topic)[-1])["state"] == "offline"
-    finally:
-        after.close()
+    assert _retained_state(broker.port, topic) == "offline"
 
 
 def test_results_go_through_parse_workers(broker: Mosquitto, tmp_path: Path, site: str) -> None:
@@ -172,8 +153,8 @@ def test_results_go_through_parse_workers(broker: Mosquitto, tmp_path: Path, sit
             rec.publish(_topic(site, "results"),
                         wire.dump_payload(batch(range(first, first + 200), site=site)))
         rec.publish(_topic(site, "results"), b"[]")
-        wait_until("ack of all 600", lambda: any(a.acked_seq == 600 for a in _acks(rec, site)))
-        wait_until("the dead letter", lambda: len(svc.store.dead_letters()) == 1)
+        wait_until("ack of all 600", lambda: any(a.acked_seq == 600 for a in _acks(rec, site)), 20)
+        wait_until("the dead letter", lambda: len(svc.store.dead_letters()) == 1, 20)
         assert svc.store.count_results() == 600
         assert "not a JSON object" in svc.store.dead_letters()["reason"].iloc[0]
     finally:
@@ -181,15 +162,12 @@ def test_results_go_through_parse_workers(broker: Mosquitto, tmp_path: Path, sit
         svc.stop()
 
 
-def _serve(tmp_path: Path, port: int, site: str) -> subprocess.Popen[bytes]:
+def _serve(tmp_path: Path, port: int, site: str) -> Proc:
     cfg = tmp_path / "plant.toml"
     cfg.write_text(f'[plant]\nsite = "{site}"\ndb = "sqlite:///{tmp_path / "sub.db"}"\n'
                    f'[mqtt]\nport = {port}\nclient_id = "sub-{site}"\nkeepalive_s = 5\n'
                    "[ingest]\nparse_workers = 0\n")
-    with (tmp_path / "serve.log").open("wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "peakline.cli", "plant", "serve",
-                                 "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return peakline("serve", tmp_path, "plant", "serve", "--config", str(cfg)).start()
 
 
 def test_last_will_marks_a_killed_plant_offline(
@@ -199,27 +177,19 @@ def test_last_will_marks_a_killed_plant_offline(
     rec = Recorder(broker.port, [topic])
     proc = _serve(tmp_path, broker.port, site)
     try:
-        wait_until("the plant online", lambda: any(
+        proc.wait_for("the plant online", lambda: any(
             json.loads(p)["state"] == "online" for p in rec.on(topic)), 30)
         killed = time.time()
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        proc.kill()
         wait_until("the Last Will", lambda: any(
             json.loads(p)["state"] == "offline" for p in rec.on(topic)), 15)
-        when = next(ts for t, p, _r, ts in rec.messages
-                    if t == topic and json.loads(p)["state"] == "offline")
+        when = next(m.ts for m in rec.messages
+                    if m.topic == topic and json.loads(m.payload)["state"] == "offline")
         assert when - killed <= 1.5 * 5 + 1.0  # 1.5 keep-alives (+ scheduling slack)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        proc.kill()
         rec.close()
-    late = Recorder(broker.port, [topic])
-    try:
-        wait_until("retained offline", lambda: bool(late.on(topic)))
-        assert json.loads(late.on(topic)[-1])["state"] == "offline"
-    finally:
-        late.close()
+    assert _retained_state(broker.port, topic) == "offline"
 
 
 def test_sigterm_flushes_acks_and_goes_offline(
@@ -229,19 +199,16 @@ def test_sigterm_flushes_acks_and_goes_offline(
     rec = Recorder(broker.port, [topics.plant_status, topics.plant_ack("+")])
     proc = _serve(tmp_path, broker.port, site)
     try:
-        wait_until("the plant online", lambda: any(
+        proc.wait_for("the plant online", lambda: any(
             json.loads(p)["state"] == "online" for p in rec.on(topics.plant_status)), 30)
         for first in range(1, 1001, 100):
             rec.publish(_topic(site, "results"),
                         wire.dump_payload(batch(range(first, first + 100), site=site)))
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
+        assert proc.stop(30) == 0
         wait_until("offline", lambda: json.loads(rec.on(topics.plant_status)[-1])["state"]
-                   == "offline")
+                   == "offline", 20)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        proc.kill()
         rec.close()
     with Store.open(f"sqlite:///{tmp_path / 'sub.db'}") as store:
         stored = store.count_results()
@@ -265,7 +232,7 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
         load_config(bad)
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "none.toml")
-    shipped = Path(__file__).resolve().parents[2] / "configs" / "plant.toml"
+    shipped = REPO / "configs" / "plant.toml"
     cfg = load_config(shipped)
     assert cfg.plant.site
 

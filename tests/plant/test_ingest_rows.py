@@ -5,9 +5,8 @@ from __future__ import annotations
 import pickle
 import time
 
-from plant_wirekit import batch
+from support.payloads import batch
 
-from peakline import wire
 from plant.dedup import runs
 from plant.store import IngestBatch, ResultRows, Store
 
@@ -36,12 +35,7 @@ def test_overlapping_and_repeated_sequences_are_stored_once(store: Store) -> Non
     store.write_ingest(IngestBatch(results=[(first, time.time())]))
     # an overlap with what is stored, a repeat inside the batch, and a hole left at 401..409
     seqs = [*range(250, 400), 399, 399, *range(410, 420)]
-    again = ResultRows.from_batch(
-        wire.ResultsBatch(site="s1", line="L1", node="n1", boot_id="boot-a", model="m/1",
-                          sent_at=time.time(),
-                          results=[r for s in seqs for r in batch([s]).results]),
-        time.time(),
-    )
+    again = ResultRows.from_batch(batch(seqs), time.time())
     acks = store.write_ingest(IngestBatch(results=[(again, time.time())]))
     assert acks == {("n1", "boot-a"): 399}
     assert store.count_results() == 399 + 10

@@ -8,18 +8,18 @@ broker keeps the plant's ``clean_session=False`` session and queues for it).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
-from plant_mqttkit import plant_config, wait_until
 from sqlalchemy import text
+from support.configs import plant_config
+from support.mqtt import Recorder
+from support.payloads import draft
+from support.waiting import wait_until
 
 from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
@@ -38,78 +38,46 @@ def amqtt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
         yield broker
 
 
-def _connect(port: int, protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311, user: str | None = USER,
-             password: str = PASSWORD, client_id: str | None = None,
-             wait_s: float = 10.0) -> tuple[mqtt.Client, dict[str, Any]]:
-    """A connected (or refused) client and the reason code of its CONNACK (if one came)."""
-    done = threading.Event()
-    result: dict[str, Any] = {}
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol,
-                         client_id=client_id or f"t-{uuid.uuid4().hex[:8]}",
-                         clean_session=False if protocol != mqtt.MQTTv5 else None)
-    if user is not None:
-        client.username_pw_set(user, password)
-
-    def on_connect(_c: Any, _u: Any, flags: Any, rc: Any, _p: Any) -> None:
-        result.update(rc=rc, present=flags.session_present)
-        done.set()
-
-    def on_disconnect(_c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-        result.setdefault("rc", rc)
-        done.set()
-
-    client.on_connect = on_connect
-    client.on_disconnect = on_disconnect
-    client.reconnect_delay_set(30, 30)  # one attempt within the test's wait
-    client.connect("127.0.0.1", port, keepalive=10)
-    client.loop_start()
-    done.wait(wait_s)
-    return client, result
-
-
-def _close(client: mqtt.Client) -> None:
-    client.disconnect()
-    client.loop_stop()
+def _connect(port: int, protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311,
+             user: str | None = USER, password: str = PASSWORD, client_id: str | None = None,
+             timeout: float = 10.0) -> Recorder:
+    """A connected (or refused) client on a persistent session (3.1.1: clean_session=False)."""
+    return Recorder(port, username=user, password=password if user else None,
+                    protocol=protocol, client_id=client_id,
+                    clean_session=False if protocol != mqtt.MQTTv5 else None, timeout=timeout)
 
 
 def test_the_broker_wants_a_login_and_speaks_3_1_1_only(amqtt: EmbeddedBroker) -> None:
-    ok, res = _connect(amqtt.port)
-    assert not res["rc"].is_failure and ok.is_connected()
-    _close(ok)
+    ok = _connect(amqtt.port)
+    assert ok.accepted and ok.client.is_connected()
+    ok.close()
     for kwargs in ({"user": None}, {"password": "wrong"}):
-        refused, res = _connect(amqtt.port, **kwargs)
-        assert res["rc"].is_failure, kwargs
-        _close(refused)
+        refused = _connect(amqtt.port, **kwargs)
+        assert refused.connack is not None and refused.connack.is_failure, kwargs
+        refused.close()
     # amqtt answers an MQTT 5 CONNECT with a 3.1.1 "unacceptable protocol version" CONNACK
     # and closes: paho (v5) never reports a connection
-    v5, res = _connect(amqtt.port, protocol=mqtt.MQTTv5, wait_s=2.0)
-    assert not v5.is_connected() and ("rc" not in res or res["rc"].is_failure)
-    _close(v5)
+    v5 = _connect(amqtt.port, protocol=mqtt.MQTTv5, timeout=2.0)
+    assert not v5.client.is_connected() and not v5.accepted
+    v5.close()
 
 
 def test_a_persistent_session_keeps_qos1_messages_while_away(amqtt: EmbeddedBroker) -> None:
     cid, topic = f"away-{uuid.uuid4().hex[:6]}", f"t/{uuid.uuid4().hex[:6]}"
-    got: list[bytes] = []
-    sub, res = _connect(amqtt.port, client_id=cid)
-    assert res["present"] is False
-    sub.subscribe(topic, 1)
-    time.sleep(0.3)
-    _close(sub)
-    pub, _ = _connect(amqtt.port)
+    sub = _connect(amqtt.port, client_id=cid)
+    assert sub.session_present is False
+    sub.subscribe(topic)
+    sub.close()
+    pub = _connect(amqtt.port)
     for i in range(5):
-        pub.publish(topic, f"m{i}".encode(), qos=1).wait_for_publish(5)
-    _close(pub)
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv311,
-                      clean_session=False)
-    sub.username_pw_set(USER, PASSWORD)
-    sub.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
-    sub.connect("127.0.0.1", amqtt.port)
-    sub.loop_start()
+        pub.publish(topic, f"m{i}".encode())
+    pub.close()
+    sub = _connect(amqtt.port, client_id=cid)  # the same session: its queue is delivered
     try:
-        wait_until("the queued messages", lambda: len(got) >= 5, 10)
-        assert got == [f"m{i}".encode() for i in range(5)]
+        wait_until("the queued messages", lambda: len(sub.messages) >= 5, 10)
+        assert [m.payload for m in sub.messages] == [f"m{i}".encode() for i in range(5)]
     finally:
-        _close(sub)
+        sub.close()
 
 
 def _plant(port: int, site: str, db: Path) -> PlantService:
@@ -127,12 +95,6 @@ def _stored(svc: PlantService, node: str) -> int:
     with svc.store.engine.connect() as conn:
         return int(conn.execute(text("SELECT count(*) FROM results WHERE node=:n"),
                                 {"n": node}).scalar_one())
-
-
-def _draft(i: int) -> dict[str, Any]:
-    return {"item_id": i, "ts": time.time(), "frame": i, "bbox": (1, 2, 3, 4), "score": 0.1,
-            "decision": "reject" if i % 7 == 0 else "pass", "defect": None,
-            "latency_ms": 1.0, "rejected": i % 7 == 0, "missed_reject": False}
 
 
 def test_edge_to_plant_under_3_1_1_with_a_plant_restart(
@@ -156,14 +118,15 @@ def test_edge_to_plant_under_3_1_1_with_a_plant_restart(
               if r.name == "peakline.mqtt" and "results stay in the outbox" in r.getMessage()]
     assert len(warned) == 1
     try:
-        box.store("boot-a", [_draft(i) for i in range(300)])
+        box.store("boot-a", [draft(i, "reject" if i % 7 == 0 else "pass") for i in range(300)])
         wait_until("the outbox to empty", lambda: box.backlog == 0, 30)
         assert _stored(svc, "n1") == 300
         assert pub.stats.acked == 300 and pub.stats.denied == 0
 
         svc.stop()  # the plant goes away: its retained status says offline
         wait_until("the node to see the plant offline", lambda: not pub.plant_online, 10)
-        box.store("boot-a", [_draft(i) for i in range(300, 450)])
+        box.store("boot-a", [draft(i, "reject" if i % 7 == 0 else "pass")
+                             for i in range(300, 450)])
         time.sleep(0.5)
         assert box.backlog == 150  # held in the outbox, not pushed into the broker
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.payloads import draft
 
 from peakline.cli import main
 from peakline.demo.sample_erp import generate
@@ -82,10 +83,8 @@ def test_packaging_per_sku_week_and_exceptions_worst_first(
 def _line_results(db: str, items: int, rejects: int) -> None:
     """Item results from a camera line, as ingest stores them: ``rejects`` of ``items``."""
     now = time.time()
-    results = [ItemResult(seq=i, item_id=i, ts=now - 60 + i * 0.1, frame=i, bbox=(0, 0, 9, 9),
-                          score=0.9 if i <= rejects else 0.1,
-                          decision="reject" if i <= rejects else "pass", latency_ms=5.0,
-                          rejected=i <= rejects)
+    results = [ItemResult(seq=i, **draft(i, "reject" if i <= rejects else "pass",
+                                         ts=now - 60 + i * 0.1))
                for i in range(1, items + 1)]
     batch = ResultsBatch(site="s1", line="L1", node="cam1", boot_id="b1", model="m/1",
                          sent_at=now, results=results)

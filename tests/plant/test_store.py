@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from plant_wirekit import batch, metrics, status, thumb
 from sqlalchemy import select
+from support.payloads import batch, metrics, status, thumb
 
 from peakline.errors import DataError, StoreError
 from plant.store import DeadLetter, IngestBatch, Store

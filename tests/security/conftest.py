@@ -10,7 +10,7 @@ import pytest
 
 from plant.broker.process import Mosquitto
 
-from .support import Identities, Pki, broker_auth_lines, make_identities, make_pki
+from .credentials import Identities, Pki, broker_auth_lines, make_identities, make_pki
 
 
 @pytest.fixture

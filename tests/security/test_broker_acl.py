@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+from support.mqtt import Recorder
 
 from plant.broker import identities as security
 from plant.broker.process import Mosquitto
 
-from .mqttc import connect
-from .support import Identities
+from .credentials import Identities, login
 
 NOT_AUTHORIZED = 0x87
 
@@ -21,64 +24,70 @@ def _settle(seconds: float = 0.5) -> None:
     time.sleep(seconds)
 
 
+@pytest.fixture
+def plant_and_n1(
+    secure_broker: Mosquitto, identities: Identities
+) -> Iterator[tuple[Recorder, Recorder]]:
+    """The plant and the node n1, each logged in with its own identity."""
+    plant = Recorder(secure_broker.port, **login(identities.plant))
+    n1 = Recorder(secure_broker.port, **login(identities.n1))
+    try:
+        assert plant.accepted and n1.accepted
+        yield plant, n1
+    finally:
+        plant.close()
+        n1.close()
+
+
 def test_anonymous_is_refused(secure_broker: Mosquitto) -> None:
-    session = connect(secure_broker.port)
+    session = Recorder(secure_broker.port)
     assert session.connack is not None and session.connack.is_failure
 
 
 def test_wrong_credentials_are_refused(secure_broker: Mosquitto, identities: Identities) -> None:
-    wrong_pw = connect(secure_broker.port, identities.n1.username, "not-the-password")
+    wrong_pw = Recorder(secure_broker.port, username=identities.n1.username,
+                        password="not-the-password")
     assert wrong_pw.connack is not None and wrong_pw.connack.is_failure
-    other_pw = connect(secure_broker.port, identities.n1.username, identities.n2.secret)
+    other_pw = Recorder(secure_broker.port, username=identities.n1.username,
+                        password=identities.n2.secret)
     assert other_pw.connack is not None and other_pw.connack.is_failure
-    unknown = connect(secure_broker.port, "node/s1/l1/n9", identities.n1.secret)
+    unknown = Recorder(secure_broker.port, username="node/s1/l1/n9",
+                       password=identities.n1.secret)
     assert unknown.connack is not None and unknown.connack.is_failure
-    good = connect(secure_broker.port, identities.n1.username, identities.n1.secret)
+    good = Recorder(secure_broker.port, **login(identities.n1))
     assert good.accepted
     good.close()
 
 
 def test_node_publishes_only_in_its_own_subtree(
-    secure_broker: Mosquitto, identities: Identities
+    plant_and_n1: tuple[Recorder, Recorder],
 ) -> None:
-    plant = connect(secure_broker.port, identities.plant.username, identities.plant.secret)
-    n1 = connect(secure_broker.port, identities.n1.username, identities.n1.secret)
-    assert plant.accepted and n1.accepted
-    try:
-        assert not plant.subscribe("peakline/v1/s1/#").is_failure
-        assert not n1.publish("peakline/v1/s1/l1/n1/results", b"own").is_failure
-        for topic in ("peakline/v1/s1/l1/n2/results", "peakline/v1/s1/l1/n2/status",
-                      "peakline/v1/s1/plant/ack/n2", "peakline/v1/s1/plant/status",
-                      "peakline/v1/s1/plans/production", "peakline/v1/s2/l1/n1/results"):
-            assert n1.publish(topic, b"forged").value == NOT_AUTHORIZED, topic
-        _settle()
-        assert plant.messages == [("peakline/v1/s1/l1/n1/results", b"own")]
-    finally:
-        plant.close()
-        n1.close()
+    plant, n1 = plant_and_n1
+    assert not plant.subscribe("peakline/v1/s1/#").is_failure
+    assert not n1.publish("peakline/v1/s1/l1/n1/results", b"own").is_failure
+    for topic in ("peakline/v1/s1/l1/n2/results", "peakline/v1/s1/l1/n2/status",
+                  "peakline/v1/s1/plant/ack/n2", "peakline/v1/s1/plant/status",
+                  "peakline/v1/s1/plans/production", "peakline/v1/s2/l1/n1/results"):
+        assert n1.publish(topic, b"forged").value == NOT_AUTHORIZED, topic
+    _settle()
+    assert plant.received_pairs() == [("peakline/v1/s1/l1/n1/results", b"own")]
 
 
 def test_node_reads_only_its_own_commands_and_acks(
-    secure_broker: Mosquitto, identities: Identities
+    plant_and_n1: tuple[Recorder, Recorder],
 ) -> None:
-    plant = connect(secure_broker.port, identities.plant.username, identities.plant.secret)
-    n1 = connect(secure_broker.port, identities.n1.username, identities.n1.secret)
-    try:
-        for topic in ("peakline/v1/s1/l1/+/cmd", "peakline/v1/s1/plant/#",
-                      "peakline/v1/s1/l1/n2/#"):
-            n1.subscribe(topic)  # Mosquitto grants the SUBACK and filters at delivery
-        sent = {
-            "peakline/v1/s1/l1/n1/cmd": True, "peakline/v1/s1/l1/n2/cmd": False,
-            "peakline/v1/s1/plant/status": True, "peakline/v1/s1/plant/ack/n1": True,
-            "peakline/v1/s1/plant/ack/n2": False,
-        }
-        for topic in sent:
-            assert not plant.publish(topic, b"m").is_failure, topic
-        _settle()
-        assert sorted(t for t, _ in n1.messages) == sorted(t for t, ok in sent.items() if ok)
-    finally:
-        plant.close()
-        n1.close()
+    plant, n1 = plant_and_n1
+    for topic in ("peakline/v1/s1/l1/+/cmd", "peakline/v1/s1/plant/#", "peakline/v1/s1/l1/n2/#"):
+        n1.subscribe(topic)  # Mosquitto grants the SUBACK and filters at delivery
+    sent = {
+        "peakline/v1/s1/l1/n1/cmd": True, "peakline/v1/s1/l1/n2/cmd": False,
+        "peakline/v1/s1/plant/status": True, "peakline/v1/s1/plant/ack/n1": True,
+        "peakline/v1/s1/plant/ack/n2": False,
+    }
+    for topic in sent:
+        assert not plant.publish(topic, b"m").is_failure, topic
+    _settle()
+    assert sorted(m.topic for m in n1.messages) == sorted(t for t, ok in sent.items() if ok)
 
 
 def test_revoked_and_new_nodes_after_reload(
@@ -89,8 +98,8 @@ def test_revoked_and_new_nodes_after_reload(
     assert secure_broker.pid is not None
     os.kill(secure_broker.pid, signal.SIGHUP)  # what `systemctl reload mosquitto` sends
     time.sleep(0.5)
-    assert not connect(secure_broker.port, identities.n2.username, identities.n2.secret).accepted
-    fresh = connect(secure_broker.port, n3.username, n3.secret)
+    assert not Recorder(secure_broker.port, **login(identities.n2)).accepted
+    fresh = Recorder(secure_broker.port, **login(n3))
     assert fresh.accepted
     assert not fresh.publish("peakline/v1/s1/l2/n3/results", b"x").is_failure
     assert fresh.publish("peakline/v1/s1/l1/n1/results", b"x").value == NOT_AUTHORIZED
@@ -105,8 +114,8 @@ def test_rotated_password_replaces_the_old_one(
     assert secure_broker.pid is not None
     os.kill(secure_broker.pid, signal.SIGHUP)
     time.sleep(0.5)
-    assert not connect(secure_broker.port, identities.n1.username, identities.n1.secret).accepted
-    session = connect(secure_broker.port, new.username, new.secret)
+    assert not Recorder(secure_broker.port, **login(identities.n1)).accepted
+    session = Recorder(secure_broker.port, **login(new))
     assert session.accepted
     session.close()
 
@@ -118,8 +127,8 @@ def test_erp_bridge_writes_only_erp_inputs(
     assert secure_broker.pid is not None
     os.kill(secure_broker.pid, signal.SIGHUP)
     time.sleep(0.5)
-    plant = connect(secure_broker.port, identities.plant.username, identities.plant.secret)
-    erp = connect(secure_broker.port, erp_id.username, erp_id.secret)
+    plant = Recorder(secure_broker.port, **login(identities.plant))
+    erp = Recorder(secure_broker.port, **login(erp_id))
     try:
         assert plant.accepted and erp.accepted
         plant.subscribe("peakline/v1/s1/#")
@@ -128,7 +137,7 @@ def test_erp_bridge_writes_only_erp_inputs(
                       "peakline/v1/s1/plant/ack/n1", "peakline/v1/s1/l1/n1/cmd"):
             assert erp.publish(topic, b"forged").value == NOT_AUTHORIZED, topic
         _settle()
-        assert plant.messages == [("peakline/v1/s1/erp/orders", b"o")]
+        assert plant.received_pairs() == [("peakline/v1/s1/erp/orders", b"o")]
     finally:
         plant.close()
         erp.close()
@@ -142,7 +151,7 @@ def test_extra_write_topic_reaches_the_plc_gateway(
     assert secure_broker.pid is not None
     os.kill(secure_broker.pid, signal.SIGHUP)
     time.sleep(0.5)
-    node = connect(secure_broker.port, n5.username, n5.secret)
+    node = Recorder(secure_broker.port, **login(n5))
     try:
         assert not node.publish("plc/line1/reject", b"fire").is_failure
         assert node.publish("plc/line2/reject", b"fire").value == NOT_AUTHORIZED

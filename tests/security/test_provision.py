@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
+from support.payloads import batch
+from support.procs import peakline
 
 from peakline.errors import ConfigError
-from peakline.wire import ItemResult, ResultsBatch, WireError, dump_payload
+from peakline.wire import ResultsBatch, WireError, dump_payload
 from plant.broker import identities as security
 from plant.commands.provision import add_provision_commands
 from plant.ingest import classify
 from plant.store import IngestBatch
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(argv: list[str]) -> int:
@@ -107,10 +106,7 @@ def test_without_secret_out_it_is_printed_once_and_still_not_logged(
 
 
 def _batch(site: str = "s1", line: str = "l1", node: str = "n1") -> ResultsBatch:
-    result = ItemResult(seq=1, item_id=0, ts=1.0, frame=0, bbox=(0, 0, 10, 10), score=0.1,
-                        decision="pass", latency_ms=3.0, rejected=False)
-    return ResultsBatch(site=site, line=line, node=node, boot_id="b", model="m", sent_at=1.0,
-                        results=[result])
+    return batch([1], site=site, line=line, node=node)
 
 
 def _classify(topic: str, batch: ResultsBatch, nodes: security.ProvisionedNodes) -> str | None:
@@ -153,25 +149,16 @@ def test_no_secrets_are_tracked_in_the_repository() -> None:
 
 def test_peakline_command_with_debug_logging_never_shows_the_secret(tmp_path: Path) -> None:
     out = tmp_path / "n7.secret"
-    proc = subprocess.run(
-        [sys.executable, "-m", "peakline.cli", "-v", "plant", "provision", "node", "--site", "s1",
-         "--line", "l1", "--node", "n7", "--passwd-file", str(tmp_path / "pw"),
-         "--acl-file", str(tmp_path / "acl"), "--secret-out", str(out)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert proc.returncode == 0, proc.stderr
+    node = ["node", "--site", "s1", "--line", "l1", "--node", "n7",
+            "--passwd-file", str(tmp_path / "pw"), "--acl-file", str(tmp_path / "acl")]
+    first = peakline("provision", tmp_path, "-v", "plant", "provision", *node,
+                     "--secret-out", str(out))
+    assert first.run(60) == 0, first.output()
     secret = out.read_text().strip()
-    assert "provisioned node/s1/l1/n7" in proc.stderr  # the log line is there ...
-    assert secret not in proc.stdout + proc.stderr  # ... the secret is not
-    again = subprocess.run(
-        [sys.executable, "-m", "peakline.cli", "plant", "provision", "node", "--site", "s1",
-         "--line", "l1", "--node", "n7", "--passwd-file", str(tmp_path / "pw"),
-         "--acl-file", str(tmp_path / "acl")],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert again.returncode == 2 and "--rotate" in again.stderr
+    assert "provisioned node/s1/l1/n7" in first.output()  # the log line is there ...
+    assert secret not in first.output()  # ... the secret is not
+    again = peakline("again", tmp_path, "plant", "provision", *node)
+    assert again.run(60) == 2 and "--rotate" in again.output()
 
 
 def test_extra_write_topic_for_a_plc_gateway(tmp_path: Path) -> None:

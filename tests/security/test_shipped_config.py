@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.mqtt import Recorder
+from support.paths import REPO
 
 from peakline.procs import free_port, wait_for_port
 
-from .mqttc import connect
-from .support import Identities, Pki, make_identities, make_pki
+from .credentials import Identities, Pki, login, make_identities, make_pki
 
-SHIPPED = Path(__file__).resolve().parents[2] / "configs" / "mosquitto" / "mosquitto.conf"
+SHIPPED = REPO / "configs" / "mosquitto" / "mosquitto.conf"
 
 
 def _settings(text: str) -> dict[str, list[str]]:
@@ -79,10 +80,10 @@ def test_shipped_broker_refuses_anonymous_and_confines_nodes(
     shipped_broker: tuple[int, int, Identities, Pki],
 ) -> None:
     plain, tls, ids, pki = shipped_broker
-    assert not connect(plain).accepted
-    assert not connect(tls, ca=pki.ca).accepted
-    plant = connect(plain, ids.plant.username, ids.plant.secret)
-    node = connect(tls, ids.n1.username, ids.n1.secret, ca=pki.ca)
+    assert not Recorder(plain).accepted
+    assert not Recorder(tls, ca=pki.ca).accepted
+    plant = Recorder(plain, **login(ids.plant))
+    node = Recorder(tls, **login(ids.n1), ca=pki.ca)
     assert plant.accepted and node.accepted
     assert not node.publish("peakline/v1/s1/l1/n1/results", b"ok").is_failure
     assert node.publish("peakline/v1/s1/l1/n2/results", b"forged").value == 0x87

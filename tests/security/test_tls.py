@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.mqtt import Recorder
+from support.payloads import draft
+from support.waiting import wait_until
 
 from edge.config_sections import MqttLinkConfig
 from edge.outbox import Outbox
@@ -15,8 +18,7 @@ from edge.publisher import Publisher
 from peakline.wire import NodeId, PlantStatus, ResultsBatch, dump_payload, parse_payload
 from plant.broker.process import Mosquitto
 
-from .mqttc import connect
-from .support import Identities, Pki, broker_auth_lines
+from .credentials import Identities, Pki, broker_auth_lines, login
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def tls_broker(tmp_path: Path, pki: Pki, identities: Identities) -> Iterator[Mos
 
 
 def test_right_ca_connects(tls_broker: Mosquitto, pki: Pki, identities: Identities) -> None:
-    session = connect(tls_broker.port, identities.n1.username, identities.n1.secret, ca=pki.ca)
+    session = Recorder(tls_broker.port, **login(identities.n1), ca=pki.ca)
     assert session.accepted
     assert not session.publish("peakline/v1/s1/l1/n1/status", b"online").is_failure
     assert session.publish("peakline/v1/s1/l1/n2/status", b"x").value == 0x87
@@ -41,18 +43,18 @@ def test_right_ca_connects(tls_broker: Mosquitto, pki: Pki, identities: Identiti
 
 def test_other_ca_fails(tls_broker: Mosquitto, pki: Pki, identities: Identities) -> None:
     with pytest.raises(ssl.SSLCertVerificationError):
-        connect(tls_broker.port, identities.n1.username, identities.n1.secret, ca=pki.other_ca)
+        Recorder(tls_broker.port, **login(identities.n1), ca=pki.other_ca)
 
 
 def test_plaintext_client_gets_nothing(tls_broker: Mosquitto, identities: Identities) -> None:
-    session = connect(tls_broker.port, identities.n1.username, identities.n1.secret,
-                      timeout=2.0)
+    session = Recorder(tls_broker.port, **login(identities.n1), timeout=2.0)
     assert not session.accepted
 
 
 def test_wrong_password_refused_over_tls(tls_broker: Mosquitto, pki: Pki,
                                          identities: Identities) -> None:
-    session = connect(tls_broker.port, identities.n1.username, "wrong", ca=pki.ca)
+    session = Recorder(tls_broker.port, username=identities.n1.username, password="wrong",
+                       ca=pki.ca)
     assert session.connack is not None and session.connack.is_failure
 
 
@@ -73,7 +75,7 @@ def test_mutual_tls_maps_the_certificate_to_the_acl(
     mtls_broker: Mosquitto, pki: Pki, identities: Identities, tmp_path: Path
 ) -> None:
     cert = pki.issue_client(identities.n1.username, tmp_path)
-    session = connect(mtls_broker.port, ca=pki.ca, client_cert=cert)
+    session = Recorder(mtls_broker.port, ca=pki.ca, client_cert=cert)
     assert session.accepted
     assert not session.publish("peakline/v1/s1/l1/n1/results", b"ok").is_failure
     assert session.publish("peakline/v1/s1/l1/n2/results", b"forged").value == 0x87
@@ -84,8 +86,7 @@ def test_mutual_tls_refuses_a_client_without_certificate(
     mtls_broker: Mosquitto, pki: Pki, identities: Identities
 ) -> None:
     try:
-        session = connect(mtls_broker.port, identities.n1.username, identities.n1.secret,
-                          ca=pki.ca, timeout=2.0)
+        session = Recorder(mtls_broker.port, **login(identities.n1), ca=pki.ca, timeout=2.0)
     except (ssl.SSLError, OSError):
         return
     assert not session.accepted
@@ -95,17 +96,14 @@ def test_camera_node_link_delivers_over_tls(
     tls_broker: Mosquitto, pki: Pki, identities: Identities, tmp_path: Path
 ) -> None:
     """The node's own publisher (edge.publisher), configured with tls_ca, gets results across."""
-    plant = connect(tls_broker.port, identities.plant.username, identities.plant.secret,
-                    ca=pki.ca)
+    plant = Recorder(tls_broker.port, **login(identities.plant), ca=pki.ca)
     assert plant.accepted
     plant.subscribe("peakline/v1/s1/+/+/results")
     status = PlantStatus(site="s1", state="online", ts=time.time())
-    plant.client.publish("peakline/v1/s1/plant/status", dump_payload(status), qos=1, retain=True)
+    plant.publish("peakline/v1/s1/plant/status", dump_payload(status), retain=True)
     outbox = Outbox(tmp_path / "outbox.db")
     outbox.begin_boot("boot1", "m@1")
-    outbox.store("boot1", [dict(item_id=i, ts=time.time(), frame=i, bbox=(0, 0, 9, 9),
-                                score=0.1, decision="pass", latency_ms=1.0, rejected=False)
-                           for i in range(3)])
+    outbox.store("boot1", [draft(i) for i in range(3)])
     secret = tmp_path / "n1.secret"
     secret.write_text(identities.n1.secret)
     link = MqttLinkConfig(port=tls_broker.port, username=identities.n1.username,
@@ -113,10 +111,8 @@ def test_camera_node_link_delivers_over_tls(
     node = Publisher(NodeId("s1", "l1", "n1"), link, outbox, boot_id="boot1", model="m@1")
     node.start()
     try:
-        deadline = time.monotonic() + 15
-        while not plant.messages and time.monotonic() < deadline:
-            time.sleep(0.05)
-        batch = parse_payload(plant.messages[0][1], ResultsBatch)
+        wait_until("results to reach the plant", lambda: bool(plant.messages), 15)
+        batch = parse_payload(plant.messages[0].payload, ResultsBatch)
         assert isinstance(batch, ResultsBatch)
         assert [r.seq for r in batch.results] == [1, 2, 3]
     finally:

@@ -11,12 +11,13 @@ import shlex
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from edge import sizing
 from edge.commands.size import register_size
 from peakline.errors import ConfigError
 
-README = Path(__file__).resolve().parents[1] / "hardware" / "README.md"
+README = REPO / "hardware" / "README.md"
 MOONCAKE = sizing.LineSpec(
     belt_speed_m_s=0.5, item_length_mm=60, pitch_mm=100, smallest_defect_mm=1,
     px_per_defect=3, reject_distance_m=0.6,

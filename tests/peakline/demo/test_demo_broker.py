@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import shutil
 import sys
-import threading
 import tomllib
-import uuid
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
+from support.mqtt import Recorder
 
 from edge.config_sections import MqttLinkConfig as EdgeMqtt
 from peakline.demo.broker import PASSWORD_ENV, DemoBroker, choose_broker
@@ -28,26 +26,9 @@ from plant.config import PlantMqttConfig as PlantMqtt
 def _login(port: int, protocol: mqtt.MQTTProtocolVersion, user: str | None,
            password: str | None) -> Any:
     """CONNECT and return the CONNACK's reason code."""
-    done = threading.Event()
-    result: dict[str, Any] = {}
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}",
-                         protocol=protocol)
-    if user:
-        client.username_pw_set(user, password)
-
-    def on_connect(_c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-        result["rc"] = rc
-        done.set()
-
-    client.on_connect = on_connect
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        assert done.wait(10), "no CONNACK"
-        return result["rc"]
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    with Recorder(port, username=user, password=password, protocol=protocol) as client:
+        assert client.connack is not None, "no CONNACK"
+        return client.connack
 
 
 def _client_configs(broker: DemoBroker) -> tuple[EdgeMqtt, PlantMqtt]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Identities", "Pki", "broker_auth_lines", "make_identities", "make_pki"]
+__all__ = ["Identities", "Pki", "broker_auth_lines", "login", "make_identities", "make_pki"]
 
 import datetime as dt
 import ipaddress
@@ -20,6 +20,11 @@ class Identities:
     n1: security.Provisioned
     n2: security.Provisioned
     plant: security.Provisioned
+
+
+def login(who: security.Provisioned) -> dict[str, str]:
+    """The ``username`` and ``password`` of ``who``, as keywords of a ``Recorder``."""
+    return {"username": who.username, "password": who.secret}
 
 
 def broker_auth_lines(ids: Identities) -> list[str]:

@@ -6,10 +6,12 @@ import ast
 import inspect
 from pathlib import Path
 
+from support.paths import REPO
+
 from edge import _fastpath
 
 STUB = Path(_fastpath.__file__).parent / "_fastpath.pyi"
-SOURCE_STUB = Path(__file__).parents[1] / "edge" / "_fastpath.pyi"
+SOURCE_STUB = REPO / "edge" / "_fastpath.pyi"
 
 
 def _stub_names() -> dict[str, set[str]]:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
+from support.payloads import draft
 
 from peakline.wire import ItemResult, ResultsBatch
 from plant.dashboard import STATIC_DIR, DashboardServer
@@ -195,17 +196,7 @@ def test_store_failure_shows_on_page_not_500(dashboard: DashboardServer, store: 
 def test_history_is_a_trailing_window(store: Store) -> None:
     now = 1_800_000_000.0
     results = [
-        ItemResult(
-            seq=i + 1,
-            item_id=i,
-            ts=now - 300 + i,
-            frame=i,
-            bbox=(0, 0, 9, 9),
-            score=0.1,
-            decision="pass",
-            latency_ms=1.0,
-            rejected=False,
-        )
+        ItemResult(seq=i + 1, **draft(i, ts=now - 300 + i))
         for i in range(300)  # one item a second for the last five minutes
     ]
     batch = ResultsBatch(

@@ -13,10 +13,6 @@ import io
 import os
 import re
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +20,8 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
+from support.procs import Proc, peakline
+from support.waiting import WaitTimeout, wait_until
 
 from peakline.procs import free_port
 
@@ -35,10 +33,9 @@ STARTUP_S = 600
 
 @dataclass
 class Demo:
-    proc: subprocess.Popen[str]
+    proc: Proc
     url: str
     workdir: Path
-    output: list[str]
 
 
 def _workdir_pids(workdir: Path) -> list[int]:
@@ -61,58 +58,24 @@ def _workdir_pids(workdir: Path) -> list[int]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     workdir = tmp_path_factory.mktemp("demo")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEAKLINE_DASHBOARD_TOKEN")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "peakline.cli",
-            "demo",
-            "--workdir",
-            str(workdir),
-            "--port",
-            str(port),
-            "--nodes",
-            "2",
-            "--seconds-per-line",
-            "20",
-            "--quiet",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
+    proc = peakline(
+        "demo", tmp_path_factory.mktemp("demo-run"),
+        "demo", "--workdir", str(workdir), "--port", str(port), "--nodes", "2",
+        "--seconds-per-line", "20", "--quiet",
+        new_session=True,  # a Ctrl-C of its own, as in a terminal
     )
-    output: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for text in proc.stdout:
-            output.append(text)
-            if "dashboard:" in text:
-                ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + STARTUP_S
-    while not ready.wait(1):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait(30)
-            if proc.stdout is not None:
-                proc.stdout.close()
-            pytest.fail("peakline demo did not start:\n" + "".join(output[-60:]))
-    url = re.search(r"dashboard:\s+(\S+)", "".join(output))
-    assert url is not None
+    with pytest.MonkeyPatch.context() as env:  # no operator token: the page opens freely
+        env.delenv("PEAKLINE_DASHBOARD_TOKEN", raising=False)
+        env.delenv("PEAKLINE_DASHBOARD_TOKEN_FILE", raising=False)
+        proc.start()
     try:
-        yield Demo(proc, url.group(1), workdir, output)
+        proc.wait_for("peakline demo to print its dashboard address",
+                      lambda: "dashboard:" in proc.output(), STARTUP_S, 0.5)
+        url = re.search(r"dashboard:\s+(\S+)", proc.output())
+        assert url is not None
+        yield Demo(proc, url.group(1), workdir)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        proc.kill()  # its whole session
 
 
 @pytest.fixture(scope="module")
@@ -129,17 +92,21 @@ def browser(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
 
 
 def wait_for(driver: Any, script: str, timeout: float, what: str) -> Any:
-    """Poll a JavaScript expression until it is truthy; its value."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """Poll a JavaScript expression until it is truthy; its value. On a timeout the page is
+    saved as a screenshot ``timeout-<what>`` next to the others."""
+    value = None
+
+    def truthy() -> bool:
+        nonlocal value
         value = driver.execute_script(f"return ({script});")
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            name = re.sub(r"\W+", "-", what)
-            save_screenshot(driver, driver.shots, f"timeout-{name}")
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.5)
+        return bool(value)
+
+    try:
+        wait_until(what, truthy, timeout, 0.5)
+    except WaitTimeout:
+        save_screenshot(driver, driver.shots, "timeout-" + re.sub(r"\W+", "-", what))
+        raise
+    return value
 
 
 def canvas_has_drawing(driver: Any, selector: str) -> bool:
@@ -228,10 +195,8 @@ def test_plan_csv_downloads(browser: Any) -> None:
     shown = len(browser.find_elements(By.CSS_SELECTOR, "#plan-table tbody tr"))
     browser.find_element(By.ID, "plan-csv").click()
     downloads: Path = browser.downloads
-    deadline = time.monotonic() + 30
-    while not (files := [p for p in downloads.glob("*.csv")]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert files, "no CSV was downloaded"
+    wait_until("a CSV download", lambda: any(downloads.glob("*.csv")), 30, 0.2)
+    files = list(downloads.glob("*.csv"))
     assert files[0].name.startswith("peakline-production-plan-")
     rows = list(csv.DictReader(io.StringIO(files[0].read_text())))
     assert len(rows) >= min(shown, 400) > 0
@@ -260,10 +225,8 @@ def test_screenshots_and_clean_stop(browser: Any, demo: Demo) -> None:
     assert path.stat().st_size > 50_000
     assert console_errors(browser) == []
     assert _workdir_pids(demo.workdir)  # broker, plant, nodes are running
+    assert demo.proc.pid is not None
     os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in the demo's terminal
-    assert demo.proc.wait(120) == 0, "".join(demo.output[-40:])
-    assert "Peakline demo stopped." in "".join(demo.output)
-    deadline = time.monotonic() + 10
-    while (left := _workdir_pids(demo.workdir)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert left == [], f"processes left behind: {left}"
+    assert demo.proc.wait(120) == 0, demo.proc.log_tail()
+    assert "Peakline demo stopped." in demo.proc.output()
+    wait_until("no process left behind", lambda: not _workdir_pids(demo.workdir), 10, 0.2)

@@ -10,6 +10,7 @@ from typing import Literal
 import cv2
 import numpy as np
 import pandas as pd
+from support.payloads import draft
 
 from peakline.wire import ItemResult, NodeMetrics, NodeStatus, RejectThumbnail, ResultsBatch
 from plant.store import IngestBatch, Store
@@ -50,20 +51,9 @@ class Line:
             seq = self.seq[node]
             reject = seq % reject_every == 0
             defect = DEFECTS[seq % len(DEFECTS)] if reject else None
-            results.append(
-                ItemResult(
-                    seq=seq,
-                    item_id=seq,
-                    ts=now - (n - i) * 0.01,
-                    frame=seq,
-                    bbox=(10, 10, 150, 150),
-                    score=0.9 if reject else 0.1,
-                    decision="reject" if reject else "pass",
-                    defect=defect,
-                    latency_ms=8.0,
-                    rejected=reject,
-                )
-            )
+            results.append(ItemResult(seq=seq, **draft(
+                seq, "reject" if reject else "pass", ts=now - (n - i) * 0.01,
+                defect=defect)))
             if reject:
                 thumbs.append(
                     (

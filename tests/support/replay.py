@@ -1,48 +1,17 @@
-"""Edge node test kit: a node config for the committed recording, and the offline reference."""
+"""A camera node replaying a recording, checked from outside: its results against the offline
+reference (``peakline model eval``), and its outbox file read as after a crash."""
 
 from __future__ import annotations
 
-import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from edgekit import to_toml
 
 from edge.recording.format import read_recording
 
-__all__ = ["iou", "match_results", "node_config", "offline_reference", "read_outbox"]
-
-
-def node_config(
-    tmp: Path, port: int, recording: Path, model: Path, **sections: dict[str, Any]
-) -> Path:
-    """Write a node config replaying ``recording`` to ``tmp/node.toml`` and return its path."""
-    meta = json.loads((recording / "recording.json").read_text())
-    data: dict[str, Any] = {
-        "site": "s1", "line": "l1", "node": "n1", "metrics_port": 0,
-        "source": {"type": "recording", "path": str(recording), "realtime": False},
-        "belt": {"y0": meta["belt_y0"], "y1": meta["belt_y1"],
-                 "speed_px_s": meta["belt_speed_px_s"]},
-        "inference": {"model": str(model), "threads": 1, "batch_size": 8, "max_wait_ms": 5.0},
-        "actuator": {"station_x": float(meta["width"]) * 1.5, "latency_ms": 10.0,
-                     "plugin": {"type": "csv", "path": str(tmp / "rejects.csv")}},
-        "outbox": {"path": str(tmp / "outbox.db"), "synchronous": "normal"},
-        "mqtt": {"port": port, "batch_interval_ms": 50, "resend_after_s": 3.0,
-                 "reconnect_min_s": 0.1, "reconnect_max_s": 1.0, "keepalive_s": 5,
-                 "metrics_interval_s": 1.0, "drain_on_stop_s": 10.0},
-        "review": {"dir": str(tmp / "review")},
-    }
-    for name, values in sections.items():
-        target = data.setdefault(name, {})
-        for k, v in values.items():
-            if isinstance(v, dict):
-                target.setdefault(k, {}).update(v)
-            else:
-                target[k] = v
-    path = tmp / "node.toml"
-    path.write_text(to_toml(data))
-    return path
+__all__ = ["iou", "match_results", "offline_reference", "read_outbox", "rescore"]
 
 
 def iou(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> float:
@@ -108,10 +77,10 @@ def rescore(recording: Path, model: Path, results: list[Any]) -> np.ndarray:
 
 
 def read_outbox(path: Path) -> set[tuple[str, int]]:
-    """(boot_id, seq) of every row in an outbox file (read directly, as after a crash)."""
-    import sqlite3
-
-    db = sqlite3.connect(path)
+    """(boot_id, seq) of every row in an outbox file, read-only (none if there is no file)."""
+    if not path.exists():
+        return set()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         return {(b, int(s)) for b, s in db.execute("SELECT boot_id, seq FROM results")}
     finally:

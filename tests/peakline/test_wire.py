@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from peakline import wire
 from peakline.wire.reference import render_wire_doc
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _batch(**overrides: object) -> wire.ResultsBatch:
@@ -74,5 +72,5 @@ def test_topics() -> None:
 
 
 def test_wire_doc_is_current() -> None:
-    committed = (ROOT / "docs" / "wire.md").read_text()
+    committed = (REPO / "docs" / "wire.md").read_text()
     assert committed == render_wire_doc(), "run `peakline docs wire` and commit docs/wire.md"
