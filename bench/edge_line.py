@@ -145,8 +145,8 @@ def _run(work: Path, port: int, recording: Path, model: Path, judge_frames: int,
 
 def _agreement(recording: Path, model: Path, results: list[Any]) -> dict[str, Any]:
     """Compare the node's decisions with ``peakline model eval``'s for the same items."""
-    sys.path.insert(0, str(ROOT / "tests" / "edge"))
-    from nodekit import match_results, offline_reference
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.replay import match_results, offline_reference
 
     from edge.decision import Decider, Thresholds
     from edge.model.card import read_card

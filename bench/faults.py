@@ -29,6 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(1, str(REPO / "bench"))
+sys.path.insert(2, str(REPO / "tests"))  # the suites' own helpers (support)
 
 from common import emit_json, print_table  # noqa: E402
 

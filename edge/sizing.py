@@ -2,7 +2,7 @@
 
 Pure functions over a :class:`LineSpec` (what the line is) and the catalogue in
 ``hardware/targets.toml`` (what a factory can buy). ``peakline edge size`` prints the report;
-the worked examples in ``hardware/README.md`` are checked by ``tests/test_sizing.py``.
+the worked examples in ``hardware/README.md`` are checked by ``tests/edge/test_sizing.py``.
 
 Geometry (free-running area-scan camera looking straight down on the belt):
 

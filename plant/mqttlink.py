@@ -140,7 +140,8 @@ class PlantLink:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError) as exc:
                 log.warning("could not publish offline status: %s", exc)
-        self.client.disconnect()
-        self._stop.set()
+        self._stop.set()  # the network loop ends first, or it would connect again
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.client.disconnect()
+        self.client.loop(timeout=0.05)  # send the DISCONNECT from this thread

@@ -32,6 +32,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds to reach live")
     parser.add_argument("--nodes", type=int, default=3, help="camera nodes the demo runs")
     parser.add_argument("--shots", type=Path, default=Path("artifacts"), help="screenshots")
+    parser.add_argument("--expect-preparing", action="store_true",
+                        help="fail unless the page showed the preparation first (fresh data)")
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
     while True:
@@ -64,6 +66,9 @@ def main() -> int:
         else:
             save_screenshot(driver, args.shots, "demo-timeout")
             print(f"check-demo: no live line within {args.timeout:.0f} s: {state}")
+            return 1
+        if args.expect_preparing and not seen_preparing:
+            print("check-demo: the dashboard never showed the preparation")
             return 1
         save_screenshot(driver, args.shots, "demo-live")
         errors = console_errors(driver)

@@ -12,7 +12,7 @@ setsid bash scripts/demo.sh > "$log" 2>&1 &
 demo=$!
 stop_demo() { kill -INT "$demo" 2>/dev/null || true; }
 trap 'stop_demo; kill -KILL -- "-$demo" 2>/dev/null || true' EXIT
-if ! .venv/bin/python scripts/check_demo.py --shots artifacts/ci-demo; then
+if ! .venv/bin/python scripts/check_demo.py --expect-preparing --shots artifacts/ci-demo; then
   echo "--- demo log ---"; tail -n 60 "$log"; exit 1
 fi
 stop_demo

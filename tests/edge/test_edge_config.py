@@ -79,3 +79,34 @@ def test_docs_list_every_config_key() -> None:
     from edge.config import reference_markdown
 
     assert reference_markdown().strip() in (REPO / "docs" / "edge.md").read_text()
+
+
+def test_every_plugin_is_registered_once_with_a_factory_and_documented() -> None:
+    from edge.actuator import ACTUATOR_FACTORIES
+    from edge.config_sections import ACTUATOR_TYPES, SOURCE_TYPES, plugin_tags
+    from edge.sources import SOURCE_FACTORIES
+
+    assert set(SOURCE_FACTORIES) == set(SOURCE_TYPES)
+    assert set(ACTUATOR_FACTORIES) == set(ACTUATOR_TYPES)
+    tags = [t for m in (*SOURCE_TYPES, *ACTUATOR_TYPES) for t in plugin_tags(m)]
+    assert len(tags) == len(set(tags)) == 11
+    doc = (REPO / "docs" / "edge.md").read_text()
+    for model in SOURCE_TYPES:
+        assert f"source (type = {' | '.join(plugin_tags(model))})" in doc
+    for model in ACTUATOR_TYPES:
+        assert f"actuator.plugin (type = {' | '.join(plugin_tags(model))})" in doc
+
+
+def test_every_path_key_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    from edge.config import _resolve_paths
+
+    data = {"source": {"type": "folder", "path": "frames"}, "inference": {"model": "m.onnx"},
+            "outbox": {"path": "o.db"}, "review": {"dir": "rev"},
+            "actuator": {"plugin": {"type": "csv", "path": "rejects.csv"}},
+            "mqtt": {"password_file": "pw", "tls_ca": "ca.pem", "tls_cert": "c.pem",
+                     "tls_key": "k.pem"}}
+    out = _resolve_paths(data, tmp_path)
+    flat = [out["source"]["path"], out["inference"]["model"], out["outbox"]["path"],
+            out["review"]["dir"], out["actuator"]["plugin"]["path"],
+            *(out["mqtt"][k] for k in ("password_file", "tls_ca", "tls_cert", "tls_key"))]
+    assert all(p.startswith(str(tmp_path) + "/") for p in flat), flat

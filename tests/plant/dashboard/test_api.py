@@ -8,6 +8,7 @@ import io
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -210,3 +211,25 @@ def test_history_is_a_trailing_window(store: Store) -> None:
     assert max(series) == 60.0 and series.count(60.0) >= 20  # steady once a minute is full
     ramp = series[1:7]
     assert ramp == sorted(ramp) and ramp[0] < 60.0  # the first minute ramps up
+
+
+def test_live_carries_the_preparing_job_until_it_is_live(store: Store, line: Line,
+                                                         tmp_path: Path) -> None:
+    from peakline.progress import Progress
+    from plant.dashboard import DashboardConfig, serve_dashboard
+
+    progress = Progress(tmp_path / "progress.json", "Preparing the demo line")
+    progress.add("model", "fitting the inspection model")
+    progress.start("model")
+    handle = serve_dashboard(store, "127.0.0.1", 0, config=DashboardConfig(
+        refresh_s=0.2, progress_file=str(tmp_path / "progress.json")))
+    try:
+        prep = get_json(handle.url, "/api/live")["preparing"]
+        assert prep["phase"] == "preparing"
+        assert [(s["key"], s["state"]) for s in prep["steps"]] == [("model", "running")]
+        progress.done("model")
+        progress.set_phase("live")
+        time.sleep(0.3)  # past the snapshot's refresh
+        assert get_json(handle.url, "/api/live")["preparing"]["phase"] == "live"
+    finally:
+        handle.stop()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import signal
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +56,13 @@ def _workdir_pids(workdir: Path) -> list[int]:
     return pids
 
 
+def fetch_live(url: str) -> dict[str, Any]:
+    """The dashboard's live snapshot (it answers as soon as the demo printed its address)."""
+    with urllib.request.urlopen(url.rstrip("/") + "/api/live", timeout=10) as resp:
+        data: dict[str, Any] = json.loads(resp.read())
+    return data
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     workdir = tmp_path_factory.mktemp("demo")
@@ -70,9 +79,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         proc.start()
     try:
         proc.wait_for("peakline demo to print its dashboard address",
-                      lambda: "dashboard:" in proc.output(), STARTUP_S, 0.5)
+                      lambda: "Peakline dashboard:" in proc.output(), 120, 0.2)
         url = re.search(r"dashboard:\s+(\S+)", proc.output())
         assert url is not None
+        preparing = fetch_live(url.group(1)).get("preparing")  # the dashboard is up first
+        assert preparing is not None and preparing["phase"] == "preparing", preparing
+        proc.wait_for("the demo line to run", lambda: "demo line is running" in proc.output(),
+                      STARTUP_S, 0.5)
         yield Demo(proc, url.group(1), workdir)
     finally:
         proc.kill()  # its whole session
