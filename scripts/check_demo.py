@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "plant" / "dashboard"))
 
 from support.browser import chromium, console_errors, save_screenshot
 
