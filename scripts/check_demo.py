@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "plant" / "dashboard"))
 
-from support.browser import chromium, console_errors, save_screenshot
+from browser import chromium, console_errors, save_screenshot
 
 LIVE = """
 const prep = document.getElementById("preparing");
