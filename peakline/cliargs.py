@@ -229,9 +229,6 @@ class ExistingFile(Check):
             _refuse(f"no such {self.what}: {text}")
         return text
 
-    def describe(self) -> str:
-        return "must exist"
-
     def bad_examples(self, scratch: Path) -> list[str]:
         return [str(scratch / "no-such-file.txt"), str(scratch)]
 
@@ -251,9 +248,6 @@ class ExistingDir(Check):
         if not path.is_dir():
             _refuse(f"no such {self.what}: {text}")
         return text
-
-    def describe(self) -> str:
-        return "must exist"
 
     def bad_examples(self, scratch: Path) -> list[str]:
         return [str(scratch / "no-such-folder"), str(_a_file(scratch))]
@@ -449,8 +443,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             notes.append(action.type.describe().replace("%", "%%"))
         shows_default = action.option_strings or action.nargs in (argparse.OPTIONAL,
                                                                   argparse.ZERO_OR_MORE)
-        if ("%(default)" not in text and shows_default
-                and action.default not in (None, False, argparse.SUPPRESS, [])):
+        unset = (action.default is None or action.default is False
+                 or action.default is argparse.SUPPRESS or action.default == [])
+        if "%(default)" not in text and shows_default and not unset:
             notes.append("default: %(default)s")
         return f"{text} ({'; '.join(notes)})".strip() if notes else text
 
