@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from peakline.cliargs import DB_ENV, DEFAULT_DB, DbUrl, db_default, prog, sqlite_path
 from peakline.errors import StoreError
 
-__all__ = ["add_db_option", "describe_db", "open_store", "require_db"]
+__all__ = ["add_db_option", "describe_db", "new_store", "open_store", "require_db"]
 
 
 def add_db_option(parser: argparse.ArgumentParser, *, creates: bool) -> None:
@@ -62,3 +64,22 @@ def open_store(args: argparse.Namespace, *, creates: bool = False) -> Any:
         require_db(args, args.db)
     print(f"{prog(args)}: database {describe_db(args.db)}", file=sys.stderr)
     return Store.open(args.db)
+
+
+@contextmanager
+def new_store(args: argparse.Namespace) -> Iterator[Any]:
+    """``open_store(args, creates=True)`` for a command that brings data in: when it fails,
+    a SQLite database it created is removed again, so a refused import leaves nothing."""
+    path = sqlite_path(args.db)
+    fresh = path is not None and not path.exists()
+    store = open_store(args, creates=True)
+    try:
+        yield store
+    except BaseException:
+        store.close()
+        if fresh and path is not None:
+            for leftover in (path, path.with_name(f"{path.name}-wal"),
+                             path.with_name(f"{path.name}-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
+    store.close()

@@ -34,7 +34,7 @@ from peakline.cliargs import (
 )
 from peakline.errors import ConfigError
 from peakline.wire import PLAN_KINDS
-from plant.commands.db import add_db_option, describe_db, open_store
+from plant.commands.db import add_db_option, describe_db, new_store, open_store
 
 __all__ = ["register"]
 
@@ -131,18 +131,15 @@ def _import(args: argparse.Namespace) -> int:
         raise ConfigError("--kind is required with a FILE")
     if args.kind and not args.file:
         raise ConfigError("--kind goes with a FILE; --dir finds the kinds by file name")
-    store = open_store(args, creates=True)
-    try:
+    with new_store(args) as store:  # a database this import created goes if it fails
         t0 = time.perf_counter()
         if args.dir:
             counts = store.import_dir(args.dir)
         else:
             counts = {args.kind: store.import_csv(args.kind, args.file)}
-        for kind, n in counts.items():
-            print(f"{kind:12s} {n:>10,d} rows")
-        print(f"imported in {time.perf_counter() - t0:.1f} s")
-    finally:
-        store.close()
+    for kind, n in counts.items():
+        print(f"{kind:12s} {n:>10,d} rows")
+    print(f"imported in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

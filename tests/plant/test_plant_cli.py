@@ -113,6 +113,21 @@ def test_import_creates_the_database_it_is_given(
     assert db.is_file() and f"database sqlite:///{db}" in capsys.readouterr().err
 
 
+def test_a_refused_import_leaves_no_new_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = tmp_path / "demand.csv"
+    bad.write_text("sku,date,orders,cancellations\nS1,01/08/2025,3,0\n")
+    db = tmp_path / "new.db"
+    assert main(["plant", "import", "--db", str(db), "--kind", "demand", str(bad)]) == 2
+    line = _one_error(capsys.readouterr().err, "plant import")
+    assert "demand.csv, row 1 (line 2), column 'date'" in line
+    (tmp_path / "empty").mkdir()
+    assert main(["plant", "import", "--db", str(db), "--dir", str(tmp_path / "empty")]) == 2
+    assert "none of skus.csv" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demand.csv", "empty"]
+
+
 @pytest.mark.parametrize(("text", "where"), [
     ("unique_id,ds,y\na,2022-06-01,3\na,2022-06-02,abc\n",
      "row 2 (line 3), column 'y': not a number (got 'abc')"),
