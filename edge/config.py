@@ -126,7 +126,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> No
     try:
         return NodeConfig.model_validate(data)
     except ValidationError as exc:
-        problems = format_errors(exc, str(path), _is_key)
+        problems = format_errors(exc, str(path), _is_key, NodeConfig)
         raise ConfigError(f"invalid configuration\n{problems}") from exc
 
 

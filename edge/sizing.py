@@ -261,7 +261,7 @@ def fit_device(device: EdgeDevice, spec: LineSpec, req: Requirements) -> DeviceF
         tops = f"datasheet {device.datasheet_int8_tops:g} INT8 TOPS; " if (
             device.datasheet_int8_tops) else ""
         return DeviceFit(device, "unmeasured", [
-            f"{tops}not measured: run hardware/bench_ep.py on it"
+            f"{tops}not measured: run `peakline edge bench-ep` on it"
         ])
     best = max(device.measured, key=lambda t: t.images_per_s)
     reasons = []

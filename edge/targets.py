@@ -2,7 +2,7 @@
 
 Strict pydantic models (unknown keys are errors that name the key). Every figure says where it
 comes from: ``source`` is ``datasheet ...`` for vendor figures and ``measured`` for figures run
-with ``hardware/bench_ep.py``; edge-device throughput exists only as measured figures.
+with ``peakline edge bench-ep``; edge-device throughput exists only as measured figures.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Lens(_Entry):
 
 
 class Throughput(_Entry):
-    """Images/s of the reference model (hardware/bench_ep.py) on one execution provider."""
+    """Images/s of the reference model (``peakline edge bench-ep``) on one execution provider."""
 
     ep: str = Field(description="ONNX Runtime execution provider")
     model: str = Field(description="benchmark model and input size")
@@ -72,7 +72,7 @@ class Throughput(_Entry):
     images_per_s: float = Field(gt=0)
     batch_latency_ms: float = Field(gt=0, description="median latency of one batch")
     source: Literal["measured", "datasheet"] = Field(
-        description="'measured' = run here with hardware/bench_ep.py; 'datasheet' = vendor figure"
+        description="'measured' = run with `peakline edge bench-ep`; 'datasheet' = vendor figure"
     )
     measured_on: str = Field(default="", description="machine and date of the measurement")
 
@@ -109,4 +109,4 @@ def load_targets(path: Path | None = None) -> Targets:
     try:
         return Targets.model_validate(read_toml(path))
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc, str(path))) from exc
+        raise ConfigError(format_errors(exc, str(path), model=Targets)) from exc

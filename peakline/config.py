@@ -12,9 +12,11 @@ A variable or file the config names explicitly must exist.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,6 +29,7 @@ __all__ = [
     "Section",
     "Synchronous",
     "format_errors",
+    "known_keys",
     "read_secret",
     "read_toml",
 ]
@@ -45,23 +48,78 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def format_errors(
-    exc: ValidationError, source: str, keep: Callable[[list[str], int], bool] | None = None
+    exc: ValidationError, source: str, keep: Callable[[list[str], int], bool] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> str:
     """One line per problem: ``source: dotted.key: message (got value)``.
 
     ``keep(loc, i)`` may drop parts of the location that are not keys a user writes (the tag a
-    discriminated union inserts, for example).
+    discriminated union inserts, for example). With the validated ``model``, an unknown key
+    says which key was probably meant (``belt.sped_px_s: unknown key; did you mean
+    'speed_px_s'?``) or, failing that, which keys that table takes.
     """
     lines = []
     for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
+        raw = [str(p) for p in err["loc"]]
+        loc = raw
         if keep is not None:
-            loc = [p for i, p in enumerate(loc) if keep(loc, i)]
+            loc = [p for i, p in enumerate(raw) if keep(raw, i)]
         key = ".".join(loc) or "(top level)"
         quiet = err["type"] in ("missing", "extra_forbidden")  # the input says nothing here
         got = "" if quiet else f" (got {err.get('input')!r})"
-        lines.append(f"{source}: {key}: {err['msg']}{got}")
+        message = err["msg"]
+        if err["type"] == "extra_forbidden" and model is not None and raw:
+            message = _unknown_key(raw[-1], known_keys(model, raw[:-1]))
+        lines.append(f"{source}: {key}: {message}{got}")
     return "\n".join(lines)
+
+
+def _unknown_key(key: str, known: list[str]) -> str:
+    near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if near:
+        return f"unknown key; did you mean {near[0]!r}?"
+    if known and len(known) <= 20:
+        return f"unknown key; this table takes {', '.join(known)}"
+    return "unknown key"
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field can hold: through Optional, unions, Annotated, lists and dicts."""
+    out: list[type[BaseModel]] = []
+    stack = [annotation]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            out.append(item)
+        else:
+            stack.extend(typing.get_args(item))
+    return out
+
+
+def _selects(model: type[BaseModel], part: str) -> bool:
+    """Whether ``part`` is the union tag (or class name) pydantic puts in a location for
+    ``model``."""
+    if part == model.__name__:
+        return True
+    return any(typing.get_origin(f.annotation) is Literal and part in typing.get_args(f.annotation)
+               for f in model.model_fields.values())
+
+
+def known_keys(model: type[BaseModel], path: Sequence[str]) -> list[str]:
+    """The keys a user may write in the table at ``path`` (a validation location) of
+    ``model``: its field names, or the union of them where a union leaves it open."""
+    models = [model]
+    for part in path:
+        inner = [m for m in models if part in m.model_fields]
+        if inner:
+            models = [t for m in inner for t in _models_in(m.model_fields[part].annotation)]
+        else:  # a list index, a dict key or a union's tag: the same tables, or the tagged one
+            models = [m for m in models if _selects(m, part)] or models
+        if not models:
+            return []
+    names = {name for m in models for name in m.model_fields}
+    names |= {f.alias for m in models for f in m.model_fields.values() if f.alias}
+    return sorted(names)
 
 
 def read_secret(key: str, env: str | None, file: str | os.PathLike[str] | None = None,

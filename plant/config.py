@@ -2,7 +2,7 @@
 
 Loaded from TOML; every section is a pydantic model with ``extra="forbid"`` and a
 description on every field, so a typo is an error that names the key
-(``mqtt.prot: Extra inputs are not permitted``). Secrets (the MQTT password) never live in
+(``mqtt.prot: unknown key; did you mean 'port'?``). Secrets (the MQTT password) never live in
 the file: :func:`peakline.config.read_secret` reads them from the environment or a file.
 ``peakline plant check-config FILE`` validates a file and prints the effective settings.
 """
@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
+from peakline.cliargs import DEFAULT_DB
 from peakline.config import MqttClientConfig, Section, Synchronous, format_errors, read_toml
 from peakline.errors import ConfigError
 from plant.dashboard.config import DashboardConfig
@@ -38,8 +39,9 @@ class PlantSection(Section):
         description="site name, the <site> level of every MQTT topic",
     )
     db: str = Field(
-        default="sqlite:///peakline-plant.db",
-        description="database URL: sqlite:///path.db (or a path) or postgresql+psycopg://...",
+        default=DEFAULT_DB,
+        description="database URL: sqlite:///path.db (or a path) or postgresql+psycopg://...; "
+        "unset: $PEAKLINE_DB, else sqlite:///peakline.db (as every `peakline plant` command)",
     )
     sqlite_synchronous: Synchronous = Field(
         default="full",
@@ -148,4 +150,4 @@ def load_config(path: str | Path | None = None, data: dict[str, Any] | None = No
     try:
         return PlantConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc, source)) from exc
+        raise ConfigError(format_errors(exc, source, model=PlantConfig)) from exc

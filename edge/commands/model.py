@@ -8,7 +8,16 @@ import json
 import math
 from typing import Any
 
+from edge.commands.options import Providers
+from peakline.cliargs import ExistingDir, ExistingFile, Number, OutputDir, OutputFile, Text, integer
+
 __all__ = ["register"]
+
+DATA = ExistingDir("recording or dataset folder")
+MODEL = ExistingFile("ONNX model")
+FRR = Number(0, 0.5, lo_open=True, hi_open=True, hint="a fraction: 0.01 means 1%")
+MARGIN = Number(0, 1, hint="a fraction of the item's size")
+THREADS = integer(1, 256)
 
 
 def _clean(obj: Any) -> Any:
@@ -74,7 +83,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from edge.model.evaluate import eval_model, format_report
 
-    providers = args.providers.split(",") if args.providers else None
+    providers = args.providers or None
     report = eval_model(args.model, args.data, providers=providers, threads=args.threads)
     print(format_report(report))
     flat = {
@@ -117,22 +126,28 @@ def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="model_command", metavar="ACTION", required=True)
 
     fit = sub.add_parser("fit", help="fit a one-class anomaly model on good items")
-    fit.add_argument("--data", required=True, help="recording directory or dataset folder")
-    fit.add_argument("--out", required=True, help="ONNX file to write")
-    fit.add_argument("--size", type=int, default=64, help="model input size in px (multiple of 16)")
-    fit.add_argument("--grid", type=int, help="pooling grid (default: size/4, cells of 4 px)")
+    fit.add_argument("--data", required=True, type=DATA,
+                     help="recording directory or dataset folder")
+    fit.add_argument("--out", required=True, type=OutputFile("ONNX file"),
+                     help="ONNX file to write")
+    fit.add_argument("--size", type=integer(32, 1024, multiple_of=16), default=64,
+                     help="model input size in px")
+    fit.add_argument("--grid", type=integer(1, 256),
+                     help="pooling grid (default: size/4, cells of 4 px)")
     fit.add_argument(
         "--flatten",
         choices=["auto", "on", "off"],
         default="auto",
         help="illumination flattening (auto: chosen on held-out good items)",
     )
-    fit.add_argument("--components", type=int, default=16, help="PCA components per cell")
-    fit.add_argument("--target-frr", type=float, default=0.01, help="target false-reject rate")
-    fit.add_argument("--margin", type=float, default=0.15, help="crop margin (fraction of item)")
-    fit.add_argument("--name", default="peakline-padim", help="model name for the card")
-    fit.add_argument("--version", help="model version (default: size and data digest)")
-    fit.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    fit.add_argument("--components", type=integer(1, 1024), default=16,
+                     help="PCA components per cell")
+    fit.add_argument("--target-frr", type=FRR, default=0.01, help="target false-reject rate")
+    fit.add_argument("--margin", type=MARGIN, default=0.15, help="crop margin (fraction of item)")
+    fit.add_argument("--name", type=Text(), default="peakline-padim",
+                     help="model name for the card")
+    fit.add_argument("--version", type=Text(), help="model version (default: size and data digest)")
+    fit.add_argument("--threads", type=THREADS, default=2, help="ONNX Runtime threads")
     fit.add_argument(
         "--classifier",
         action="store_true",
@@ -141,26 +156,31 @@ def register(parser: argparse.ArgumentParser) -> None:
     fit.set_defaults(handler=_fit)
 
     cal = sub.add_parser("calibrate", help="set thresholds on held-out good items")
-    cal.add_argument("--model", required=True, help="ONNX model to update")
-    cal.add_argument("--data", required=True, help="recording or dataset folder (good items)")
-    cal.add_argument("--target-frr", type=float, default=0.01, help="target false-reject rate")
-    cal.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    cal.add_argument("--model", required=True, type=MODEL, help="ONNX model to update")
+    cal.add_argument("--data", required=True, type=DATA,
+                     help="recording or dataset folder (good items)")
+    cal.add_argument("--target-frr", type=FRR, default=0.01, help="target false-reject rate")
+    cal.add_argument("--threads", type=THREADS, default=2, help="ONNX Runtime threads")
     cal.set_defaults(handler=_calibrate)
 
     ev = sub.add_parser("eval", help="AUROC, recall, false rejects and escapes per defect type")
-    ev.add_argument("--model", required=True, help="ONNX model with a Peakline card")
-    ev.add_argument("--data", required=True, help="recording or dataset folder (test/ split)")
-    ev.add_argument("--providers", help="ONNX Runtime execution providers, comma-separated")
-    ev.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    ev.add_argument("--model", required=True, type=MODEL, help="ONNX model with a Peakline card")
+    ev.add_argument("--data", required=True, type=DATA,
+                    help="recording or dataset folder (test/ split)")
+    ev.add_argument("--providers", type=Providers(),
+                    help="ONNX Runtime execution providers, comma-separated, preferred first "
+                    "(default: the CPU)")
+    ev.add_argument("--threads", type=THREADS, default=2, help="ONNX Runtime threads")
     ev.set_defaults(handler=_eval)
 
     card = sub.add_parser("card", help="print the model card")
-    card.add_argument("--model", required=True, help="ONNX model")
+    card.add_argument("--model", required=True, type=MODEL, help="ONNX model")
     card.set_defaults(handler=_card)
 
     exp = sub.add_parser("export-crops", help="write a recording's items as a dataset folder")
-    exp.add_argument("--data", required=True, help="recording directory")
-    exp.add_argument("--out", required=True, help="dataset folder to create")
-    exp.add_argument("--size", type=int, default=160, help="image size in px")
-    exp.add_argument("--margin", type=float, default=0.15, help="crop margin (fraction of item)")
+    exp.add_argument("--data", required=True, type=ExistingDir("recording folder"),
+                     help="recording directory")
+    exp.add_argument("--out", required=True, type=OutputDir(), help="dataset folder to create")
+    exp.add_argument("--size", type=integer(16, 1024), default=160, help="image size in px")
+    exp.add_argument("--margin", type=MARGIN, default=0.15, help="crop margin (fraction of item)")
     exp.set_defaults(handler=_export)

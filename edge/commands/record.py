@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from peakline.cliargs import ExistingDir, Number, OutputDir, integer
+
 __all__ = ["register"]
+
+POSITIVE = Number(lo=0, lo_open=True)
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -53,61 +57,67 @@ def _record(args: argparse.Namespace) -> int:
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the ``record`` options."""
-    parser.add_argument("--out", help="recording directory to write")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same frames)")
+    parser.add_argument("--out", type=OutputDir(), help="recording directory to write")
+    parser.add_argument("--seed", type=integer(0), default=0,
+                        help="random seed (same seed, same frames)")
     parser.add_argument(
         "--product",
-        type=int,
+        type=integer(0),
         default=0,
         help="product number: the mould design of the cakes (same on every seed)",
     )
-    parser.add_argument("--minutes", type=float, default=1.0, help="length in minutes")
-    parser.add_argument("--seconds", type=float, help="length in seconds (overrides --minutes)")
+    parser.add_argument("--minutes", type=POSITIVE, default=1.0, help="length in minutes")
+    parser.add_argument("--seconds", type=POSITIVE, help="length in seconds (overrides --minutes)")
     parser.add_argument(
         "--format",
         choices=["mp4", "jpg"],
         default="mp4",
         help="frames as one MPEG-4 video or as JPEG files",
     )
-    parser.add_argument("--fps", type=float, default=30.0, help="frames per second")
-    parser.add_argument("--width", type=int, default=1280, help="frame width")
-    parser.add_argument("--height", type=int, default=720, help="frame height")
+    parser.add_argument("--fps", type=Number(0, 240, lo_open=True), default=30.0,
+                        help="frames per second")
+    parser.add_argument("--width", type=integer(320, 7680), default=1280, help="frame width")
+    parser.add_argument("--height", type=integer(240, 4320), default=720, help="frame height")
     parser.add_argument(
         "--defect-rate",
-        type=float,
+        type=Number(0, 1),
         default=0.1,
         help="fraction of slots with a defect (defect types in turn)",
     )
     parser.add_argument(
         "--severity-min",
-        type=float,
+        type=Number(0, 1),
         default=1.0,
         help="draw defects at a severity uniform in [this, 1]: below 1, smaller and fainter ones",
     )
     parser.add_argument(
         "--belt-speed",
-        type=float,
+        type=POSITIVE,
         default=540.0,
         help="belt speed in px/s at 720p (scaled with --height)",
     )
-    parser.add_argument("--lanes", type=int, default=2, help="rows of cakes across the belt")
+    parser.add_argument("--lanes", type=integer(1, 12), default=2,
+                        help="rows of cakes across the belt")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--dataset",
         metavar="OUT",
+        type=OutputDir(),
         help="also write the items as a dataset folder (train/good, test/<defect>)",
     )
     parser.add_argument(
         "--from",
         dest="source",
         metavar="REC",
+        type=ExistingDir("recording folder"),
         help="with --dataset and no --out: export this existing recording",
     )
-    parser.add_argument("--crop-size", type=int, default=160, help="dataset image size in px")
+    parser.add_argument("--crop-size", type=integer(16, 1024), default=160,
+                        help="dataset image size in px")
     parser.add_argument(
         "--margin",
-        type=float,
+        type=Number(0, 1),
         default=0.15,
         help="crop margin around an item, as a fraction of its size",
     )

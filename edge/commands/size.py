@@ -1,19 +1,48 @@
 """``peakline edge size``: size a camera, lens and edge box for one inspection line.
 
 Prints what the line needs (field of view, resolution, frame rate, exposure limit, items per
-second, latency budget) and, for every camera and edge device in ``hardware/targets.toml``,
-whether it fits and why not. ``--json`` prints the same as one JSON object.
+second, latency budget) and, for every camera and edge device in hardware/targets.toml,
+whether it fits and why not. --json prints the same as one JSON object.
+
+Every figure is checked as it is read (errors name the option, --belt-speed); a figure no food
+line has (a belt at 500 m/s: mm/s typed as m/s) gets a warning line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register_size", "render_report", "size_report"]
+from peakline.cliargs import ExistingFile, Number, integer, warn
+from peakline.errors import ConfigError
+
+__all__ = ["FLAGS", "register_size", "render_report", "size_report"]
+
+#: LineSpec field -> the option a user types for it
+FLAGS = {
+    "belt_speed_m_s": "--belt-speed", "item_length_mm": "--item", "item_width_mm": "--item-width",
+    "pitch_mm": "--pitch", "smallest_defect_mm": "--defect", "px_per_defect": "--px-per-defect",
+    "reject_distance_m": "--reject-distance", "belt_width_mm": "--belt-width",
+    "lanes": "--lanes", "margin_mm": "--margin", "views_per_item": "--views",
+    "max_blur_px": "--blur-px", "max_skew_px": "--max-skew", "actuator_ms": "--actuator-ms",
+    "working_distance_mm": "--working-distance", "headroom": "--headroom",
+    "trigger": "--trigger",
+}
+
+#: (LineSpec field, unit, largest plausible value, what a larger one probably is)
+PLAUSIBLE = [
+    ("belt_speed_m_s", "m/s", 5.0,
+     "food conveyors run at about 0.05-2 m/s; was it mm/s or m/min?"),
+    ("reject_distance_m", "m", 20.0, "was it mm?"),
+    ("item_length_mm", "mm", 2000.0, "was it micrometres?"),
+    ("pitch_mm", "mm", 5000.0, "was it micrometres?"),
+    ("working_distance_mm", "mm", 5000.0, "was it micrometres?"),
+]
+POSITIVE = Number(lo=0, lo_open=True)
 
 
 def size_report(spec: Any, targets_path: Path | None = None) -> dict[str, Any]:
@@ -99,10 +128,31 @@ def render_report(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _in_flags(message: str) -> str:
+    """``message`` with every LineSpec field name (``belt_speed_m_s``) replaced by its option;
+    plain words (trigger, lanes) stay words."""
+    names = "|".join(name for name in FLAGS if "_" in name)
+    return re.sub(r"\b(" + names + r")\b", lambda m: FLAGS[m.group(1)], message)
+
+
 def _size(args: argparse.Namespace) -> int:
+    try:
+        spec = _spec(args)
+    except ConfigError as exc:
+        raise ConfigError(_in_flags(str(exc))) from exc
+    for name, unit, most, why in PLAUSIBLE:
+        value = getattr(spec, name)
+        if value > most:
+            warn(args, f"{FLAGS[name]} {value:g} {unit} is more than {most:g} {unit}: {why}")
+    report = size_report(spec, Path(args.targets) if args.targets else None)
+    print(json.dumps(report, indent=2) if args.json else render_report(report))
+    return 0
+
+
+def _spec(args: argparse.Namespace) -> Any:
     from edge.sizing import LineSpec
 
-    spec = LineSpec(
+    return LineSpec(
         belt_speed_m_s=args.belt_speed,
         item_length_mm=args.item,
         item_width_mm=args.item_width,
@@ -121,39 +171,42 @@ def _size(args: argparse.Namespace) -> int:
         headroom=args.headroom,
         trigger=args.trigger,
     )
-    report = size_report(spec, args.targets)
-    print(json.dumps(report, indent=2) if args.json else render_report(report))
-    return 0
 
 
 def register_size(subparsers: Any) -> None:
     """Add ``size`` to the ``peakline edge`` sub-command group."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "size", help="size camera, lens and edge box for a line",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description="\n\n".join(__doc__.split("\n\n")[1:]).strip() if __doc__ else None,
     )
     req = p.add_argument_group("the line")
-    req.add_argument("--belt-speed", type=float, required=True, help="belt speed, m/s")
-    req.add_argument("--item", type=float, required=True, help="item length along the belt, mm")
-    req.add_argument("--pitch", type=float, required=True, help="item spacing centre to centre, mm")
-    req.add_argument("--defect", type=float, required=True, help="smallest defect to see, mm")
-    req.add_argument("--reject-distance", type=float, required=True,
+    req.add_argument("--belt-speed", type=POSITIVE, required=True, help="belt speed, m/s")
+    req.add_argument("--item", type=POSITIVE, required=True, help="item length along the belt, mm")
+    req.add_argument("--pitch", type=POSITIVE, required=True,
+                     help="item spacing centre to centre, mm")
+    req.add_argument("--defect", type=POSITIVE, required=True, help="smallest defect to see, mm")
+    req.add_argument("--reject-distance", type=Number(lo=0), required=True,
                      help="distance from the downstream edge of the view to the reject station, m")
     opt = p.add_argument_group("options")
-    opt.add_argument("--px-per-defect", type=float, default=3.0, help="pixels across the defect")
-    opt.add_argument("--item-width", type=float, help="item width across the belt, mm")
-    opt.add_argument("--belt-width", type=float, help="view the whole belt width, mm")
-    opt.add_argument("--lanes", type=int, default=1, help="items side by side across the belt")
-    opt.add_argument("--margin", type=float, default=10.0, help="margin each side across, mm")
+    opt.add_argument("--px-per-defect", type=POSITIVE, default=3.0, help="pixels across the defect")
+    opt.add_argument("--item-width", type=POSITIVE, help="item width across the belt, mm")
+    opt.add_argument("--belt-width", type=POSITIVE, help="view the whole belt width, mm")
+    opt.add_argument("--lanes", type=integer(1, 64), default=1,
+                     help="items side by side across the belt")
+    opt.add_argument("--margin", type=Number(lo=0), default=10.0,
+                     help="margin each side across, mm")
     opt.add_argument("--trigger", choices=["free-run", "photo-eye"], default="free-run",
                      help="free-running camera, or one triggered frame per item")
-    opt.add_argument("--views", type=int, help="frames each item must be seen whole in"
+    opt.add_argument("--views", type=integer(1, 100), help="frames each item must be seen whole in"
                      " (default 2 free-running, 1 with a photo-eye)")
-    opt.add_argument("--blur-px", type=float, default=1.0, help="allowed motion blur, px")
-    opt.add_argument("--max-skew", type=float, default=2.0, help="rolling-shutter skew limit, px")
-    opt.add_argument("--actuator-ms", type=float, default=20.0, help="reject actuator response")
-    opt.add_argument("--working-distance", type=float, default=400.0, help="lens to belt, mm")
-    opt.add_argument("--headroom", type=float, default=2.0, help="compute headroom factor")
-    opt.add_argument("--targets", type=Path, help="targets file (default hardware/targets.toml)")
+    opt.add_argument("--blur-px", type=POSITIVE, default=1.0, help="allowed motion blur, px")
+    opt.add_argument("--max-skew", type=POSITIVE, default=2.0,
+                     help="rolling-shutter skew limit, px")
+    opt.add_argument("--actuator-ms", type=Number(lo=0), default=20.0,
+                     help="reject actuator response")
+    opt.add_argument("--working-distance", type=POSITIVE, default=400.0, help="lens to belt, mm")
+    opt.add_argument("--headroom", type=Number(lo=1), default=2.0, help="compute headroom factor")
+    opt.add_argument("--targets", type=ExistingFile("TOML catalogue"),
+                     help="hardware catalogue (default: hardware/targets.toml)")
     opt.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_size)

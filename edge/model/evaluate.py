@@ -151,11 +151,14 @@ def format_report(report: dict[str, Any]) -> str:
     ]
     rows = [*report["per_defect"].items(), ("overall", report["overall"])]
     for name, r in rows:
-        n = r["n_defect"] if name != "overall" else r["n_defect"] + r["n_good"]
+        overall = name == "overall"
+        n = r["n_defect"] + r["n_good"] if overall else r["n_defect"]
+        frr = _fmt(r["false_reject_rate"]) if overall else "-"  # good items only: one figure
         lines.append(
             f"{name:<18}{n:>5}{_fmt(r['auroc']):>8}{_fmt(r['recall']):>8}"
-            f"{_fmt(r['false_reject_rate']):>8}{_fmt(r['escape_rate']):>8}"
+            f"{frr:>8}{_fmt(r['escape_rate']):>8}"
         )
+    lines.append("FRR counts false rejects among the good items: one figure, on the overall row")
     conf = report["overall"]["confusion"]
     lines += ["", f"{'confusion':<10}{'pass':>8}{'uncertain':>11}{'reject':>8}"]
     for row in ("good", "defect"):

@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from peakline.cliargs import Number, OutputDir, Text, integer
+
 __all__ = ["default_workdir", "register"]
 
 
@@ -17,11 +19,7 @@ def default_workdir() -> Path:
     return Path(base) / "peakline" / "demo"
 
 
-def _positive(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return number
+_positive = Number(lo=0, lo_open=True)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -46,18 +44,20 @@ def register(parser: argparse.ArgumentParser) -> None:
     """Add the demo's options."""
     parser.add_argument(
         "--workdir",
+        type=OutputDir(),
         default=None,
         help="folder for recordings, model, database, logs "
         "(default: $XDG_DATA_HOME/peakline/demo, i.e. ~/.local/share/peakline/demo)",
     )
     parser.add_argument(
         "--host",
+        type=Text(),
         default="127.0.0.1",
         help="dashboard address; other than loopback needs "
         "$PEAKLINE_DASHBOARD_TOKEN (default: %(default)s)",
     )
     parser.add_argument(
-        "--port", type=int, default=8080, help="dashboard port (default: %(default)s)"
+        "--port", type=integer(1, 65535), default=8080, help="dashboard port (default: %(default)s)"
     )
     parser.add_argument(
         "--nodes",
@@ -86,7 +86,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=integer(0),
         default=2026,
         help="seed of recordings, model and ERP history (default: %(default)s)",
     )

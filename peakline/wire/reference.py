@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from peakline import wire
+from peakline.cliargs import OutputFile
 
 __all__ = ["register", "render_wire_doc"]
 
@@ -54,6 +55,7 @@ def _wire(args: argparse.Namespace) -> int:
     if args.out == "-":
         print(text)
     else:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text)
     return 0
 
@@ -62,5 +64,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     """Add ``docs wire``."""
     sub = parser.add_subparsers(dest="docs_command", metavar="DOC", required=True)
     wire_cmd = sub.add_parser("wire", help="MQTT topics and payload schemas as Markdown")
-    wire_cmd.add_argument("--out", default="docs/wire.md", help="output file, or - for stdout")
+    wire_cmd.add_argument("--out", type=OutputFile("Markdown file", dash=True),
+                          default="docs/wire.md", help="output file, or - for stdout")
     wire_cmd.set_defaults(handler=_wire)

@@ -1,9 +1,12 @@
 """``peakline plant sample-data | forecast | backtest | plan``: demand and supply planning.
 
     peakline plant sample-data --seed 7 --out sample/            the sample factory's ERP CSVs
-    peakline plant forecast --db sqlite:///peakline.db --horizon 60
-    peakline plant backtest --db sqlite:///peakline.db           (or --csv long.csv)
-    peakline plant plan --db sqlite:///peakline.db --out plans/
+    peakline plant forecast --db sqlite:///plant.db --horizon 60
+    peakline plant backtest --db sqlite:///plant.db              (or --csv long.csv)
+    peakline plant plan --db sqlite:///plant.db --out plans/
+
+``--db`` follows the one rule of ``plant.commands.db`` (default ``$PEAKLINE_DB``, else
+``sqlite:///peakline.db``; the database must exist).
 
 Each prints a table and, as its last line, one JSON object. ``plant/commands/plant.py`` calls
 :func:`add_commands` with its sub-parsers.
@@ -12,23 +15,50 @@ Each prints a table and, as its last line, one JSON object. ``plant/commands/pla
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
+from peakline.cliargs import (
+    Country,
+    ExistingFile,
+    IsoDate,
+    LazyChoices,
+    Number,
+    OutputDir,
+    OutputFile,
+    integer,
+)
 from peakline.errors import ConfigError, DataError
 from peakline.wire import PlanKind
+from plant.commands.db import add_db_option, open_store
 
 __all__ = ["add_commands"]
 
-DEFAULT_DB = "sqlite:///peakline.db"
+
+#: days a forecast reaches ahead (a year at most: the calendar features repeat yearly)
+HORIZON = integer(1, 366)
+#: statsforecast worker processes
+JOBS = integer(1, 64)
 
 
 def _calendar_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--country", default="CN", help="public holidays of this country (ISO code)")
-    p.add_argument("--events", help="extra events CSV (date,name,kind[,days_before,days_after]) "
+    p.add_argument("--country", type=Country(), default="CN",
+                   help="public holidays of this country")
+    p.add_argument("--events", type=ExistingFile("events CSV"),
+                   help="extra events CSV (date,name,kind[,days_before,days_after]) "
                    "instead of the packaged promotion days")
+
+
+def _levels() -> list[str]:
+    from plant.forecast.demand import LEVELS
+
+    return list(LEVELS)
+
+
+def _level_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--level", default="channel", choices=LazyChoices(_levels), metavar="LEVEL",
+                   help=f"{what}: %(choices)s")
 
 
 def _calendar(args: argparse.Namespace) -> Any:
@@ -37,18 +67,14 @@ def _calendar(args: argparse.Namespace) -> Any:
     return HolidayCalendar.default(args.country, args.events)
 
 
-def _open(url: str) -> Any:
-    from plant.store import Store
-
-    return Store.open(url)
-
-
 def _sample(args: argparse.Namespace) -> int:
     from peakline.demo.sample_erp import generate, write
 
-    end = dt.date.fromisoformat(args.end)
-    data = generate(seed=args.seed, years=args.years, n_skus=args.skus, end=end)
-    paths = write(data, args.out)
+    out = Path(args.out)
+    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+        raise DataError(f"{out} exists and is not empty (use --overwrite to replace its files)")
+    data = generate(seed=args.seed, years=args.years, n_skus=args.skus, end=args.end)
+    paths = write(data, out)
     for p in paths:
         print(f"{p}  {len(data[p.stem])} rows")
     print(json.dumps({"out": str(args.out), "seed": args.seed, "skus": args.skus,
@@ -61,13 +87,14 @@ def _forecast(args: argparse.Namespace) -> int:
     from plant.forecast.run import forecast_into_store
 
     cal = _calendar(args)
-    with _open(args.db) as store:
+    with open_store(args) as store:
         run = forecast_into_store(store, cal, args.horizon, args.level, args.jobs, args.country)
         skus = store.skus()
     weekly = rollup(run.frame, skus)
     cols = ["week", "orders_p50", "cancel_p50", "net_p10", "net_p50", "net_p90"]
     print(weekly[cols].round(0).to_string(index=False))
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         run.frame.to_csv(args.out, index=False)
     print(json.dumps({"forecast_id": run.forecast_id, **run.meta,
                       "net_p50_total": round(float(run.frame["net_p50"].sum()), 1)}))
@@ -82,10 +109,9 @@ def _backtest(args: argparse.Namespace) -> int:
     cal = _calendar(args)
     store = None
     if args.csv:
-        long = pd.read_csv(args.csv)
-        missing = {"unique_id", "ds", "y"} - set(long.columns)
-        if missing:
-            raise DataError(f"{args.csv}: missing column(s) {', '.join(sorted(missing))}")
+        from plant.erp.history import read_long_history
+
+        long = read_long_history(args.csv)
         history = pd.DataFrame({"sku": long["unique_id"].astype(str), "ds": long["ds"],
                                 "orders": long["y"], "cancellations": 0})
         skus = pd.DataFrame({"sku": sorted(history["sku"].unique())}).assign(
@@ -96,7 +122,7 @@ def _backtest(args: argparse.Namespace) -> int:
     else:
         from plant.forecast.run import backtest_into_store
 
-        with _open(args.db) as store:
+        with open_store(args) as store:
             table, summary = backtest_into_store(store, cal, args.horizon, args.level,
                                                  args.target, args.ets_sample, args.jobs)
     print(table.round(3).to_string(index=False))
@@ -129,7 +155,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     cal = _calendar(args)
     cfg = _plan_config(args)
-    with _open(args.db) as store:
+    with open_store(args) as store:
         run = plan_from_store(store, cfg, cal, reject_days=args.reject_days)
     if args.out:
         out = Path(args.out)
@@ -138,56 +164,88 @@ def _plan(args: argparse.Namespace) -> int:
             df.to_csv(out / f"{kind}.csv", index=False)
             (out / f"{kind}.json").write_text(json.dumps(expl, indent=2, default=str))
     exc_df = run.plans[PlanKind.EXCEPTIONS][0]
-    print("exceptions, worst first:")
-    print(exc_df.head(args.top)[["kind", "what", "date", "value_at_risk", "detail"]]
-          .to_string(index=False) if len(exc_df) else "  none")
+    print(_exceptions_table(exc_df, args.top, bool(args.out)))
     print(json.dumps(run.summary(), default=str))
     return 0
+
+
+def _exceptions_table(exc_df: Any, top: int, written: bool, width: int = 100) -> str:
+    """The ``top`` worst exceptions, each a line of figures and its detail wrapped below it
+    (never wider than ``width``), and how many there are in all."""
+    import textwrap
+
+    if not len(exc_df):
+        return "exceptions: none"
+    shown = exc_df.head(top)
+    more = "" if len(shown) == len(exc_df) else (
+        f"; --top {len(exc_df)} shows all" + (", --out has them all" if written else ""))
+    lines = [f"exceptions, worst first ({len(shown)} of {len(exc_df)}{more}):"]
+    what_w = min(24, max(len(str(w)) for w in shown["what"]))
+    kind_w = max(len(str(k)) for k in shown["kind"])
+    for i, row in enumerate(shown.itertuples(index=False), start=1):
+        risk = float(row.value_at_risk or 0)
+        lines.append(f"{i:>3}. {row.kind!s:<{kind_w}}  {str(row.what)[:what_w]:<{what_w}}  "
+                     f"{str(row.date)[:10]:<10}  {risk:>14,.0f} at risk")
+        lines += textwrap.wrap(str(row.detail), width, initial_indent=" " * 5,
+                               subsequent_indent=" " * 5)
+    return "\n".join(lines)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``sample-data``, ``forecast``, ``backtest`` and ``plan`` to ``peakline plant``."""
     s = sub.add_parser("sample-data", help="write the seeded sample factory's ERP CSV files")
-    s.add_argument("--seed", type=int, default=7, help="random seed (same seed, same files)")
-    s.add_argument("--out", required=True, help="output folder")
-    s.add_argument("--years", type=int, default=4, help="years of daily history")
-    s.add_argument("--skus", type=int, default=36, help="number of SKUs (1000 for the bench)")
-    s.add_argument("--end", default="2026-07-31", help="last day of history (ISO date)")
+    s.add_argument("--seed", type=integer(0), default=7,
+                   help="random seed (same seed, same files)")
+    s.add_argument("--out", required=True, type=OutputDir(), help="output folder")
+    s.add_argument("--years", type=integer(1, 30), default=4, help="years of daily history")
+    s.add_argument("--skus", type=integer(1, 100_000), default=36,
+                   help="number of SKUs (1000 for the bench)")
+    s.add_argument("--end", type=IsoDate(), default="2026-07-31", help="last day of history")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace the CSV files of an --out folder that is not empty")
     s.set_defaults(handler=_sample)
 
     f = sub.add_parser("forecast", help="forecast orders, cancellations and net demand")
-    f.add_argument("--db", default=DEFAULT_DB, help="database URL")
-    f.add_argument("--horizon", type=int, default=60, help="days to forecast")
-    f.add_argument("--level", default="channel",
-                   help="level the models run at: sku, channel, flavour, flavour_channel, total")
-    f.add_argument("--jobs", type=int, default=1, help="statsforecast worker processes")
-    f.add_argument("--out", help="also write the SKU forecast to this CSV")
+    add_db_option(f, creates=False)
+    f.add_argument("--horizon", type=HORIZON, default=60, help="days to forecast")
+    _level_arg(f, "level the models run at")
+    f.add_argument("--jobs", type=JOBS, default=1, help="statsforecast worker processes")
+    f.add_argument("--out", type=OutputFile("CSV file"),
+                   help="also write the SKU forecast to this CSV")
     _calendar_args(f)
     f.set_defaults(handler=_forecast)
 
     b = sub.add_parser("backtest", help="rolling-origin backtest over past festivals")
-    b.add_argument("--db", default=DEFAULT_DB, help="database URL")
-    b.add_argument("--csv", help="score a long-format CSV (unique_id, ds, y) instead of the store")
-    b.add_argument("--horizon", type=int, default=60, help="days forecast from each origin")
-    b.add_argument("--level", default="channel", help="level our models run at")
-    b.add_argument("--target", default="net", choices=["net", "orders", "cancellations"])
-    b.add_argument("--ets-sample", type=int, default=50,
+    add_db_option(b, creates=False)
+    b.add_argument("--csv", type=ExistingFile("CSV file"),
+                   help="score a long-format CSV (unique_id, ds, y) instead of the store")
+    b.add_argument("--horizon", type=HORIZON, default=60, help="days forecast from each origin")
+    _level_arg(b, "level our models run at")
+    b.add_argument("--target", default="net", choices=["net", "orders", "cancellations"],
+                   help="what is scored: net demand (orders - cancellations), gross orders or "
+                   "cancellations (with --csv, y is orders)")
+    b.add_argument("--ets-sample", type=integer(1), default=50,
                    help="series the (slow) AutoETS baseline runs on, a fixed seeded sample")
-    b.add_argument("--jobs", type=int, default=1, help="statsforecast worker processes")
+    b.add_argument("--jobs", type=JOBS, default=1, help="statsforecast worker processes")
     _calendar_args(b)
     b.set_defaults(handler=_backtest)
 
     p = sub.add_parser("plan", help="production, inventory and packaging plans + exceptions")
-    p.add_argument("--db", default=DEFAULT_DB, help="database URL")
-    p.add_argument("--out", help="folder for <kind>.csv and <kind>.json (the explanation)")
-    p.add_argument("--config", help="plant service TOML whose [planning] section to use")
-    p.add_argument("--service-level", type=float,
-                   help="fixed service level in (0, 1) instead of each SKU's newsvendor "
-                   "critical ratio")
-    p.add_argument("--default-reject-rate", type=float,
-                   help="reject rate in [0, 1) used when the lines have measured none "
+    add_db_option(p, creates=False)
+    p.add_argument("--out", type=OutputDir(),
+                   help="folder for <kind>.csv and <kind>.json (the explanation)")
+    p.add_argument("--config", type=ExistingFile("TOML config"),
+                   help="plant service TOML whose [planning] section to use")
+    p.add_argument("--service-level", type=Number(0, 1, lo_open=True, hi_open=True,
+                                                  hint="a fraction: 0.9 means 90%"),
+                   help="fixed service level instead of each SKU's newsvendor critical ratio")
+    p.add_argument("--default-reject-rate", type=Number(0, 1, hi_open=True,
+                                                        hint="a fraction: 0.03 means 3%"),
+                   help="reject rate used when the lines have measured none "
                    "(default: the config's, 0.03)")
-    p.add_argument("--reject-days", type=int, default=7, help="days of line results to measure")
-    p.add_argument("--top", type=int, default=10, help="exceptions to print")
+    p.add_argument("--reject-days", type=integer(1, 366), default=7,
+                   help="days of line results to measure")
+    p.add_argument("--top", type=integer(1), default=10,
+                   help="exceptions to print (all of them are in --out and the store)")
     _calendar_args(p)
     p.set_defaults(handler=_plan)

@@ -17,7 +17,7 @@ import pandas as pd
 from peakline.errors import DataError
 from peakline.wire.erp import ROW_MODELS, ColumnSpec, column_specs
 
-__all__ = ["check_frame", "fail"]
+__all__ = ["check_columns", "check_frame", "fail"]
 
 
 def fail(source: str, row: int | None, column: str | None, message: str) -> DataError:
@@ -71,7 +71,13 @@ def check_frame(kind: str, raw: pd.DataFrame, source: str) -> pd.DataFrame:
         raise DataError(f"{source}: unknown table kind {kind!r}; expected one of "
                         f"{', '.join(ROW_MODELS)}")
     model, keys = ROW_MODELS[kind]
-    specs = column_specs(model)
+    return check_columns(raw, column_specs(model), keys, source)
+
+
+def check_columns(raw: pd.DataFrame, specs: Sequence[ColumnSpec], keys: Sequence[str],
+                  source: str) -> pd.DataFrame:
+    """Validate and type ``raw`` column by column (``keys`` unique); DataError on the first
+    fault, worded as for the ERP tables."""
     raw = raw.rename(columns=lambda c: str(c).strip())
     missing = [s.name for s in specs if s.name not in raw.columns]
     if missing:

@@ -224,7 +224,7 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(bad)
     text = str(err.value)
-    assert "mqtt.prot: Extra inputs are not permitted" in text
+    assert "mqtt.prot: unknown key; did you mean 'port'?" in text
     assert "mqtt.port: Input should be less than or equal to 65535 (got 70000)" in text
     assert "ingest.flush_interval_ms" in text
     bad.write_text("[plant\n")

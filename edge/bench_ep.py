@@ -1,28 +1,31 @@
-"""Measure the reference model's throughput on this machine, per ONNX Runtime execution provider.
+"""The reference model's throughput on this machine, per ONNX Runtime execution provider.
 
-Run it on a candidate edge device (copy this one file; it needs numpy, onnx and onnxruntime):
+``peakline edge bench-ep`` runs it on a candidate edge device (``pip install peakline`` there,
+with the onnxruntime package that has the device's providers):
 
-    python hardware/bench_ep.py                      # every provider this onnxruntime has
-    python hardware/bench_ep.py --ep CUDAExecutionProvider --seconds 10
+    peakline edge bench-ep                                   # every provider onnxruntime has
+    peakline edge bench-ep --ep CUDAExecutionProvider --seconds 10
 
-The reference model is a small 4-convolution CNN at 224x224 (the size of the DESIGN's figure
-of about 1,600 images/s on 2 cores), built here with fixed weights, so every device runs the
-same graph. It prints a table, a TOML block to paste under the device in
-``hardware/targets.toml`` (``source = "measured"``), and as its last line one JSON object.
+The reference model is a small 4-convolution CNN at 224x224, built here with fixed weights,
+so every device runs the same graph. The command prints a table, a TOML block to paste under
+the device in ``hardware/targets.toml`` (``source = "measured"``), which ``peakline edge
+size`` then uses, and as its last line one JSON object.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import platform
 import statistics
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
+__all__ = ["MODEL", "available_providers", "build_model", "measure", "report"]
+
+#: the reference model's name in ``hardware/targets.toml``
 MODEL = "peakline-ref-cnn4-224"
 
 
@@ -92,31 +95,27 @@ def measure(ep: str, batch: int, seconds: float, threads: int) -> dict[str, floa
     }
 
 
-def main() -> None:
+def available_providers() -> list[str]:
+    """The execution providers this onnxruntime build can run (Azure's is a remote service)."""
     import onnxruntime as ort
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ep", action="append", help="provider(s); default: all available")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0 = default)")
-    parser.add_argument("--machine", default=platform.node(), help="label for measured_on")
-    args = parser.parse_args()
-    eps = args.ep or [p for p in ort.get_available_providers() if p != "AzureExecutionProvider"]
-    rows = [measure(ep, args.batch, args.seconds, args.threads) for ep in eps]
+    return [p for p in ort.get_available_providers() if p != "AzureExecutionProvider"]
+
+
+def report(rows: list[dict[str, Any]], machine: str) -> str:
+    """The table, the TOML block for ``hardware/targets.toml`` and the JSON line."""
+    import onnxruntime as ort
+
     when = datetime.now(UTC).strftime("%Y-%m-%d")
-    print(f"{'provider':<28} {'batch':>5} {'images/s':>10} {'batch ms':>9}")
-    for r in rows:
-        print(f"{r['ep']:<28} {r['batch']:>5} {r['images_per_s']:>10} {r['batch_latency_ms']:>9}")
-    print("\n# paste under the device in hardware/targets.toml:")
-    for r in rows:
-        print(f'[[edge_devices.measured]]\nep = "{r["ep"]}"\nmodel = "{MODEL}"\n'
-              f'batch = {r["batch"]}\nimages_per_s = {r["images_per_s"]}\n'
-              f'batch_latency_ms = {r["batch_latency_ms"]}\nsource = "measured"\n'
-              f'measured_on = "{args.machine}, onnxruntime {ort.__version__}, {when}"\n')
-    print(json.dumps({"bench": "edge_ep", "model": MODEL, "onnxruntime": ort.__version__,
-                      "machine": args.machine, "results": rows}))
-
-
-if __name__ == "__main__":
-    main()
+    out = [f"{'provider':<28} {'batch':>5} {'images/s':>10} {'batch ms':>9}"]
+    out += [f"{r['ep']:<28} {r['batch']:>5} {r['images_per_s']:>10} {r['batch_latency_ms']:>9}"
+            for r in rows]
+    out.append("\n# paste under the device in hardware/targets.toml:")
+    out += [f'[[edge_devices.measured]]\nep = "{r["ep"]}"\nmodel = "{MODEL}"\n'
+            f'batch = {r["batch"]}\nimages_per_s = {r["images_per_s"]}\n'
+            f'batch_latency_ms = {r["batch_latency_ms"]}\nsource = "measured"\n'
+            f'measured_on = "{machine}, onnxruntime {ort.__version__}, {when}"\n'
+            for r in rows]
+    out.append(json.dumps({"bench": "edge_ep", "model": MODEL, "onnxruntime": ort.__version__,
+                           "machine": machine, "results": rows}))
+    return "\n".join(out)
