@@ -11,9 +11,13 @@ coherent by construction for P50 and mean. Quantiles of a sum are not sums of qu
 :func:`rollup` adds them, the comonotone (conservative) case, which is close to the truth in a
 festival season when one error - the size of the festival - moves every SKU together.
 
-Net demand: ``net_p50 = orders_p50 - cancel_p50`` and ``net_mean`` alike; ``net_p10`` and
-``net_p90`` subtract ``cancel_p50`` from the order quantiles (cancellations' own spread is small
-next to the orders'; ``net_p10`` is floored at zero). SKU-level P10/P90 are widened to conformal
+Net demand: every net quantile subtracts the same ``cancel_p50`` from the order quantile
+(``net_p10 = orders_p10 - cancel_p50`` and so on; cancellations' own spread is small next to the
+orders'), and ``net_mean = orders_mean - cancel_mean``. One rule for all keeps
+``net_p10 <= net_p50 <= net_p90`` wherever the order quantiles are ordered, and keeps the sums
+additive: a day's net may be below zero when it cancels more than it orders (cancellations are
+of orders placed earlier), and the season's net is orders less cancellations. Whoever needs a
+quantity to make clips at zero (production does). SKU-level P10/P90 are widened to conformal
 bounds from the last seasons (:mod:`plant.forecast.intervals`).
 """
 
@@ -119,10 +123,9 @@ def forecast_demand(
     out = _gross_forecast(hist, group, h, cal, model)
     if calibrate:
         out = _calibrate(out, hist, group, h, cal, model)
-    out["net_p50"] = out["orders_p50"] - out["cancel_p50"]
+    for q in ("p10", "p50", "p90"):
+        out[f"net_{q}"] = out[f"orders_{q}"] - out["cancel_p50"]
     out["net_mean"] = out["orders_mean"] - out["cancel_mean"]
-    out["net_p10"] = (out["orders_p10"] - out["cancel_p50"]).clip(lower=0)
-    out["net_p90"] = out["orders_p90"] - out["cancel_p50"]
     return out.sort_values(["sku", "ds"], ignore_index=True)
 
 
