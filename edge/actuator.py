@@ -4,7 +4,9 @@ The reject station is ``station_x`` pixels along the belt (it may lie beyond the
 item decided in a frame that arrived at ``t0`` reaches it at
 ``t0 + (station_x - centre_x) / speed``; the actuator is commanded ``latency_ms`` earlier.
 :class:`RejectScheduler` fires at that moment from its own thread. A decision made after its
-firing moment is a **missed reject**: counted, logged and reported in the item's result.
+firing moment is a **missed reject**: counted, logged and reported in the item's result. A
+firing that raises is counted in ``errors``; ``on_done`` hears the outcome of every scheduled
+firing (fired or not), so the item's result can say whether the cake left the belt.
 
 Actuators are plugins behind :class:`Actuator`: log, CSV file, Modbus TCP coil (pymodbus),
 GPIO line (libgpiod, where installed) and an MQTT command, chosen by ``actuator.plugin.type``.
@@ -226,6 +228,8 @@ class RejectScheduler:
         self.fired = 0
         self.missed = 0
         self.errors = 0
+        #: called from the firing thread with each scheduled event and whether it fired
+        self.on_done: Callable[[RejectEvent, bool], None] | None = None
         self._heap: list[RejectEvent] = []
         self._cond = threading.Condition()
         self._stop = False
@@ -238,7 +242,10 @@ class RejectScheduler:
         return t0 + travel - self.config.latency_ms / 1000.0
 
     def schedule(self, event: RejectEvent, now: float | None = None) -> bool:
-        """Queue the firing; False (counted as missed) if its moment has already passed."""
+        """Queue the firing; False (counted as missed) if its moment has already passed.
+
+        Refused as well once :meth:`stop` was called: nothing would fire it.
+        """
         now = time.perf_counter() if now is None else now
         if event.due < now:
             self.missed += 1
@@ -248,6 +255,11 @@ class RejectScheduler:
             )
             return False
         with self._cond:
+            if self._stop:
+                self.missed += 1
+                log.warning("missed reject: item %d decided after the actuator stopped",
+                            event.item)
+                return False
             heapq.heappush(self._heap, event)
             self._cond.notify()
         return True
@@ -258,10 +270,13 @@ class RejectScheduler:
     def stop(self, fire_pending: bool = True) -> None:
         """Stop the thread; with ``fire_pending`` wait for the queued firings first."""
         with self._cond:
+            dropped = [] if fire_pending else list(self._heap)
             if not fire_pending:
                 self._heap.clear()
             self._stop = True
             self._cond.notify()
+        for event in dropped:
+            self._report(event, False)
         if self._thread.is_alive():
             self._thread.join(timeout=60)
         self.actuator.close()
@@ -287,7 +302,18 @@ class RejectScheduler:
             try:
                 self.actuator.fire(event)
                 self.fired += 1
+                ok = True
             except Exception:
                 self.errors += 1
+                ok = False
                 log.exception("reject actuator %s failed for item %d", self.actuator.name,
                               event.item)
+            self._report(event, ok)
+
+    def _report(self, event: RejectEvent, fired: bool) -> None:
+        if self.on_done is None:
+            return
+        try:
+            self.on_done(event, fired)
+        except Exception:
+            log.exception("reject outcome of item %d could not be recorded", event.item)

@@ -136,11 +136,13 @@ class Node:
                 break
 
     def shutdown(self) -> None:
-        """Stop capture, score what is in flight, fire due rejects, drain, close."""
+        """Stop capture, score what is in flight, fire due rejects (and store their results),
+        drain, close."""
         self.capture.stop()
         self.items.join(10.0)
         self.inference.close(10.0)
         self.rejects.stop(fire_pending=True)
+        self.decisions.close()
         self.publisher.stop(self.config.mqtt.drain_on_stop_s)
         self.telemetry.close()
         self.outbox.close()

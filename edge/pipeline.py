@@ -4,7 +4,8 @@
 items in the frame held in its ring slot, and submits the ones to judge to inference; the slot
 stays retained until those items are scored. :class:`DecisionStage` is called by the inference
 worker with each scored batch: it smooths, decides, plans the reject (locally, timed by belt
-speed), saves hard cases and stores every result in the outbox in one transaction.
+speed), saves hard cases and stores the results in the outbox, each batch in one transaction; a
+result whose reject is planned is stored once the actuator has fired (or failed).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from edge.actuator import RejectEvent, RejectScheduler
+from edge.awaiting_fire import AwaitingFire
 from edge.capture import Capture, FrameRef, FrameRing
 from edge.config_sections import BeltConfig
 from edge.decision import Decider, Smoother
@@ -137,8 +140,23 @@ class ItemStage:
             self.on_closed(item, judged)
 
 
+@dataclass(slots=True)
+class _Decided:
+    """One decided item on its way to the outbox (its reject may still be due)."""
+
+    job: Job
+    draft: dict[str, Any]
+    latency: float
+    image: np.ndarray | None  # crop of a hard case, for review and the thumbnail
+
+
 class DecisionStage:
-    """Scores in, results stored in the outbox (and rejects planned)."""
+    """Scores in, results stored in the outbox (and rejects planned).
+
+    An item whose reject is planned is stored when the actuator has fired or failed (see
+    :mod:`edge.awaiting_fire`): its result says whether the reject really happened.
+    Call :meth:`close` after the reject scheduler has stopped.
+    """
 
     def __init__(
         self, decider: Decider, rejects: RejectScheduler, outbox: Outbox, boot_id: str,
@@ -160,9 +178,12 @@ class DecisionStage:
         self.thumb_px = thumb_px
         self.smoother = Smoother()
         self._lock = threading.Lock()
+        self._store_lock = threading.Lock()
         self._last: dict[int, Job] = {}
         self.decided = 0
         self.on_result: Callable[[ItemResult], None] | None = None
+        self.awaiting: AwaitingFire[_Decided] = AwaitingFire(_settle, self._store)
+        rejects.on_done = self.awaiting.fired
 
     def closed(self, item: int, judged: int) -> None:
         """A track ended after ``judged`` views (fewer than planned)."""
@@ -192,58 +213,73 @@ class DecisionStage:
                 for job in jobs:
                     ring.release(job.slot)
 
+    def close(self, timeout: float = 30.0) -> None:
+        """Store the results whose rejects have settled (after the scheduler stopped)."""
+        self.awaiting.close(timeout)
+
     def _finish(
         self, complete: list[tuple[Job, float, str | None]], now: float, crops: bool = True
     ) -> None:
-        drafts: list[dict[str, Any]] = []
-        hard: list[tuple[Job, str]] = []
+        ready: list[_Decided] = []
         for job, score, name in complete:
             if not math.isfinite(score):  # the wire carries finite scores only
                 score, name = INVALID_SCORE, "invalid_score"
             decision = self.decider.decide(score)
             fire = decision == "reject" or (self.reject_uncertain and decision == "uncertain")
-            rejected = missed = False
+            latency = now - job.t0
+            defect = name if decision != "pass" else None
+            item = _Decided(job, {
+                "item_id": job.item, "ts": job.ts, "frame": job.frame, "bbox": job.box,
+                "score": score, "decision": decision, "defect": defect,
+                "latency_ms": latency * 1000.0, "rejected": False, "missed_reject": False,
+            }, latency, self._crop(job) if crops and decision != "pass" else None)
             if fire:
                 event = RejectEvent(self.rejects.due(job.box, job.t0), job.item, job.frame,
                                     score, decision)
-                rejected = self.rejects.schedule(event, now)
-                missed = not rejected
-            latency = now - job.t0
-            defect = name if decision != "pass" else None
-            self.telemetry.record(decision, defect, latency, missed)
-            drafts.append({
-                "item_id": job.item, "ts": job.ts, "frame": job.frame, "bbox": job.box,
-                "score": score, "decision": decision, "defect": defect,
-                "latency_ms": latency * 1000.0, "rejected": rejected, "missed_reject": missed,
-            })
-            if decision != "pass":
-                hard.append((job, decision))
-        if not drafts:
-            return
-        t = time.perf_counter()
-        stored = self.outbox.store(self.boot_id, drafts)
-        self.telemetry.add_stage_time("outbox", time.perf_counter() - t)
-        self.decided += len(drafts)
-        if self.on_result is not None:
-            for r in stored:
-                self.on_result(r)
-        if hard and crops:
-            self._hard_cases(hard, stored)
+                self.awaiting.hold(job.item, item)  # before the scheduler can report it
+                if self.rejects.schedule(event, now):
+                    continue
+                self.awaiting.release(job.item)
+                item.draft["missed_reject"] = True
+            ready.append(item)
+        if ready:
+            self._store(ready)
 
-    def _hard_cases(self, hard: list[tuple[Job, str]], stored: list[ItemResult]) -> None:
+    def _crop(self, job: Job) -> np.ndarray | None:
+        """The hard case's crop, taken while its ring slot is still held (if anyone wants it)."""
+        if self.review is None and not (self.thumbnail is not None and self.wants_thumbnail()):
+            return None
         ring = self.ring()
-        if ring is None:
-            return
-        by_item = {r.item_id: r for r in stored}
-        for job, _decision in hard:
-            result = by_item.get(job.item)
-            if result is None:
-                continue
-            want_thumb = self.thumbnail is not None and self.wants_thumbnail()
-            if self.review is None and not want_thumb:
-                continue
-            image = crop(ring.frames[job.slot], job.box)
-            if self.review is not None:
-                self.review.save(image, {"boot_id": self.boot_id, **result.model_dump()})
-            if want_thumb and self.thumbnail is not None:
-                self.thumbnail(result, thumbnail_jpeg(image, self.thumb_px))
+        return None if ring is None else crop(ring.frames[job.slot], job.box)
+
+    def _store(self, items: list[_Decided]) -> None:
+        """Store decided items in one transaction; count them; save their hard cases."""
+        with self._store_lock:
+            for d in items:
+                draft = d.draft
+                self.telemetry.record(draft["decision"], draft["defect"], d.latency,
+                                      draft["missed_reject"])
+            t = time.perf_counter()
+            stored = self.outbox.store(self.boot_id, [d.draft for d in items])
+            self.telemetry.add_stage_time("outbox", time.perf_counter() - t)
+            self.decided += len(items)
+            if self.on_result is not None:
+                for r in stored:
+                    self.on_result(r)
+            by_item = {r.item_id: r for r in stored}
+            for d in items:
+                result = by_item.get(d.job.item)
+                if d.image is not None and result is not None:
+                    self._hard_case(d.image, result)
+
+    def _hard_case(self, image: np.ndarray, result: ItemResult) -> None:
+        if self.review is not None:
+            self.review.save(image, {"boot_id": self.boot_id, **result.model_dump()})
+        if self.thumbnail is not None and self.wants_thumbnail():
+            self.thumbnail(result, thumbnail_jpeg(image, self.thumb_px))
+
+
+def _settle(item: _Decided, fired: bool) -> None:
+    """The reject's outcome goes into the result: did the cake leave the belt?"""
+    item.draft["rejected"] = fired
+    item.draft["missed_reject"] = not fired

@@ -54,8 +54,10 @@ class ItemResult(Payload):
     decision: Decision
     defect: str | None = Field(default=None, description="defect class, when the model names one")
     latency_ms: float = Field(ge=0, description="frame arrival to decision")
-    rejected: bool = Field(description="the reject actuator was scheduled in time")
-    missed_reject: bool = Field(default=False, description="reject decided too late to fire")
+    rejected: bool = Field(description="the reject actuator fired for this item")
+    missed_reject: bool = Field(
+        default=False, description="the item was to be rejected but the actuator did not fire "
+        "(decided too late, or the actuator failed)")
 
 
 class ResultsBatch(Payload):
@@ -101,7 +103,9 @@ class NodeMetrics(Payload):
     items: int = Field(ge=0, description="items decided in the window")
     rejects_by_defect: dict[str, int] = Field(default_factory=dict)
     uncertain: int = Field(default=0, ge=0)
-    missed_rejects: int = Field(default=0, ge=0)
+    missed_rejects: int = Field(
+        default=0, ge=0, description="items to reject whose actuator did not fire (too late or "
+        "failed)")
     latency_p50_ms: float = 0.0
     latency_p99_ms: float = 0.0
     frames: int = Field(default=0, ge=0)
