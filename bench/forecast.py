@@ -47,7 +47,7 @@ def main() -> int:
     cal = HolidayCalendar.default()
     result: dict = {"skus": args.skus, "years": args.years, "horizon": args.horizon,
                     "jobs": args.jobs, "cpus": os.cpu_count(), "python": platform.python_version()}
-    data = generate(seed=args.seed, years=args.years, n_skus=args.skus)
+    data = generate(seed=args.seed, years=args.years, n_skus=args.skus, shop=False)
     hist = data["demand"].rename(columns={"date": "ds"})
     print(f"{'what':<44}{'value':>12}")
     timings = {}
@@ -60,7 +60,7 @@ def main() -> int:
     result["forecast_wall_s"] = timings
     result["goal_wall_s"] = 60
     if not args.no_backtest:
-        full = generate(seed=args.seed, years=4, n_skus=args.skus)
+        full = generate(seed=args.seed, years=4, n_skus=args.skus, shop=False)
         t0 = time.perf_counter()
         table, summary = backtest(full["demand"].rename(columns={"date": "ds"}), full["skus"],
                                   cal, h=args.horizon, ets_sample=args.ets_sample,

@@ -1,7 +1,8 @@
 """A seeded, realistic sample ERP data set for a mooncake factory.
 
 :func:`generate` returns every CSV of the data contract (``skus``, ``demand``, ``open_orders``,
-``inventory``, ``materials``, ``bom``, ``lines``) as DataFrames; :func:`write` saves them.
+``inventory``, ``materials``, ``bom``, ``lines``, and the web shop's order lines
+``shop_orders``, see :mod:`peakline.demo.sample_orders`) as DataFrames; :func:`write` saves them.
 The same seed gives the same data, byte for byte. The demand model is documented in
 ``docs/forecast.md``: three channels (brand OEM orders - lumpy, large, placed weeks before the
 festival; retail chains - weekly ordering, Monday-heavy; direct e-commerce - daily, weekend-heavy,
@@ -28,6 +29,7 @@ from peakline.demo.sample_master import (
     materials_table,
     sku_table,
 )
+from peakline.demo.sample_orders import shop_orders
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 
@@ -89,9 +91,11 @@ def _channel_rate(ch: str, d: dict[str, np.ndarray], promo: np.ndarray, pre: np.
 
 def generate(
     seed: int = 7, years: int = 4, n_skus: int = 36, end: dt.date = DEFAULT_END,
-    cal: HolidayCalendar | None = None,
+    cal: HolidayCalendar | None = None, shop: bool = True,
 ) -> SampleData:
-    """The full sample data set; deterministic for a given set of arguments."""
+    """The full sample data set; deterministic for a given set of arguments.
+
+    ``shop=False`` leaves out the order-level web shop history (the slowest part)."""
     cal = cal or HolidayCalendar.default()
     rng = np.random.default_rng(seed)
     skus = sku_table(n_skus, rng)
@@ -155,7 +159,7 @@ def generate(
             "orders": orders.astype(np.int64), "cancellations": cancel.astype(np.int64),
         }))
     demand = pd.concat(frames, ignore_index=True)
-    return {
+    data = {
         "skus": skus,
         "demand": demand,
         "open_orders": _open_orders(demand, skus, end, cal),
@@ -164,6 +168,9 @@ def generate(
         "bom": bom_table(skus),
         "lines": lines_table(),
     }
+    if shop:
+        data["shop_orders"] = shop_orders(demand, skus, cal, seed)
+    return data
 
 
 def _open_orders(demand: pd.DataFrame, skus: pd.DataFrame, end: dt.date,

@@ -21,6 +21,8 @@ COLUMNS = {
                   "unit_cost", "shelf_life_days"],
     "bom": ["sku", "item", "qty_per_unit"],
     "lines": ["line", "units_per_hour", "hours_per_shift", "shifts_per_day", "days_per_week"],
+    "shop_orders": ["order_id", "customer", "placed_at", "sku", "qty", "unit_price", "region",
+                    "delivery_date", "days_to_holiday", "cancelled_at", "held_until"],
 }
 
 
@@ -90,6 +92,6 @@ def test_ecommerce_cancellations_surge_before_the_festival(
 
 
 def test_scales_to_a_thousand_skus() -> None:
-    data = generate(seed=1, years=1, n_skus=1000)
+    data = generate(seed=1, years=1, n_skus=1000, shop=False)
     assert data["skus"]["sku"].nunique() == 1000
     assert data["demand"]["sku"].nunique() == 1000

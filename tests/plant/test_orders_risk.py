@@ -1,0 +1,96 @@
+"""The web shop's order history and the cancellation model: consistency, no look-ahead,
+a time-split backtest that beats the days-to-holiday baseline, calibrated scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from peakline.demo.sample_erp import generate
+from peakline.demo.sample_orders import consistency
+from peakline.errors import DataError
+from plant.calendar import HolidayCalendar
+from plant.orders.backtest import RiskBacktest, backtest_risk, holiday_baseline
+from plant.orders.features import order_features
+from plant.orders.risk import CancellationModel
+
+CAL = HolidayCalendar.default()
+
+
+@pytest.fixture(scope="module")
+def sample() -> dict[str, pd.DataFrame]:
+    return generate(seed=5, years=3, n_skus=9)
+
+
+@pytest.fixture(scope="module")
+def features(sample: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return order_features(sample["shop_orders"])
+
+
+@pytest.fixture(scope="module")
+def season(features: pd.DataFrame) -> RiskBacktest:
+    ma = pd.Timestamp(CAL.festival("mid_autumn", 2025))
+    return backtest_risk(features, ma - pd.Timedelta(days=100), ma + pd.Timedelta(days=1))
+
+
+def test_orders_add_up_to_the_daily_series(sample: dict[str, pd.DataFrame]) -> None:
+    orders, demand = sample["shop_orders"], sample["demand"]
+    shop_skus = set(sample["skus"].query("channel == 'ecommerce'")["sku"])
+    assert set(orders["sku"]) == shop_skus
+    check = consistency(orders, demand)
+    assert check["orders_diff"] == 0
+    assert check["cancel_over"] == 0
+    assert check["cancelled_boxes"] >= 0.97 * check["cancellations_daily"]
+    cancelled = orders[orders["cancelled_at"] != ""]
+    assert (cancelled["cancelled_at"] > cancelled["placed_at"]).all()
+    assert (cancelled["cancelled_at"].str[:10] < cancelled["delivery_date"]).all()
+    assert (orders["held_until"] == "").all()
+
+
+def test_features_know_only_the_past(sample: dict[str, pd.DataFrame],
+                                     features: pd.DataFrame) -> None:
+    lines = sample["shop_orders"]
+    cut = features["placed"].iloc[len(features) // 2]
+    later = pd.to_datetime(lines["placed_at"]) >= cut
+    changed = lines.copy()
+    # the future changes completely: every later order cancelled, none before
+    changed.loc[later, "cancelled_at"] = changed.loc[later, "delivery_date"] + "T00:00"
+    again = order_features(changed)
+    cols = ["order_id", "popularity", "prior_orders", "prior_cancelled", "days_to_holiday"]
+    before = features[features["placed"] < cut][cols].reset_index(drop=True)
+    assert before.equals(again[again["placed"] < cut][cols].reset_index(drop=True))
+    first = features.groupby("customer")["prior_orders"].min()
+    assert (first == 0).all()
+
+
+def test_backtest_beats_the_holiday_baseline(season: RiskBacktest) -> None:
+    s = season.summary()
+    assert s["orders_scored"] > 1000
+    assert season.auroc >= 0.8
+    assert season.auroc > season.auroc_holiday + 0.05
+    assert season.brier <= 0.85 * season.brier_holiday
+    assert season.brier_holiday <= season.brier_base
+
+
+def test_scores_are_calibrated(season: RiskBacktest) -> None:
+    table = season.table[season.table["orders"] >= 100]
+    gap = (table["predicted"] - table["observed"]).abs()
+    assert np.average(gap, weights=table["orders"]) < 0.03
+    p, y = season.scored["p_model"], season.scored["cancelled"]
+    assert abs(p.mean() - y.mean()) < 0.02
+
+
+def test_baseline_is_the_rate_by_days_to_holiday() -> None:
+    train = pd.DataFrame({"days_to_holiday": [1] * 10 + [30] * 10,
+                          "cancelled": [1] * 5 + [0] * 5 + [0] * 10})
+    p = holiday_baseline(train, pd.DataFrame({"days_to_holiday": [1, 30, 200]}), prior=0.0)
+    assert p.tolist() == [0.5, 0.0, 0.25]
+
+
+def test_too_little_history_is_refused(features: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="need at least 200 orders"):
+        CancellationModel().fit(features.head(50))
+    kept = features.assign(cancelled=0)
+    with pytest.raises(DataError, match="both outcomes"):
+        CancellationModel().fit(kept)
