@@ -61,7 +61,9 @@ Text = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class _Row(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quantity is a JSON number, never ``true`` or ``"5"``; finite: ``1e400`` (inf)
+    # must not reach the forecast as an order quantity
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class SkuRow(_Row):
