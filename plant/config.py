@@ -20,6 +20,7 @@ from peakline.config import MqttClientConfig, Section, Synchronous, format_error
 from peakline.errors import ConfigError
 from plant.dashboard.config import DashboardConfig
 from plant.planning.config import PlanConfig
+from plant.twin.config import TwinConfig
 
 __all__ = [
     "ErpConfig",
@@ -134,6 +135,10 @@ class PlantConfig(Section):
     erp: ErpConfig = Field(default_factory=ErpConfig, description="ERP bridge")
     planning: PlanConfig = Field(
         default_factory=PlanConfig, description="how plans are made (peak, season, cutoffs)"
+    )
+    twin: TwinConfig = Field(
+        default_factory=TwinConfig,
+        description="the digital twin: changeovers, breakdowns, overtime, storage, costs",
     )
     dashboard: DashboardConfig | None = Field(
         default=None, description="serve the dashboard in the same process (omit: no dashboard)"

@@ -42,6 +42,7 @@ __all__ = ["register"]
 _EXTENSIONS = [
     ("plant.commands.planning", "add_commands"),
     ("plant.commands.provision", "add_provision_commands"),
+    ("plant.commands.twin", "add_twin_commands"),
 ]
 
 

@@ -27,7 +27,7 @@ from plant.forecast.features import festival_distance
 from plant.planning.config import PlanConfig
 from plant.planning.rules import critical_ratio, daily_capacity, gross_up, quantile_from_p
 
-__all__ = ["assign_lines", "production_plan", "requirements"]
+__all__ = ["assign_lines", "need_dates", "production_plan", "requirements"]
 
 def _season_level(skus: pd.DataFrame, cfg: PlanConfig) -> pd.Series:
     if cfg.service_level is not None:
@@ -36,26 +36,39 @@ def _season_level(skus: pd.DataFrame, cfg: PlanConfig) -> pd.Series:
                       for r in skus.itertuples(index=False)], index=skus["sku"].to_numpy())
 
 
+def need_dates(ds: pd.Series, channel: pd.Series, cal: HolidayCalendar, cfg: PlanConfig,
+               ) -> tuple[pd.Series, np.ndarray]:
+    """(need date, in festival season) of orders placed on ``ds`` in ``channel``.
+
+    The ship-by rule of the module docstring: stocked channels' season orders placed before
+    the cutoff are needed at the cutoff, later ones ``late_order_lead_days`` after they are
+    placed; direct-ship channels the day they are placed. The twin draws orders by this rule.
+    """
+    ds = pd.to_datetime(ds)
+    dist = festival_distance(pd.DatetimeIndex(ds), cal, cfg.peak)
+    in_season = np.asarray((dist >= -cfg.season_days) & (dist <= 0))
+    fest = ds - pd.to_timedelta(dist, unit="D")
+    cutoff_days = channel.map(cfg.ship_by_days).fillna(0).astype(int)
+    cutoff = fest - pd.to_timedelta(cutoff_days, unit="D")
+    stocked = cutoff_days > cfg.direct_ship_max_days  # not shipped to consumers as ordered
+    before = in_season & (ds <= cutoff) & stocked
+    late = ds + pd.Timedelta(days=cfg.late_order_lead_days)
+    need = np.where(before, cutoff, np.where(stocked, late, ds))
+    return pd.Series(pd.to_datetime(need), index=ds.index), in_season
+
+
 def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame,
                  start: dt.date, cal: HolidayCalendar, cfg: PlanConfig) -> pd.DataFrame:
     """Units needed per SKU and need date (columns: sku, need_date, qty, source)."""
     df = fc.copy()
     df["ds"] = pd.to_datetime(df["ds"])
-    dist = festival_distance(pd.DatetimeIndex(df["ds"]), cal, cfg.peak)
-    in_season = (dist >= -cfg.season_days) & (dist <= 0)
+    channel = df["sku"].map(skus.set_index("sku")["channel"])
+    need, in_season = need_dates(df["ds"], channel, cal, cfg)
     level = df["sku"].map(_season_level(skus, cfg)).fillna(0.5).to_numpy()
     q = quantile_from_p(df["net_p10"].to_numpy(), df["net_p50"].to_numpy(),
                         df["net_p90"].to_numpy(), level)
     df["qty"] = np.clip(np.where(in_season, q, df["net_p50"]), 0, None)
-    channel = df["sku"].map(skus.set_index("sku")["channel"])
-    fest = df["ds"] - pd.to_timedelta(dist, unit="D")
-    cutoff_days = channel.map(cfg.ship_by_days).fillna(0).astype(int)
-    cutoff = fest - pd.to_timedelta(cutoff_days, unit="D")
-    stocked = cutoff_days > cfg.direct_ship_max_days  # not shipped to consumers as ordered
-    before = in_season & (df["ds"] <= cutoff) & stocked
-    late = df["ds"] + pd.Timedelta(days=cfg.late_order_lead_days)
-    need = np.where(before, cutoff, np.where(stocked, late, df["ds"]))
-    df["need_date"] = pd.to_datetime(need)
+    df["need_date"] = need
     df["source"] = "forecast"
     oo = open_orders.copy()
     oo["need_date"] = pd.to_datetime(oo["due_date"]).clip(lower=pd.Timestamp(start))

@@ -4,7 +4,8 @@
 ``postgresql+psycopg://user@host/db``, applies the numbered migrations and returns a store
 whose methods return pandas frames. Results, presence, metrics and dead letters are written
 by ``plant.store.results`` and read by ``plant.store.queries``; ERP tables live in
-``plant.store.erp``; forecasts and plans in ``plant.store.artifacts``.
+``plant.store.erp``; forecasts and plans in ``plant.store.artifacts``; the twin's
+simulations in ``plant.store.twin``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from plant.store.base import normalize_url
 from plant.store.erp import CSV_KINDS, ErpMixin
 from plant.store.queries import ResultsQueries
 from plant.store.results import DeadLetter, IngestBatch, ResultRows, ResultsMixin
+from plant.store.twin import TwinMixin
 
 __all__ = [
     "CSV_KINDS",
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 
-class Store(ResultsMixin, ResultsQueries, ErpMixin, ArtifactsMixin):
+class Store(ResultsMixin, ResultsQueries, ErpMixin, TwinMixin, ArtifactsMixin):
     """The plant's database. Open with ``Store.open(url)``; close with ``close()``."""
 
     @classmethod

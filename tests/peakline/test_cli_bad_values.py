@@ -50,6 +50,7 @@ BASE: dict[str, list[str]] = {
     "peakline plant forecast": ["--db", "{db}", "--horizon", "7"],
     "peakline plant backtest": ["--db", "{db}", "--ets-sample", "1"],
     "peakline plant plan": ["--db", "{db}", "--out", "{w}/out/plans"],
+    "peakline plant simulate": ["--db", "{db}", "--runs", "2"],
     "peakline plant provision node": ["--site", "s1", "--line", "l1", "--node", "n1",
                                       "--passwd-file", "{w}/out/passwd",
                                       "--acl-file", "{w}/out/acl"],

@@ -1,0 +1,1 @@
+"""The digital twin: a plan simulated over its season (SimPy), scenarios and plan optimisation."""
