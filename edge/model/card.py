@@ -125,6 +125,7 @@ class Calibration(_Strict):
     n_val: int = Field(ge=0, description="held-out good items the threshold was set on")
     method: str = Field(default="out-of-fold", description="how held-out scores were obtained")
     data: str = Field(default="", description="the data the threshold was calibrated on")
+    trust: str = Field(default="", description="how far the threshold can be trusted")
 
 
 class ModelCard(_Strict):

@@ -103,18 +103,24 @@ def _from_recording(root: Path, spec: Any, margin: float, include_empty: bool) -
     return ItemSet(x, labels, ["all"] * len(labels), names, str(root), "recording")
 
 
+#: images are shrunk as they are read to at most this many times the model input's side, so a
+#: folder of 10-megapixel photos costs a few megabytes per image, not a gigabyte per batch
+SHRINK_FACTOR = 2
+_CHUNK = 64
+
+
 def _from_dataset(root: Path, spec: Any, split: str | None) -> ItemSet:
     ds = read_dataset(root)
     entries = ds.select(split=split)
     if not entries:
         raise DataError(f"{root} holds no images in {split}/")
+    max_side = SHRINK_FACTOR * max(spec.width, spec.height)
     xs = []
-    for start in range(0, len(entries), 256):
-        part = entries[start : start + 256]
-        imgs = ds.load(part)
-        rois = np.tile(np.array([[0, 0, ds.width, ds.height]], np.int32), (len(part), 1))
-        xs.append(preprocess(imgs, rois, spec, frame_index=np.arange(len(part))).copy())
-    return ItemSet(
+    for start in range(0, len(entries), _CHUNK):
+        imgs = ds.load(entries[start : start + _CHUNK], max_side=max_side)
+        rois = np.array([[0, 0, im.shape[1], im.shape[0]] for im in imgs], np.int32)
+        xs.append(preprocess(imgs, rois, spec, frame_index=np.arange(len(imgs))).copy())
+    items = ItemSet(
         np.concatenate(xs),
         [e.label for e in entries],
         [e.split for e in entries],
@@ -122,6 +128,9 @@ def _from_dataset(root: Path, spec: Any, split: str | None) -> ItemSet:
         str(root),
         "dataset",
     )
+    items.extra["sizes"] = sorted({(e.width, e.height) for e in entries})
+    items.extra["files"] = [e.path for e in ds.entries]
+    return items
 
 
 def load_items(
@@ -147,5 +156,6 @@ def load_items(
         read_dataset(root)  # raises the explanation
         raise DataError(f"{root} cannot be read")  # pragma: no cover
     if with_digest:
-        items.digest = data_digest(root)
+        files = items.extra.get("files")
+        items.digest = _digest_files(files, root) if files else data_digest(root)
     return items

@@ -100,13 +100,14 @@ def calibrate_model(
     scorer = Scorer(model, threads=threads)
     items = _load(scorer, data, None)
     good = items.subset(items.is_good)
-    if len(good.labels) < 2:
+    if len(good.labels) < 3:
         raise DataError(
             f"{data}: {len(good.labels)} good item(s); calibration needs held-out "
             "good items (a few hundred for 1% false rejects)"
         )
     scores, _ = score_items(scorer, good)
-    thresholds, frr = thresholds_from_scores(scores, target_frr)
+    thresholds, tfit = thresholds_from_scores(scores, target_frr)
+    frr = tfit.frr
     card = scorer.card.model_copy(deep=True)
     card.thresholds = thresholds
     card.calibration = Calibration(
@@ -114,8 +115,9 @@ def calibrate_model(
         frr=frr,
         n_good=card.calibration.n_good,
         n_val=len(scores),
-        method="held-out",
+        method=f"held-out; {tfit.method}",
         data=str(data),
+        trust=tfit.trust,
     )
     del scorer
     write_card(model, card)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.model.calibration import ThresholdFit, item_region, robust_thresholds
 from edge.model.card import (
     Calibration,
     CropPolicy,
@@ -75,12 +76,11 @@ def extract_features(
     return np.concatenate(parts)
 
 
-def thresholds_from_scores(good: np.ndarray, target_frr: float) -> tuple[Thresholds, float]:
-    """Reject threshold for ``target_frr`` on held-out good scores, and an uncertain band below it
-    (the threshold that would reject five times as many good items). Returns (thresholds, frr)."""
-    reject, frr = threshold_for_frr(good, target_frr)
-    uncertain, _ = threshold_for_frr(good, min(0.5, 5 * target_frr))
-    return Thresholds(reject=reject, uncertain=min(uncertain, reject)), frr
+def thresholds_from_scores(good: np.ndarray, target_frr: float) -> tuple[Thresholds, ThresholdFit]:
+    """Reject threshold for ``target_frr`` on held-out good scores, with a margin for the next
+    session, and an uncertain band below it (see :mod:`edge.model.calibration`)."""
+    fit = robust_thresholds(good, target_frr)
+    return Thresholds(reject=fit.reject, uncertain=fit.uncertain), fit
 
 
 def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
@@ -94,6 +94,7 @@ def _oof(
     components: int,
     folds: list[np.ndarray],
     extra: list[np.ndarray],
+    region: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of the good items and of their synthetic-defect copies; ``extra``
     holds brightness-shifted copies of the good items, fitted on with their originals."""
@@ -102,8 +103,8 @@ def _oof(
     for hold in folds:
         train = np.setdiff1d(np.arange(len(good)), hold)
         st = fit_stats(np.concatenate([good[train], *(e[train] for e in extra)]), components)
-        og[hold] = score_stats(st, good[hold])[0]
-        osyn[hold] = score_stats(st, syn[hold])[0]
+        og[hold] = score_stats(st, good[hold], region)[0]
+        osyn[hold] = score_stats(st, syn[hold], region)[0]
     return og, osyn
 
 
@@ -146,10 +147,15 @@ def fit_model(
     seed: int = 0,
     threads: int = 2,
     classifier: bool = False,
+    region: str = "auto",
 ) -> ModelCard:
     """Fit on the good items of ``data`` (recording or dataset folder); write ``out``; return
-    the card."""
+    the card. ``region``: ``item`` scores only the cells on the item (the disc inscribed in its
+    bbox), ``full`` every cell; ``auto`` takes ``item`` for recordings (the crop shows belt around
+    a round item) and ``full`` for dataset folders (the photo is the item)."""
     started = time.monotonic()
+    if region not in ("auto", "item", "full"):
+        raise DataError(f"region must be auto, item or full, got {region!r}")
     if not 0.0 < target_frr < 0.5:
         raise DataError(f"target false-reject rate must be within (0, 0.5), got {target_frr}")
     input_spec = InputSpec(width=size, height=size)
@@ -168,13 +174,15 @@ def fit_model(
     k = max(2, min(folds, n))
     split = _folds(n, k, seed)
     d = int(min(components, max(4, (n - n // k) // 3)))
+    use_item = region == "item" or (region == "auto" and not is_dataset)
     syn_x, _ = corrupt(good.x, seed=seed)
     tried: list[dict[str, Any]] = []
     best: tuple[float, FeatureOptions, np.ndarray, np.ndarray] | None = None
     for opt in _candidates(size, grid, flatten):
+        cells = item_region(opt.grid, margin) if use_item else None
         feats = extract_features(good.x, opt, threads)
         shifted = [extract_features(_brighter(good.x, g), opt, threads) for g in BRIGHTNESS]
-        og, osyn = _oof(feats, extract_features(syn_x, opt, threads), d, split, shifted)
+        og, osyn = _oof(feats, extract_features(syn_x, opt, threads), d, split, shifted, cells)
         sep = _separation(og, osyn, target_frr)
         tried.append({**asdict(opt), **sep})
         crit = sep["auroc"] + sep["recall"]
@@ -183,6 +191,7 @@ def fit_model(
             best = (crit, opt, np.concatenate([feats, *shifted]), og)
     assert best is not None
     _, opt, feats, oof_good = best
+    cells = item_region(opt.grid, margin) if use_item else None
     stats: PadimStats = fit_stats(feats, d)  # the good items and their brightness-shifted copies
     head, head_acc = None, None
     classes: list[str] = []
@@ -196,8 +205,9 @@ def fit_model(
         stats.whiten,
         input_name=input_spec.name,
         head=head,
+        region=cells,
     )
-    thresholds, frr = thresholds_from_scores(oof_good, target_frr)
+    thresholds, tfit = thresholds_from_scores(oof_good, target_frr)
 
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,16 +227,18 @@ def fit_model(
         thresholds=thresholds,
         calibration=Calibration(
             target_frr=target_frr,
-            frr=frr,
+            frr=tfit.frr,
             n_good=n,
             n_val=n,
-            method=f"out-of-fold ({k} folds)",
+            method=f"out-of-fold ({k} folds); {tfit.method}",
             data=str(data),
+            trust=tfit.trust,
         ),
         data_digest=items.digest,
         options={
             "grid": opt.grid,
             "flatten": opt.flatten,
+            "score_region": "item" if use_item else "full",
             "components": d,
             "features_per_cell": int(feats.shape[1]),
             "brightness_copies": list(BRIGHTNESS),
@@ -235,7 +247,7 @@ def fit_model(
     )
     sess = _session(proto, threads)
     check = sess.run(["score"], {input_spec.name: good.x[: min(8, n)]})[0]
-    ref = score_stats(stats, feats[: min(8, n)])[0]
+    ref = score_stats(stats, feats[: min(8, n)], cells)[0]
     if not np.allclose(check, ref, rtol=1e-3, atol=1e-3):
         raise ModelError(f"the ONNX graph disagrees with the fitted statistics: {check} vs {ref}")
     card.metrics = _fit_metrics(items, fit_mask, sess, input_spec.name, thresholds, oof_good)

@@ -221,6 +221,7 @@ def build_score_model(
     whiten: np.ndarray,
     input_name: str = "image",
     head: tuple[np.ndarray, np.ndarray] | None = None,
+    region: np.ndarray | None = None,
 ) -> onnx.ModelProto:
     """The full anomaly model.
 
@@ -229,7 +230,8 @@ def build_score_model(
     ``|| (z - mean) @ whiten ||``. With ``head`` = (weights (cells + 3d, K), bias (K,)), a
     softmax over K defect types is added as output ``defect_probs``, computed from the distance
     map and the mean, max and min over cells of each whitened component (see
-    ``edge.model.classifier``).
+    ``edge.model.classifier``). ``region`` (cells,) of 0/1 restricts the score to the cells
+    of the item itself (the map still shows every cell).
     """
     b = _Builder()
     feats = _features(b, input_name, opt)
@@ -254,7 +256,11 @@ def build_score_model(
             "Reshape", [dist, b.const(np.array([-1, opt.grid, opt.grid], np.int64))], ["map"]
         )
     )
-    b.nodes.append(helper.make_node("ReduceMax", [dist], ["score"], axes=[1], keepdims=0))
+    scored = dist
+    if region is not None:
+        weight = b.const(np.asarray(region, np.float32).reshape(1, cells), "region")
+        scored = b.one("Mul", [dist, weight], "in_region")  # distances are >= 0
+    b.nodes.append(helper.make_node("ReduceMax", [scored], ["score"], axes=[1], keepdims=0))
     outs = [
         helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),
         helper.make_tensor_value_info("map", TensorProto.FLOAT, ["N", opt.grid, opt.grid]),

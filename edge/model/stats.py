@@ -79,8 +79,12 @@ def whitened(stats: PadimStats, feats: np.ndarray) -> np.ndarray:
     return np.einsum("cnd,cde->cne", z - stats.means[:, None, :], stats.whiten)
 
 
-def score_stats(stats: PadimStats, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (N,) and distance maps (N, cells) for pooled features, as the graph computes them."""
+def score_stats(
+    stats: PadimStats, feats: np.ndarray, region: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (N,) and distance maps (N, cells) for pooled features, as the graph computes them;
+    ``region`` (cells,) of 0/1 limits the score to the item's own cells."""
     w = whitened(stats, feats)
     dist = np.sqrt((w**2).sum(axis=2)).T  # (N, cells)
-    return dist.max(axis=1), dist
+    scored = dist if region is None else dist * region[None, :]
+    return scored.max(axis=1), dist

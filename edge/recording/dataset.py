@@ -7,9 +7,12 @@ Layout::
     DIR/test/<defect>/*.png         defective items, one folder per defect type
     DIR/ground_truth/<defect>/*_mask.png   optional defect masks (not needed to fit or evaluate)
 
-Every image is one item, already cropped; all images must have the same size. A factory can fit a
-model on its own photos this way; ``peakline record --dataset`` writes a recording in this layout
-(crops cut with the model card's crop policy, so a model fitted on them sees what the edge sees).
+Every image is one item, already cropped. Images may differ in size, shape and format (png, jpg,
+bmp, tiff, webp; grey or colour): each is brought to the model input by the model card's crop
+policy, and a large photo is shrunk as it is read so that a set of 10-megapixel images does not
+fill the memory. A factory can fit a model on its own photos this way; ``peakline record
+--dataset`` writes a recording in this layout (crops cut with the model card's crop policy, so a
+model fitted on them sees what the edge sees).
 """
 
 from __future__ import annotations
@@ -40,16 +43,18 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 
 @dataclass(frozen=True)
 class DatasetEntry:
-    """One image of a dataset folder."""
+    """One image of a dataset folder, with its size in pixels."""
 
     path: Path
     split: str  # "train" or "test"
     label: str  # "good" or the defect folder name
+    width: int = 0
+    height: int = 0
 
 
 @dataclass
 class DatasetFolder:
-    """A dataset folder: its entries (in a stable order) and the common image size."""
+    """A dataset folder: its entries (in a stable order) and the size of its largest image."""
 
     root: Path
     entries: list[DatasetEntry]
@@ -64,29 +69,70 @@ class DatasetFolder:
             if (split is None or e.split == split) and (label is None or e.label == label)
         ]
 
-    def load(self, entries: list[DatasetEntry]) -> np.ndarray:
-        """The images of ``entries`` as one (N, H, W, 3) BGR uint8 array."""
-        out = np.empty((len(entries), self.height, self.width, 3), np.uint8)
-        for k, e in enumerate(entries):
-            out[k] = _imread(e.path, (self.width, self.height))
-        return out
+    @property
+    def sizes(self) -> set[tuple[int, int]]:
+        """The distinct image sizes (width, height)."""
+        return {(e.width, e.height) for e in self.entries}
+
+    def load(self, entries: list[DatasetEntry], max_side: int | None = None) -> list[np.ndarray]:
+        """The images of ``entries`` as BGR uint8 arrays, each shrunk (area, aspect kept) so that
+        its longer side is at most ``max_side`` when given."""
+        return [_shrink(_imread(e.path), max_side) for e in entries]
 
     def counts(self) -> dict[str, int]:
         """Images per ``split/label``."""
         return dict(sorted(Counter(f"{e.split}/{e.label}" for e in self.entries).items()))
 
 
-def _imread(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    data = np.fromfile(str(path), np.uint8) if path.is_file() else np.empty(0, np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
+def _shrink(img: np.ndarray, max_side: int | None) -> np.ndarray:
+    h, w = img.shape[:2]
+    if max_side is None or max(h, w) <= max_side:
+        return img
+    f = max_side / max(h, w)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+
+
+def _imread(path: Path) -> np.ndarray:
+    """A BGR uint8 image (grey and 16-bit images converted); DataError names a bad file."""
+    try:
+        data = np.fromfile(str(path), np.uint8) if path.is_file() else np.empty(0, np.uint8)
+        img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except (cv2.error, OSError, MemoryError) as exc:
+        raise DataError(f"{path} is not a readable image ({exc})") from exc
+    if img is None or img.size == 0:
         raise DataError(f"{path} is not a readable image")
-    if size is not None and (img.shape[1], img.shape[0]) != size:
-        raise DataError(
-            f"images have different sizes: {path} is {img.shape[1]}x{img.shape[0]}, "
-            f"the others are {size[0]}x{size[1]}; crop or resize them to one size"
-        )
     return img
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image, decoding it once to prove that it is readable; JPEG files
+    are decoded at an eighth of their size, which checks them as well and is much faster."""
+    if path.suffix.lower() in {".jpg", ".jpeg"}:
+        data = np.fromfile(str(path), np.uint8) if path.is_file() else np.empty(0, np.uint8)
+        small = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_8) if data.size else None
+        if small is None:
+            raise DataError(f"{path} is not a readable image")
+        return _jpeg_size(data) or (small.shape[1] * 8, small.shape[0] * 8)
+    img = _imread(path)
+    return img.shape[1], img.shape[0]
+
+
+def _jpeg_size(data: np.ndarray) -> tuple[int, int] | None:
+    """Width and height from a JPEG's start-of-frame marker, or None if it has none."""
+    buf = data.tobytes()
+    i = 2
+    while i + 9 < len(buf):
+        if buf[i] != 0xFF:
+            return None
+        marker = buf[i + 1]
+        length = int.from_bytes(buf[i + 2 : i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            h = int.from_bytes(buf[i + 5 : i + 7], "big")
+            w = int.from_bytes(buf[i + 7 : i + 9], "big")
+            return (w, h) if w and h else None
+        i += 2 + length
+    return None
 
 
 def is_dataset(path: str | Path) -> bool:
@@ -96,7 +142,8 @@ def is_dataset(path: str | Path) -> bool:
 
 
 def read_dataset(path: str | Path) -> DatasetFolder:
-    """Scan a dataset folder and check every image; :class:`DataError` says what is wrong."""
+    """Scan a dataset folder and check that every image can be read; :class:`DataError` names
+    the first file that cannot."""
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"{root} is not a folder")
@@ -113,14 +160,13 @@ def read_dataset(path: str | Path) -> DatasetFolder:
         for label_dir in sorted(p for p in base.iterdir() if p.is_dir()):
             for f in sorted(label_dir.iterdir()):
                 if f.suffix.lower() in IMAGE_SUFFIXES:
-                    entries.append(DatasetEntry(f, split, label_dir.name))
+                    w, h = _image_size(f)
+                    entries.append(DatasetEntry(f, split, label_dir.name, w, h))
     if not entries:
         raise DataError(f"{root} holds no images (looked in train/*/ and test/*/)")
-    first = _imread(entries[0].path)
-    size = (first.shape[1], first.shape[0])
-    for e in entries[1:]:
-        _imread(e.path, size)
-    return DatasetFolder(root=root, entries=entries, width=size[0], height=size[1])
+    width = max(e.width for e in entries)
+    height = max(e.height for e in entries)
+    return DatasetFolder(root=root, entries=entries, width=width, height=height)
 
 
 def _is_test(item: int, fraction: float) -> bool:

@@ -11,6 +11,7 @@ import onnx
 import pytest
 
 from edge.fastpath import preprocess
+from edge.model.calibration import item_region
 from edge.model.card import CARD_KEY, read_card, write_card
 from edge.model.data import load_items
 from edge.model.evaluate import eval_model, score_items
@@ -55,8 +56,11 @@ def test_scorer_matches_fitted_statistics(model_path: Path, recording_dir: Path)
     feats = extract_features(good.x, opt)
     shifted = [extract_features(_brighter(good.x, g), opt) for g in BRIGHTNESS]
     stats = fit_stats(np.concatenate([feats, *shifted]), scorer.card.options["components"])
+    assert scorer.card.options["score_region"] == "item"  # a recording: the belt is not scored
+    region = item_region(opt.grid, scorer.card.crop.margin)
+    assert 0 < region.sum() < region.size
     np.testing.assert_allclose(
-        scorer.score(good.x), score_stats(stats, feats)[0], rtol=1e-3, atol=1e-3
+        scorer.score(good.x), score_stats(stats, feats, region)[0], rtol=1e-3, atol=1e-3
     )
 
 
@@ -115,7 +119,8 @@ def test_calibrate_rewrites_the_card(
     )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     card = read_card(copy)
-    assert card.calibration.method == "held-out" and card.calibration.target_frr == 0.05
+    assert card.calibration.method.startswith("held-out") and card.calibration.target_frr == 0.05
+    assert "held-out good items" in card.calibration.trust
     assert card.thresholds.reject == pytest.approx(result["reject"])
     assert card.calibration.frr <= 0.05
 
@@ -213,8 +218,8 @@ def _images(folder: Path, n: int, size: tuple[int, int] = (48, 48)) -> None:
     [
         ("empty", "is empty"),
         ("single", "1 good item"),
-        ("mixed", "different sizes"),
-        ("unreadable", "not a readable image"),
+        ("no_good", "0 good item"),
+        ("unreadable", "broken.jpg is not a readable image"),
     ],
 )
 def test_fit_bad_data(
@@ -224,9 +229,8 @@ def test_fit_bad_data(
     data.mkdir()
     if setup == "single":
         _images(data / "train" / "good", 1)
-    elif setup == "mixed":
-        _images(data / "train" / "good", 3)
-        _images(data / "train" / "good2", 1, (64, 48))
+    elif setup == "no_good":
+        _images(data / "test" / "crack", 12)
     elif setup == "unreadable":
         _images(data / "train" / "good", 3)
         (data / "train" / "good" / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
@@ -236,6 +240,32 @@ def test_fit_bad_data(
     assert message in err and "Traceback" not in err
     with pytest.raises(DataError):
         fit_model(data, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_any_real_dataset_goes_in(tmp_path: Path) -> None:
+    """Photos of different sizes, grey or colour, png/jpg/bmp, non-square, one large: all are
+    brought to the model input (the crop policy is in the card), none is refused."""
+    rng = np.random.default_rng(1)
+    good = tmp_path / "data" / "train" / "good"
+    good.mkdir(parents=True)
+    for i in range(14):
+        h, w = (int(v) for v in rng.integers(40, 120, 2))
+        img = cv2.GaussianBlur(rng.integers(90, 160, (h, w, 3), dtype=np.uint8), (5, 5), 0)
+        if i % 3 == 0:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        cv2.imwrite(str(good / f"g{i:02d}.{('png', 'jpg', 'bmp')[i % 3]}"), img)
+    big = cv2.resize(cv2.imread(str(good / "g01.jpg")), (3650, 2740))  # 10 megapixels
+    cv2.imwrite(str(good / "g99.jpg"), big)
+    defect = tmp_path / "data" / "test" / "crack"
+    defect.mkdir(parents=True)
+    img = cv2.imread(str(good / "g02.bmp"))
+    cv2.line(img, (5, 5), (img.shape[1] - 5, img.shape[0] - 5), (0, 0, 0), 3)
+    cv2.imwrite(str(defect / "d0.png"), img)
+    card = fit_model(tmp_path / "data", tmp_path / "m.onnx", size=32)
+    assert card.input.fit == "stretch" and card.options["score_region"] == "full"
+    assert card.calibration.n_good == 15
+    assert "only 15 held-out good items" in card.calibration.trust
 
 
 def test_metrics() -> None:

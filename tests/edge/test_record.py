@@ -102,7 +102,10 @@ def test_export_dataset_layout(recording_dir: Path, tmp_path: Path) -> None:
     assert counts["train/good"] > counts.get("test/good", 0) > 0
     assert {k.split("/")[1] for k in counts if k.startswith("test/")} >= set(DEFECTS)
     imgs = ds.load(ds.select("train", "good")[:3])
-    assert imgs.shape == (3, 96, 96, 3)
+    assert [im.shape for im in imgs] == [(96, 96, 3)] * 3
+    assert [im.shape for im in ds.load(ds.select("train", "good")[:1], max_side=48)] == [
+        (48, 48, 3)
+    ]
 
 
 def test_dataset_errors(tmp_path: Path) -> None:
@@ -114,8 +117,10 @@ def test_dataset_errors(tmp_path: Path) -> None:
         read_dataset(tmp_path)
     cv2.imwrite(str(good / "a.png"), np.zeros((32, 32, 3), np.uint8))
     cv2.imwrite(str(good / "b.png"), np.zeros((40, 32, 3), np.uint8))
-    with pytest.raises(DataError, match="different sizes"):
-        read_dataset(tmp_path)
+    cv2.imwrite(str(good / "c.jpg"), np.zeros((30, 50), np.uint8))
+    ds = read_dataset(tmp_path)  # different sizes and a grey image are fine
+    assert ds.sizes == {(32, 32), (32, 40), (50, 30)}
+    assert [im.shape for im in ds.load(ds.entries)] == [(32, 32, 3), (40, 32, 3), (30, 50, 3)]
     (good / "b.png").write_bytes(b"this is not a png")
     with pytest.raises(DataError, match=r"b\.png is not a readable image"):
         read_dataset(tmp_path)

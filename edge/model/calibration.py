@@ -1,0 +1,104 @@
+"""Thresholds that hold on the next recording, and the part of the crop that is the item.
+
+A threshold set exactly at the held-out good items' quantile is right for the session it was
+measured on and wrong on the next: light, noise and belt change, the good scores move up a
+little, and at 1% the false rejects double or triple. :func:`robust_thresholds` therefore sets
+the reject threshold at the larger of the empirical quantile and a Gumbel tail fitted to the
+body of the good scores (robust to a few outliers and defined for few items), then adds a
+``margin`` of the spread between the median and that quantile: a shift of the good scores by a
+fraction of their spread stays within the target. With fewer good items than the target needs
+(``n < 1 / target``) the tail fit, not the highest good score, sets it, and the result says so.
+
+:func:`item_region` gives the cells of the model's grid that lie on the item (the disc inscribed
+in its bbox inside the crop), so the belt, its seams and the neighbours at the crop's corners do
+not decide a reject.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ThresholdFit", "gumbel_quantile", "item_region", "robust_thresholds"]
+
+#: added to the reject threshold, as a fraction of (quantile - median) of the good scores;
+#: measured on the recordings: fitted on one, the next one's good scores sat up to about a
+#: fifth of that spread higher
+SHIFT_MARGIN = 0.25
+
+
+@dataclass(frozen=True)
+class ThresholdFit:
+    """Reject and uncertain thresholds, how they were found and how far they can be trusted."""
+
+    reject: float
+    uncertain: float
+    frr: float  # false-reject rate of the reject threshold on the scores it was set on
+    method: str
+    trust: str  # one sentence: how far this threshold can be trusted
+
+
+def gumbel_quantile(scores: np.ndarray, p: float) -> float:
+    """The ``p`` quantile of a Gumbel distribution fitted to ``scores`` by median and
+    interquartile range (robust: a few defects among them move it little)."""
+    s = np.asarray(scores, np.float64)
+    q25, q50, q75 = np.percentile(s, [25, 50, 75])
+    beta = max((q75 - q25) / (math.log(math.log(4.0)) - math.log(math.log(4.0 / 3.0))), 1e-9)
+    mu = q50 + beta * math.log(math.log(2.0))
+    return float(mu - beta * math.log(-math.log(p)))
+
+
+def _empirical(scores: np.ndarray, p: float) -> float:
+    return float(np.quantile(scores, p, method="linear"))
+
+
+def robust_thresholds(
+    good: np.ndarray,
+    target_frr: float,
+    margin: float = SHIFT_MARGIN,
+    contamination: float = 0.0,
+) -> ThresholdFit:
+    """Thresholds from held-out good scores for ``target_frr`` (see the module docstring); the
+    uncertain band starts where five times the target would be rejected. With
+    ``contamination`` > 0 (items from a running line, a few percent of them defective) only the
+    Gumbel tail, fitted on the body of the scores, sets it: the highest scores may be defects."""
+    s = np.sort(np.asarray(good, np.float64))
+    n = s.size
+    if n < 3:
+        raise ValueError(f"{n} good score(s): at least 3 are needed for a threshold")
+    p = 1.0 - target_frr
+    enough = n * target_frr >= 1.0
+    tail = gumbel_quantile(s, p)
+    base = tail if contamination > 0 else max(_empirical(s, p) if enough else s[-1], tail)
+    median = float(np.median(s))
+    reject = base + margin * max(base - median, 0.0)
+    pu = 1.0 - min(0.5, 5 * target_frr)
+    band = gumbel_quantile(s, pu)
+    uncertain = min(band if contamination > 0 else max(_empirical(s, pu), band), reject)
+    frr = float(np.mean(s >= reject))
+    if enough:
+        trust = (
+            f"set on {n} held-out good items: a false-reject rate of {target_frr:.1%} is "
+            f"measured with about {math.sqrt(target_frr * (1 - target_frr) / n):.1%} of error"
+        )
+    else:
+        trust = (
+            f"only {n} held-out good items: {target_frr:.1%} needs at least "
+            f"{math.ceil(1 / target_frr)}, so the threshold comes from a fitted tail; "
+            "recalibrate on the line ('peakline model calibrate') before trusting it"
+        )
+    method = f"max(quantile, Gumbel tail) + {margin:g} x (quantile - median)"
+    if contamination > 0:
+        method = f"Gumbel tail (up to {contamination:.0%} defects allowed) + {margin:g} x spread"
+    return ThresholdFit(float(reject), float(uncertain), frr, method, trust)
+
+
+def item_region(grid: int, margin: float) -> np.ndarray:
+    """(grid * grid,) 0/1: the cells whose centre lies on the item, the disc inscribed in its
+    bbox in a square crop with ``margin`` around it, widened by half a cell so the rim counts."""
+    centres = (np.arange(grid) + 0.5) / grid - 0.5
+    yy, xx = np.meshgrid(centres, centres, indexing="ij")
+    radius = 0.5 / (1.0 + margin) + 0.5 / grid
+    return (np.hypot(xx, yy) <= radius).astype(np.float32).ravel()
