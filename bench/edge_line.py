@@ -71,8 +71,8 @@ class _Plant:
         batch = ResultsBatch.model_validate_json(msg.payload)
         self.results.extend(batch.results)
         self.received += len(batch.results)
-        client.publish(self.t.plant_ack(batch.node), dump_payload(PlantAck(
-            site=self.site, node=batch.node, boot_id=batch.boot_id,
+        client.publish(self.t.plant_ack(batch.line, batch.node), dump_payload(PlantAck(
+            site=self.site, line=batch.line, node=batch.node, boot_id=batch.boot_id,
             acked_seq=batch.results[-1].seq, ts=time.time())), qos=1)
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ and does everything network-side:
 
 - connects with jittered exponential back-off; the Last Will sets the retained status to
   ``offline``; on connect it publishes ``online`` (model, version, config digest);
-- subscribes to ``plant/status`` and ``plant/ack/<node>``, and to its own ``cmd`` topic;
+- subscribes to ``plant/status`` and ``plant/ack/<line>/<node>``, and to its own ``cmd`` topic;
 - every ``batch_interval_ms``, while the plant's retained status is ``online``, sends the
   outbox's unsent results in order, many per message at QoS 1 (at most ``batch_max``), keeping
   at most ``max_unacked`` results waiting for the plant's acknowledgement;
@@ -93,7 +93,7 @@ class Publisher:
         self.t_metrics = self.topics.node(line, node, NodeLeaf.METRICS)
         self.t_rejects = self.topics.node(line, node, NodeLeaf.REJECTS)
         self.t_cmd = self.topics.node(line, node, NodeLeaf.CMD)
-        self.t_ack = self.topics.plant_ack(node)
+        self.t_ack = self.topics.plant_ack(line, node)
         self.connected = False
         self.plant_online = not s.require_plant_online
         self._flights: deque[Flight] = deque()
@@ -212,7 +212,8 @@ class Publisher:
             log.warning("ignored invalid message on %s: %s", msg.topic, exc)
 
     def _acked(self, ack: PlantAck) -> None:
-        if ack.node != self.id.node:
+        if (ack.site, ack.line, ack.node) != tuple(self.id):
+            log.warning("ignored an ack addressed to %s/%s/%s", ack.site, ack.line, ack.node)
             return
         self.stats.acked += self.outbox.ack(ack.boot_id, ack.acked_seq)
         self._flights = deque(

@@ -3,10 +3,10 @@
 The paho network thread only puts ``(topic, payload, token)`` on a bounded queue
 (``submit``). One writer thread takes up to ``max_batch`` messages or whatever arrived within
 ``flush_ms``, validates each against ``peakline.wire`` (a bad one becomes a dead letter with its
-reason), commits them all in ONE transaction and only then calls ``on_commit`` with, per
-(node, boot_id), the highest contiguous sequence stored: the service publishes those as
-``PlantAck`` and releases the MQTT PUBACKs of the committed messages. A failed commit is
-retried with back-off; nothing is acknowledged that is not in the database.
+reason), commits them all in ONE transaction and only then calls ``on_commit`` with, per node
+boot (site, line, node, boot_id), the highest contiguous sequence stored: the service
+publishes those as ``PlantAck`` and releases the MQTT PUBACKs of the committed messages. A
+failed commit is retried with back-off; nothing is acknowledged that is not in the database.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from peakline import wire
 from peakline.errors import PeaklineError, StoreError
 from plant.broker.identities import ProvisionedNodes
-from plant.store import DeadLetter, IngestBatch, ResultRows, Store
+from plant.store import DeadLetter, IngestBatch, ResultRows, Store, StreamKey
 
 __all__ = ["IngestStats", "Ingestor", "Message", "classify", "prepare"]
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, str]
+Key = StreamKey
 #: (topic, payload, token, received_ts, its parse in a worker or None); the token goes back
 #: to ``on_commit``
 Message = tuple[str, bytes, Any, float, "Future[IngestBatch] | None"]

@@ -150,11 +150,12 @@ class PlantService:
         return 0
 
     # --- callbacks ---------------------------------------------------------------------------
-    def _on_commit(self, acks: dict[tuple[str, str], int], tokens: list[Any]) -> None:
+    def _on_commit(self, acks: dict[tuple[str, str, str, str], int], tokens: list[Any]) -> None:
         now = time.time()
-        for (node, boot_id), seq in acks.items():
-            ack = wire.PlantAck(site=self.site, node=node, boot_id=boot_id, acked_seq=seq, ts=now)
-            self.link.publish(self.topics.plant_ack(node), wire.dump_payload(ack), qos=1)
+        for (site, line, node, boot_id), seq in acks.items():
+            ack = wire.PlantAck(site=site, line=line, node=node, boot_id=boot_id,
+                                acked_seq=seq, ts=now)
+            self.link.publish(self.topics.plant_ack(line, node), wire.dump_payload(ack), qos=1)
         self.link.release(tokens)
 
     def _apply_erp(self, kind: str, raw: bytes) -> int:

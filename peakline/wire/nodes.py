@@ -158,10 +158,15 @@ class PlantStatus(Payload):
 
 
 class PlantAck(Payload):
-    """The plant has committed every result of ``boot_id`` up to ``acked_seq`` (contiguous)."""
+    """The plant has committed every result of ``boot_id`` up to ``acked_seq`` (contiguous).
 
-    schema_: Literal["peakline.ack/1"] = Field(default="peakline.ack/1", alias="schema")
+    Addressed to one node by its whole identity (site, line and node): two lines may each
+    have a ``cam1``, and neither may read or act on the other's acknowledgements.
+    """
+
+    schema_: Literal["peakline.ack/2"] = Field(default="peakline.ack/2", alias="schema")
     site: Name
+    line: Name
     node: Name
     boot_id: str
     acked_seq: int = Field(ge=0)

@@ -8,7 +8,7 @@ Unified-namespace style, one root, versioned::
     peakline/v1/<site>/<line>/<node>/rejects     rate-limited JPEG thumbnails        node -> plant
     peakline/v1/<site>/<line>/<node>/cmd         commands to the node                plant -> node
     peakline/v1/<site>/plant/status              retained, Last Will "offline"       plant -> all
-    peakline/v1/<site>/plant/ack/<node>          highest contiguous seq committed    plant -> node
+    peakline/v1/<site>/plant/ack/<line>/<node>   highest contiguous seq committed    plant -> node
     peakline/v1/<site>/erp/<kind>                ERP inputs                          ERP -> plant
     peakline/v1/<site>/plans/<kind>[/<part>]     plans, retained                     plant -> ERP
 
@@ -92,7 +92,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("commands to a node", "<site>/<line>/<node>/cmd", NodeCommand, "plant", ""),
     TopicSpec("plant status", "<site>/plant/status", PlantStatus, "plant",
               "retained; the Last Will publishes state offline; nodes drain only while online"),
-    TopicSpec("plant acknowledgement", "<site>/plant/ack/<node>", PlantAck, "plant",
+    TopicSpec("plant acknowledgement", "<site>/plant/ack/<line>/<node>", PlantAck, "plant",
               "after the commit of a node's results"),
     *(TopicSpec(f"ERP {kind.value}", f"<site>/erp/{kind.value}", model, "ERP",
                 "absolute values, never deltas: a message applied twice changes nothing")
@@ -130,9 +130,12 @@ class Topics:
     def plant_status(self) -> str:
         return f"{self.base}/plant/status"
 
-    def plant_ack(self, node: str) -> str:
-        """Acks for one node (``+`` subscribes to every node's)."""
-        return f"{self.base}/plant/ack/{node}"
+    def plant_ack(self, line: str, node: str) -> str:
+        """Acks for one node, named by line and node (``+`` for every line's or node's)."""
+        for name, what in ((line, "line"), (node, "node")):
+            if name != "+":
+                _check_name(name, what)
+        return f"{self.base}/plant/ack/{line}/{node}"
 
     def erp(self, kind: ErpKind | str) -> str:
         """ERP inputs: orders, sales, cancellations, inventory."""

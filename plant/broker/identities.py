@@ -83,7 +83,7 @@ def node_acl(site: str, line: str, node: str, extra_write: Sequence[str] = ()) -
         *(f"topic write {topic}" for topic in extra_write),
         f"topic read {t.node(line, node, NodeLeaf.CMD)}",
         f"topic read {t.plant_status}",
-        f"topic read {t.plant_ack(node)}",
+        f"topic read {t.plant_ack(line, node)}",
     ]
 
 

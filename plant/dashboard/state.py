@@ -156,7 +156,8 @@ class DashboardState:
             "festival": festival,
             "as_of": (as_of or dt.date.today()).isoformat(),
             "versions": {
-                "gallery": _digest([(g.get("node"), g.get("seq"), g.get("ts")) for g in gallery]),
+                "gallery": _digest([(g.get("line"), g.get("node"), g.get("boot_id"), g.get("seq"))
+                                     for g in gallery]),
                 "forecast": _digest(forecast["meta"]) if forecast else None,
                 "plans": plans,
             },

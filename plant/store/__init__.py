@@ -15,7 +15,7 @@ from plant.store.artifacts import ArtifactsMixin
 from plant.store.base import normalize_url
 from plant.store.erp import CSV_KINDS, ErpMixin
 from plant.store.queries import ResultsQueries
-from plant.store.results import DeadLetter, IngestBatch, ResultRows, ResultsMixin
+from plant.store.results import DeadLetter, IngestBatch, ResultRows, ResultsMixin, StreamKey
 from plant.store.twin import TwinMixin
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ResultRows",
     "Store",
     "StoreError",
+    "StreamKey",
     "normalize_url",
 ]
 

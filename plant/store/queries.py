@@ -20,7 +20,9 @@ from plant.store.base import StoreBase, frame
 
 __all__ = ["ResultsQueries"]
 
-Key = tuple[str, str]
+Key = tuple[str, str, str, str]  # site, line, node, boot_id
+#: a node is its site, line and node name together, never the node name alone
+_NODE = ["site", "line", "node"]
 
 
 class ResultsQueries(StoreBase):
@@ -36,9 +38,10 @@ class ResultsQueries(StoreBase):
         if line is not None:
             stmt = stmt.where(r.c.line == line)
         if since is not None:
-            stmt = stmt.where(r.c.ts >= since).order_by(r.c.ts, r.c.node, r.c.seq).limit(limit)
+            stmt = stmt.where(r.c.ts >= since).order_by(
+                r.c.ts, r.c.line, r.c.node, r.c.seq).limit(limit)
         else:
-            stmt = stmt.order_by(r.c.ts.desc(), r.c.node, r.c.seq.desc()).limit(limit)
+            stmt = stmt.order_by(r.c.ts.desc(), r.c.line, r.c.node, r.c.seq.desc()).limit(limit)
         with self.engine.connect() as conn:
             df = frame(conn, stmt)
         if since is None:
@@ -58,6 +61,8 @@ class ResultsQueries(StoreBase):
         r = t.results
         agg = (
             select(
+                r.c.site,
+                r.c.line,
                 r.c.node,
                 func.count().label("items"),
                 func.sum(case((r.c.decision == "reject", 1), else_=0)).label("rejects"),
@@ -65,11 +70,12 @@ class ResultsQueries(StoreBase):
                 func.sum(case((r.c.missed_reject, 1), else_=0)).label("missed_rejects"),
             )
             .where(r.c.ts >= now - window_s)
-            .group_by(r.c.node)
+            .group_by(r.c.site, r.c.line, r.c.node)
         )
         m = t.metrics
-        latest = select(m.c.node, func.max(m.c.id).label("id")).group_by(m.c.node).subquery()
-        met = select(m.c.node, m.c.latency_p99_ms, m.c.outbox_backlog).join(
+        latest = (select(func.max(m.c.id).label("id"))
+                  .group_by(m.c.site, m.c.line, m.c.node).subquery())
+        met = select(m.c.site, m.c.line, m.c.node, m.c.latency_p99_ms, m.c.outbox_backlog).join(
             latest, and_(m.c.id == latest.c.id)
         )
         n = t.nodes
@@ -80,14 +86,14 @@ class ResultsQueries(StoreBase):
         cols = ["site", "line", "node", "state", "last_seen", "items", "items_per_min"]
         cols += ["rejects", "reject_rate", "uncertain", "missed_rejects"]
         cols += ["latency_p99_ms", "outbox_backlog"]
-        df = nodes.merge(counts, on="node", how="left").merge(mets, on="node", how="left")
+        df = nodes.merge(counts, on=_NODE, how="left").merge(mets, on=_NODE, how="left")
         for col in ("items", "rejects", "uncertain", "missed_rejects"):
             df[col] = pd.to_numeric(df[col]).fillna(0).astype("int64")
         df["items_per_min"] = df["items"] / (window_s / 60.0)
         df["reject_rate"] = (df["rejects"] / df["items"].where(df["items"] > 0)).astype(float)
         df["latency_p99_ms"] = pd.to_numeric(df["latency_p99_ms"]).astype(float)
         df["outbox_backlog"] = pd.to_numeric(df["outbox_backlog"]).astype(float)
-        return df.reindex(columns=cols).sort_values(["line", "node"]).reset_index(drop=True)
+        return df.reindex(columns=cols).sort_values(_NODE).reset_index(drop=True)
 
     def rejects_by_defect(self, window_s: float = 3600, now: float | None = None) -> pd.DataFrame:
         """Rejected items per line, node and defect over the last ``window_s``."""
@@ -133,38 +139,42 @@ class ResultsQueries(StoreBase):
     def node_status(self) -> pd.DataFrame:
         """Every node seen: site, line, state, boot_id, model, config_digest, last_seen."""
         with self.engine.connect() as conn:
-            return frame(conn, select(t.nodes).order_by(t.nodes.c.line, t.nodes.c.node))
+            n = t.nodes
+            return frame(conn, select(n).order_by(n.c.site, n.c.line, n.c.node))
 
-    def metrics_history(self, node: str | None = None, since: float | None = None) -> pd.DataFrame:
-        """Node metrics as a time series."""
+    def metrics_history(self, node: str | None = None, since: float | None = None,
+                        line: str | None = None) -> pd.DataFrame:
+        """Node metrics as a time series (of one ``line``'s ``node`` when given)."""
         m = t.metrics
         stmt = select(m).order_by(m.c.ts)
         if node is not None:
             stmt = stmt.where(m.c.node == node)
+        if line is not None:
+            stmt = stmt.where(m.c.line == line)
         if since is not None:
             stmt = stmt.where(m.c.ts >= since)
         with self.engine.connect() as conn:
             return frame(conn, stmt)
 
     def gaps(self) -> pd.DataFrame:
-        """Missing sequence ranges per (node, boot_id): first_missing, last_missing, missing."""
+        """Missing sequence ranges per node boot: site, line, node, boot_id, first_missing,
+        last_missing, missing."""
         s = t.seq_ranges
+        key = (s.c.site, s.c.line, s.c.node, s.c.boot_id)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(s.c.node, s.c.boot_id, s.c.first_seq, s.c.last_seq).order_by(
-                    s.c.node, s.c.boot_id, s.c.first_seq
-                )
+                select(*key, s.c.first_seq, s.c.last_seq).order_by(*key, s.c.first_seq)
             ).all()
         by_key: dict[Key, list[tuple[int, int]]] = {}
-        for node, boot, a, b in rows:
-            by_key.setdefault((node, boot), []).append((int(a), int(b)))
+        for site, line, node, boot, a, b in rows:
+            by_key.setdefault((site, line, node, boot), []).append((int(a), int(b)))
         out = [
-            {"node": node, "boot_id": boot, "first_missing": a, "last_missing": b,
-             "missing": b - a + 1}
-            for (node, boot), ranges in by_key.items()
+            {"site": site, "line": line, "node": node, "boot_id": boot, "first_missing": a,
+             "last_missing": b, "missing": b - a + 1}
+            for (site, line, node, boot), ranges in by_key.items()
             for a, b in SeqRanges(ranges).gaps()
         ]
-        cols = ["node", "boot_id", "first_missing", "last_missing", "missing"]
+        cols = [*_NODE, "boot_id", "first_missing", "last_missing", "missing"]
         return pd.DataFrame(out, columns=cols)
 
     def throughput_history(

@@ -1,10 +1,12 @@
 """The inspection side of the store: results, node presence, metrics, thumbnails, dead letters.
 
 ``write_ingest`` commits everything the ingest writer collected in ONE transaction and
-returns, per (node, boot_id), the highest contiguous sequence now stored: the number the
-plant acknowledges to the edge. Duplicates are dropped twice over: by the in-memory ranges
-of stored sequences (``plant.dedup``, persisted in ``seq_ranges`` in the same transaction)
-and by the UNIQUE (node, boot_id, seq) constraint with insert-or-ignore. Readers are in
+returns, per stream (site, line, node, boot_id), the highest contiguous sequence now stored:
+the number the plant acknowledges to the edge. A device is its whole site/line/node identity
+here as on the wire: ``cam1`` on line 1 and ``cam1`` on line 2 never share a key. Duplicates
+are dropped twice over: by the in-memory ranges of stored sequences (``plant.dedup``,
+persisted in ``seq_ranges`` in the same transaction) and by the UNIQUE
+(site, line, node, boot_id, seq) constraint with insert-or-ignore. Readers are in
 ``plant.store.queries``.
 """
 
@@ -28,10 +30,12 @@ __all__ = [
     "IngestBatch",
     "ResultRows",
     "ResultsMixin",
+    "StreamKey",
 ]
 
 DEAD_LETTER_MAX_BYTES = 4096
-Key = tuple[str, str]
+#: one node boot's sequence stream: (site, line, node, boot_id)
+StreamKey = tuple[str, str, str, str]
 #: the per-item columns of ``results``; the rest (``ResultRows.shared``) are the batch's own
 _ITEM_COLS = (
     "seq", "item_id", "ts", "frame", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "score",
@@ -81,6 +85,11 @@ class ResultRows:
                    batch.historical, received, values[::_WIDTH], values)
 
     @property
+    def stream(self) -> StreamKey:
+        """The sequence stream these results belong to."""
+        return (self.site, self.line, self.node, self.boot_id)
+
+    @property
     def shared(self) -> dict[str, Any]:
         """The ``results`` columns every item of this batch has in common."""
         return {"site": self.site, "line": self.line, "node": self.node,
@@ -127,15 +136,15 @@ class ResultsMixin(StoreBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._ranges: dict[Key, SeqRanges] = {}
+        self._ranges: dict[StreamKey, SeqRanges] = {}
         self._write_lock = threading.Lock()
 
     # --- writing -----------------------------------------------------------------------------
-    def write_batches(self, batches: list[tuple[ResultsBatch, float]]) -> dict[Key, int]:
-        """Store results batches (received times attached); return acked seq per (node, boot)."""
+    def write_batches(self, batches: list[tuple[ResultsBatch, float]]) -> dict[StreamKey, int]:
+        """Store results batches (received times attached); return the acked seq per stream."""
         return self.write_ingest(IngestBatch(results=list(batches)))
 
-    def write_ingest(self, batch: IngestBatch) -> dict[Key, int]:
+    def write_ingest(self, batch: IngestBatch) -> dict[StreamKey, int]:
         """Commit one writer cycle in one transaction; acks are valid only once this returns."""
         with self._write_lock, self.engine.begin() as conn:
             pending, batch.stored = self._write_results(conn, batch.results)
@@ -146,12 +155,12 @@ class ResultsMixin(StoreBase):
         self._ranges.update(pending)  # only after the commit succeeded
         return {key: ranges.contiguous for key, ranges in pending.items()}
 
-    def _load_ranges(self, conn: Connection, key: Key) -> SeqRanges:
+    def _load_ranges(self, conn: Connection, key: StreamKey) -> SeqRanges:
         found = self._ranges.get(key)
         if found is None:
             rows = conn.execute(
                 select(t.seq_ranges.c.first_seq, t.seq_ranges.c.last_seq).where(
-                    t.seq_ranges.c.node == key[0], t.seq_ranges.c.boot_id == key[1]
+                    *_stream_is(key)
                 )
             ).all()
             found = SeqRanges((int(a), int(b)) for a, b in rows)
@@ -159,13 +168,13 @@ class ResultsMixin(StoreBase):
 
     def _write_results(
         self, conn: Connection, batches: list[tuple[ResultsBatch | ResultRows, float]]
-    ) -> tuple[dict[Key, SeqRanges], int]:
-        pending: dict[Key, SeqRanges] = {}
+    ) -> tuple[dict[StreamKey, SeqRanges], int]:
+        pending: dict[StreamKey, SeqRanges] = {}
         stored = 0
         for batch, received in batches:
             prepared = (batch if isinstance(batch, ResultRows)
                         else ResultRows.from_batch(batch, received))
-            key = (prepared.node, prepared.boot_id)
+            key = prepared.stream
             ranges = pending.get(key)
             if ranges is None:
                 ranges = pending[key] = self._load_ranges(conn, key).copy()
@@ -177,29 +186,27 @@ class ResultsMixin(StoreBase):
                       else prepared.only(fresh))
             self.insert_ignore_shared(conn, t.results, _ITEM_COLS, prepared.shared, values)
             stored += len(fresh)
-        for (node, boot_id), ranges in pending.items():
-            cached = self._ranges.get((node, boot_id))
+        for key, ranges in pending.items():
+            cached = self._ranges.get(key)
             if not ranges.ranges or (cached is not None and ranges.ranges == cached.ranges):
                 continue
-            conn.execute(
-                delete(t.seq_ranges).where(
-                    t.seq_ranges.c.node == node, t.seq_ranges.c.boot_id == boot_id
-                )
-            )
+            site, line, node, boot_id = key
+            conn.execute(delete(t.seq_ranges).where(*_stream_is(key)))
             conn.execute(
                 t.seq_ranges.insert(),
                 [
-                    {"node": node, "boot_id": boot_id, "first_seq": a, "last_seq": b}
+                    {"site": site, "line": line, "node": node, "boot_id": boot_id,
+                     "first_seq": a, "last_seq": b}
                     for a, b in ranges.ranges
                 ],
             )
         return pending, stored
 
     def _write_presence(self, conn: Connection, batch: IngestBatch) -> None:
-        seen: dict[str, dict[str, Any]] = {}
+        seen: dict[tuple[str, str, str], dict[str, Any]] = {}
         heard: list[tuple[Any, float]] = [*batch.results, *batch.metrics, *batch.thumbnails]
         for payload, received in heard:
-            seen[payload.node] = {
+            seen[(payload.site, payload.line, payload.node)] = {
                 "node": payload.node,
                 "site": payload.site,
                 "line": payload.line,
@@ -210,10 +217,10 @@ class ResultsMixin(StoreBase):
                 "status_ts": received,
                 "last_seen": received,
             }
-        self.upsert(conn, t.nodes, list(seen.values()), ["node"], ["site", "line", "last_seen"])
-        status: dict[str, dict[str, Any]] = {}
+        self.upsert(conn, t.nodes, list(seen.values()), _NODE_KEY, ["last_seen"])
+        status: dict[tuple[str, str, str], dict[str, Any]] = {}
         for st, received in batch.statuses:
-            status[st.node] = {
+            status[(st.site, st.line, st.node)] = {
                 "node": st.node,
                 "site": st.site,
                 "line": st.line,
@@ -226,8 +233,8 @@ class ResultsMixin(StoreBase):
             }
         online = [row for row in status.values() if row["state"] == "online"]
         offline = [row for row in status.values() if row["state"] == "offline"]
-        self.upsert(conn, t.nodes, online, ["node"])
-        self.upsert(conn, t.nodes, offline, ["node"], ["site", "line", "state", "status_ts"])
+        self.upsert(conn, t.nodes, online, _NODE_KEY)
+        self.upsert(conn, t.nodes, offline, _NODE_KEY, ["state", "status_ts"])
 
     def _write_metrics(self, conn: Connection, items: list[tuple[NodeMetrics, float]]) -> None:
         rows = []
@@ -252,19 +259,19 @@ class ResultsMixin(StoreBase):
             rows.append(row)
         conn.execute(t.thumbnails.insert(), rows)
         keep = self.thumbnails_per_node
-        for node in {th.node for th, _ in items}:
+        th_ = t.thumbnails
+        for site, line, node in {(th.site, th.line, th.node) for th, _ in items}:
+            same = (th_.c.site == site, th_.c.line == line, th_.c.node == node)
             newest = (
                 select(t.thumbnails.c.id)
-                .where(t.thumbnails.c.node == node)
+                .where(*same)
                 .order_by(t.thumbnails.c.id.desc())
                 .limit(keep)
                 .scalar_subquery()
             )
             cutoff = select(func.min(t.thumbnails.c.id)).where(t.thumbnails.c.id.in_(newest))
             conn.execute(
-                delete(t.thumbnails).where(
-                    t.thumbnails.c.node == node, t.thumbnails.c.id < cutoff.scalar_subquery()
-                )
+                delete(t.thumbnails).where(*same, th_.c.id < cutoff.scalar_subquery())
             )
 
     def _write_dead_letters(self, conn: Connection, items: list[DeadLetter]) -> None:
@@ -286,7 +293,16 @@ class ResultsMixin(StoreBase):
         with self.engine.begin() as conn:
             self._write_dead_letters(conn, [DeadLetter(topic, reason, raw, received_ts)])
 
-    def acked_seq(self, node: str, boot_id: str) -> int:
-        """The highest contiguous sequence stored for (node, boot_id); 0 if none."""
+    def acked_seq(self, site: str, line: str, node: str, boot_id: str) -> int:
+        """The highest contiguous sequence stored for one node boot; 0 if none."""
         with self.engine.connect() as conn:
-            return self._load_ranges(conn, (node, boot_id)).contiguous
+            return self._load_ranges(conn, (site, line, node, boot_id)).contiguous
+
+
+_NODE_KEY = ["site", "line", "node"]
+
+
+def _stream_is(key: StreamKey) -> tuple[Any, ...]:
+    s = t.seq_ranges.c
+    site, line, node, boot_id = key
+    return (s.site == site, s.line == line, s.node == node, s.boot_id == boot_id)

@@ -27,7 +27,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    inspect,
     select,
+    text,
 )
 
 __all__ = ["MIGRATIONS", "metadata", "migrate", "schema_version"]
@@ -67,32 +69,36 @@ results = Table(
     Column("historical", Boolean, nullable=False),
     Column("model", String(128), nullable=False),
     Column("received_ts", Float, nullable=False),
-    UniqueConstraint("node", "boot_id", "seq", name="uq_results_node_boot_seq"),
+    UniqueConstraint("site", "line", "node", "boot_id", "seq", name="uq_results_identity_seq"),
 )
 Index("ix_results_ts", results.c.ts)
 
 seq_ranges = Table(
     "seq_ranges",
     metadata,
+    Column("site", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
     Column("node", String(64), nullable=False),
     Column("boot_id", String(64), nullable=False),
     Column("first_seq", Integer, nullable=False),
     Column("last_seq", Integer, nullable=False),
-    PrimaryKeyConstraint("node", "boot_id", "first_seq"),
+    PrimaryKeyConstraint("site", "line", "node", "boot_id", "first_seq",
+                         name="pk_seq_ranges_identity"),
 )
 
 nodes = Table(
     "nodes",
     metadata,
-    Column("node", String(64), primary_key=True),
     Column("site", String(64), nullable=False),
     Column("line", String(64), nullable=False),
+    Column("node", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("boot_id", String(64), nullable=False),
     Column("model", String(128), nullable=False),
     Column("config_digest", String(128), nullable=False),
     Column("status_ts", Float, nullable=False),
     Column("last_seen", Float, nullable=False),
+    PrimaryKeyConstraint("site", "line", "node", name="pk_nodes_identity"),
 )
 
 metrics = Table(
@@ -120,7 +126,7 @@ metrics = Table(
     Column("outbox_dropped", Integer, nullable=False),
     Column("received_ts", Float, nullable=False),
 )
-Index("ix_metrics_node_ts", metrics.c.node, metrics.c.ts)
+Index("ix_metrics_node_ts", metrics.c.node, metrics.c.ts)  # node alone: migration 1
 
 thumbnails = Table(
     "thumbnails",
@@ -138,7 +144,7 @@ thumbnails = Table(
     Column("jpeg_b64", Text, nullable=False),
     Column("received_ts", Float, nullable=False),
 )
-Index("ix_thumbnails_node_id", thumbnails.c.node, thumbnails.c.id)
+Index("ix_thumbnails_node_id", thumbnails.c.node, thumbnails.c.id)  # node alone: migration 1
 
 dead_letters = Table(
     "dead_letters",
@@ -249,11 +255,49 @@ def _create(tables: list[Table]) -> Callable[[Connection], None]:
     return apply
 
 
+def _identity_keys(conn: Connection) -> None:
+    """Key results, sequence ranges and presence on site/line/node, not on the node name.
+
+    Databases from migration 1 keyed them on the node name alone, so ``cam1`` on two lines
+    shared one de-duplication key and one presence row. Each table is rebuilt with its new
+    key and its rows copied; the sequence ranges are recomputed from the stored results
+    (consecutive runs of ``seq`` per site/line/node/boot), which is exactly what they record.
+    A database created by migration 1 of this code already has the new keys: nothing to do.
+    """
+    if "line" in {c["name"] for c in inspect(conn).get_columns("seq_ranges")}:
+        return
+    idx = [*results.indexes, *seq_ranges.indexes, *nodes.indexes]
+    for table in (results, seq_ranges, nodes):
+        conn.execute(text(f"ALTER TABLE {table.name} RENAME TO {table.name}_v1"))
+    for ix in idx:
+        conn.execute(text(f"DROP INDEX IF EXISTS {ix.name}"))
+    if conn.dialect.name == "postgresql":  # constraint names are per schema there
+        for old, constraint in (("results", "uq_results_node_boot_seq"),
+                                ("seq_ranges", "seq_ranges_pkey"), ("nodes", "nodes_pkey")):
+            conn.execute(text(f"ALTER TABLE {old}_v1 DROP CONSTRAINT IF EXISTS {constraint}"))
+    for table in (results, seq_ranges, nodes):
+        table.create(conn)
+    for table in (results, nodes):
+        cols = ", ".join(f'"{c.name}"' for c in table.columns)
+        conn.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {table.name}_v1"))
+    conn.execute(text(
+        "INSERT INTO seq_ranges (site, line, node, boot_id, first_seq, last_seq) "
+        "SELECT site, line, node, boot_id, MIN(seq), MAX(seq) FROM ("
+        " SELECT site, line, node, boot_id, seq, seq - ROW_NUMBER() OVER ("
+        "  PARTITION BY site, line, node, boot_id ORDER BY seq) AS run FROM results) AS runs "
+        "GROUP BY site, line, node, boot_id, run"
+    ))
+    for table in (results, seq_ranges, nodes):
+        conn.execute(text(f"DROP TABLE {table.name}_v1"))
+
+
 #: (version, description, apply) in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "ingest: results, nodes, metrics, thumbnails, dead letters", _create(_INGEST)),
     (2, "ERP: skus, demand, open orders, inventory, materials, bom, lines", _create(_ERP)),
     (3, "forecasts, backtests and plans", _create([artifacts])),
+    (4, "a device is site/line/node: results, sequence ranges and presence keyed on all three",
+     _identity_keys),
 ]
 
 

@@ -41,7 +41,7 @@ def test_replay_decides_every_item_once_like_model_eval(
         acker.wait_stored(node.decisions.decided, 20)
     finally:
         acker.close()
-    results = sorted(acker.results[("n1", node.boot_id)].values(), key=lambda r: r.seq)
+    results = sorted(acker.results[("l1", "n1", node.boot_id)].values(), key=lambda r: r.seq)
     assert [r.seq for r in results] == list(range(1, len(results) + 1))
     assert node.outbox.backlog == 0
 
@@ -108,7 +108,7 @@ def test_broker_killed_mid_run_loses_nothing(
         node.stop()
         runner.join(60)
         acker.close()
-    seqs = sorted(acker.results[("n1", node.boot_id)])
+    seqs = sorted(acker.results[("l1", "n1", node.boot_id)])
     assert seqs == list(range(1, decided + 1))
     assert any(b.historical for b in acker.batches)
     assert node.publisher.stats.connects >= 2
@@ -133,16 +133,17 @@ def test_kill9_mid_run_then_restart_delivers_the_outbox(
         first_boot = {b for b, _ in in_outbox}
         node.start()
         node.wait_for("every result of the killed boot stored",
-                      lambda: all(s in acker.results.get(("n1", b), {}) for b, s in in_outbox),
+                      lambda: all(s in acker.results.get(("l1", "n1", b), {})
+                                  for b, s in in_outbox),
                       60)
         assert node.stop(60) == 0
     finally:
         node.kill()
         acker.close()
     for boot in first_boot:  # nothing of the killed boot is missing: seqs 1..max
-        seqs = sorted(acker.results[("n1", boot)])
+        seqs = sorted(acker.results[("l1", "n1", boot)])
         assert seqs == list(range(1, seqs[-1] + 1))
-    boots = {b for _n, b in acker.results}
+    boots = {b for _l, _n, b in acker.results}
     assert len(boots) == 2  # the restart runs under a new boot id
     replayed = [b for b in acker.batches if b.boot_id in first_boot and b.historical]
     assert replayed

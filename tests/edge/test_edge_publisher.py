@@ -48,7 +48,7 @@ def test_results_go_in_batches_and_leave_the_outbox_only_when_acked(
             outbox.store("boot-a", [draft(k * 100 + i) for i in range(100)])
         acker.wait_stored(400)
         wait_until("the outbox to empty", lambda: outbox.backlog == 0, 30)
-        seqs = sorted(acker.results[("n1", "boot-a")])
+        seqs = sorted(acker.results[("l1", "n1", "boot-a")])
         assert seqs == list(range(1, 401))
         assert max(len(b.results) for b in acker.batches) == 50  # many results per message
         assert len(acker.batches) <= 400 / 10
@@ -114,7 +114,7 @@ def test_broker_sigkill_loses_nothing(own_broker: Mosquitto, outbox: Outbox) -> 
         own_broker.start()
         acker.wait_stored(700, 30)
         wait_until("the outbox to empty", lambda: outbox.backlog == 0, 30)
-        assert sorted(acker.results[("n1", "boot-a")]) == list(range(1, 701))
+        assert sorted(acker.results[("l1", "n1", "boot-a")]) == list(range(1, 701))
         assert pub.stats.connects >= 2
     finally:
         pub.stop(1)

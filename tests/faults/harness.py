@@ -48,7 +48,7 @@ class Watcher(Recorder):
         self._lock = threading.Lock()
         base = f"{wire.ROOT}/{SITE}"
         super().__init__(port, [f"{base}/+/+/status", f"{base}/plant/status",
-                                f"{base}/plant/ack/+"],
+                                f"{base}/plant/ack/+/+"],
                          keepalive=5, reconnect_max_s=1, keep_messages=False)
 
     def received(self, message: Message) -> None:

@@ -64,7 +64,7 @@ def test_topics() -> None:
     assert topics.split_node_topic("peakline/v1/suzhou/line1/cam1/results") == (
         "suzhou", "line1", "cam1", "results",
     )
-    assert topics.plant_ack("cam1") == "peakline/v1/suzhou/plant/ack/cam1"
+    assert topics.plant_ack("line1", "cam1") == "peakline/v1/suzhou/plant/ack/line1/cam1"
     with pytest.raises(wire.WireError):
         topics.split_node_topic("peakline/v1/suzhou/plant/ack/cam1")
     with pytest.raises(wire.WireError):

@@ -40,9 +40,10 @@ def _retained_state(port: int, topic: str) -> str:
         return status.state
 
 
-def _acks(rec: Recorder, site: str, node: str = "n1") -> list[wire.PlantAck]:
+def _acks(rec: Recorder, site: str, node: str = "n1", line: str = "L1"
+          ) -> list[wire.PlantAck]:
     return [wire.parse_payload(p, wire.PlantAck)  # type: ignore[misc]
-            for p in rec.on(wire.Topics(site).plant_ack(node))]
+            for p in rec.on(wire.Topics(site).plant_ack(line, node))]
 
 
 def test_results_dedup_gaps_dead_letters_and_acks_after_commit(
@@ -58,13 +59,15 @@ def test_results_dedup_gaps_dead_letters_and_acks_after_commit(
         ack = json.loads(message.payload)
         with reader.engine.connect() as conn:
             n = conn.execute(text(
-                "SELECT count(*) FROM results WHERE node=:n AND boot_id=:b AND seq<=:s"),
-                {"n": ack["node"], "b": ack["boot_id"], "s": ack["acked_seq"]}).scalar()
+                "SELECT count(*) FROM results WHERE line=:l AND node=:n AND boot_id=:b"
+                " AND seq<=:s"),
+                {"l": ack["line"], "n": ack["node"], "b": ack["boot_id"],
+                 "s": ack["acked_seq"]}).scalar()
         if n != ack["acked_seq"]:
             with lock:
                 early.append(f"ack {ack['acked_seq']} with {n} rows committed")
 
-    rec = Recorder(broker.port, [topics.plant_ack("+")], on_message=check_committed)
+    rec = Recorder(broker.port, [topics.plant_ack("+", "+")], on_message=check_committed)
     try:
         res = _topic(site, "results")
         rec.publish(res, wire.dump_payload(batch(range(1, 6), site=site)))
@@ -146,7 +149,7 @@ def test_plant_status_is_retained_online_then_offline_on_stop(
 def test_results_go_through_parse_workers(broker: Mosquitto, tmp_path: Path, site: str) -> None:
     cfg = plant_config(broker.port, site, f"sqlite:///{tmp_path / 'w.db'}", parse_workers=1)
     svc = PlantService(cfg).start()
-    rec = Recorder(broker.port, [wire.Topics(site).plant_ack("+")])
+    rec = Recorder(broker.port, [wire.Topics(site).plant_ack("+", "+")])
     try:
         assert svc.wait_connected(10)
         for first in (1, 201, 401):
@@ -196,7 +199,7 @@ def test_sigterm_flushes_acks_and_goes_offline(
     broker: Mosquitto, tmp_path: Path, site: str
 ) -> None:
     topics = wire.Topics(site)
-    rec = Recorder(broker.port, [topics.plant_status, topics.plant_ack("+")])
+    rec = Recorder(broker.port, [topics.plant_status, topics.plant_ack("+", "+")])
     proc = _serve(tmp_path, broker.port, site)
     try:
         proc.wait_for("the plant online", lambda: any(
@@ -306,6 +309,6 @@ def test_a_failed_commit_is_retried_and_nothing_is_acked_before_it(tmp_path: Pat
     topic = wire.Topics("s1").node("L1", "n1", "results")
     ing.process([(topic, wire.dump_payload(batch([1, 2, 3], site="s1")), "t1", 1.0, None)])
     assert store.failures == 0 and ing.stats.commit_retries == 2
-    assert commits == [({("n1", "boot-a"): 3}, ["t1"])]
+    assert commits == [({("s1", "L1", "n1", "boot-a"): 3}, ["t1"])]
     assert store.count_results() == 3
     store.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sqlalchemy import select
-from support.payloads import batch, metrics, status, thumb
+from support.payloads import SITE, batch, metrics, status, thumb
 
 from peakline.errors import DataError, StoreError
 from plant.store import DeadLetter, IngestBatch, Store
@@ -49,19 +49,19 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 
 def test_duplicates_and_reordering_store_each_result_once(store: Store) -> None:
     acks = store.write_batches([(batch(range(1, 6)), time.time())])
-    assert acks == {("n1", "boot-a"): 5}
+    assert acks == {(SITE, "L1", "n1", "boot-a"): 5}
     # a resend, an overlap, a later batch ahead of a missing one
     acks = store.write_batches([(batch(range(1, 6)), time.time()),
                                 (batch(range(4, 9)), time.time()),
                                 (batch(range(12, 15)), time.time())])
-    assert acks == {("n1", "boot-a"): 8}
+    assert acks == {(SITE, "L1", "n1", "boot-a"): 8}
     assert store.count_results() == 11
     gaps = store.gaps()
     assert gaps[["node", "boot_id", "first_missing", "last_missing", "missing"]].values.tolist() \
         == [["n1", "boot-a", 9, 11, 3]]
     # the gap fills: the contiguous ack jumps past the later batch
     acks = store.write_batches([(batch([11, 10, 9]), time.time())])
-    assert acks == {("n1", "boot-a"): 14}
+    assert acks == {(SITE, "L1", "n1", "boot-a"): 14}
     assert store.gaps().empty
     assert store.count_results() == 14
     assert sorted(store.results()["seq"]) == list(range(1, 15))
@@ -71,9 +71,9 @@ def test_dedup_state_survives_a_reopen(db_url: str) -> None:
     with Store.open(db_url) as store:
         store.write_batches([(batch([1, 2, 3, 7]), time.time())])
     with Store.open(db_url) as store:  # a restarted plant: no in-memory watermark yet
-        assert store.acked_seq("n1", "boot-a") == 3
+        assert store.acked_seq(SITE, "L1", "n1", "boot-a") == 3
         acks = store.write_batches([(batch([2, 3, 4]), time.time())])
-        assert acks == {("n1", "boot-a"): 4}
+        assert acks == {(SITE, "L1", "n1", "boot-a"): 4}
         assert store.count_results() == 5
         assert store.gaps()[["first_missing", "last_missing"]].values.tolist() == [[5, 6]]
 
@@ -84,7 +84,8 @@ def test_boots_and_nodes_are_separate_sequences(store: Store) -> None:
         (batch([1, 2, 3], boot="boot-b"), time.time()),
         (batch([1], node="n2"), time.time()),
     ])
-    assert acks == {("n1", "boot-a"): 2, ("n1", "boot-b"): 3, ("n2", "boot-a"): 1}
+    assert acks == {(SITE, "L1", "n1", "boot-a"): 2, (SITE, "L1", "n1", "boot-b"): 3,
+                    (SITE, "L1", "n2", "boot-a"): 1}
     assert store.count_results() == 6
 
 

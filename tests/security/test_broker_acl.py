@@ -66,7 +66,7 @@ def test_node_publishes_only_in_its_own_subtree(
     assert not plant.subscribe("peakline/v1/s1/#").is_failure
     assert not n1.publish("peakline/v1/s1/l1/n1/results", b"own").is_failure
     for topic in ("peakline/v1/s1/l1/n2/results", "peakline/v1/s1/l1/n2/status",
-                  "peakline/v1/s1/plant/ack/n2", "peakline/v1/s1/plant/status",
+                  "peakline/v1/s1/plant/ack/l1/n2", "peakline/v1/s1/plant/status",
                   "peakline/v1/s1/plans/production", "peakline/v1/s2/l1/n1/results"):
         assert n1.publish(topic, b"forged").value == NOT_AUTHORIZED, topic
     _settle()
@@ -81,8 +81,8 @@ def test_node_reads_only_its_own_commands_and_acks(
         n1.subscribe(topic)  # Mosquitto grants the SUBACK and filters at delivery
     sent = {
         "peakline/v1/s1/l1/n1/cmd": True, "peakline/v1/s1/l1/n2/cmd": False,
-        "peakline/v1/s1/plant/status": True, "peakline/v1/s1/plant/ack/n1": True,
-        "peakline/v1/s1/plant/ack/n2": False,
+        "peakline/v1/s1/plant/status": True, "peakline/v1/s1/plant/ack/l1/n1": True,
+        "peakline/v1/s1/plant/ack/l1/n2": False, "peakline/v1/s1/plant/ack/l2/n1": False,
     }
     for topic in sent:
         assert not plant.publish(topic, b"m").is_failure, topic

@@ -57,8 +57,9 @@ def test_node_delivers_and_gets_acked_with_its_own_identity(
         batch = parse_payload(plant.messages[0].payload, ResultsBatch)
         assert isinstance(batch, ResultsBatch) and batch.node == "n1"
         last = max(r.seq for r in batch.results)
-        ack = PlantAck(site="s1", node="n1", boot_id="boot1", acked_seq=last, ts=time.time())
-        assert not plant.publish("peakline/v1/s1/plant/ack/n1", dump_payload(ack)).is_failure
+        ack = PlantAck(site="s1", line="l1", node="n1", boot_id="boot1", acked_seq=last,
+                       ts=time.time())
+        assert not plant.publish("peakline/v1/s1/plant/ack/l1/n1", dump_payload(ack)).is_failure
         wait_until("the ack to reach the node", lambda: node.outbox.backlog == 0, 15)
         assert node.stats.denied == 0
 

@@ -32,7 +32,7 @@ VALID: list[wire._Payload] = [
                          score=0.9, decision="reject", jpeg_b64="AAAA"),
     wire.NodeCommand(command="set_thresholds", reject_threshold=0.5),
     wire.PlantStatus(site="s1", state="online"),
-    wire.PlantAck(site="s1", node="n1", boot_id="b1", acked_seq=10, ts=1.0),
+    wire.PlantAck(site="s1", line="l1", node="n1", boot_id="b1", acked_seq=10, ts=1.0),
 ]
 
 json_values = st.recursive(
@@ -132,11 +132,12 @@ def test_valid_payloads_round_trip() -> None:
     # a NaN threshold compares false with every score: it would have disabled all rejects
     b'{"schema": "peakline.cmd/1", "command": "set_thresholds", "reject_threshold": NaN}',
     b'{"schema": "peakline.cmd/1", "command": "set_thresholds", "uncertain_threshold": 1e999}',
-    b'{"schema": "peakline.ack/1", "site": "s", "node": "n", "boot_id": "\\ud800",'
+    b'{"schema": "peakline.ack/2", "site": "s", "line": "l", "node": "n", "boot_id": "\\ud800",'
     b' "acked_seq": 1, "ts": 1}',                                       # lone surrogate
-    '{"schema": "peakline.ack/1", "site": "s", "node": "n", "boot_id": "\ud800",'
+    '{"schema": "peakline.ack/2", "site": "s", "line": "l", "node": "n", "boot_id": "\ud800",'
     ' "acked_seq": 1, "ts": 1}',
-    b'{"schema": "peakline.ack/1", "site": "s", "node": "n", "boot_id": "b", "acked_seq": '
+    b'{"schema": "peakline.ack/2", "site": "s", "line": "l", "node": "n", "boot_id": "b",'
+    b' "acked_seq": '
     + b"9" * 5000 + b', "ts": 1}',                                       # 5000-digit integer
     "\u00e9" * (wire.MAX_PAYLOAD_BYTES // 2 + 1),                        # > limit in bytes
 ])

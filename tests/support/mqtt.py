@@ -235,9 +235,10 @@ class Acker(Recorder):
         self.site = site
         self.ack = ack
         self.wire = Topics(site)
-        self.results: dict[tuple[str, str], dict[int, ItemResult]] = defaultdict(dict)
+        #: results per (line, node, boot_id)
+        self.results: dict[tuple[str, str, str], dict[int, ItemResult]] = defaultdict(dict)
         self.batches: list[ResultsBatch] = []
-        self._contig: dict[tuple[str, str], int] = defaultdict(int)
+        self._contig: dict[tuple[str, str, str], int] = defaultdict(int)
         self._store_lock = threading.Lock()
         super().__init__(port, [self.wire.all_nodes(NodeLeaf.RESULTS)],
                          client_id=f"test-acker-{site}", keepalive=5,
@@ -253,7 +254,7 @@ class Acker(Recorder):
     def received(self, message: Message) -> None:
         batch = parse_payload(message.payload, ResultsBatch)
         assert isinstance(batch, ResultsBatch)
-        key = (batch.node, batch.boot_id)
+        key = (batch.line, batch.node, batch.boot_id)
         with self._store_lock:
             self.batches.append(batch)
             store = self.results[key]
@@ -264,9 +265,10 @@ class Acker(Recorder):
                 n += 1
             self._contig[key] = n
         if self.ack:
-            ack = PlantAck(site=self.site, node=batch.node, boot_id=batch.boot_id,
-                           acked_seq=n, ts=time.time())
-            self.client.publish(self.wire.plant_ack(batch.node), dump_payload(ack), qos=1)
+            ack = PlantAck(site=self.site, line=batch.line, node=batch.node,
+                           boot_id=batch.boot_id, acked_seq=n, ts=time.time())
+            self.client.publish(self.wire.plant_ack(batch.line, batch.node), dump_payload(ack),
+                                qos=1)
 
     def stored(self) -> int:
         """How many distinct results it holds."""

@@ -178,7 +178,7 @@
         h("figcaption", { class: "cap" },
           h("div", { class: "defect", style: "color:" + (t.decision === "uncertain" ? "#ffb020" : t.defect ? defectColor(t.defect) : "#ff4d5a") },
             t.defect ? `${t.defect}${t.decision === "uncertain" ? " (uncertain)" : ""}` : t.decision || "reject"),
-          h("div", { class: "meta" }, `score ${Number(t.score).toFixed(2)} · ${t.node}`),
+          h("div", { class: "meta" }, `score ${Number(t.score).toFixed(2)} · ${t.line}/${t.node}`),
           h("div", { class: "meta" }, `#${t.seq} · ${when}`)));
     }));
   }
