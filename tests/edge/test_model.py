@@ -65,7 +65,11 @@ def test_scorer_matches_fitted_statistics(model_path: Path, recording_dir: Path)
 
 
 def test_edge_and_eval_give_the_same_score(model_path: Path, recording_dir: Path) -> None:
-    """The camera node's path (frame -> card.roi_for -> fastpath -> Scorer) and model eval's."""
+    """The camera node's path (frame -> card.roi_for -> fastpath -> Scorer) and model eval's.
+
+    Both share that code by design (one source of truth); whether that code is right is
+    checked against an independent path in the next test.
+    """
     scorer = Scorer(model_path)
     rec = read_recording(recording_dir)
     best = rec.best_views()
@@ -83,6 +87,67 @@ def test_edge_and_eval_give_the_same_score(model_path: Path, recording_dir: Path
     by_name = dict(zip(items.names, eval_scores, strict=True))
     expected = [by_name[f"item {r.item} (frame {r.frame})"] for r in rows]
     np.testing.assert_array_equal(edge_scores, np.array(expected, np.float32))
+
+
+def _independent_scores(
+    model_path: Path, recording_dir: Path,
+) -> tuple[list[dict], np.ndarray, dict]:
+    """Scores from a path that shares no code with the node's: labels.jsonl read as JSON, the
+    square crop computed here, cv2 resize + colour + normalise with the card's parameters read
+    from the ONNX metadata, and an onnxruntime session of its own."""
+    import onnxruntime as ort
+
+    proto = onnx.load(str(model_path), load_external_data=False)
+    card = json.loads({m.key: m.value for m in proto.metadata_props}[CARD_KEY])
+    inp, margin = card["input"], card["crop"]["margin"]
+    assert (inp["color"], inp["fit"], inp["layout"], inp["dtype"]) == (
+        "rgb", "stretch", "NCHW", "float32"), "this reference handles the fitted card's input"
+    lines = (recording_dir / "labels.jsonl").read_text().splitlines()
+    labels = [json.loads(line) for line in lines]
+    video = cv2.VideoCapture(str(recording_dir / "video.mp4"))
+    ok, frame = video.read()  # frame 0
+    video.release()
+    assert ok
+    fh, fw = frame.shape[:2]
+    rows = [r for r in labels if r["frame"] == 0 and r["full"]]
+    crops = []
+    for r in rows:
+        x, y, w, h = r["bbox"]
+        side = min(round(max(w, h) * (1 + margin)), fw, fh)
+        x0 = min(max(round(x + w / 2 - side / 2), 0), fw - side)
+        y0 = min(max(round(y + h / 2 - side / 2), 0), fh - side)
+        interp = cv2.INTER_AREA if inp["resize"] == "area" else cv2.INTER_LINEAR
+        img = cv2.resize(frame[y0:y0 + side, x0:x0 + side], (inp["width"], inp["height"]),
+                         interpolation=interp)
+        rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32)
+        norm = (rgb * inp["scale"] - np.float32(inp["mean"])) / np.float32(inp["std"])
+        crops.append(norm.transpose(2, 0, 1))
+        r["roi"] = (x0, y0, side, side)
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    out = session.run([card["output"]["name"]], {inp["name"]: np.stack(crops)})[0]
+    return rows, np.asarray(out, np.float32).reshape(len(rows)), card
+
+
+def test_edge_scores_agree_with_an_independent_path(model_path: Path, recording_dir: Path) -> None:
+    """The node's path (card.roi_for -> fastpath -> Scorer) against :func:`_independent_scores`."""
+    rows, expected, card = _independent_scores(model_path, recording_dir)
+    assert len(rows) >= 4 and {r["label"] for r in rows} - {"good"}, "frame 0 lacks a defect"
+    scorer = Scorer(model_path)
+    frame = next(f for _i, f in read_recording(recording_dir).frames(0, 1))
+    rois = np.array([scorer.card.roi_for(r["bbox"], frame.shape[1], frame.shape[0])
+                     for r in rows])
+    assert [tuple(r) for r in rois.tolist()] == [r["roi"] for r in rows]
+    edge = scorer.score(preprocess(frame, rois, scorer.card.preprocess_spec()))
+    # fastpath matches cv2 to one intensity level; the scores may move by as little
+    np.testing.assert_allclose(edge, expected, rtol=0.02, atol=0.02 * float(np.median(expected)))
+    t = card["thresholds"]
+    for r, a, b in zip(rows, edge, expected, strict=True):
+        if not (t["reject"] / 1.1 < b < t["reject"] * 1.1):
+            assert (a >= t["reject"]) == (b >= t["reject"]), (r, a, b)
+    # the check is not vacuous: the defects score above the good items here
+    bad = [s for r, s in zip(rows, expected, strict=True) if r["label"] != "good"]
+    good = [s for r, s in zip(rows, expected, strict=True) if r["label"] == "good"]
+    assert min(bad) > max(good), (bad, good)
 
 
 def test_eval_cli_reports_per_defect_and_json(
