@@ -42,19 +42,50 @@ class CsvRejectNull:
         pass
 
 
+#: how late a firing may be: the time an item 100 px long takes to pass the station at the
+#: test belt's 500 px/s (0.2 s) - later, the ejector would hit the belt behind the cake. A
+#: thread's wake-up on a loaded machine takes milliseconds, not a fifth of a second.
+ITEM_PASSES_S = 100 / BELT.speed_px_s
+
+
 def test_scheduler_fires_on_time_in_order_and_counts_missed() -> None:
     act = CsvRejectNull()
     sched = RejectScheduler(act, ActuatorConfig(station_x=0.0), BELT)
+    outcomes: list[tuple[int, bool]] = []
+    sched.on_done = lambda event, fired: outcomes.append((event.item, fired))
     sched.start()
     now = time.perf_counter()
-    assert sched.schedule(RejectEvent(now + 0.3, 2, 2, 0.9, "reject"))
-    assert sched.schedule(RejectEvent(now + 0.1, 1, 1, 0.9, "reject"))
-    assert not sched.schedule(RejectEvent(now - 0.05, 3, 3, 0.9, "reject"))  # too late
+    # ``now`` passed in: the decision moment, so a slow test thread cannot turn these into misses
+    assert sched.schedule(RejectEvent(now + 0.3, 2, 2, 0.9, "reject"), now)
+    assert sched.schedule(RejectEvent(now + 0.1, 1, 1, 0.9, "reject"), now)
+    assert not sched.schedule(RejectEvent(now - 0.05, 3, 3, 0.9, "reject"), now)  # too late
     sched.stop(fire_pending=True)
     assert [e.item for e, _ in act.events] == [1, 2]
     for event, fired in act.events:
-        assert fired >= event.due
+        assert fired >= event.due, "fired before the item reached the station"
+        late = fired - event.due
+        assert late < ITEM_PASSES_S, f"fired {late * 1000:.0f} ms late: the item had passed"
     assert sched.missed == 1 and sched.fired == 2
+    assert outcomes == [(1, True), (2, True)]  # the missed one was never scheduled
+
+
+def test_scheduler_reports_a_failed_firing_and_refuses_after_stop() -> None:
+    class Jammed(CsvRejectNull):
+        def fire(self, event: RejectEvent) -> None:
+            raise OSError("ejector jammed")
+
+    sched = RejectScheduler(Jammed(), ActuatorConfig(station_x=0.0), BELT)
+    outcomes: list[tuple[int, bool]] = []
+    sched.on_done = lambda event, fired: outcomes.append((event.item, fired))
+    sched.start()
+    now = time.perf_counter()
+    assert sched.schedule(RejectEvent(now, 1, 1, 0.9, "reject"), now)
+    assert sched.schedule(RejectEvent(now + 60, 2, 2, 0.9, "reject"), now)
+    wait_until("the jammed firing", lambda: sched.errors == 1, 10)
+    sched.stop(fire_pending=False)  # item 2 is dropped: reported as not fired
+    assert outcomes == [(1, False), (2, False)]
+    assert not sched.schedule(RejectEvent(time.perf_counter() + 1, 3, 3, 0.9, "reject"))
+    assert sched.missed == 1 and sched.fired == 0
 
 
 def test_csv_actuator_appends_rows(tmp_path: Path) -> None:

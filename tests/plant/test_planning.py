@@ -81,6 +81,28 @@ def test_small_rules() -> None:
     assert quantile_from_p(p10, p50, p90, 0.5)[0] == pytest.approx(100.0)
     assert quantile_from_p(p10, p50, p90, 0.9)[0] == pytest.approx(140.0)
     assert quantile_from_p(p10, p50, p90, 0.1)[0] == pytest.approx(80.0)
+
+
+def test_quantile_from_p_between_and_beyond_the_given_quantiles() -> None:
+    """Where the planner uses it: the newsvendor's critical ratio and 0.95, not 0.1/0.5/0.9.
+
+    Normal on each side of the median with the side's own spread: sd_up = (p90 - p50) / z90
+    = 40 / 1.281552 = 31.2121, sd_down = 20 / 1.281552 = 15.6061.
+    """
+    p10, p50, p90 = np.array([80.0, 0.0]), np.array([100.0, 0.0]), np.array([140.0, 0.0])
+    # 0.95: z = 1.644854 -> 100 + 31.2121 * 1.644854 = 151.339 (beyond P90)
+    assert quantile_from_p(p10, p50, p90, 0.95) == pytest.approx([151.339, 0.0], abs=1e-3)
+    # the ratio 2/3 (price 100, cost 40, salvage 10): z = 0.430727 -> 113.444
+    assert quantile_from_p(p10, p50, p90, 2 / 3)[0] == pytest.approx(113.444, abs=1e-3)
+    # below the median the lower spread counts: z(0.25) = -0.674490 -> 89.474
+    assert quantile_from_p(p10, p50, p90, 0.25)[0] == pytest.approx(89.474, abs=1e-3)
+    # one level per row, as production passes them (in season / not)
+    got = quantile_from_p(p10[:1].repeat(2), p50[:1].repeat(2), p90[:1].repeat(2),
+                          np.array([0.95, 0.25]))
+    assert got == pytest.approx([151.339, 89.474], abs=1e-3)
+    # 0 and 1 are clipped to finite quantiles, never inf
+    assert np.isfinite(quantile_from_p(p10, p50, p90, 1.0)).all()
+    assert np.isfinite(quantile_from_p(p10, p50, p90, 0.0)).all()
     # z(0.95) = 1.644854, sd 10 a day, 16 days of lead time -> 1.644854 * 10 * 4
     assert safety_stock(0.95, 10.0, 16) == pytest.approx(65.794, abs=1e-3)
 
