@@ -116,7 +116,8 @@ class ErpConfig(Section):
     enabled: bool = Field(default=True, description="subscribe to the ERP topics and publish plans")
     publish_plans: bool = Field(default=True, description="publish new plans, retained")
     plan_poll_s: float = Field(
-        default=10.0, gt=0, description="seconds between checks for a newer plan in the database"
+        default=2.0, gt=0, description="seconds between checks for a newer plan in the database "
+        "(plans and supplier feeds go out within this long of a plan)"
     )
     plan_part_bytes: int = Field(
         default=512_000, ge=10_000, le=1_000_000,

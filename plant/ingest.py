@@ -145,6 +145,7 @@ class Ingestor:
         flush_ms: float = 20.0,
         queue_max: int = 10_000,
         erp: Callable[[str, bytes], int] | None = None,
+        replies: Callable[[str, bytes], int] | None = None,
         parse_workers: int = 0,
         nodes: ProvisionedNodes | None = None,
     ) -> None:
@@ -155,6 +156,7 @@ class Ingestor:
         self.max_batch = max_batch
         self.flush_s = flush_ms / 1000.0
         self.erp = erp
+        self.replies = replies
         self.stats = IngestStats()
         self._queue: queue.Queue[Message | None] = queue.Queue(maxsize=queue_max)
         self._thread: threading.Thread | None = None
@@ -286,8 +288,9 @@ class Ingestor:
             if (not raw and topic.endswith("/status")) or topic.startswith(self._plant_prefix):
                 continue  # a cleared retained status; the plant's own topics
             if not classify(self.site, topic, raw, received, batch, self.nodes):
-                if self.erp is not None and topic.startswith(f"{wire.ROOT}/{self.site}/erp/"):
-                    erp_msgs.append(msg)
+                erp = self.erp is not None and topic.startswith(f"{wire.ROOT}/{self.site}/erp/")
+                if erp or (self.replies is not None and self._reply_of(topic) is not None):
+                    erp_msgs.append(msg)  # ERP inputs and supplier replies: applied in order
                 else:
                     batch.dead_letters.append(
                         DeadLetter(topic, "not a topic this plant consumes", raw, received)
@@ -323,7 +326,20 @@ class Ingestor:
                         "from now on", type(exc).__name__, exc)
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def _reply_of(self, topic: str) -> str | None:
+        """The supplier of a reply topic of this site, else None."""
+        supplier = wire.Topics.supplier_of(topic)
+        try:
+            if supplier is None or topic != wire.Topics(self.site).supplier_reply(supplier):
+                return None
+        except wire.WireError:
+            return None
+        return supplier
+
     def _erp(self, topic: str, raw: bytes) -> int:
+        supplier = self._reply_of(topic)
+        if supplier is not None and self.replies is not None:
+            return self.replies(supplier, raw)
         assert self.erp is not None
         return self.erp(topic.rsplit("/", 1)[-1], raw)
 

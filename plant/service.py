@@ -1,8 +1,9 @@
-"""The long-running plant service: MQTT ingest, the ERP bridge and plan publishing.
+"""The long-running plant service: MQTT ingest, the ERP bridge, plans and supplier feeds.
 
 ``PlantService(config).run()`` opens the store, starts the ingest writer, connects to the
 broker (persistent MQTT 5 session, retained ``online`` status, Last Will ``offline``),
-publishes each new plan retained and, if the config has a ``[dashboard]`` section, serves the
+publishes each new plan retained, then each supplier's feed of it (and stores the suppliers'
+replies) and, if the config has a ``[dashboard]`` section, serves the
 dashboard in the same process on the same store. Other components can be attached with
 ``add_component`` (anything with ``stop()``). SIGTERM or Ctrl-C stop it cleanly: the queue
 is flushed and committed, acks are published, then ``offline``.
@@ -27,6 +28,8 @@ from plant.erp.plans import plan_messages
 from plant.ingest import Ingestor
 from plant.mqttlink import PlantLink
 from plant.store import Store
+from plant.suppliers.publish import feed_message, refresh_feeds
+from plant.suppliers.replies import apply_reply
 
 __all__ = ["Component", "PlantService"]
 
@@ -57,10 +60,12 @@ class PlantService:
             queue_max=ing.queue_max, parse_workers=ing.workers(),
             nodes=ProvisionedNodes(Path(ing.provisioned_acl)) if ing.provisioned_acl else None,
             erp=self._apply_erp if config.erp.enabled else None,
+            replies=self._apply_reply if config.erp.enabled else None,
         )
         subs = [self.topics.all_nodes(leaf) for leaf in wire.NODE_UPLINK]
         if config.erp.enabled:
             subs += [self.topics.erp(kind) for kind in ERP_KINDS]
+            subs.append(self.topics.supplier_reply("+"))
         self.link = PlantLink(config.mqtt, self.site, subs, self.ingest.submit,
                               manual_ack=ing.manual_ack, on_connect=self._on_connect)
         self.components: list[Component] = []
@@ -163,6 +168,11 @@ class PlantService:
         log.info("erp/%s: %d rows applied", kind, n)
         return n
 
+    def _apply_reply(self, supplier: str, raw: bytes) -> int:
+        n = apply_reply(self.store, self.site, supplier, raw)
+        log.info("supplier %s: reply with %d lines stored", supplier, n)
+        return n
+
     def _on_connect(self) -> None:
         with self._plan_lock:
             self._published.clear()  # re-publish plans after every (re)connect
@@ -184,6 +194,23 @@ class PlantService:
         log.info("published %s plan %s in %d message(s)", kind, plan_id, len(infos))
         return plan_id
 
+    def publish_feeds(self) -> int:
+        """Publish every supplier's feed of the newest plan not published yet (retained)."""
+        sent = 0
+        for feed in refresh_feeds(self.store, self.site):
+            key = f"feed:{feed.supplier}"
+            with self._plan_lock:
+                if self._published.get(key) == str(feed.version):
+                    continue
+            topic, payload = feed_message(feed)
+            self.link.publish(topic, payload, qos=1, retain=True)
+            with self._plan_lock:
+                self._published[key] = str(feed.version)
+            sent += 1
+            log.info("published feed %d of supplier %s (plan %s)", feed.version, feed.supplier,
+                     feed.plan_id)
+        return sent
+
     def _plans_loop(self) -> None:
         while not self._stop.is_set():
             if self.link.connected.is_set():
@@ -196,4 +223,8 @@ class PlantService:
                             self.publish_plan(kind)
                     except Exception:
                         log.exception("publishing the %s plan failed", kind)
+                try:
+                    self.publish_feeds()
+                except Exception:
+                    log.exception("publishing the supplier feeds failed")
             self._stop.wait(self.config.erp.plan_poll_s)

@@ -1,8 +1,9 @@
 """A seeded, realistic sample ERP data set for a mooncake factory.
 
 :func:`generate` returns every CSV of the data contract (``skus``, ``demand``, ``open_orders``,
-``inventory``, ``materials``, ``bom``, ``lines``, and the web shop's order lines
-``shop_orders``, see :mod:`peakline.demo.sample_orders`) as DataFrames; :func:`write` saves them.
+``inventory``, ``materials``, ``bom``, ``lines``, ``suppliers``, ``supplier_items``, and the
+web shop's order lines ``shop_orders``, see :mod:`peakline.demo.sample_orders`) as DataFrames;
+:func:`write` saves them.
 The same seed gives the same data, byte for byte. The demand model is documented in
 ``docs/forecast.md``: three channels (brand OEM orders - lumpy, large, placed weeks before the
 festival; retail chains - weekly ordering, Monday-heavy; direct e-commerce - daily, weekend-heavy,
@@ -30,6 +31,7 @@ from peakline.demo.sample_master import (
     sku_table,
 )
 from peakline.demo.sample_orders import shop_orders
+from peakline.demo.sample_suppliers import supplier_items_table, suppliers_table
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 
@@ -167,6 +169,8 @@ def generate(
         "materials": materials_table(skus),
         "bom": bom_table(skus),
         "lines": lines_table(),
+        "suppliers": suppliers_table(),
+        "supplier_items": supplier_items_table(skus, demand),
     }
     if shop:
         data["shop_orders"] = shop_orders(demand, skus, cal, seed)

@@ -31,6 +31,7 @@ from peakline.wire.nodes import (
     ResultsBatch,
 )
 from peakline.wire.plans import PLAN_KINDS, PlanKind, PlanMessage
+from peakline.wire.suppliers import SupplierFeed, SupplierReply
 from peakline.wire.topics import (
     NODE_UPLINK,
     RESERVED_NAMES,
@@ -69,6 +70,8 @@ __all__ = [
     "PlantStatus",
     "RejectThumbnail",
     "ResultsBatch",
+    "SupplierFeed",
+    "SupplierReply",
     "TopicSpec",
     "Topics",
     "WireError",

@@ -34,13 +34,17 @@ __all__ = [
     "ErpInventory",
     "ErpKind",
     "ErpOrders",
+    "ErpPrices",
     "ErpSales",
     "InventoryRow",
     "LineRow",
     "MaterialRow",
     "OpenOrderRow",
+    "PriceRow",
     "SalesRow",
     "SkuRow",
+    "SupplierItemRow",
+    "SupplierRow",
     "column_specs",
     "parse_erp",
 ]
@@ -162,6 +166,35 @@ class LineRow(_Row):
     days_per_week: int = Field(ge=0, le=7, description="working days per week")
 
 
+class SupplierRow(_Row):
+    """A supplier of materials or packaging (suppliers.csv); its code names its MQTT topics."""
+
+    supplier: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                          description="supplier code (letters, digits, _ . -; one topic level)")
+    name: Text = Field(description="the supplier's name")
+
+
+class SupplierItemRow(_Row):
+    """An item a supplier delivers and on what terms (supplier_items.csv)."""
+
+    supplier: Text = Field(description="supplier code")
+    item: Text = Field(description="material or packaging item code")
+    lead_time_days: int = Field(ge=0, description="days from order to delivery (typical)")
+    lead_time_sd_days: float = Field(ge=0, description="spread (standard deviation) of the lead "
+                                     "time in days")
+    moq: float = Field(ge=0, description="minimum order quantity at this supplier")
+    pack_multiple: float = Field(gt=0, description="orders to this supplier are a multiple of this")
+    capacity_per_week: float = Field(gt=0, description="most it can deliver of the item per week")
+
+
+class PriceRow(_Row):
+    """A material's price on one day (prices.csv, MQTT ``erp/prices``)."""
+
+    item: Text = Field(description="material or packaging item code")
+    date: IsoDate = Field(description="day of the quote, YYYY-MM-DD")
+    price: float = Field(gt=0, description="price per item unit (the currency of unit_cost)")
+
+
 #: table kind -> (row model, key columns)
 ROW_MODELS: dict[str, tuple[type[_Row], tuple[str, ...]]] = {
     "skus": (SkuRow, ("sku",)),
@@ -173,6 +206,9 @@ ROW_MODELS: dict[str, tuple[type[_Row], tuple[str, ...]]] = {
     "open_orders": (OpenOrderRow, ("order_id",)),
     "sales": (SalesRow, ("sku", "date")),
     "cancellations": (CancellationRow, ("sku", "date")),
+    "suppliers": (SupplierRow, ("supplier",)),
+    "supplier_items": (SupplierItemRow, ("supplier", "item")),
+    "prices": (PriceRow, ("item", "date")),
 }
 
 
@@ -216,6 +252,15 @@ class ErpInventory(_Message):
     rows: list[InventoryRow] = Field(min_length=1, max_length=50_000)
 
 
+class ErpPrices(_Message):
+    """Material prices (market quotes or paid prices) -> prices."""
+
+    schema_: Literal["peakline.erp.prices/1"] = Field(
+        default="peakline.erp.prices/1", alias="schema"
+    )
+    rows: list[PriceRow] = Field(min_length=1, max_length=50_000)
+
+
 class ErpKind(StrEnum):
     """The ERP topics' last level: ``peakline/v1/<site>/erp/<kind>``."""
 
@@ -223,6 +268,7 @@ class ErpKind(StrEnum):
     CANCELLATIONS = "cancellations"
     ORDERS = "orders"
     INVENTORY = "inventory"
+    PRICES = "prices"
 
 
 #: topic leaf -> message model
@@ -231,6 +277,7 @@ ERP_MESSAGES: dict[ErpKind, type[_Message]] = {
     ErpKind.CANCELLATIONS: ErpCancellations,
     ErpKind.ORDERS: ErpOrders,
     ErpKind.INVENTORY: ErpInventory,
+    ErpKind.PRICES: ErpPrices,
 }
 ERP_KINDS: tuple[str, ...] = tuple(k.value for k in ErpKind)
 
@@ -261,6 +308,7 @@ class ColumnSpec:
     gt: float | None = None
     le: float | None = None
     max_len: int | None = None
+    pattern: str | None = None
 
 
 def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
@@ -281,6 +329,8 @@ def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
             kind = "str"
         bounds: dict[str, Any] = {}
         for meta in info.metadata:
+            if isinstance(getattr(meta, "pattern", None), str):
+                bounds["pattern"] = meta.pattern
             if isinstance(meta, annotated_types.MaxLen):
                 bounds["max_len"] = int(meta.max_length)
             for attr, cls in (("ge", annotated_types.Ge), ("gt", annotated_types.Gt),

@@ -11,6 +11,8 @@ Unified-namespace style, one root, versioned::
     peakline/v1/<site>/plant/ack/<line>/<node>   highest contiguous seq committed    plant -> node
     peakline/v1/<site>/erp/<kind>                ERP inputs                          ERP -> plant
     peakline/v1/<site>/plans/<kind>[/<part>]     plans, retained                     plant -> ERP
+    peakline/v1/<site>/suppliers/<supplier>/feed   its feed, retained           plant -> supplier
+    peakline/v1/<site>/suppliers/<supplier>/reply  confirms and counters        supplier -> plant
 
 :data:`TOPICS` lists every topic with its payload model; the reference in ``docs/wire.md`` is
 generated from it (``peakline docs wire``) and a test keeps it current.
@@ -33,6 +35,7 @@ from peakline.wire.nodes import (
     ResultsBatch,
 )
 from peakline.wire.plans import PlanKind, PlanMessage
+from peakline.wire.suppliers import SupplierFeed, SupplierReply
 
 __all__ = [
     "NODE_UPLINK",
@@ -100,6 +103,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     *(TopicSpec(f"{kind.value} plan", f"<site>/plans/{kind.value}[/<part>]", PlanMessage,
                 "plant", "retained; part 1 on plans/<kind>, parts 2..n on plans/<kind>/<part>")
       for kind in PlanKind),
+    TopicSpec("supplier feed", "<site>/suppliers/<supplier>/feed", SupplierFeed, "plant",
+              "retained, QoS 1, after every plan; readable only by that supplier's identity"),
+    TopicSpec("supplier reply", "<site>/suppliers/<supplier>/reply", SupplierReply,
+              "supplier", "QoS 1; only that supplier's identity may publish it"),
 )
 
 
@@ -145,6 +152,24 @@ class Topics:
         """A plan out, retained: part 1 on ``plans/<kind>``, later parts on ``.../<part>``."""
         base = f"{self.base}/plans/{PlanKind(kind).value}"
         return base if part == 1 else f"{base}/{part}"
+
+    def supplier_feed(self, supplier: str) -> str:
+        """One supplier's feed, retained."""
+        return f"{self.base}/suppliers/{_check_name(supplier, 'supplier')}/feed"
+
+    def supplier_reply(self, supplier: str) -> str:
+        """One supplier's replies (``+`` subscribes to every supplier's)."""
+        if supplier != "+":
+            _check_name(supplier, "supplier")
+        return f"{self.base}/suppliers/{supplier}/reply"
+
+    @staticmethod
+    def supplier_of(topic: str) -> str | None:
+        """The supplier of a ``.../suppliers/<supplier>/<leaf>`` topic, else None."""
+        parts = topic.split("/")
+        if len(parts) == 6 and "/".join(parts[:2]) == ROOT and parts[3] == "suppliers":
+            return parts[4]
+        return None
 
     @staticmethod
     def split_node_topic(topic: str) -> tuple[str, str, str, str]:

@@ -5,7 +5,8 @@ strong random password (hashed into Mosquitto's password file by ``mosquitto_pas
 ACL block that lets it publish only under ``peakline/v1/<site>/<line>/<node>/#`` and read only
 its own ``cmd``, the plant's status and its own acks. The plant service gets one identity per
 site that reads every topic of the site and writes acks, status, plans and node commands; the
-ERP bridge gets one that writes the site's ``erp/#`` inputs and reads its plans.
+ERP bridge gets one that writes the site's ``erp/#`` inputs and reads its plans. Each supplier
+gets one that reads only its own feed and publishes only its own replies.
 
 The plant refuses results from nodes that are not provisioned (:class:`ProvisionedNodes`, used
 by ``plant.ingest.classify`` when ``ingest.provisioned_acl`` is set). Secrets are generated here,
@@ -42,7 +43,10 @@ __all__ = [
     "provision_erp",
     "provision_node",
     "provision_plant",
+    "provision_supplier",
     "revoke",
+    "supplier_acl",
+    "supplier_identity",
     "write_secret",
 ]
 
@@ -66,6 +70,12 @@ def erp_identity(site: str) -> str:
     """The broker username of the ERP bridge that feeds a site: ``erp/<site>``."""
     Topics(site)
     return f"erp/{site}"
+
+
+def supplier_identity(site: str, supplier: str) -> str:
+    """The broker username of a supplier: ``supplier/<site>/<supplier>``."""
+    Topics(site).supplier_feed(supplier)  # validates both names
+    return f"supplier/{site}/{supplier}"
 
 
 def node_acl(site: str, line: str, node: str, extra_write: Sequence[str] = ()) -> list[str]:
@@ -95,6 +105,7 @@ def plant_acl(site: str) -> list[str]:
         f"topic write {base}/plant/#",
         f"topic write {base}/plans/#",
         f"topic write {base}/+/+/cmd",
+        f"topic write {base}/suppliers/+/feed",
     ]
 
 
@@ -102,6 +113,12 @@ def erp_acl(site: str) -> list[str]:
     """ACL lines: write orders/sales/cancellations/inventory; read the published plans."""
     base = Topics(site).base
     return [f"topic write {base}/erp/#", f"topic read {base}/plans/#"]
+
+
+def supplier_acl(site: str, supplier: str) -> list[str]:
+    """ACL lines: read its own feed; write its own replies. Nothing else of the site."""
+    t = Topics(site)
+    return [f"topic read {t.supplier_feed(supplier)}", f"topic write {t.supplier_reply(supplier)}"]
 
 
 def generate_secret() -> str:
@@ -151,6 +168,13 @@ def provision_erp(site: str, passwd_file: Path, acl_file: Path,
     """Create (or re-key) the identity of the ERP bridge for ``site``."""
     return _provision(erp_identity(site), erp_acl(site), PasswdFile(passwd_file),
                       AclFile(acl_file), rotate)
+
+
+def provision_supplier(site: str, supplier: str, passwd_file: Path, acl_file: Path,
+                       rotate: bool = False) -> Provisioned:
+    """Create (or re-key) the identity of one supplier of ``site``."""
+    return _provision(supplier_identity(site, supplier), supplier_acl(site, supplier),
+                      PasswdFile(passwd_file), AclFile(acl_file), rotate)
 
 
 def revoke(username: str, passwd_file: Path, acl_file: Path) -> None:

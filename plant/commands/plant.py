@@ -43,6 +43,7 @@ _EXTENSIONS = [
     ("plant.commands.planning", "add_commands"),
     ("plant.commands.provision", "add_provision_commands"),
     ("plant.commands.twin", "add_twin_commands"),
+    ("plant.commands.suppliers", "add_commands"),
 ]
 
 

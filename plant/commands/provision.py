@@ -5,6 +5,7 @@
         --secret-out /secure/n1.secret
     peakline plant provision plant --site S --passwd-file ... --acl-file ... --secret-out ...
     peakline plant provision erp --site S --passwd-file ... --acl-file ... --secret-out ...
+    peakline plant provision supplier --site S --supplier P --passwd-file ... --acl-file ...
     peakline plant provision revoke --username node/S/L/N --passwd-file ... --acl-file ...
     peakline plant provision list --acl-file ...
 
@@ -27,10 +28,13 @@ __all__ = ["add_provision_commands", "register"]
 log = logging.getLogger("peakline.provision")
 
 
-#: a Mosquitto identity this command writes: node/<site>/<line>/<node>, plant/<site>, erp/<site>
+#: a Mosquitto identity this command writes: node/<site>/<line>/<node>, plant/<site>,
+#: erp/<site>, supplier/<site>/<supplier>
 USERNAME = Text(
-    pattern=r"node(/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}){3}|(plant|erp)/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
-    rule="must be node/SITE/LINE/NODE, plant/SITE or erp/SITE", bad=("node/s1", "admin"))
+    pattern=r"node(/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}){3}|(plant|erp)/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+    r"|supplier(/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}){2}",
+    rule="must be node/SITE/LINE/NODE, plant/SITE, erp/SITE or supplier/SITE/SUPPLIER",
+    bad=("node/s1", "admin"))
 #: a topic a node may also publish: exact, without MQTT wildcards
 TOPIC = Text(pattern=r"[^+#\x00]+", rule="must be an exact topic, without + or # wildcards",
              bad=("plc/+/coil", "#"))
@@ -96,6 +100,14 @@ def _erp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _supplier(args: argparse.Namespace) -> int:
+    from plant.broker.identities import provision_supplier
+
+    ident = provision_supplier(args.site, args.supplier, *_files_of(args), rotate=args.rotate)
+    _hand_over(ident.username, ident.secret, _path(args.secret_out))
+    return 0
+
+
 def _revoke(args: argparse.Namespace) -> int:
     from plant.broker.identities import revoke
 
@@ -115,16 +127,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def add_provision_commands(subparsers: Any) -> None:
-    """Add ``provision {node,plant,erp,revoke,list}`` to a command group (``peakline plant``)."""
+    """Add ``provision {node,plant,erp,supplier,revoke,list}`` to ``peakline plant``."""
     parser = subparsers.add_parser(
-        "provision", help="MQTT identities and ACLs for camera nodes and the plant",
+        "provision", help="MQTT identities and ACLs for camera nodes, the plant and suppliers",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     register(parser)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """Add the ``node``, ``plant``, ``erp``, ``revoke`` and ``list`` actions to ``parser``."""
+    """Add the ``node``, ``plant``, ``erp``, ``supplier``, ``revoke`` and ``list`` actions."""
     sub = parser.add_subparsers(dest="provision_command", metavar="ACTION", required=True)
     node = sub.add_parser("node", help="identity for one camera node")
     node.add_argument("--site", required=True, type=NAME, help="site name")
@@ -148,6 +160,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     _files(erp)
     _secret_opts(erp)
     erp.set_defaults(handler=_erp)
+
+    sup = sub.add_parser("supplier", help="identity for one supplier: reads only its own feed,"
+                         " publishes only its own replies")
+    sup.add_argument("--site", required=True, type=NAME, help="site name")
+    sup.add_argument("--supplier", required=True, type=NAME,
+                     help="supplier code (as in the suppliers master data)")
+    _files(sup)
+    _secret_opts(sup)
+    sup.set_defaults(handler=_supplier)
 
     rev = sub.add_parser("revoke", help="remove an identity")
     rev.add_argument("--username", required=True, type=USERNAME,

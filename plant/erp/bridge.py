@@ -1,8 +1,8 @@
 """ERP messages in: validate an ``erp/<kind>`` payload and upsert its rows into the store.
 
 sales -> demand.orders, cancellations -> demand.cancellations, orders -> open_orders (a row
-with ``status: closed`` removes the order), inventory -> inventory. Rows carry absolute
-values keyed by their natural key, so a repeated message changes nothing. An invalid
+with ``status: closed`` removes the order), inventory -> inventory, prices -> prices. Rows
+carry absolute values keyed by their natural key, so a repeated message changes nothing. An invalid
 message raises ``WireError``/``DataError`` (the ingest writer dead-letters it).
 """
 
@@ -15,7 +15,8 @@ from plant.store import Store
 
 __all__ = ["apply_erp_message"]
 
-_TABLE = {"sales": "sales", "cancellations": "cancellations", "inventory": "inventory"}
+_TABLE = {"sales": "sales", "cancellations": "cancellations", "inventory": "inventory",
+          "prices": "prices"}
 
 
 def apply_erp_message(store: Store, kind: str, raw: bytes) -> int:

@@ -59,9 +59,13 @@ def _checks(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, list[tuple[pd.
     if spec.type == "choice":
         ok = text.isin(spec.choices).fillna(False).astype(bool)
         checks.append((~ok, f"must be one of {', '.join(spec.choices)}"))
-    elif spec.max_len is not None:
+    if spec.max_len is not None:
         long = (text.str.len().fillna(0) > spec.max_len).astype(bool)
         checks.append((long, f"longer than {spec.max_len} characters"))
+    if spec.pattern is not None:
+        ok = text.str.fullmatch(spec.pattern.strip("^$")).fillna(False).astype(bool)
+        checks.append((~ok, "must be letters, digits, '_', '.' or '-' (a topic level), at "
+                       "most 64 characters"))
     return text, checks
 
 

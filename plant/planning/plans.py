@@ -15,6 +15,7 @@ out before the festival, and orders due within a week.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,8 @@ from plant.forecast.demand import rollup
 from plant.planning.config import PlanConfig
 from plant.planning.inventory import finished_goods, material_orders
 from plant.planning.production import production_plan
+from plant.suppliers.shortfall import shortfall_exceptions
+from plant.suppliers.split import assign_suppliers
 
 __all__ = ["Plans", "build_plans", "exceptions", "packaging_needs"]
 
@@ -137,7 +140,7 @@ def build_plans(
         "safety_stock": "z(service level) * daily need sd * sqrt(lead time days)",
         "items": len(items),
     }
-    purchase_expl = {
+    purchase_expl: dict[str, Any] = {
         "material_orders": int(is_mat.sum()),
         "packaging_orders": int((~is_mat).sum()) if len(orders) else 0,
         "late_orders": int((orders["late_days"] > 0).sum()) if len(orders) else 0,
@@ -156,13 +159,23 @@ def build_plans(
             "qty": float(binding["qty"].iloc[0])},
     }
     exc = exceptions(short, orders, prod, bom, skus, inventory, start, festival)
+    supplier_items = data.get("supplier_items")
+    if supplier_items is not None and len(supplier_items) and len(orders):
+        orders, gaps = assign_suppliers(orders, supplier_items, data.get("supplier_replies"))
+        purchase_expl["split_items"] = sorted(
+            i for i, g in supplier_items.groupby("item") if len(g) > 1)
+        purchase_expl["supplier_shortfalls"] = len(gaps)
+        if len(gaps):
+            extra = shortfall_exceptions(gaps, prod, bom, skus)
+            exc = pd.concat([exc, extra], ignore_index=True).sort_values(
+                ["value_at_risk", "date"], ascending=[False, True], ignore_index=True)
     exc_expl = {
         "count": len(exc), "value_at_risk": float(exc["value_at_risk"].sum()),
         "ranking": "value at risk (boxes that may not ship x price), then date",
         "by_kind": exc["kind"].value_counts().to_dict(),
     }
-    purchases = orders.sort_values(["order_by", "item"], ignore_index=True) if len(orders) \
-        else orders
+    purchases = orders.sort_values(["order_by", "item"], ignore_index=True, kind="stable") \
+        if len(orders) else orders
     return {PlanKind.PRODUCTION: (prod, prod_expl), PlanKind.INVENTORY: (fg, inv_expl),
             PlanKind.MATERIALS: (items, mat_expl), PlanKind.PURCHASES: (purchases, purchase_expl),
             PlanKind.PACKAGING: (pack, pack_expl), PlanKind.EXCEPTIONS: (exc, exc_expl)}

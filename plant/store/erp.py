@@ -19,13 +19,15 @@ from sqlalchemy import Connection, Table, delete, func, select, tuple_
 
 from peakline.errors import DataError
 from plant.erp.validate import check_frame, fail
+from plant.prices.history import find_gap
 from plant.store import schema as t
 from plant.store.base import StoreBase, frame
 
 __all__ = ["CSV_KINDS", "ErpMixin"]
 
 #: the standard CSV tables in the order a folder is loaded (references first)
-CSV_KINDS = ("skus", "materials", "lines", "bom", "inventory", "demand", "open_orders")
+CSV_KINDS = ("skus", "materials", "lines", "bom", "inventory", "demand", "open_orders",
+             "suppliers", "supplier_items", "prices")
 
 #: kind -> (table, key columns, columns the upsert overwrites)
 _TARGETS: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...] | None]] = {
@@ -38,6 +40,9 @@ _TARGETS: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...] | None]] = {
     "open_orders": (t.open_orders, ("order_id",), None),
     "sales": (t.demand, ("sku", "date"), ("orders",)),
     "cancellations": (t.demand, ("sku", "date"), ("cancellations",)),
+    "suppliers": (t.suppliers, ("supplier",), None),
+    "supplier_items": (t.supplier_items, ("supplier", "item"), None),
+    "prices": (t.prices, ("item", "date"), None),
 }
 _CHUNK = 20_000
 
@@ -140,10 +145,34 @@ class ErpMixin(StoreBase):
         if kind == "bom":
             items = set(conn.execute(select(t.materials.c.item)).scalars())
             unknown("item", items, what="material or packaging item")
+        if kind in ("supplier_items", "prices"):
+            items = set(conn.execute(select(t.materials.c.item)).scalars())
+            unknown("item", items, what="material or packaging item")
+        if kind == "supplier_items":
+            known = set(conn.execute(select(t.suppliers.c.supplier)).scalars())
+            unknown("supplier", known, what="supplier")
+        if kind == "prices":
+            self._check_price_gaps(conn, df, src)
         if kind == "inventory":
             unknown("item", skus(), df["kind"] == "sku")
             items = set(conn.execute(select(t.materials.c.item)).scalars())
             unknown("item", items, df["kind"] != "sku", "material or packaging item")
+
+    def _check_price_gaps(self, conn: Connection, df: pd.DataFrame, src: str) -> None:
+        """Refuse prices that leave (or would leave, with the stored ones) a gap in a series."""
+        p = t.prices
+        items = sorted(set(df["item"]))
+        stored = frame(conn, select(p.c.item, p.c.date).where(p.c.item.in_(items)))
+        for item in items:
+            dates = set(pd.to_datetime(df.loc[df["item"] == item, "date"]))
+            dates |= set(pd.to_datetime(stored.loc[stored["item"] == item, "date"]))
+            gap = find_gap(sorted(dates))
+            if gap is not None:
+                before, after, usual = gap
+                raise DataError(f"{src}: price history of {item!r} has a gap from "
+                                f"{before:%Y-%m-%d} to {after:%Y-%m-%d} ({(after - before).days}"
+                                f" days; its prices are usually {usual:g} days apart): add the "
+                                "missing prices")
 
     # --- readers -------------------------------------------------------------------------
     def _read(self, stmt: Any, dates: Iterable[str] = (), rename: dict[str, str] | None = None,

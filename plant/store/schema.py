@@ -243,8 +243,60 @@ artifacts = Table(
 )
 Index("ix_artifacts_kind_created", artifacts.c.kind, artifacts.c.created_at)
 
+# --- suppliers and material prices -------------------------------------------------------
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("supplier", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+)
+supplier_items = Table(
+    "supplier_items",
+    metadata,
+    Column("supplier", String(64), nullable=False),
+    Column("item", String(64), nullable=False),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("lead_time_sd_days", Float, nullable=False),
+    Column("moq", Float, nullable=False),
+    Column("pack_multiple", Float, nullable=False),
+    Column("capacity_per_week", Float, nullable=False),
+    PrimaryKeyConstraint("supplier", "item"),
+)
+supplier_feeds = Table(
+    "supplier_feeds",
+    metadata,
+    Column("supplier", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("plan_id", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("payload", Text, nullable=False),
+    PrimaryKeyConstraint("supplier", "version"),
+)
+supplier_replies = Table(
+    "supplier_replies",
+    metadata,
+    Column("supplier", String(64), nullable=False),
+    Column("item", String(64), nullable=False),
+    Column("week", Date, nullable=False),
+    Column("feed_version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("qty", Float, nullable=False),
+    Column("delivery", Date, nullable=False),
+    Column("received_at", Float, nullable=False),
+    PrimaryKeyConstraint("supplier", "item", "week"),
+)
+prices = Table(
+    "prices",
+    metadata,
+    Column("item", String(64), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("price", Float, nullable=False),
+    PrimaryKeyConstraint("item", "date"),
+)
+
 _INGEST = [results, seq_ranges, nodes, metrics, thumbnails, dead_letters]
 _ERP = [skus, demand, open_orders, inventory, materials, bom, lines]
+_SUPPLY = [suppliers, supplier_items, supplier_feeds, supplier_replies, prices]
 
 
 def _create(tables: list[Table]) -> Callable[[Connection], None]:
@@ -298,6 +350,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "forecasts, backtests and plans", _create([artifacts])),
     (4, "a device is site/line/node: results, sequence ranges and presence keyed on all three",
      _identity_keys),
+    (5, "suppliers, their items, feeds and replies; material prices", _create(_SUPPLY)),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Raw-material prices: history, volatility, forecasts with bands, alerts, buy-ahead calls."""

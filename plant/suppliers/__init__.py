@@ -1,0 +1,1 @@
+"""Suppliers: master data, per-supplier feeds after every plan, their replies in the plans."""
