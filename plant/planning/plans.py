@@ -71,17 +71,17 @@ def exceptions(shortfalls: pd.DataFrame, orders: pd.DataFrame, plan: pd.DataFram
             cum = use.cumsum()
             out_day = cum.index[np.argmax(cum.to_numpy() > stock.get(o.item, 0.0))] \
                 if (cum > stock.get(o.item, 0.0)).any() else None
-            gap = use[(use.index >= pd.Timestamp(o.need_date))
-                      & (use.index < pd.Timestamp(o.earliest_arrival))].sum()
+            # the boxes planned between the need date and the earliest arrival, at their price
             sub = per_item[per_item["item"] == o.item]
-            per_box = float(sub["qty_per_unit"].mean()) if len(sub) else 1.0
-            box_price = float(sub["sku"].map(price).mean()) if len(sub) else 0.0
-            boxes = gap / per_box if per_box else 0.0
+            gap = sub[(sub["date"] >= pd.Timestamp(o.need_date))
+                      & (sub["date"] < pd.Timestamp(o.earliest_arrival))]
+            boxes = float(gap["qty_start"].sum())
+            at_risk = float((gap["qty_start"] * gap["sku"].map(price).fillna(0.0)).sum())
             when = f"runs out {out_day.date()}" if out_day is not None else "falls below safety"
             before = out_day is not None and out_day.date() < festival
             rows.append({
                 "kind": "late_order_by", "what": o.item, "date": o.order_by,
-                "qty": float(o.qty), "value_at_risk": round(boxes * box_price, 2),
+                "qty": float(o.qty), "value_at_risk": round(at_risk, 2),
                 "detail": f"{o.kind} {o.item}: order-by {o.order_by} passed {o.late_days} days "
                           f"ago (lead {o.lead_time_days} d); {when}"
                           f"{' before the festival' if before else ''}; earliest arrival "
