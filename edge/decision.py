@@ -8,6 +8,7 @@ the median of its scores (Frigate does the same), so one noisy frame does not re
 
 from __future__ import annotations
 
+import math
 import statistics
 import threading
 from dataclasses import dataclass, field
@@ -97,6 +98,9 @@ class Smoother:
         del self._items[item]
         if len(p.scores) == 1:
             return p.scores[0], p.names[0]
+        failed = [i for i, s in enumerate(p.scores) if not math.isfinite(s)]
+        if failed:  # one unjudged view is enough to fail safe: the item is rejected
+            return math.nan, p.names[failed[0]]
         score = float(statistics.median(p.scores))
         # the defect name of the frame whose score is closest to the median
         k = min(range(len(p.scores)), key=lambda i: abs(p.scores[i] - score))

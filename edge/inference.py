@@ -9,6 +9,10 @@ it with :class:`edge.model.scorer.Scorer` and hands the scores to ``on_scored``.
 A watchdog (:meth:`check`) restarts a worker stuck in the model for longer than ``stall_s``:
 a fresh scorer and thread take over the next batches, the restart is counted for the metrics,
 and the stuck thread, if it ever returns, still delivers its batch and then exits.
+
+A batch on which the model raises fails safe: its items are rejected with the defect
+``model_error`` (never passed), counted, and after ``FAILING_AFTER`` failed batches in a row
+:attr:`Inference.model_failing` is true, which the node reports in its status.
 """
 
 from __future__ import annotations
@@ -24,8 +28,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from edge.fastpath import BatchAssembler, PreprocessSpec
+from peakline.wire import MODEL_ERROR
 
-__all__ = ["Inference", "Job", "ScorerLike"]
+__all__ = ["FAILING_AFTER", "Inference", "Job", "ScorerLike"]
+
+#: failed batches in a row after which the node reports its model as failing
+FAILING_AFTER = 3
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +91,9 @@ class Inference:
         self._gen = 0
         self._busy_since: float | None = None
         self.restarts = 0
+        self.failed_batches = 0
+        self.model_errors = 0  # items rejected because the model failed on their batch
+        self.failing_streak = 0
         self.batches = 0
         self.items = 0
         self.infer_s = 0.0
@@ -162,9 +173,10 @@ class Inference:
                 t = time.perf_counter()
                 try:
                     scores, names = scorer.classify(batch.array)
-                except Exception:
-                    log.exception("model failed on a batch of %d; items scored as 1.0", len(batch))
-                    scores, names = np.ones(len(batch), np.float32), None
+                except Exception as exc:
+                    scores, names = self._failed(len(batch), exc)
+                else:
+                    self.failing_streak = 0
                 self.infer_s += time.perf_counter() - t
                 tags = batch.tags.tolist()
             self._busy_since = None
@@ -184,6 +196,26 @@ class Inference:
                 return
 
     _closed = False
+
+    def _failed(self, n: int, exc: Exception) -> tuple[np.ndarray, list[str]]:
+        """Fail safe: the items of a batch the model could not score are rejected.
+
+        Their score is NaN, which every decision rejects, and their defect is
+        :data:`~peakline.wire.MODEL_ERROR`; a failed model never passes a cake.
+        """
+        self.failed_batches += 1
+        self.model_errors += n
+        self.failing_streak += 1
+        if self.failing_streak in (1, FAILING_AFTER) or self.failing_streak % 100 == 0:
+            log.error("model failed on a batch of %d (%d in a row): %s: %s; its items are "
+                      "rejected as %s", n, self.failing_streak, type(exc).__name__, exc,
+                      MODEL_ERROR)
+        return np.full(n, np.nan, np.float32), [MODEL_ERROR] * n
+
+    @property
+    def model_failing(self) -> bool:
+        """True once the last ``FAILING_AFTER`` batches in a row failed in the model."""
+        return self.failing_streak >= FAILING_AFTER
 
     def check(self) -> bool:
         """Watchdog: restart a worker stuck in the model past ``stall_s``; True if restarted."""
@@ -215,4 +247,5 @@ class Inference:
             self._thread.join(timeout)
 
     def describe(self) -> dict[str, Any]:
-        return {"batches": self.batches, "items": self.items, "restarts": self.restarts}
+        return {"batches": self.batches, "items": self.items, "restarts": self.restarts,
+                "failed_batches": self.failed_batches, "model_errors": self.model_errors}

@@ -29,7 +29,14 @@ from edge.pipeline import DecisionStage, ItemStage
 from edge.publisher import Publisher
 from edge.review import ReviewStore
 from edge.sources import make_source
-from peakline.wire import ItemResult, NodeCommand, NodeId, NodeMetrics, RejectThumbnail
+from peakline.wire import (
+    MODEL_ERROR,
+    ItemResult,
+    NodeCommand,
+    NodeId,
+    NodeMetrics,
+    RejectThumbnail,
+)
 
 __all__ = ["Node", "new_boot_id"]
 
@@ -131,6 +138,7 @@ class Node:
         """Watchdog loop: restart a stalled inference stage; return at the end or on stop."""
         while not self._stop.wait(0.2):
             self.inference.check()
+            self.publisher.set_fault(self._fault())
             if self.items.done.is_set():
                 self.inference.wait_idle(30.0)
                 break
@@ -148,6 +156,13 @@ class Node:
         self.outbox.close()
         log.info("node stopped: %d items decided, %d left for the plant in the outbox",
                  self.decisions.decided, self.outbox.backlog)
+
+    def _fault(self) -> str:
+        inf = self.inference
+        if not inf.model_failing:
+            return ""
+        return (f"model failing: {inf.failing_streak} batches in a row raised; every item is "
+                f"rejected as {MODEL_ERROR} ({inf.model_errors} so far)")
 
     # -- commands, thumbnails, metrics ----------------------------------------------------
     def _command(self, cmd: NodeCommand) -> None:
@@ -200,6 +215,8 @@ class Node:
             "source_reopens": Total("times the source was reopened", cs.reopens),
             "inference_restarts": Total("inference stalls restarted by the watchdog",
                                         self.inference.restarts),
+            "model_errors": Total("items rejected because the model failed on their batch",
+                                  self.inference.model_errors),
             "missed_rejects": Total("rejects decided too late to fire", self.rejects.missed),
             "rejects_fired": Total("rejects fired", self.rejects.fired),
             "stage_seconds": Total("seconds each pipeline stage has worked",

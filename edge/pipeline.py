@@ -31,7 +31,7 @@ from edge.items import ItemFinder, Judge, Tracker
 from edge.metrics import Telemetry
 from edge.outbox import Outbox
 from edge.review import ReviewStore, crop, thumbnail_jpeg
-from peakline.wire import ItemResult
+from peakline.wire import MODEL_ERROR, ItemResult
 
 #: score reported for an item whose model output was NaN or infinite (it is rejected)
 INVALID_SCORE = float(np.finfo(np.float32).max)
@@ -222,8 +222,9 @@ class DecisionStage:
     ) -> None:
         ready: list[_Decided] = []
         for job, score, name in complete:
-            if not math.isfinite(score):  # the wire carries finite scores only
-                score, name = INVALID_SCORE, "invalid_score"
+            if not math.isfinite(score):  # the wire carries finite scores only; it rejects
+                score, name = INVALID_SCORE, (MODEL_ERROR if name == MODEL_ERROR
+                                              else "invalid_score")
             decision = self.decider.decide(score)
             fire = decision == "reject" or (self.reject_uncertain and decision == "uncertain")
             latency = now - job.t0

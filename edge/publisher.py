@@ -95,6 +95,7 @@ class Publisher:
         self.t_cmd = self.topics.node(line, node, NodeLeaf.CMD)
         self.t_ack = self.topics.plant_ack(line, node)
         self.connected = False
+        self.fault = ""
         self.plant_online = not s.require_plant_online
         self._flights: deque[Flight] = deque()
         self._cursor = 0
@@ -148,7 +149,17 @@ class Publisher:
         return dump_payload(NodeStatus(
             site=i.site, line=i.line, node=i.node, state=state,  # type: ignore[arg-type]
             boot_id=self.boot_id, model=self.model, config_digest=self.digest, ts=time.time(),
+            fault=self.fault if state == "online" else "",
         ))
+
+    def set_fault(self, fault: str) -> None:
+        """Say (in the retained status) what keeps the node from inspecting; "" when it is over."""
+        fault = fault[:200]
+        if fault == self.fault:
+            return
+        self.fault = fault
+        if self.connected:
+            self.client.publish(self.t_status, self._status("online"), qos=1, retain=True)
 
     @property
     def mqtt5(self) -> bool:

@@ -42,3 +42,14 @@ def recording_dir() -> Path:
     if not RECORDING.exists():
         pytest.fail(f"{RECORDING} is missing; regenerate it with tests/data/README.md")
     return RECORDING
+
+
+@pytest.fixture(scope="session")
+def line_model(recording_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model fitted on the committed recording (no download, a few seconds); used by the
+    edge tests and the attack suite."""
+    from edge.model.fit import fit_model
+
+    out = tmp_path_factory.mktemp("model") / "line.onnx"
+    fit_model(recording_dir, out, threads=1)
+    return out

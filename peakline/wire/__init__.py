@@ -19,6 +19,7 @@ from peakline.wire.codec import (
 from peakline.wire.erp import ERP_KINDS, ERP_MESSAGES, ErpKind, parse_erp
 from peakline.wire.nodes import (
     MAX_RESULTS_PER_BATCH,
+    MODEL_ERROR,
     Decision,
     ItemResult,
     NodeCommand,
@@ -47,6 +48,7 @@ __all__ = [
     "ERP_MESSAGES",
     "MAX_PAYLOAD_BYTES",
     "MAX_RESULTS_PER_BATCH",
+    "MODEL_ERROR",
     "NAME_PATTERN",
     "NODE_UPLINK",
     "PLAN_KINDS",

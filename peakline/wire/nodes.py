@@ -15,6 +15,7 @@ from peakline.wire.codec import Name, Payload
 
 __all__ = [
     "MAX_RESULTS_PER_BATCH",
+    "MODEL_ERROR",
     "Decision",
     "ItemResult",
     "NodeCommand",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 MAX_RESULTS_PER_BATCH = 2000
+#: the defect of an item rejected because the model failed on it (inspection fails safe)
+MODEL_ERROR = "model_error"
 Decision = Literal["pass", "reject", "uncertain"]
 
 
@@ -87,6 +90,9 @@ class NodeStatus(Payload):
     model: str = ""
     config_digest: str = ""
     ts: float = 0.0
+    fault: str = Field(default="", max_length=200,
+                       description="what keeps the node from inspecting normally (e.g. its "
+                       "model failing, every item rejected); empty when all is well")
 
 
 

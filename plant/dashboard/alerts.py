@@ -1,5 +1,6 @@
-"""Alerts for the wall screen: a node offline, a reject-rate jump, missed rejects, and a raw
-material or packaging item that runs out (or must be ordered) before the festival.
+"""Alerts for the wall screen: a node offline, a failing model, a reject-rate jump, missed
+rejects, and a raw material or packaging item that runs out (or must be ordered) before the
+festival.
 
 Pure functions over the views' dicts so each rule can be tested on its own; the worst
 alerts come first.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from peakline.wire import MODEL_ERROR
 from plant.calendar import festival_label
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import as_date, festival_dates
@@ -49,6 +51,14 @@ def line_alerts(
             since = f"last heard {age:.0f} s ago" if age is not None else "never heard from"
             alerts.append(_alert("critical", "offline", where, f"{where} offline", since))
             continue
+        failed = int(node.get("rejects_by_defect", {}).get(MODEL_ERROR, 0))
+        if node.get("fault") or failed:
+            detail = str(node.get("fault") or "") or (
+                f"the model raised on their batches in the last {config.window_s:.0f} s; "
+                "they were rejected without being inspected")
+            alerts.append(_alert("critical", MODEL_ERROR, where,
+                                 f"{where}: model failing, {failed} items rejected unseen",
+                                 detail))
         items = int(node.get("items") or 0)
         rate = node.get("reject_rate")
         base = baseline.get(where, {})

@@ -228,13 +228,14 @@ class ResultsMixin(StoreBase):
                 "boot_id": st.boot_id,
                 "model": st.model,
                 "config_digest": st.config_digest,
+                "fault": st.fault,
                 "status_ts": st.ts or received,
                 "last_seen": received,
             }
         online = [row for row in status.values() if row["state"] == "online"]
         offline = [row for row in status.values() if row["state"] == "offline"]
         self.upsert(conn, t.nodes, online, _NODE_KEY)
-        self.upsert(conn, t.nodes, offline, _NODE_KEY, ["state", "status_ts"])
+        self.upsert(conn, t.nodes, offline, _NODE_KEY, ["state", "status_ts", "fault"])
 
     def _write_metrics(self, conn: Connection, items: list[tuple[NodeMetrics, float]]) -> None:
         rows = []

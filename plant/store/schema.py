@@ -98,6 +98,7 @@ nodes = Table(
     Column("config_digest", String(128), nullable=False),
     Column("status_ts", Float, nullable=False),
     Column("last_seen", Float, nullable=False),
+    Column("fault", String(200), nullable=False, server_default=""),
     PrimaryKeyConstraint("site", "line", "node", name="pk_nodes_identity"),
 )
 
@@ -330,7 +331,7 @@ def _identity_keys(conn: Connection) -> None:
     for table in (results, seq_ranges, nodes):
         table.create(conn)
     for table in (results, nodes):
-        cols = ", ".join(f'"{c.name}"' for c in table.columns)
+        cols = ", ".join(f'"{c.name}"' for c in table.columns if c.name != "fault")
         conn.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {table.name}_v1"))
     conn.execute(text(
         "INSERT INTO seq_ranges (site, line, node, boot_id, first_seq, last_seq) "
@@ -343,6 +344,12 @@ def _identity_keys(conn: Connection) -> None:
         conn.execute(text(f"DROP TABLE {table.name}_v1"))
 
 
+def _node_fault(conn: Connection) -> None:
+    """What a node says keeps it from inspecting (its status's ``fault``)."""
+    if "fault" not in {c["name"] for c in inspect(conn).get_columns("nodes")}:
+        conn.execute(text("ALTER TABLE nodes ADD COLUMN fault VARCHAR(200) NOT NULL DEFAULT ''"))
+
+
 #: (version, description, apply) in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "ingest: results, nodes, metrics, thumbnails, dead letters", _create(_INGEST)),
@@ -351,6 +358,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "a device is site/line/node: results, sequence ranges and presence keyed on all three",
      _identity_keys),
     (5, "suppliers, their items, feeds and replies; material prices", _create(_SUPPLY)),
+    (6, "nodes: the fault a node reports (its model failing)", _node_fault),
 ]
 
 
