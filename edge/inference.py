@@ -88,6 +88,9 @@ class Inference:
         self._jobs: dict[int, Job] = {}
         self._tags = itertools.count()
         self._lock = threading.Lock()
+        self._submit = threading.Lock()  # held while adding, so a reload can swap the assembler
+        self._preprocess_threads = preprocess_threads
+        self._max_wait_ms = max_wait_ms
         self._gen = 0
         self._busy_since: float | None = None
         self.restarts = 0
@@ -125,7 +128,8 @@ class Inference:
             for tag, job in zip(tags.tolist(), jobs, strict=True):
                 self._jobs[tag] = job
         t = time.perf_counter()
-        added = self.assembler.add_many(frame, rois, tags)
+        with self._submit:
+            added = self.assembler.add_many(frame, rois, tags)
         self.preprocess_s += time.perf_counter() - t
         if added < len(jobs):  # closed while stopping: nothing will score these
             with self._lock:
@@ -154,14 +158,14 @@ class Inference:
     def _start_worker(self) -> None:
         self._gen += 1
         self._thread = threading.Thread(
-            target=self._work, args=(self._gen, self.scorer), name=f"inference-{self._gen}",
-            daemon=True,
+            target=self._work, args=(self._gen, self.scorer, self.assembler),
+            name=f"inference-{self._gen}", daemon=True,
         )
         self._thread.start()
 
-    def _work(self, gen: int, scorer: ScorerLike) -> None:
+    def _work(self, gen: int, scorer: ScorerLike, assembler: BatchAssembler) -> None:
         while True:
-            batch = self.assembler.next_batch(0.1)
+            batch = assembler.next_batch(0.1)
             if batch is None:
                 if self._closed:
                     return
@@ -227,16 +231,42 @@ class Inference:
         log.error("inference stalled for %.1f s; restarting it (restart %d)",
                   time.monotonic() - busy, self.restarts)
         try:
-            self.scorer = self.make_scorer()
+            new = self.make_scorer()
         except Exception:
             log.exception("could not reload the model; the new worker reuses the old session")
+        else:
+            if new.spec == self.scorer.spec:
+                self.scorer = new
+            else:  # the batch buffers are the old input's: only a reload_model can switch
+                log.error("the model file now has another input; the new worker reuses the "
+                          "old session until a reload_model command")
         self._start_worker()
         return True
 
-    def reload(self) -> None:
-        """Load the model again (a ``reload_model`` command) and switch workers to it."""
-        self.scorer = self.make_scorer()
-        self._start_worker()
+    def reload(self, timeout: float = 30.0) -> ScorerLike:
+        """Load the model again (a ``reload_model`` command) and switch workers to it.
+
+        A model with another input (size, colour, scaling) gets new batch buffers: what is
+        queued is scored by the old model first. Returns the new scorer; if it cannot be
+        loaded, the exception propagates and the old model stays.
+        """
+        new = self.make_scorer()
+        if new.spec == self.scorer.spec:
+            self.scorer = new
+            self._start_worker()
+            return new
+        with self._submit:
+            if not self.wait_idle(timeout):
+                raise TimeoutError(f"reload: items still unscored after {timeout:g} s")
+            old = self.assembler
+            self.assembler = BatchAssembler(new.spec, self.batch_size, self._max_wait_ms,
+                                            slots=3, threads=self._preprocess_threads)
+            self.scorer = new
+            self._start_worker()
+            old.close()
+        log.info("model input changed to %dx%d %s: new batch buffers", new.spec.width,
+                 new.spec.height, new.spec.color)
+        return new
 
     def close(self, timeout: float = 10.0) -> None:
         """Score what is pending, then stop the worker."""

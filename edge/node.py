@@ -89,13 +89,17 @@ class Node:
             self._thumbnail, self.publisher.wants_thumbnail, c.review.thumb_px,
         )
         scorers = iter([scorer])
+        self.card = card  # the loaded model's card (a reload_model replaces it)
         self.inference = Inference(
-            lambda: next(scorers, None) or make_scorer(), card.roi_for, self.decisions.scored,
+            lambda: next(scorers, None) or make_scorer(),
+            lambda box, w, h: self.card.roi_for(box, w, h), self.decisions.scored,
             inf.batch_size, inf.max_wait_ms, inf.preprocess_threads, inf.stall_s,
         )
         self.items = ItemStage(c.belt, self.capture, self.frames, self.inference,
                                self.decisions.closed, self.telemetry)
         self._stop = threading.Event()
+        #: set when the latest reload_model command has finished (or failed)
+        self._reload_done = threading.Event()
         self.metrics_port: int | None = None
 
     # -- running -----------------------------------------------------------------------
@@ -174,14 +178,39 @@ class Node:
             except Exception as exc:
                 log.warning("set_thresholds refused: %s", exc)
         elif cmd.command == "reload_model":
+            self._reload_done.clear()
             threading.Thread(target=self._reload, name="reload", daemon=True).start()
 
     def _reload(self) -> None:
+        """Load the model file again: its input, crop policy and (unless the config sets
+        them) thresholds come from the new card."""
         try:
-            self.inference.reload()
-            log.info("model reloaded by command")
+            self._reload_model()
+        finally:
+            self._reload_done.set()
+
+    def _reload_model(self) -> None:
+        try:
+            scorer = self.inference.reload()
         except Exception as exc:
             log.error("model reload failed, the old model stays: %s", exc)
+            return
+        card = getattr(scorer, "card", self.card)
+        self.card = card
+        inf = self.config.inference
+        try:
+            t = self.decider.set(
+                inf.reject_threshold if inf.reject_threshold is not None
+                else card.thresholds.reject,
+                inf.uncertain_threshold if inf.uncertain_threshold is not None
+                else card.thresholds.uncertain,
+            )
+        except Exception as exc:
+            log.error("model reloaded, but its thresholds were refused (%s); the old ones stay",
+                      exc)
+            return
+        log.info("model %s:%s reloaded by command (thresholds reject %.4f uncertain %.4f)",
+                 card.name, card.version, t.reject, t.uncertain)
 
     def _thumbnail(self, result: ItemResult, jpeg_b64: str) -> None:
         c = self.config

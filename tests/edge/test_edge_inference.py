@@ -92,3 +92,46 @@ def test_watchdog_restarts_a_stalled_stage(recording_dir: Path, line_model: Path
         release.set()
         feeder.join(30)
         inf.close()
+
+
+class _MeanScorer:
+    """A scorer of another input size whose score is the mean of its input (checkable)."""
+
+    spec = PreprocessSpec(width=24, height=20)
+
+    def classify(self, batch: np.ndarray) -> tuple[np.ndarray, Sequence[str] | None]:
+        assert batch.shape[1:] == self.spec.shape(1)[1:], batch.shape
+        return batch.reshape(len(batch), -1).mean(axis=1).astype(np.float32), None
+
+
+def test_reload_to_a_model_with_another_input_gets_new_batch_buffers(
+    recording_dir: Path, line_model: Path,
+) -> None:
+    first = Scorer(line_model, threads=1)
+    made = iter([first, _MeanScorer()])
+    frame, boxes = _frame_and_boxes(recording_dir)
+    got: dict[int, float] = {}
+
+    def scored(jobs: list[Job], scores: np.ndarray, names: Sequence[str | None]) -> None:
+        got.update({j.item: float(s) for j, s in zip(jobs, scores, strict=True)})
+
+    inf = Inference(lambda: next(made), first.card.roi_for, scored, batch_size=4, max_wait_ms=2)
+    inf.start()
+    try:
+        before = [Job(i, 60, 0, b, 0.0, 0.0, True) for i, b in enumerate(boxes)]
+        inf.submit(frame, before)
+        new = inf.reload()  # what was queued is scored by the old model first
+        assert isinstance(new, _MeanScorer) and inf.assembler.spec == _MeanScorer.spec
+        assert sorted(got) == list(range(len(boxes)))
+        after = [Job(100 + i, 60, 0, b, 0.0, 0.0, True) for i, b in enumerate(boxes)]
+        inf.submit(frame, after)
+        assert inf.wait_idle(30)
+    finally:
+        inf.close()
+    h, w = frame.shape[:2]
+    rois = np.array([first.card.roi_for(b, w, h) for b in boxes], np.int64)
+    old = first.score(preprocess(frame, rois, first.spec))
+    np.testing.assert_allclose([got[i] for i in range(len(boxes))], old, rtol=1e-5, atol=1e-5)
+    means = preprocess(frame, rois, _MeanScorer.spec).reshape(len(boxes), -1).mean(axis=1)
+    np.testing.assert_allclose([got[100 + i] for i in range(len(boxes))], means, rtol=1e-5)
+
