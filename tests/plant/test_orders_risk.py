@@ -13,7 +13,9 @@ from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.orders.backtest import RiskBacktest, backtest_risk, holiday_baseline
 from plant.orders.features import order_features
+from plant.orders.holds import HoldSettings, order_values, value_threshold
 from plant.orders.risk import CancellationModel
+from plant.orders.season import replay_season, season_orders
 
 CAL = HolidayCalendar.default()
 
@@ -94,3 +96,29 @@ def test_too_little_history_is_refused(features: pd.DataFrame) -> None:
     kept = features.assign(cancelled=0)
     with pytest.raises(DataError, match="both outcomes"):
         CancellationModel().fit(kept)
+
+
+def test_holds_in_the_last_season_cut_cancellations_within_capacity(
+        sample: dict[str, pd.DataFrame], season: RiskBacktest) -> None:
+    lines, features = sample["shop_orders"], order_features(sample["shop_orders"])
+    values = order_values(lines, sample["skus"])
+    scored = season.scored.rename(columns={"p_model": "p_cancel"}).merge(values, on="order_id")
+    ma, last = CAL.festival("mid_autumn", 2025), CAL.festival("mid_autumn", 2024)
+    past = season_orders(features, last).merge(values, on="order_id")
+    past["p_cancel"] = season.model.predict(past)
+    settings = HoldSettings(capacity_boxes=1000, accept_rate=0.5)
+    threshold = value_threshold(past, last, settings)
+    assert threshold > 0
+    replay = replay_season(scored, lines[lines["order_id"].isin(scored["order_id"])], ma,
+                           settings, seed=1, min_value_per_box=threshold)
+    f = replay.figures
+    assert f["within_capacity"] and replay.stock["boxes"].max() <= 1000
+    assert f["cancelled_boxes_cut_pct"] >= 25
+    assert f["leftover_boxes_with_holds"] < f["leftover_boxes"]
+    assert f["margin_saved"] > f["safekeeping_cost"] > 0
+    held = replay.orders[replay.orders["accepted"]]
+    assert held["offered"].all() and not held["cancelled_after"].any()
+    # a smaller facility holds fewer boxes and never overflows
+    small = replay_season(scored, lines, ma, HoldSettings(capacity_boxes=50), seed=1,
+                          min_value_per_box=threshold)
+    assert small.figures["held_boxes"] <= 50 < f["held_boxes"]
