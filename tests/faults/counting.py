@@ -11,12 +11,12 @@ node, ``item_id`` and ``ts``) under two keys (an edge that re-numbered a resend)
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import create_engine, text
+from support.postgres import fresh_database
 
 __all__ = ["Tally", "postgres_database", "stored_keys", "tally"]
 
@@ -107,18 +107,7 @@ def tally(
 
 
 @contextlib.contextmanager
-def postgres_database(
-    host: str = "127.0.0.1", port: int = 5432, user: str = "postgres"
-) -> Iterator[str]:
-    """Create a uniquely named PostgreSQL database, yield its SQLAlchemy URL, drop it after."""
-    import psycopg
-
-    name = f"peakline_faults_{uuid.uuid4().hex[:12]}"
-    admin = f"host={host} port={port} user={user} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://{user}@{host}:{port}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the tests' PostgreSQL (``PEAKLINE_TEST_PG``); its SQLAlchemy URL."""
+    with fresh_database("peakline_faults") as url:
+        yield url

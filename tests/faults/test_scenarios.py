@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.postgres import require_postgres
 
 from .catalog import SCENARIOS, problems
 
@@ -32,6 +33,8 @@ def _need_mosquitto() -> None:
     ],
 )
 def test_scenario(name: str, tmp_path: Path) -> None:
+    if "postgres" in name:
+        require_postgres()  # fails, saying how to start it, where the server is missing
     tally = SCENARIOS[name](tmp_path)
     broken = problems(name, tally)
     assert not broken, f"{name}: {broken}; {tally.row()}"

@@ -2,62 +2,35 @@
 
 ``db_url`` is parametrized over ``sqlite`` (a file in ``tmp_path``) and ``postgresql`` (a
 database created fresh for each test module, named uniquely, dropped afterwards; its tables
-are dropped after each test). PostgreSQL tests carry the ``postgres`` marker and are
-skipped only when the server cannot be reached, saying so; set ``PEAKLINE_TEST_PG`` to point
-them at another server (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
+are dropped after each test). PostgreSQL tests carry the ``postgres`` marker and fail when the
+server cannot be reached, saying how to start it (``support.postgres``: ``PEAKLINE_TEST_PG``
+points them at another server, ``PEAKLINE_POSTGRES=0`` skips them on purpose).
 
 ``service`` is the real plant service on the session's Mosquitto, for a ``site`` of its own.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.configs import plant_config
+from support.postgres import fresh_database, require_postgres
 
 from plant.broker.process import Mosquitto
 from plant.service import PlantService
 from plant.store import Store
 
-PG_ADMIN = os.environ.get("PEAKLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg_connect(dbname: str | None = None):  # type: ignore[no-untyped-def]
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(PG_ADMIN)
-    return psycopg.connect(
-        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
-        password=url.password, dbname=dbname or url.database or "postgres",
-        connect_timeout=3, autocommit=True,
-    )
-
 
 @pytest.fixture(scope="module")
 def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh PostgreSQL database for this test module; yields its SQLAlchemy URL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    try:
-        admin = _pg_connect()
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {str(exc).strip()}")
+    require_postgres()
     module = request.module.__name__.rsplit(".", 1)[-1]
-    name = f"peakline_{module}_{uuid.uuid4().hex[:8]}".lower()
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN).set(drivername="postgresql+psycopg", database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with _pg_connect() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(f"peakline_{module}") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
