@@ -16,4 +16,8 @@ mypy
 cmake -S . -B build/cpp-tests -DPEAKLINE_CPP_TESTS=ON > /dev/null
 cmake --build build/cpp-tests -j2 > /dev/null
 build/cpp-tests/peakline_core_test
+# the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (about a minute)
+cmake -S . -B build/cpp-asan -DPEAKLINE_CPP_TESTS=ON -DPEAKLINE_SANITIZE=ON > /dev/null
+cmake --build build/cpp-asan -j2 > /dev/null
+build/cpp-asan/peakline_core_test
 python -m pytest "$@"
