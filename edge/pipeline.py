@@ -228,7 +228,7 @@ class DecisionStage:
             decision = self.decider.decide(score)
             fire = decision == "reject" or (self.reject_uncertain and decision == "uncertain")
             latency = now - job.t0
-            defect = name if decision != "pass" else None
+            defect = name[:64] if name is not None and decision != "pass" else None
             item = _Decided(job, {
                 "item_id": job.item, "ts": job.ts, "frame": job.frame, "bbox": job.box,
                 "score": score, "decision": decision, "defect": defect,

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from peakline import wire
 from peakline.errors import PeaklineError, StoreError
@@ -49,8 +49,19 @@ class IngestStats:
     erp_rows: int = 0
     commits: int = 0
     commit_retries: int = 0
+    poison: int = 0  # messages the database refused, kept as dead letters
     last_commit_ms: float = 0.0
     started: float = field(default_factory=time.time)
+
+
+#: errors that come from a message's values, not from the database's state: the same rows
+#: fail the same way on every retry (PostgreSQL's DataError and IntegrityError; SQLite raises
+#: OverflowError for an integer past 64 bits before SQLAlchemy sees it)
+POISON: tuple[type[BaseException], ...] = (DataError, IntegrityError, OverflowError)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:300]
 
 
 def _parse(raw: bytes, expect: type[Any]) -> Any:
@@ -270,36 +281,44 @@ class Ingestor:
 
     def process(self, chunk: list[Message]) -> None:
         """Validate, commit (retrying) and acknowledge one chunk of messages."""
-        batch = IngestBatch()
+        parts: list[tuple[Message, IngestBatch]] = []
         tokens = []
-        erp_msgs: list[Message] = []
+        erp_msgs: list[tuple[Message, IngestBatch]] = []
         for msg in chunk:
             topic, raw, token, received, fut = msg
             tokens.append(token)
+            part = IngestBatch()
+            parts.append((msg, part))
             if fut is not None:
                 try:
-                    part = fut.result()
+                    done = fut.result()
                 except Exception as exc:  # a dead worker: validate here from now on
                     self._drop_pool(exc)
                 else:
-                    batch.results += part.results
-                    batch.dead_letters += part.dead_letters
+                    part.results += done.results
+                    part.dead_letters += done.dead_letters
                     continue
             if (not raw and topic.endswith("/status")) or topic.startswith(self._plant_prefix):
                 continue  # a cleared retained status; the plant's own topics
-            if not classify(self.site, topic, raw, received, batch, self.nodes):
+            if not classify(self.site, topic, raw, received, part, self.nodes):
                 erp = self.erp is not None and topic.startswith(f"{wire.ROOT}/{self.site}/erp/")
                 if erp or (self.replies is not None and self._reply_of(topic) is not None):
-                    erp_msgs.append(msg)  # ERP inputs and supplier replies: applied in order
+                    # ERP inputs and supplier replies: applied in order
+                    erp_msgs.append((msg, part))
                 else:
-                    batch.dead_letters.append(
+                    part.dead_letters.append(
                         DeadLetter(topic, "not a topic this plant consumes", raw, received)
                     )
-        for topic, raw, _token, received, _fut in erp_msgs:
+        for (topic, raw, _token, received, _fut), part in erp_msgs:
             delay = 0.05
             while True:
                 try:
                     self.stats.erp_rows += self._erp(topic, raw)
+                except POISON as exc:  # the message's values: retrying cannot help
+                    reason = f"the database refused it: {_first_line(exc)}"
+                    log.error("dead letter on %s: %s", topic, reason)
+                    part.dead_letters.append(DeadLetter(topic, reason, raw, received))
+                    self.stats.poison += 1
                 except (SQLAlchemyError, StoreError) as exc:  # the database, not the message
                     if self._stopping.is_set():
                         log.error("ERP message on %s not applied at shutdown: %s", topic, exc)
@@ -310,9 +329,10 @@ class Ingestor:
                     delay = min(delay * 2, 5.0)
                     continue
                 except PeaklineError as exc:
-                    batch.dead_letters.append(DeadLetter(topic, str(exc), raw, received))
+                    part.dead_letters.append(DeadLetter(topic, str(exc), raw, received))
                 break
-        acks = self._commit(batch)
+        batch = IngestBatch.merged(p for _m, p in parts)
+        acks = self._commit(batch, parts)
         if acks is None:
             return  # not stored: no PUBACK, the broker redelivers after a reconnect
         self.stats.messages += len(chunk)
@@ -343,14 +363,31 @@ class Ingestor:
         assert self.erp is not None
         return self.erp(topic.rsplit("/", 1)[-1], raw)
 
-    def _commit(self, batch: IngestBatch) -> dict[Key, int] | None:
+    def _commit(self, batch: IngestBatch,
+                parts: list[tuple[Message, IngestBatch]]) -> dict[Key, int] | None:
+        """Commit ``batch`` (retrying the database's transient errors); None if given up.
+
+        A deterministic refusal (a value the database cannot hold) is a property of one
+        message, not of the database: the chunk is then committed message by message and the
+        message the database refuses becomes a dead letter, so it neither blocks the others
+        nor comes back after a restart.
+        """
         delay = 0.05
         attempt = 0
+        done: dict[int, dict[Key, int]] | None = None
         while True:
             attempt += 1
             t0 = time.perf_counter()
             try:
-                acks = self.store.write_ingest(batch)
+                if done is None:
+                    acks = self.store.write_ingest(batch)
+                else:
+                    acks = self._commit_each(parts, done)
+            except POISON as exc:
+                log.warning("the database refused a chunk of %d messages (%s); storing them "
+                            "one by one", len(parts), _first_line(exc))
+                done = {}
+                continue
             except (SQLAlchemyError, StoreError) as exc:
                 self.stats.commit_retries += 1
                 log.warning("commit of %d messages failed (attempt %d): %s", len(batch), attempt,
@@ -364,5 +401,30 @@ class Ingestor:
                 continue
             self.stats.commits += 1
             self.stats.last_commit_ms = (time.perf_counter() - t0) * 1000
-            self.stats.results_stored += batch.stored
+            if done is None:
+                self.stats.results_stored += batch.stored
             return acks
+
+    def _commit_each(self, parts: list[tuple[Message, IngestBatch]],
+                     done: dict[int, dict[Key, int]]) -> dict[Key, int]:
+        """Commit message by message, skipping those in ``done`` (a retry after a transient
+        error); a message the database refuses is stored as a dead letter instead."""
+        for i, ((topic, raw, _token, received, _fut), part) in enumerate(parts):
+            if i in done:
+                continue
+            try:
+                done[i] = self.store.write_ingest(part)
+                self.stats.results_stored += part.stored
+            except POISON as exc:
+                reason = f"the database refused it: {_first_line(exc)}"
+                log.error("dead letter on %s: %s", topic, reason)
+                self.store.write_ingest(
+                    IngestBatch(dead_letters=[DeadLetter(topic, reason, raw, received)]))
+                self.stats.dead_letters += 1
+                self.stats.poison += 1
+                done[i] = {}
+        acks: dict[Key, int] = {}
+        for part_acks in done.values():
+            for key, seq in part_acks.items():
+                acks[key] = max(acks.get(key, 0), seq)
+        return acks

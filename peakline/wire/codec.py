@@ -16,11 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from peakline.errors import PeaklineError
 
 __all__ = [
+    "INT_MAX",
     "MAX_PAYLOAD_BYTES",
     "NAME_PATTERN",
     "SCHEMAS",
+    "Count",
     "Name",
     "Payload",
+    "Seq",
+    "Short",
     "WireError",
     "dump_payload",
     "load_json_object",
@@ -31,6 +35,14 @@ MAX_PAYLOAD_BYTES = 1_000_000
 #: site, line, node, supplier and other names that form one topic level
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Name = Annotated[str, Field(pattern=NAME_PATTERN.pattern, description="site, line or node name")]
+#: the largest integer every store column holds (PostgreSQL ``integer`` is 32-bit)
+INT_MAX = 2**31 - 1
+#: a count or index the plant stores: 0 .. INT_MAX
+Count = Annotated[int, Field(ge=0, le=INT_MAX)]
+#: a sequence number: 1 .. INT_MAX
+Seq = Annotated[int, Field(ge=1, le=INT_MAX)]
+#: a short identifier the plant stores in a 64-character column (boot id, defect name)
+Short = Annotated[str, Field(max_length=64)]
 
 #: schema tag -> payload model, filled as payload models are defined
 SCHEMAS: dict[str, type[Payload]] = {}

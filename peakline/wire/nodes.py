@@ -7,11 +7,11 @@ acknowledgement per committed batch.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from peakline.wire.codec import Name, Payload
+from peakline.wire.codec import INT_MAX, Count, Name, Payload, Seq, Short
 
 __all__ = [
     "MAX_RESULTS_PER_BATCH",
@@ -32,6 +32,7 @@ MAX_RESULTS_PER_BATCH = 2000
 #: the defect of an item rejected because the model failed on it (inspection fails safe)
 MODEL_ERROR = "model_error"
 Decision = Literal["pass", "reject", "uncertain"]
+Pixel = Annotated[int, Field(ge=-INT_MAX, le=INT_MAX)]
 
 
 class NodeId(NamedTuple):
@@ -48,14 +49,15 @@ class NodeId(NamedTuple):
 class ItemResult(Payload):
     """The decision on one item, made once when it was fully in view."""
 
-    seq: int = Field(ge=1, description="per (node, boot_id) sequence, +1 per result, no gaps")
-    item_id: int = Field(ge=0, description="tracker id of the item on this boot")
+    seq: Seq = Field(description="per (node, boot_id) sequence, +1 per result, no gaps")
+    item_id: Count = Field(description="tracker id of the item on this boot")
     ts: float = Field(description="capture time of the deciding frame, Unix seconds")
-    frame: int = Field(ge=0, description="index of the deciding frame in the source")
-    bbox: tuple[int, int, int, int] = Field(description="x, y, w, h in frame pixels")
+    frame: Count = Field(description="index of the deciding frame in the source")
+    bbox: tuple[Pixel, Pixel, Pixel, Pixel] = Field(description="x, y, w, h in frame pixels")
     score: float = Field(description="model score; higher means more anomalous")
     decision: Decision
-    defect: str | None = Field(default=None, description="defect class, when the model names one")
+    defect: Short | None = Field(default=None,
+                                 description="defect class, when the model names one")
     latency_ms: float = Field(ge=0, description="frame arrival to decision")
     rejected: bool = Field(description="the reject actuator fired for this item")
     missed_reject: bool = Field(
@@ -70,7 +72,7 @@ class ResultsBatch(Payload):
     site: Name
     line: Name
     node: Name
-    boot_id: str = Field(min_length=1, max_length=64)
+    boot_id: Short = Field(min_length=1)
     model: str = Field(max_length=128, description="model id and version from the model card")
     historical: bool = Field(default=False, description="replayed from the outbox after an outage")
     sent_at: float
@@ -86,9 +88,9 @@ class NodeStatus(Payload):
     line: Name
     node: Name
     state: Literal["online", "offline"]
-    boot_id: str = ""
-    model: str = ""
-    config_digest: str = ""
+    boot_id: Short = ""
+    model: str = Field(default="", max_length=128)
+    config_digest: str = Field(default="", max_length=128)
     ts: float = 0.0
     fault: str = Field(default="", max_length=200,
                        description="what keeps the node from inspecting normally (e.g. its "
@@ -103,23 +105,29 @@ class NodeMetrics(Payload):
     site: Name
     line: Name
     node: Name
-    boot_id: str
+    boot_id: Short
     ts: float
     window_s: float = Field(gt=0)
-    items: int = Field(ge=0, description="items decided in the window")
-    rejects_by_defect: dict[str, int] = Field(default_factory=dict)
-    uncertain: int = Field(default=0, ge=0)
-    missed_rejects: int = Field(
-        default=0, ge=0, description="items to reject whose actuator did not fire (too late or "
+    items: Count = Field(description="items decided in the window")
+    rejects_by_defect: dict[Short, Count] = Field(default_factory=dict, max_length=64)
+    uncertain: Count = 0
+    missed_rejects: Count = Field(
+        default=0, description="items to reject whose actuator did not fire (too late or "
         "failed)")
     latency_p50_ms: float = 0.0
     latency_p99_ms: float = 0.0
-    frames: int = Field(default=0, ge=0)
-    dropped_frames: int = Field(default=0, ge=0)
-    corrupt_frames: int = Field(default=0, ge=0)
-    queue_depth: int = Field(default=0, ge=0)
-    outbox_backlog: int = Field(default=0, ge=0)
-    outbox_dropped: int = Field(default=0, ge=0)
+    frames: Count = 0
+    dropped_frames: Count = 0
+    corrupt_frames: Count = 0
+    queue_depth: Count = 0
+    outbox_backlog: Count = 0
+    outbox_dropped: Count = 0
+
+    @model_validator(mode="after")
+    def _rejects_fit(self) -> NodeMetrics:
+        if sum(self.rejects_by_defect.values()) > INT_MAX:
+            raise ValueError(f"rejects_by_defect adds up to more than {INT_MAX}")
+        return self
 
 
 
@@ -130,12 +138,12 @@ class RejectThumbnail(Payload):
     site: Name
     line: Name
     node: Name
-    boot_id: str
-    seq: int = Field(ge=1)
+    boot_id: Short
+    seq: Seq
     ts: float
     score: float
     decision: Decision
-    defect: str | None = None
+    defect: Short | None = None
     jpeg_b64: str = Field(max_length=200_000)
 
 
@@ -174,6 +182,6 @@ class PlantAck(Payload):
     site: Name
     line: Name
     node: Name
-    boot_id: str
-    acked_seq: int = Field(ge=0)
+    boot_id: Short
+    acked_seq: Count
     ts: float

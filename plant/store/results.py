@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,18 @@ class IngestBatch:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     #: set by ``write_ingest``: result rows that were new (not duplicates)
     stored: int = 0
+
+    @classmethod
+    def merged(cls, parts: Iterable[IngestBatch]) -> IngestBatch:
+        """One batch holding everything of ``parts`` (each message's own batch), in order."""
+        out = cls()
+        for p in parts:
+            out.results += p.results
+            out.statuses += p.statuses
+            out.metrics += p.metrics
+            out.thumbnails += p.thumbnails
+            out.dead_letters += p.dead_letters
+        return out
 
     def __len__(self) -> int:
         return (

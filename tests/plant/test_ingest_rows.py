@@ -16,7 +16,7 @@ def test_flattened_rows_store_every_column_exactly_once(store: Store) -> None:
     received = time.time()
     rows = pickle.loads(pickle.dumps(ResultRows.from_batch(sent, received)))  # as from a worker
     acks = store.write_ingest(IngestBatch(results=[(rows, received)]))
-    assert acks == {("n1", "boot-a"): 701}
+    assert acks == {("s1", "L1", "n1", "boot-a"): 701}
     df = store.results(limit=1000).sort_values("seq").reset_index(drop=True)
     assert len(df) == 701
     for got, want in zip(df.itertuples(), sent.results, strict=True):
@@ -37,7 +37,7 @@ def test_overlapping_and_repeated_sequences_are_stored_once(store: Store) -> Non
     seqs = [*range(250, 400), 399, 399, *range(410, 420)]
     again = ResultRows.from_batch(batch(seqs), time.time())
     acks = store.write_ingest(IngestBatch(results=[(again, time.time())]))
-    assert acks == {("n1", "boot-a"): 399}
+    assert acks == {("s1", "L1", "n1", "boot-a"): 399}
     assert store.count_results() == 399 + 10
     assert sorted(store.results(limit=1000)["seq"]) == [*range(1, 400), *range(410, 420)]
 
