@@ -33,6 +33,7 @@ from edge.config_sections import (
     ModbusActuator,
     MqttActuator,
 )
+from edge.gpio_lines import GpioLines, LibgpiodLines
 from peakline.errors import ConfigError
 
 __all__ = [
@@ -142,36 +143,51 @@ class ModbusReject:
 
 
 class GpioReject:
-    """Pulses a GPIO line through libgpiod (v2 Python binding)."""
+    """Pulses a GPIO line: active at the firing moment, inactive ``pulse_ms`` later.
+
+    The lines come from libgpiod (:class:`edge.gpio_lines.LibgpiodLines`) unless given; a
+    close drops the line at once and cancels the pending drops, so nothing touches the lines
+    after they are released.
+    """
 
     name = "gpio"
 
-    def __init__(self, config: GpioActuator) -> None:
-        try:
-            import gpiod
-            from gpiod.line import Direction, Value
-        except ImportError as exc:
-            raise ConfigError(
-                "actuator.plugin.type: gpio needs the gpiod package (pip install gpiod)"
-            ) from exc
+    def __init__(self, config: GpioActuator, lines: GpioLines | None = None) -> None:
         self.config = config
-        self._on, self._off_v = Value.ACTIVE, Value.INACTIVE
-        self._req = gpiod.request_lines(
-            config.chip, consumer="peakline",
-            config={config.line: gpiod.LineSettings(direction=Direction.OUTPUT)},
-        )
+        self._lines: GpioLines = lines if lines is not None else LibgpiodLines(config)
+        self._lock = threading.Lock()
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
 
     def fire(self, event: RejectEvent) -> None:
-        self._req.set_value(self.config.line, self._on)
-        timer = threading.Timer(
-            self.config.pulse_ms / 1000.0,
-            lambda: self._req.set_value(self.config.line, self._off_v),
-        )
-        timer.daemon = True
-        timer.start()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the GPIO actuator is closed")
+            self._lines.set(self.config.line, True)
+            timer = threading.Timer(self.config.pulse_ms / 1000.0, self._off)
+            timer.daemon = True
+            self._timers.add(timer)
+            timer.start()
+
+    def _off(self) -> None:
+        with self._lock:
+            self._timers = {t for t in self._timers if t.is_alive()
+                            and t is not threading.current_thread()}
+            if not self._closed:
+                self._lines.set(self.config.line, False)
 
     def close(self) -> None:
-        self._req.release()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+            try:
+                self._lines.set(self.config.line, False)
+            finally:
+                self._lines.release()
 
 
 class MqttReject:

@@ -173,3 +173,51 @@ def test_mqtt_actuator_publishes_a_reject_command() -> None:
     act = make_actuator(cfg, lambda t, p, q: sent.append((t, p, q)))
     act.fire(RejectEvent(0.0, 5, 50, 0.9, "reject"))
     assert sent[0][0] == "plc/reject" and b'"item": 5' in sent[0][1] and sent[0][2] == 1
+
+
+def test_gpio_pulses_the_line_and_drops_it_after_pulse_ms() -> None:
+    from edge.actuator import GpioReject
+    from edge.config_sections import GpioActuator
+    from edge.gpio_lines import FakeGpioLines
+
+    lines = FakeGpioLines()
+    act = GpioReject(GpioActuator(type="gpio", line=17, pulse_ms=40), lines)
+    act.fire(RejectEvent(time.perf_counter(), 1, 1, 0.9, "reject"))
+    assert lines.wait_for(2, 10), lines.changes
+    (t_on, line_on, on), (t_off, line_off, off) = lines.changes
+    assert (line_on, on, line_off, off) == (17, True, 17, False)
+    assert t_off - t_on >= 0.04  # never shorter than the configured pulse
+    act.close()
+    assert lines.released and lines.changes[-1][1:] == (17, False)
+
+
+def test_gpio_close_mid_pulse_drops_the_line_then_releases_it() -> None:
+    from edge.actuator import GpioReject
+    from edge.config_sections import GpioActuator
+    from edge.gpio_lines import FakeGpioLines
+
+    lines = FakeGpioLines()
+    act = GpioReject(GpioActuator(type="gpio", line=4, pulse_ms=60_000), lines)
+    sched = RejectScheduler(act, ActuatorConfig(station_x=0.0), BELT)
+    outcomes: list[bool] = []
+    sched.on_done = lambda event, fired: outcomes.append(fired)
+    sched.start()
+    now = time.perf_counter()
+    assert sched.schedule(RejectEvent(now, 1, 1, 0.9, "reject"), now)
+    wait_until("the firing", lambda: outcomes == [True], 10)
+    sched.stop()  # closes the actuator while the line is still held active
+    assert [c[1:] for c in lines.changes] == [(4, True), (4, False)] and lines.released
+    with pytest.raises(RuntimeError, match="closed"):
+        act.fire(RejectEvent(now, 2, 2, 0.9, "reject"))
+    act.close()  # a second close does nothing
+
+
+def test_fake_gpio_lines_refuse_use_after_release() -> None:
+    from edge.gpio_lines import FakeGpioLines
+
+    lines = FakeGpioLines()
+    lines.set(3, True)
+    assert not lines.wait_for(2, 0.01)
+    lines.release()
+    with pytest.raises(RuntimeError, match="after the lines were released"):
+        lines.set(3, False)
