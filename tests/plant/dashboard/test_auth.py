@@ -135,3 +135,74 @@ def test_token_never_logged(
 def test_busy_port_is_a_clear_error(store: Store, dashboard: DashboardServer) -> None:
     with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{dashboard.port}"):
         serve_dashboard(store, "127.0.0.1", dashboard.port)
+
+
+def _login(url: str) -> str:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, headers, _ = request(url, "POST", "/login", form, urlencode({"token": TOKEN}))
+    assert status == 303
+    return headers["set-cookie"].split(";")[0]
+
+
+def test_logout_clears_the_session_cookie(guarded: DashboardServer) -> None:
+    cookie = _login(guarded.url)
+    status, headers, _ = request(guarded.url, "GET", "/logout", {"Cookie": cookie})
+    assert status == 303 and headers["location"] == "/login"
+    cleared = headers["set-cookie"].lower()
+    assert cleared.startswith(f"{COOKIE}=") and ("max-age=0" in cleared or "expires=" in cleared)
+    # the browser now sends no session: the dashboard is closed to it again
+    assert request(guarded.url, "GET", "/", {})[0] == 303
+    assert request(guarded.url, "GET", "/api/live", {})[0] == 401
+    # logging out without a session just leads to the login form
+    status, headers, _ = request(guarded.url, "GET", "/logout")
+    assert status == 303 and headers["location"] == "/login"
+
+
+@pytest.mark.parametrize("cookie", [
+    f'{COOKIE}="unterminated',
+    f"{COOKIE}=",
+    ";;;=;",
+    f"{COOKIE}={'a' * 64}",  # the right length, the wrong HMAC
+    f"{COOKIE}={'x' * 10_000}",
+    "other=1; " + f"{COOKIE}=\\u00e9\\u00e9",
+    "\u00e9t\u00e9=caf\u00e9",  # latin-1 bytes in the header
+    f"{COOKIE.upper()}=whatever",
+])
+def test_malformed_or_forged_cookies_are_refused_not_crashing(
+    guarded: DashboardServer, cookie: str,
+) -> None:
+    status, _, _ = request(guarded.url, "GET", "/api/live",
+                           {"Cookie": cookie.encode("latin-1").decode("latin-1")})
+    assert status == 401
+    assert request(guarded.url, "GET", "/", {"Cookie": cookie})[0] == 303
+
+
+def test_a_valid_session_among_other_cookies_is_accepted(guarded: DashboardServer) -> None:
+    cookie = _login(guarded.url)
+    mixed = f"theme=dark; {cookie}; tracking=abc"
+    assert request(guarded.url, "GET", "/api/live", {"Cookie": mixed})[0] == 200
+
+
+def test_token_file_from_the_dashboard_config(store: Store, line: Line, tmp_path: Path) -> None:
+    from plant.dashboard.config import DashboardConfig
+
+    path = tmp_path / "dashboard.token"
+    path.write_text(TOKEN + "\n")
+    handle = serve_dashboard(store, config=DashboardConfig(host="0.0.0.0", port=0,
+                                                           token_file=str(path)))
+    try:
+        assert request(handle.url, "GET", "/api/live")[0] == 401
+        assert request(handle.url, "GET", "/api/live",
+                       {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+    finally:
+        handle.stop()
+    # the variable wins over the file when both are set
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PEAKLINE_DASHBOARD_TOKEN", "another-token-from-env-1")
+        handle = serve_dashboard(store, config=DashboardConfig(host="0.0.0.0", port=0,
+                                                               token_file=str(path)))
+        try:
+            assert request(handle.url, "GET", "/api/live",
+                           {"Authorization": f"Bearer {TOKEN}"})[0] == 401
+        finally:
+            handle.stop()
