@@ -312,3 +312,67 @@ def test_a_failed_commit_is_retried_and_nothing_is_acked_before_it(tmp_path: Pat
     assert commits == [({("s1", "L1", "n1", "boot-a"): 3}, ["t1"])]
     assert store.count_results() == 3
     store.close()
+
+
+def test_a_parse_worker_killed_mid_ingest_loses_nothing(tmp_path: Path) -> None:
+    """A worker process dies with a message in it: the writer validates that one and every
+    later one itself, and all are stored and acknowledged once."""
+    import os
+    import signal
+
+    from plant.ingest import Ingestor
+
+    store = Store.open(f"sqlite:///{tmp_path / 'plant.db'}")
+    commits: list[dict[tuple[str, str, str, str], int]] = []
+    ing = Ingestor(store, "s1", lambda acks, tokens: commits.append(acks), parse_workers=1)
+    topic = wire.Topics("s1").node("L1", "n1", "results")
+    try:
+        pool = ing._pool
+        assert pool is not None
+        busy = pool.submit(time.sleep, 60)  # the only worker is busy: the next parse waits
+        ing.submit(topic, wire.dump_payload(batch([1, 2, 3], site="s1")), "t1")
+        pids = list(pool._processes)  # type: ignore[attr-defined]
+        assert len(pids) == 1
+        os.kill(pids[0], signal.SIGKILL)
+        wait_until("the pool to notice", busy.done, 30)
+        ing.submit(topic, wire.dump_payload(batch([4, 5], site="s1")), "t2")
+        ing.start()
+        wait_until("both messages committed", lambda: store.count_results() == 5, 30)
+    finally:
+        ing.stop()
+        store.close()
+    assert ing._pool is None  # validated in the writer thread from then on
+    assert commits[-1] == {("s1", "L1", "n1", "boot-a"): 5}
+    assert ing.stats.results_stored == 5 and ing.stats.messages == 2
+
+
+def test_a_commit_is_given_up_at_shutdown_and_nothing_is_acked(tmp_path: Path) -> None:
+    """With the database down at shutdown the writer tries three times, then stops without
+    acknowledging: the broker and the edges redeliver those messages to the next start."""
+    from sqlalchemy.exc import OperationalError
+
+    from plant.ingest import Ingestor
+    from plant.store import IngestBatch
+
+    class DownStore(Store):
+        attempts = 0
+
+        def write_ingest(self, batch: IngestBatch) -> dict[tuple[str, str], int]:
+            self.attempts += 1
+            raise OperationalError("INSERT", {}, Exception("could not connect to server"))
+
+    store = DownStore.open(f"sqlite:///{tmp_path / 'down.db'}")
+    commits: list[object] = []
+    ing = Ingestor(store, "s1", lambda acks, tokens: commits.append(acks))
+    ing.start()
+    topic = wire.Topics("s1").node("L1", "n1", "results")
+    ing.submit(topic, wire.dump_payload(batch([1, 2], site="s1")), "t1")
+    wait_until("the first failed commit", lambda: store.attempts >= 1, 10)
+    began = time.monotonic()
+    ing.stop(timeout=30)
+    assert time.monotonic() - began < 10  # gave up, did not retry for ever
+    assert store.attempts >= 3 and commits == [] and ing.stats.messages == 0
+    # after the stop, a message that arrives is refused (never PUBACKed), not queued
+    ing.submit(topic, wire.dump_payload(batch([3], site="s1")), "t2")
+    assert ing.backlog == 0
+    store.close()
