@@ -37,6 +37,7 @@ __all__ = [
     "ExistingDir",
     "ExistingFile",
     "HelpFormatter",
+    "IntList",
     "IsoDate",
     "LazyChoices",
     "Number",
@@ -167,6 +168,31 @@ class Number(Check):
 def integer(lo: int | None = None, hi: int | None = None, **kw: Any) -> Number:
     """A whole number in ``[lo, hi]``."""
     return Number(lo=lo, hi=hi, integer=True, **kw)
+
+
+@dataclass(frozen=True)
+class IntList(Check):
+    """Comma-separated whole numbers, each within ``item`` (``21,14``)."""
+
+    item: Number
+
+    def __call__(self, text: str) -> tuple[int, ...]:
+        parts = [p.strip() for p in text.split(",")]
+        if not text.strip() or any(not p for p in parts):
+            _refuse(f"must be comma-separated whole numbers, got {text!r}")
+        values = []
+        for part in parts:
+            try:
+                values.append(int(self.item(part)))
+            except argparse.ArgumentTypeError as exc:
+                _refuse(f"each value {exc}")
+        return tuple(values)
+
+    def describe(self) -> str:
+        return f"comma-separated, each {self.item.describe()}"
+
+    def bad_examples(self, scratch: Path) -> list[str]:
+        return ["", "21,", "a,b", *self.item.bad_examples(scratch)[:3]]
 
 
 @dataclass(frozen=True)

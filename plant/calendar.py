@@ -7,8 +7,9 @@ events - a customer's promotion days, a festival that a market celebrates on ano
 from a CSV with the columns ``date, name, kind`` and optionally ``days_before, days_after``.
 
 ``kind`` is ``promotion`` (a flag feature per event name, with a pre-sale window of
-``days_before`` days), ``festival`` (its ``name`` is one of :data:`FESTIVALS` and its date
-replaces the computed date of that festival in that year) or ``closure`` (a day the plant does
+``days_before`` days), ``festival`` (its date replaces the computed date of a built-in peak of
+:mod:`plant.peaks` in that year, or, for any other name, dates a festival of the plant's own
+that can then be chosen as the peak) or ``closure`` (a day the plant does
 not ship; the planner skips it).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -47,7 +49,9 @@ _LABELS = {"spring_festival": "Spring Festival", "dragon_boat": "Dragon Boat",
 
 def festival_label(name: str) -> str:
     """A festival key as people write it (``mid_autumn`` -> ``Mid-Autumn``)."""
-    return _LABELS.get(name) or name.replace("_", " ").title()
+    from plant.peaks import peak_label
+
+    return _LABELS.get(name) or peak_label(name)
 
 # the English names holidays.China gives these festivals (fallback when the lunisolar helper
 # is unavailable in a future version of the package)
@@ -129,8 +133,9 @@ def _parse_events(lines: list[str], where: str) -> list[Event]:
         if kind not in _EVENT_KINDS:
             raise DataError(f"{where}: row {row_no}, column kind: {kind!r} not in {_EVENT_KINDS}")
         name = row["name"].strip()
-        if kind == "festival" and name not in FESTIVALS:
-            raise DataError(f"{where}: row {row_no}, column name: {name!r} is not a festival")
+        if kind == "festival" and not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
+            raise DataError(f"{where}: row {row_no}, column name: a festival's name is what "
+                            f"--peak takes: lower-case letters, digits and _ (got {name!r})")
         windows = []
         for col in ("days_before", "days_after"):
             raw = (row.get(col) or "0").strip() or "0"
@@ -165,11 +170,42 @@ class HolidayCalendar:
         return cls(country=country, events=events)
 
     def festival(self, name: str, year: int) -> dt.date:
-        """The festival's date in ``year``, after any ``festival`` event that shifts it."""
-        for event in self.events:
-            if event.kind == "festival" and event.name == name and event.date.year == year:
-                return event.date
-        return festival_date(name, year)
+        """The date of festival or peak ``name`` in ``year``: a ``festival`` event of that
+        name and year, else the built-in rule (:mod:`plant.peaks`)."""
+        from plant.peaks import PEAKS, builtin_peak_date
+
+        own = [e.date for e in self.events if e.kind == "festival" and e.name == name]
+        for day in own:
+            if day.year == year:
+                return day
+        if own and name not in PEAKS:
+            raise ConfigError(f"festival {name!r}: the events file gives no date in {year} "
+                              f"(it has {', '.join(str(d.year) for d in sorted(own))})")
+        return builtin_peak_date(name, year)
+
+    def occurrences(self, name: str, first_year: int, last_year: int) -> list[dt.date]:
+        """The festival's dates in the inclusive year range, sorted; a festival known only
+        from the events file has dates only in the years the file gives."""
+        from plant.peaks import PEAKS
+
+        if name in PEAKS:
+            return [self.festival(name, y) for y in range(first_year, last_year + 1)]
+        self.check_peak(name)
+        return sorted(e.date for e in self.events if e.kind == "festival" and e.name == name
+                      and first_year <= e.date.year <= last_year)
+
+    def check_peak(self, name: str) -> str:
+        """``name`` if it is a built-in peak or a festival of the events file, else a
+        ConfigError that lists the choices."""
+        from plant.peaks import PEAKS
+
+        own = {e.name for e in self.events if e.kind == "festival"}
+        if name not in PEAKS and name not in own:
+            extra = f", or from the events file: {', '.join(sorted(own))}" if own else (
+                " (or a festival named in the events file)")
+            raise ConfigError(f"unknown peak {name!r}; expected one of {', '.join(PEAKS)}"
+                              f"{extra}")
+        return name
 
     def festival_dates(self, name: str, first_year: int, last_year: int) -> list[dt.date]:
         """The festival's dates for every year in the inclusive range."""

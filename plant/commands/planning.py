@@ -2,8 +2,10 @@
 
     peakline plant sample-data --seed 7 --out sample/            the sample factory's ERP CSVs
     peakline plant forecast --db sqlite:///plant.db --horizon 60
-    peakline plant backtest --db sqlite:///plant.db              (or --csv long.csv)
-    peakline plant plan --db sqlite:///plant.db --out plans/
+    peakline plant forecast --csv history.csv --future future.csv --horizon 28 --out fc.csv
+    peakline plant backtest --db sqlite:///plant.db
+    peakline plant backtest --csv history.csv --peak easter --country DE --horizon 28 --lead 21,14
+    peakline plant plan --db sqlite:///plant.db --out plans/ [--peak NAME]
 
 ``--db`` follows the one rule of ``plant.commands.db`` (default ``$PEAKLINE_DB``, else
 ``sqlite:///peakline.db``; the database must exist).
@@ -22,11 +24,13 @@ from typing import Any
 from peakline.cliargs import (
     Country,
     ExistingFile,
+    IntList,
     IsoDate,
     LazyChoices,
     Number,
     OutputDir,
     OutputFile,
+    Text,
     integer,
 )
 from peakline.errors import ConfigError, DataError
@@ -40,6 +44,19 @@ __all__ = ["add_commands"]
 HORIZON = integer(1, 366)
 #: statsforecast worker processes
 JOBS = integer(1, 64)
+#: a peak's name: built in (plant.peaks) or a festival of the events file, checked when run
+PEAK = Text(pattern=r"[a-z][a-z0-9_]{0,63}",
+            rule="must be a lower-case name such as easter or mid_autumn (letters, digits, _)",
+            bad=("Mid Autumn", "1x"))
+
+
+def _peak_arg(p: argparse.ArgumentParser, default: str | None) -> None:
+    from plant.peaks import PEAKS
+
+    p.add_argument("--peak", type=PEAK, default=default,
+                   help=f"the festival the season is built around: {', '.join(PEAKS)}, or a "
+                   "festival dated in the --events file" + (
+                       "" if default else " (default: the [planning] peak, mid_autumn)"))
 
 
 def _calendar_args(p: argparse.ArgumentParser) -> None:
@@ -87,8 +104,14 @@ def _forecast(args: argparse.Namespace) -> int:
     from plant.forecast.run import forecast_into_store
 
     cal = _calendar(args)
+    cal.check_peak(args.peak)
+    if args.csv:
+        return _forecast_csv(args, cal)
+    if args.future:
+        raise ConfigError("--future goes with --csv (the store's history has no regressors)")
     with open_store(args) as store:
-        run = forecast_into_store(store, cal, args.horizon, args.level, args.jobs, args.country)
+        run = forecast_into_store(store, cal, args.horizon, args.level, args.jobs, args.country,
+                                  peak=args.peak)
         skus = store.skus()
     weekly = rollup(run.frame, skus)
     cols = ["week", "orders_p50", "cancel_p50", "net_p10", "net_p50", "net_p90"]
@@ -101,30 +124,58 @@ def _forecast(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backtest(args: argparse.Namespace) -> int:
+def _forecast_csv(args: argparse.Namespace, cal: Any) -> int:
+    """``forecast --csv``: any long-format history, the regressors' future from --future."""
     import pandas as pd
 
-    from plant.forecast.backtest import backtest
+    from plant.erp.history import read_future, read_long_history
+    from plant.forecast.longform import FORECAST_COLUMNS, forecast_long
+    from plant.forecast.panel import regressor_columns
 
+    history = read_long_history(args.csv)
+    regs = regressor_columns(history)
+    if regs and not args.future:
+        raise DataError(f"{Path(args.csv).name} has regressor column(s) {', '.join(regs)}: "
+                        f"give their future values with --future FILE (unique_id, ds, "
+                        f"{', '.join(regs)})")
+    future = read_future(args.future, regs) if args.future else None
+    fc = forecast_long(history, args.horizon, cal, peak=args.peak, future=future)
+    weekly = fc.assign(week=pd.to_datetime(fc["ds"]).dt.to_period("W-SUN").dt.start_time)
+    weekly = weekly.groupby("week", as_index=False)[["p10", "p50", "p90", "mean"]].sum()
+    print(weekly.round(0).to_string(index=False))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        out = fc[list(FORECAST_COLUMNS)].assign(ds=pd.to_datetime(fc["ds"]).dt.date)
+        out.to_csv(args.out, index=False)
+    print(json.dumps({
+        "csv": str(args.csv), "series": int(fc["unique_id"].nunique()),
+        "horizon": args.horizon, "peak": args.peak, "regressors": regs,
+        "start": str(pd.Timestamp(fc["ds"].min()).date()),
+        "models": {str(k): int(v) for k, v in
+                   fc.drop_duplicates("unique_id")["model"].value_counts().items()},
+        "p50_total": round(float(fc["p50"].sum()), 1),
+        "mean_total": round(float(fc["mean"].sum()), 1), "out": args.out}))
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
     cal = _calendar(args)
-    store = None
+    cal.check_peak(args.peak)
     if args.csv:
         from plant.erp.history import read_long_history
+        from plant.forecast.peak_backtest import backtest_long
 
-        long = read_long_history(args.csv)
-        history = pd.DataFrame({"sku": long["unique_id"].astype(str), "ds": long["ds"],
-                                "orders": long["y"], "cancellations": 0})
-        skus = pd.DataFrame({"sku": sorted(history["sku"].unique())}).assign(
-            flavour="all", channel="all", packaging="all")
-        level, target = ("sku" if args.level == "channel" else args.level), "orders"
-        table, summary = backtest(history, skus, cal, h=args.horizon, level=level,
-                                  target=target, ets_sample=args.ets_sample, n_jobs=args.jobs)
+        history = read_long_history(args.csv)
+        table, summary = backtest_long(history, cal, args.peak, h=args.horizon,
+                                       leads=args.lead or (21, 14), ets_sample=args.ets_sample,
+                                       n_jobs=args.jobs)
     else:
         from plant.forecast.run import backtest_into_store
 
         with open_store(args) as store:
             table, summary = backtest_into_store(store, cal, args.horizon, args.level,
-                                                 args.target, args.ets_sample, args.jobs)
+                                                 args.target, args.ets_sample, args.jobs,
+                                                 peak=args.peak, leads=args.lead or (50,))
     print(table.round(3).to_string(index=False))
     print(json.dumps(summary))
     return 0
@@ -139,7 +190,8 @@ def _plan_config(args: argparse.Namespace) -> Any:
 
     base = load_config(args.config).planning if args.config else PlanConfig()
     flags = {"default_reject_rate": ("--default-reject-rate", args.default_reject_rate),
-             "service_level": ("--service-level", args.service_level)}
+             "service_level": ("--service-level", args.service_level),
+             "peak": ("--peak", args.peak)}
     update = {k: v for k, (_, v) in flags.items() if v is not None}
     try:
         return PlanConfig.model_validate({**base.model_dump(), **update})
@@ -155,6 +207,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     cal = _calendar(args)
     cfg = _plan_config(args)
+    cal.check_peak(cfg.peak)
     with open_store(args) as store:
         run = plan_from_store(store, cfg, cal, reject_days=args.reject_days)
     if args.out:
@@ -205,20 +258,33 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="replace the CSV files of an --out folder that is not empty")
     s.set_defaults(handler=_sample)
 
-    f = sub.add_parser("forecast", help="forecast orders, cancellations and net demand")
+    f = sub.add_parser("forecast", help="forecast orders, cancellations and net demand "
+                       "(or any long-format history with --csv)")
     add_db_option(f, creates=False)
+    f.add_argument("--csv", type=ExistingFile("CSV file"),
+                   help="forecast this long-format history (unique_id, ds, y and any "
+                   "regressor columns) instead of the store")
+    f.add_argument("--future", type=ExistingFile("CSV file"),
+                   help="with --csv: the regressors' values for the horizon (unique_id, ds "
+                   "and the history's regressor columns)")
     f.add_argument("--horizon", type=HORIZON, default=60, help="days to forecast")
     _level_arg(f, "level the models run at")
     f.add_argument("--jobs", type=JOBS, default=1, help="statsforecast worker processes")
     f.add_argument("--out", type=OutputFile("CSV file"),
-                   help="also write the SKU forecast to this CSV")
+                   help="also write the forecast to this CSV (with --csv: unique_id, ds, p10, "
+                   "p50, p90, mean)")
+    _peak_arg(f, "mid_autumn")
     _calendar_args(f)
     f.set_defaults(handler=_forecast)
 
-    b = sub.add_parser("backtest", help="rolling-origin backtest over past festivals")
+    b = sub.add_parser("backtest", help="rolling-origin backtest over past peaks")
     add_db_option(b, creates=False)
     b.add_argument("--csv", type=ExistingFile("CSV file"),
-                   help="score a long-format CSV (unique_id, ds, y) instead of the store")
+                   help="score a long-format CSV (unique_id, ds, y and any regressor columns) "
+                   "instead of the store")
+    b.add_argument("--lead", type=IntList(integer(1, 366)), default=None,
+                   help="days before each past peak that forecasts start from "
+                   "(default: 21,14 with --csv; 50 for the store)")
     b.add_argument("--horizon", type=HORIZON, default=60, help="days forecast from each origin")
     _level_arg(b, "level our models run at")
     b.add_argument("--target", default="net", choices=["net", "orders", "cancellations"],
@@ -227,6 +293,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--ets-sample", type=integer(1), default=50,
                    help="series the (slow) AutoETS baseline runs on, a fixed seeded sample")
     b.add_argument("--jobs", type=JOBS, default=1, help="statsforecast worker processes")
+    _peak_arg(b, "mid_autumn")
     _calendar_args(b)
     b.set_defaults(handler=_backtest)
 
@@ -247,5 +314,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="days of line results to measure")
     p.add_argument("--top", type=integer(1), default=10,
                    help="exceptions to print (all of them are in --out and the store)")
+    _peak_arg(p, None)
     _calendar_args(p)
     p.set_defaults(handler=_plan)

@@ -1,16 +1,15 @@
-"""Rolling-origin backtest over past festivals, against seasonal naive and AutoETS.
+"""Rolling-origin backtest of the store's demand over past peaks, against baselines.
 
-For each past Mid-Autumn with at least a year of history before it, the forecast origin is
-``lead`` days before the festival; every method is trained on the days before the origin and
-forecasts ``h`` days. Errors are scored per SKU with MASE (mean absolute error over the
-in-sample mean absolute error of the weekly seasonal naive forecast) and bias (sum of errors
-over sum of actuals, in per cent), for the festival window (the six weeks up to the festival)
-and for the whole horizon; for our forecast also the share of actual days inside its P10..P90
-interval (80% if the intervals are calibrated). Baselines in the same run: ``seasonal_naive``
-(season 7) on every SKU, and ``autoets`` (AutoETS, season 7, no holiday features) on a fixed,
-seeded sample of SKUs because its model search is slow; ``holiday@sample`` scores our
-forecast on that same sample.
-"""
+For each past occurrence of the peak (Mid-Autumn by default) with at least a year of history
+before it, the forecast origin is ``lead`` days before the festival; every method is trained on
+the days before the origin and forecasts ``h`` days. Errors are scored per SKU with MASE (mean
+absolute error over the in-sample mean absolute error of the weekly seasonal naive forecast)
+and bias (sum of errors over sum of actuals, in per cent), for the festival window (the six
+weeks up to the festival) and for the whole horizon; for our forecast also the share of actual
+days inside its P10..P90 interval (80% if the intervals are calibrated). Baselines in the same
+run: ``seasonal_naive`` (season 7) on every SKU, and ``autoets`` (AutoETS, season 7, no holiday
+features) on a fixed, seeded sample of SKUs because its model search is slow;
+``holiday@sample`` scores our forecast on that same sample."""
 
 from __future__ import annotations
 
@@ -20,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from peakline.errors import DataError
-from plant.calendar import HolidayCalendar
+from plant.calendar import HolidayCalendar, festival_label
 from plant.forecast.demand import forecast_demand
 from plant.forecast.features import festival_distance
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["FESTIVAL_WINDOW", "backtest", "festival_origins", "score"]
 
@@ -33,12 +33,12 @@ _TARGETS = {"net": "net", "orders": "orders", "cancellations": "cancel"}
 
 def festival_origins(
     first: pd.Timestamp, last: pd.Timestamp, cal: HolidayCalendar, lead: int = 50,
-    h: int = 60, min_train: int = 365,
+    h: int = 60, min_train: int = 365, peak: str = DEFAULT_PEAK,
 ) -> list[pd.Timestamp]:
-    """First forecast days: ``lead`` days before each Mid-Autumn the history can score."""
+    """First forecast days: ``lead`` days before each peak the history can score."""
     out = []
-    for year in range(first.year, last.year + 1):
-        origin = pd.Timestamp(cal.festival("mid_autumn", year)) - pd.Timedelta(days=lead)
+    for day in cal.occurrences(peak, first.year, last.year):
+        origin = pd.Timestamp(day) - pd.Timedelta(days=lead)
         if origin - pd.Timedelta(days=min_train) >= first and origin + pd.Timedelta(
             days=h - 1
         ) <= last:
@@ -90,17 +90,19 @@ def score(errors: pd.DataFrame, method: str, window: str, scale: pd.Series) -> d
 def backtest(
     history: pd.DataFrame, skus: pd.DataFrame, cal: HolidayCalendar, h: int = 60,
     origins: list[pd.Timestamp] | None = None, level: str = "channel", target: str = "net",
-    ets_sample: int = 50, seed: int = 0, n_jobs: int = 1,
+    ets_sample: int = 50, seed: int = 0, n_jobs: int = 1, peak: str = DEFAULT_PEAK,
 ) -> tuple[pd.DataFrame, dict]:
     """Score the holiday forecaster and both baselines; returns (table, summary)."""
+    cal.check_peak(peak)
     if target not in _TARGETS:
         raise DataError(f"unknown backtest target {target!r}; expected one of {list(_TARGETS)}")
     hist = history.copy()
     hist["ds"] = pd.to_datetime(hist["ds"])
     if origins is None:
-        origins = festival_origins(hist["ds"].min(), hist["ds"].max(), cal, h=h)
+        origins = festival_origins(hist["ds"].min(), hist["ds"].max(), cal, h=h, peak=peak)
     if not origins:
-        raise DataError("history covers no past Mid-Autumn with a year of data before it")
+        raise DataError(f"history covers no past {festival_label(peak)} with a year of data "
+                        "before it")
     ids = sorted(hist["sku"].unique())
     rng = np.random.default_rng(seed)
     ets_ids = sorted(rng.choice(ids, size=min(ets_sample, len(ids)), replace=False).tolist())
@@ -108,7 +110,7 @@ def backtest(
     for origin in origins:
         train = hist[hist["ds"] < origin]
         test = hist[(hist["ds"] >= origin) & (hist["ds"] < origin + pd.Timedelta(days=h))]
-        ours = forecast_demand(train, skus, h, cal, level=level, n_jobs=n_jobs)
+        ours = forecast_demand(train, skus, h, cal, level=level, n_jobs=n_jobs, peak=peak)
         pre = _TARGETS[target]
         ours = ours.rename(columns={f"{pre}_p10": "holiday_p10", f"{pre}_p90": "holiday_p90"})
         long = pd.DataFrame({"unique_id": train["sku"], "ds": train["ds"],
@@ -125,11 +127,12 @@ def backtest(
         scale = (lag - lag.shift(7)).abs().mean()
         merged["origin"] = origin
         merged["scale"] = merged["unique_id"].map(scale)
-        dist = festival_distance(pd.DatetimeIndex(merged["ds"]), cal, "mid_autumn")
+        dist = festival_distance(pd.DatetimeIndex(merged["ds"]), cal, peak)
         merged["festival"] = (dist >= FESTIVAL_WINDOW[0]) & (dist <= FESTIVAL_WINDOW[1])
         frames.append(merged)
     errors = pd.concat(frames, ignore_index=True)
-    return _summarise(errors, ets_ids, origins, target, level)
+    table, summary = _summarise(errors, ets_ids, origins, target, level)
+    return table, {"peak": peak, **summary}
 
 
 def _summarise(errors: pd.DataFrame, ets_ids: list[str], origins: list[pd.Timestamp],

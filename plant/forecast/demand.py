@@ -3,13 +3,14 @@
 Gross orders and cancellations are forecast separately by :class:`HolidayForecaster` at an
 aggregate level (``channel`` by default: brand OEM, retail and e-commerce follow different
 festival curves, and single SKUs of lumpy OEM orders carry little signal), then split to SKUs
-by their shares: the share a SKU had in the last two festival seasons (100 days up to
-Mid-Autumn, the later season weighted double) for days in the coming season, and its share of the
-last ``share_days`` days otherwise. Shares sum to one within a group, so the SKU forecasts add
-up exactly to the group, flavour and total forecasts (:func:`rollup`): the hierarchy is
-coherent by construction for P50 and mean. Quantiles of a sum are not sums of quantiles;
-:func:`rollup` adds them, the comonotone (conservative) case, which is close to the truth in a
-festival season when one error - the size of the festival - moves every SKU together.
+by their shares: the share a SKU had in the last two festival seasons (100 days up to the peak,
+Mid-Autumn by default, the later season weighted double) for days in the coming season, and its
+share of the last ``share_days`` days otherwise. Shares sum to one within a group, so the SKU
+forecasts add up exactly to the group, flavour and total forecasts (:func:`rollup`): the
+hierarchy is coherent by construction for P50 and mean. Quantiles of a sum are not sums of
+quantiles; :func:`rollup` adds them, the comonotone (conservative) case, which is close to the
+truth in a festival season when one error - the size of the festival - moves every SKU
+together.
 
 Net demand: every net quantile subtracts the same ``cancel_p50`` from the order quantile
 (``net_p10 = orders_p10 - cancel_p50`` and so on; cancellations' own spread is small next to the
@@ -31,6 +32,7 @@ from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 from plant.forecast.intervals import apply_bounds, calibration_origins, log_error_bounds
 from plant.forecast.model import HolidayForecaster
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["LEVELS", "forecast_demand", "rollup", "sku_shares"]
 
@@ -58,13 +60,13 @@ def _groups(skus: pd.DataFrame, level: str) -> pd.Series:
 
 def sku_shares(
     history: pd.DataFrame, group: pd.Series, value: str, future: pd.DatetimeIndex,
-    cal: HolidayCalendar, share_days: int = 56,
+    cal: HolidayCalendar, share_days: int = 56, peak: str = DEFAULT_PEAK,
 ) -> pd.DataFrame:
     """Share of each SKU in its group for each future day (columns: sku, ds, share)."""
     hist = history[["sku", "ds", value]].copy()
     hist["group"] = hist["sku"].map(group)
     last = hist["ds"].max()
-    dist = pd.Series(festival_distance(pd.DatetimeIndex(hist["ds"]), cal, "mid_autumn"),
+    dist = pd.Series(festival_distance(pd.DatetimeIndex(hist["ds"]), cal, peak),
                      index=hist.index)
     in_season = (dist >= _SEASON[0]) & (dist <= _SEASON[1])
     season_year = hist["ds"].dt.year
@@ -83,7 +85,7 @@ def sku_shares(
 
     recent_share = share(recent)
     season_share = share(weights > 0, weights) if years else recent_share
-    fut_dist = festival_distance(future, cal, "mid_autumn")
+    fut_dist = festival_distance(future, cal, peak)
     fut_season = (fut_dist >= _SEASON[0]) & (fut_dist <= _SEASON[1])
     skus = group.index.to_numpy()
     rows = np.where(fut_season[:, None], season_share.to_numpy()[None, :],
@@ -97,7 +99,7 @@ def sku_shares(
 
 def forecast_demand(
     history: pd.DataFrame, skus: pd.DataFrame, h: int, cal: HolidayCalendar,
-    level: str = "channel", n_jobs: int = 1, calibrate: bool = True,
+    level: str = "channel", n_jobs: int = 1, calibrate: bool = True, peak: str = DEFAULT_PEAK,
 ) -> pd.DataFrame:
     """Daily SKU forecast of orders, cancellations and net demand with P10/P50/P90 and mean.
 
@@ -119,7 +121,8 @@ def forecast_demand(
     known = skus[skus["sku"].isin(set(hist["sku"]))]
     group = _groups(known, level)
     hist["group"] = hist["sku"].map(group)
-    model = HolidayForecaster(cal, n_jobs=n_jobs)
+    cal.check_peak(peak)
+    model = HolidayForecaster(cal, peak=peak, n_jobs=n_jobs)
     out = _gross_forecast(hist, group, h, cal, model)
     if calibrate:
         out = _calibrate(out, hist, group, h, cal, model)
@@ -139,7 +142,7 @@ def _gross_forecast(hist: pd.DataFrame, group: pd.Series, h: int, cal: HolidayCa
         fc = model.forecast(agg, h)
         future = pd.DatetimeIndex(sorted(fc["ds"].unique()))
         value_for_share = value if hist[value].sum() > 0 else "orders"
-        shares = sku_shares(hist, group, value_for_share, future, cal)
+        shares = sku_shares(hist, group, value_for_share, future, cal, peak=model.peak)
         shares["unique_id"] = shares["sku"].map(group)
         merged = shares.merge(fc, on=["unique_id", "ds"], how="left")
         for stat in _STATS:

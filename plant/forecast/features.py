@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from peakline.errors import ConfigError
 from plant.calendar import HolidayCalendar
+from plant.peaks import DEFAULT_PEAK
 
-__all__ = ["BINS", "calendar_features", "festival_distance"]
+__all__ = ["BINS", "PEAK_BINS", "calendar_features", "festival_bins", "festival_distance"]
 
 #: day bins relative to each festival (inclusive ranges; negative = before the festival)
 BINS: dict[str, list[tuple[int, int]]] = {
@@ -30,6 +32,21 @@ BINS: dict[str, list[tuple[int, int]]] = {
     ],
 }
 _PREFIX = {"mid_autumn": "ma", "dragon_boat": "db", "spring_festival": "sf"}
+#: bins around a peak other than the lunar festivals (Easter, Christmas, a festival of the
+#: events file): the six weeks before it, finer close to the day, and two weeks after
+PEAK_BINS: list[tuple[int, int]] = [
+    (-42, -29), (-28, -15), (-14, -8), (-7, -4), (-3, -2), (-1, -1), (0, 0), (1, 3), (4, 14),
+]
+
+
+def festival_bins(cal: HolidayCalendar,
+                  peak: str = DEFAULT_PEAK) -> dict[str, list[tuple[int, int]]]:
+    """The festivals whose distance bins are features: the lunar ones where the calendar is
+    China's or the peak is one of them, and the peak itself."""
+    bins = dict(BINS) if cal.country == "CN" or peak in BINS else {}
+    if peak not in bins:
+        bins[peak] = PEAK_BINS
+    return bins
 
 
 def _name(code: int) -> str:
@@ -40,19 +57,23 @@ def festival_distance(dates: pd.DatetimeIndex, cal: HolidayCalendar, name: str) 
     """Signed days from each date to the nearest occurrence of festival ``name``."""
     if len(dates) == 0:
         return np.zeros(0, dtype=np.int64)
-    years = range(dates.min().year - 1, dates.max().year + 2)
-    fest = np.array([np.datetime64(cal.festival(name, y), "D") for y in years])
+    days_all = cal.occurrences(name, dates.min().year - 1, dates.max().year + 1)
+    if not days_all:
+        raise ConfigError(f"festival {name!r}: no date near {dates.min().year}-"
+                          f"{dates.max().year} in the events file")
+    fest = np.array([np.datetime64(d, "D") for d in days_all])
     days = dates.values.astype("datetime64[D]")
     diff = (days[:, None] - fest[None, :]).astype(np.int64)
     pick = np.abs(diff).argmin(axis=1)
     return diff[np.arange(len(days)), pick]
 
 
-def calendar_features(dates: pd.DatetimeIndex | pd.Series, cal: HolidayCalendar) -> pd.DataFrame:
+def calendar_features(dates: pd.DatetimeIndex | pd.Series, cal: HolidayCalendar,
+                      peak: str = DEFAULT_PEAK) -> pd.DataFrame:
     """One row per date (index = the dates), one float column per feature.
 
     Columns: weekday dummies ``dow_1..dow_6``, yearly Fourier terms ``year_sin1..cos2``,
-    festival bins (see :data:`BINS`), ``holiday`` (a public holiday of the calendar's
+    festival bins (see :func:`festival_bins`), ``holiday`` (a public holiday of the calendar's
     country more than 14 days from a lunar festival), ``pre_holiday`` (1 to 3 days before
     one), ``pre_festival`` (1 to 5 days before a lunar festival: the cancellation surge),
     and per promotion ``promo_<name>`` plus
@@ -70,13 +91,12 @@ def calendar_features(dates: pd.DatetimeIndex | pd.Series, cal: HolidayCalendar)
         cols[f"year_cos{k}"] = np.cos(k * doy)
     pre_fest = np.zeros(n)
     near_fest = np.zeros(n, dtype=bool)
-    for fest, bins in BINS.items():
+    for fest, bins in festival_bins(cal, peak).items():
         dist = festival_distance(idx, cal, fest)
         near_fest |= np.abs(dist) <= 14
         for lo, hi in bins:
-            cols[f"{_PREFIX[fest]}_{_name(lo)}_{_name(hi)}"] = ((dist >= lo) & (dist <= hi)).astype(
-                float
-            )
+            cols[f"{_PREFIX.get(fest, fest)}_{_name(lo)}_{_name(hi)}"] = (
+                (dist >= lo) & (dist <= hi)).astype(float)
         pre_fest = np.maximum(pre_fest, ((dist >= -5) & (dist <= -1)).astype(float))
     cols["pre_festival"] = pre_fest
     if n:

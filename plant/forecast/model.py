@@ -23,6 +23,7 @@ import pandas as pd
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import calendar_features
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["QUANTILE_COLUMNS", "HolidayForecaster"]
 
@@ -34,6 +35,7 @@ class HolidayForecaster:
     """Fit and forecast many daily series at once (long format ``unique_id, ds, y``)."""
 
     cal: HolidayCalendar
+    peak: str = DEFAULT_PEAK
     ridge: float = 0.1
     n_windows: int = 2
     n_jobs: int = 1
@@ -75,7 +77,7 @@ class HolidayForecaster:
         return frame.sort_values(["unique_id", "ds"], ignore_index=True)
 
     def _design(self, dates: pd.DatetimeIndex, last: pd.Timestamp) -> np.ndarray:
-        feats = calendar_features(dates, self.cal)
+        feats = calendar_features(dates, self.cal, self.peak)
         trend = ((dates - last).days.to_numpy() / 365.25)[:, None]
         return np.hstack([np.ones((len(dates), 1)), trend, feats.to_numpy()])
 

@@ -15,8 +15,9 @@ import pandas as pd
 
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
-from plant.forecast.backtest import backtest
+from plant.forecast.backtest import backtest, festival_origins
 from plant.forecast.demand import forecast_demand
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["ForecastRun", "backtest_into_store", "forecast_into_store"]
 
@@ -31,14 +32,15 @@ class ForecastRun:
 
 
 def forecast_into_store(store: Any, cal: HolidayCalendar, horizon: int, level: str = "channel",
-                        n_jobs: int = 1, country: str = "CN") -> ForecastRun:
+                        n_jobs: int = 1, country: str = "CN",
+                        peak: str = DEFAULT_PEAK) -> ForecastRun:
     """Forecast every SKU ``horizon`` days past the stored history and store the forecast."""
     history, skus = store.demand_history(), store.skus()
     if history.empty:
         raise DataError("no demand history in the store; run `peakline plant import` first")
-    fc = forecast_demand(history, skus, horizon, cal, level=level, n_jobs=n_jobs)
+    fc = forecast_demand(history, skus, horizon, cal, level=level, n_jobs=n_jobs, peak=peak)
     forecast_id = f"fc-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    meta = {"horizon": horizon, "level": level, "country": country,
+    meta = {"horizon": horizon, "level": level, "country": country, "peak": peak,
             "history_end": str(pd.Timestamp(history["ds"].max()).date()),
             "start": str(pd.Timestamp(fc["ds"].min()).date()), "skus": int(fc["sku"].nunique())}
     store.save_forecast(forecast_id, fc, meta)
@@ -47,12 +49,18 @@ def forecast_into_store(store: Any, cal: HolidayCalendar, horizon: int, level: s
 
 def backtest_into_store(store: Any, cal: HolidayCalendar, horizon: int = 60,
                         level: str = "channel", target: str = "net", ets_sample: int = 50,
-                        n_jobs: int = 1) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Backtest the forecaster on the stored history around past festivals; store the table."""
+                        n_jobs: int = 1, peak: str = DEFAULT_PEAK,
+                        leads: tuple[int, ...] = (50,)) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Backtest the forecaster on the stored history around past peaks, ``leads`` days
+    before each; store the table."""
     history, skus = store.demand_history(), store.skus()
     if history.empty:
         raise DataError("no demand history in the store; run `peakline plant import` first")
+    days = pd.to_datetime(history["ds"])
+    origins = sorted({o for lead in leads for o in festival_origins(
+        days.min(), days.max(), cal, lead=lead, h=horizon, peak=peak)})
     table, summary = backtest(history, skus, cal, h=horizon, level=level, target=target,
-                              ets_sample=ets_sample, n_jobs=n_jobs)
+                              ets_sample=ets_sample, n_jobs=n_jobs, peak=peak,
+                              origins=origins or None)
     store.save_backtest(f"bt-{uuid.uuid4().hex[:8]}", table, summary)
     return table, summary

@@ -51,7 +51,8 @@ def test_festival_event_shifts_the_date(tmp_path: Path) -> None:
     ("date,name\n2025-01-01,x\n", "missing column"),
     ("date,name,kind\n01/02/2025,x,promotion\n", "row 2, column date"),
     ("date,name,kind\n2025-01-01,x,promotion\n2025-01-02,y,party\n", "row 3, column kind"),
-    ("date,name,kind\n2025-01-01,lantern,festival\n", "row 2, column name"),
+    ("date,name,kind\n2025-01-01,Lantern Fest,festival\n", "row 2, column name"),
+    ("date,name,kind\n2025-01-01,,festival\n", "row 2, column name"),
     ("date,name,kind,days_before\n2025-01-01,x,promotion,-2\n", "row 2, column days_before"),
 ])
 def test_bad_events_csv_names_row_and_column(tmp_path: Path, body: str, message: str) -> None:

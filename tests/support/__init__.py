@@ -13,4 +13,6 @@ One of each, so a fix lands everywhere:
   plant config.
 - :mod:`support.replay`: a replaying node's results against the offline reference, and its
   outbox read from outside.
+- :mod:`support.sales`: ``shop_history``, synthetic daily shop sales with closures,
+  promotions and an Easter rush, for the forecast tests.
 """

@@ -1,0 +1,110 @@
+"""Forecasting any long-format history: regressors, closures, intervals, refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from support.sales import shop_history
+
+from peakline.errors import DataError
+from plant.calendar import HolidayCalendar
+from plant.forecast.longform import forecast_long
+from plant.forecast.panel import infer_open
+
+H = 28
+CUT = pd.Timestamp("2023-03-19")  # 14 days before Easter 2023 (04-09)
+
+
+@pytest.fixture(scope="module")
+def shops() -> pd.DataFrame:
+    return shop_history()
+
+
+@pytest.fixture(scope="module")
+def easter_forecast(shops: pd.DataFrame) -> pd.DataFrame:
+    train = shops[shops["ds"] < CUT]
+    future = shops[(shops["ds"] >= CUT) & (shops["ds"] < CUT + pd.Timedelta(days=H))]
+    return forecast_long(train, H, HolidayCalendar("DE"), peak="easter",
+                         future=future[["unique_id", "ds", "promo"]])
+
+
+def test_forecast_columns_order_and_closures(easter_forecast: pd.DataFrame,
+                                             shops: pd.DataFrame) -> None:
+    fc = easter_forecast
+    assert list(fc.columns[:6]) == ["unique_id", "ds", "p10", "p50", "p90", "mean"]
+    assert len(fc) == 5 * H and fc["ds"].min() == CUT
+    assert (fc["p10"] <= fc["p50"]).all() and (fc["p50"] <= fc["p90"]).all()
+    assert (fc[["p10", "p50", "p90", "mean"]] >= 0).all().all()
+    # Sundays and Good Friday / Easter Monday are closed: forecast as zero, not as demand
+    ds = pd.to_datetime(fc["ds"])
+    closed = (ds.dt.dayofweek == 6) | ds.isin(pd.to_datetime(["2023-04-07", "2023-04-10"]))
+    assert (fc.loc[closed, ["p90", "mean"]] == 0).all().all()
+    assert (fc.loc[~closed, "p50"] > 0).all()
+
+
+def test_forecast_beats_seasonal_naive_and_its_mean_is_unbiased(
+    easter_forecast: pd.DataFrame, shops: pd.DataFrame,
+) -> None:
+    actual = shops.merge(easter_forecast, on=["unique_id", "ds"])
+    last_week = shops[(shops["ds"] >= CUT - pd.Timedelta(days=7)) & (shops["ds"] < CUT)]
+    naive = actual[["unique_id", "ds"]].assign(dow=actual["ds"].dt.dayofweek).merge(
+        last_week.assign(dow=last_week["ds"].dt.dayofweek)[["unique_id", "dow", "y"]]
+        .rename(columns={"y": "naive"}), on=["unique_id", "dow"])
+    actual = actual.merge(naive[["unique_id", "ds", "naive"]], on=["unique_id", "ds"])
+    mae_ours = (actual["p50"] - actual["y"]).abs().mean()
+    mae_naive = (actual["naive"] - actual["y"]).abs().mean()
+    assert mae_ours < 0.7 * mae_naive
+    bias = actual["mean"].sum() / actual["y"].sum() - 1
+    assert abs(bias) < 0.08
+    # the week before Easter is the rush: the forecast sees it coming
+    rush = actual[(actual["ds"] >= "2023-04-03") & (actual["ds"] <= "2023-04-06")]
+    before = actual[(actual["ds"] >= "2023-03-20") & (actual["ds"] <= "2023-03-23")]
+    assert rush["p50"].sum() > 1.4 * before["p50"].sum()
+    inside = ((actual["y"] >= actual["p10"]) & (actual["y"] <= actual["p90"]))
+    open_days = actual["y"] > 0
+    assert 0.6 <= inside[open_days].mean() <= 0.97
+
+
+def test_closures_are_inferred_from_zero_weekdays_and_holidays() -> None:
+    days = pd.date_range("2024-01-01", periods=120)
+    y = np.where(days.dayofweek == 6, 0.0, 10.0)[:, None].repeat(2, axis=1)
+    y[10, 1] = 0.0  # a one-off zero is demand, not a closure
+    is_open = infer_open(y, days, {days[40].date(), days[80].date()}, 127)
+    sundays = np.flatnonzero(pd.date_range("2024-01-01", periods=127).dayofweek == 6)
+    assert not is_open[sundays].any()
+    assert is_open[10, 1]
+
+
+def _refusal(history: pd.DataFrame, match: str, future: pd.DataFrame | None = None) -> None:
+    with pytest.raises(DataError, match=match):
+        forecast_long(history, H, HolidayCalendar("DE"), peak="easter", future=future)
+
+
+def test_bad_histories_name_the_series_and_the_column(shops: pd.DataFrame) -> None:
+    small = shops[shops["ds"] >= "2022-01-01"].drop(columns="promo")
+    gap = small.drop(index=small.index[(small["unique_id"] == "shop1")
+                                       & (small["ds"] == "2022-05-05")])
+    _refusal(gap, r"series 'shop1', column 'ds': no rows between 2022-05-04 and 2022-05-06")
+    dup = pd.concat([small, small[small["unique_id"] == "shop2"].iloc[[7]]])
+    _refusal(dup, r"series 'shop2', column 'ds': 2022-01-08 is given twice")
+    neg = small.copy()
+    neg.loc[neg.index[(neg["unique_id"] == "shop3")][4], "y"] = -2.0
+    _refusal(neg, r"series 'shop3', column 'y': negative sales \(-2\) on 2022-01-05")
+    short = small[(small["unique_id"] != "shop4") | (small["ds"] >= "2023-05-01")]
+    _refusal(short, r"series 'shop4', column 'ds': 61 days of history, fewer than the 99 a 28-day")
+
+
+def test_regressors_need_their_future_values(shops: pd.DataFrame) -> None:
+    small = shops[shops["ds"] >= "2022-06-01"]
+    _refusal(small, r"regressor 'promo' .* future values are missing")
+    future = pd.DataFrame({"unique_id": "shop0", "ds": pd.date_range("2023-07-01", periods=H),
+                           "promo": 0.0})
+    _refusal(small, r"series 'shop1', column 'promo': no value for 2023-07-01", future)
+
+
+def test_unknown_peak_is_refused(shops: pd.DataFrame) -> None:
+    from peakline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown peak 'eastr'"):
+        forecast_long(shops, H, HolidayCalendar("DE"), peak="eastr")
