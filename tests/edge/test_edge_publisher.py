@@ -186,3 +186,46 @@ def test_resends_of_one_message_back_off() -> None:
         waits.append(next(t for t in range(1, 1000) if f.resend_due(f.sent + t, 10.0)))
         f.sent, f.resends = f.sent + waits[-1], f.resends + 1
     assert waits == [10, 20, 40, 80, 160, 160]
+
+
+def test_wrong_acks_delete_nothing_and_vanished_rows_end_their_resends(
+    broker: Mosquitto, outbox: Outbox,
+) -> None:
+    """The delivery-error paths: acks that are malformed, for another node or another boot
+    are ignored; a partial ack deletes only what it covers and the rest is resent; rows that
+    left the outbox meanwhile (dropped by its bound, or acked) end their flight."""
+    from peakline.wire import PlantAck, dump_payload
+
+    results = f"peakline/v1/s1/{NODE.line}/{NODE.node}/results"
+    seen = Recorder(broker.port, [results])
+    pub = Publisher(NODE, _link(broker.port, resend_after_s=1.0, require_plant_online=False),
+                    outbox, "boot-a", "m:1")
+    pub.start()
+    try:
+        outbox.store("boot-a", [draft(i) for i in range(10)])
+        wait_until("the first send", lambda: pub.stats.sent == 10, 10)
+        ack = pub.t_ack
+
+        def send_ack(payload: bytes) -> None:
+            info = seen.client.publish(ack, payload, qos=1)
+            info.wait_for_publish(5)
+
+        send_ack(b"not json at all")
+        send_ack(dump_payload(PlantAck(site="s1", line="l2", node="n1", boot_id="boot-a",
+                                       acked_seq=10, ts=time.time())))  # another line's cam
+        send_ack(dump_payload(PlantAck(site="s1", line="l1", node="n1", boot_id="boot-x",
+                                       acked_seq=10, ts=time.time())))  # another boot
+        send_ack(dump_payload(PlantAck(site="s1", line="l1", node="n1", boot_id="boot-a",
+                                       acked_seq=4, ts=time.time())))
+        wait_until("the partial ack", lambda: pub.stats.acked == 4, 10)
+        assert outbox.backlog == 6  # the wrong acks deleted nothing
+        wait_until("a resend of the unacknowledged rest", lambda: pub.stats.resent >= 6, 10)
+        resent = [m for m in seen.messages if b'"historical":true' in m.payload]
+        assert resent
+        # the rest leaves the outbox without this link (as the bound drops rows): the next
+        # resend finds no rows and ends the flight instead of resending for ever
+        outbox.ack("boot-a", 10)
+        wait_until("the flight to end", lambda: pub.unacked == 0, 10)
+    finally:
+        pub.stop(0)
+        seen.close()
