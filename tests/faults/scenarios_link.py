@@ -111,6 +111,8 @@ def last_will(workdir: Path, keepalive_s: int = 2, rounds: int = 2) -> Tally:
         out.extra["keepalive_s"] = keepalive_s
         out.extra["will_s_max"] = round(max(seen), 2)
         out.extra["will_stored_s_max"] = round(max(stored), 2)
+        out.extra["will_plant_s_max"] = round(max(b - a for a, b in zip(seen, stored,
+                                                                       strict=True)), 2)
         out.extra["will_keepalives"] = round(max(stored) / keepalive_s, 2)
         return out
 
