@@ -1,7 +1,8 @@
 """A seeded, realistic sample ERP data set for a mooncake factory.
 
 :func:`generate` returns every CSV of the data contract (``skus``, ``demand``, ``open_orders``,
-``inventory``, ``materials``, ``bom``, ``lines``, ``suppliers``, ``supplier_items``, and the
+``inventory``, ``materials``, ``bom``, ``lines``, ``suppliers``, ``supplier_items``, ``prices``,
+and the
 web shop's order lines ``shop_orders``, see :mod:`peakline.demo.sample_orders`) as DataFrames;
 :func:`write` saves them.
 The same seed gives the same data, byte for byte. The demand model is documented in
@@ -31,6 +32,7 @@ from peakline.demo.sample_master import (
     sku_table,
 )
 from peakline.demo.sample_orders import shop_orders
+from peakline.demo.sample_prices import price_history
 from peakline.demo.sample_suppliers import supplier_items_table, suppliers_table
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
@@ -171,6 +173,7 @@ def generate(
         "lines": lines_table(),
         "suppliers": suppliers_table(),
         "supplier_items": supplier_items_table(skus, demand),
+        "prices": price_history(materials_table(skus), end, years, seed, cal),
     }
     if shop:
         data["shop_orders"] = shop_orders(demand, skus, cal, seed)

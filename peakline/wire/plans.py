@@ -27,6 +27,7 @@ class PlanKind(StrEnum):
     PURCHASES = "purchases"
     PACKAGING = "packaging"
     EXCEPTIONS = "exceptions"
+    BUY_AHEAD = "buy_ahead"
 
 
 #: every plan kind, in the order a plant manager reads them

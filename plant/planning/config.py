@@ -62,3 +62,13 @@ class PlanConfig(Section):
     material_cover_days: int = Field(
         default=28, ge=1, description="days of need one material order covers at most"
     )
+    holding_cost_rate: float = Field(
+        default=0.25, ge=0, le=5,
+        description="cost of holding stock a year, as a share of its value (capital, storage, "
+        "insurance): what buying a material ahead of its order-by date costs",
+    )
+    storage_limits: dict[str, float] = Field(
+        default_factory=dict,
+        description="per material: the most the plant's store can hold (in the item's unit); "
+        "buying ahead stays within it (an item not named has no limit)",
+    )

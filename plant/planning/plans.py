@@ -26,6 +26,8 @@ from plant.forecast.demand import rollup
 from plant.planning.config import PlanConfig
 from plant.planning.inventory import finished_goods, material_orders
 from plant.planning.production import production_plan
+from plant.prices.alerts import alert_exceptions
+from plant.prices.report import price_plan
 from plant.suppliers.shortfall import shortfall_exceptions
 from plant.suppliers.split import assign_suppliers
 
@@ -159,6 +161,7 @@ def build_plans(
             "qty": float(binding["qty"].iloc[0])},
     }
     exc = exceptions(short, orders, prod, bom, skus, inventory, start, festival)
+    purchases_all = orders
     supplier_items = data.get("supplier_items")
     if supplier_items is not None and len(supplier_items) and len(orders):
         orders, gaps = assign_suppliers(orders, supplier_items, data.get("supplier_replies"))
@@ -169,6 +172,14 @@ def build_plans(
             extra = shortfall_exceptions(gaps, prod, bom, skus)
             exc = pd.concat([exc, extra], ignore_index=True).sort_values(
                 ["value_at_risk", "date"], ascending=[False, True], ignore_index=True)
+    prices = data.get("prices")
+    calls, price_expl, alerts = price_plan(
+        prices if prices is not None else pd.DataFrame(columns=["item", "date", "price"]),
+        purchases_all, materials, fc, start, cal, cfg,
+        inventory.set_index("item")["on_hand"].astype(float).to_dict())
+    if len(alerts):
+        exc = pd.concat([exc, alert_exceptions(alerts, calls)], ignore_index=True).sort_values(
+            ["value_at_risk", "date"], ascending=[False, True], ignore_index=True)
     exc_expl = {
         "count": len(exc), "value_at_risk": float(exc["value_at_risk"].sum()),
         "ranking": "value at risk (boxes that may not ship x price), then date",
@@ -178,4 +189,5 @@ def build_plans(
         if len(orders) else orders
     return {PlanKind.PRODUCTION: (prod, prod_expl), PlanKind.INVENTORY: (fg, inv_expl),
             PlanKind.MATERIALS: (items, mat_expl), PlanKind.PURCHASES: (purchases, purchase_expl),
-            PlanKind.PACKAGING: (pack, pack_expl), PlanKind.EXCEPTIONS: (exc, exc_expl)}
+            PlanKind.PACKAGING: (pack, pack_expl), PlanKind.EXCEPTIONS: (exc, exc_expl),
+            PlanKind.BUY_AHEAD: (calls, price_expl)}

@@ -61,7 +61,7 @@ def plan_from_store(store: Any, cfg: PlanConfig, cal: HolidayCalendar,
             "inventory": store.inventory(), "materials": store.materials(),
             "bom": store.bom(), "lines": store.lines(),
             "supplier_items": store.supplier_items(),
-            "supplier_replies": store.supplier_replies()}
+            "supplier_replies": store.supplier_replies(), "prices": store.prices()}
     start = pd.Timestamp(fc["ds"].min()).date()
     plans = build_plans(fc, data, start, cal, store.reject_rate(days=reject_days), cfg)
     forecast_id = str(meta.get("id") or meta.get("forecast_id"))
