@@ -54,11 +54,16 @@ class PlantService:
                                          synchronous=config.plant.sqlite_synchronous)
         self.store.thumbnails_per_node = config.ingest.thumbnails_per_node
         ing = config.ingest
+        nodes = ProvisionedNodes(Path(ing.provisioned_acl)) if ing.provisioned_acl else None
+        if nodes is not None and not len(nodes):
+            log.warning("ingest.provisioned_acl: %s lists no camera node yet; results are "
+                        "dead letters until nodes are provisioned (peakline plant provision "
+                        "node)", ing.provisioned_acl)
         self.ingest = Ingestor(
             self.store, self.site, self._on_commit,
             max_batch=ing.max_batch_messages, flush_ms=ing.flush_interval_ms,
             queue_max=ing.queue_max, parse_workers=ing.workers(),
-            nodes=ProvisionedNodes(Path(ing.provisioned_acl)) if ing.provisioned_acl else None,
+            nodes=nodes,
             erp=self._apply_erp if config.erp.enabled else None,
             replies=self._apply_reply if config.erp.enabled else None,
         )

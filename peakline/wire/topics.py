@@ -124,8 +124,11 @@ class Topics:
         self.base = f"{ROOT}/{site}"
 
     def node(self, line: str, node: str, leaf: NodeLeaf) -> str:
-        """``peakline/v1/<site>/<line>/<node>/<leaf>``."""
+        """``peakline/v1/<site>/<line>/<node>/<leaf>``; a reserved line name is refused."""
         _check_name(line, "line")
+        if line in RESERVED_NAMES:
+            raise WireError(f"line name {line!r} is reserved for the plant's own topics "
+                            f"({', '.join(sorted(RESERVED_NAMES))}); choose another")
         _check_name(node, "node")
         return f"{self.base}/{line}/{node}/{NodeLeaf(leaf).value}"
 

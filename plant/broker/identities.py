@@ -2,11 +2,13 @@
 
 ``peakline plant provision`` uses this module to give each camera node its own username and a
 strong random password (hashed into Mosquitto's password file by ``mosquitto_passwd``), and an
-ACL block that lets it publish only under ``peakline/v1/<site>/<line>/<node>/#`` and read only
-its own ``cmd``, the plant's status and its own acks. The plant service gets one identity per
-site that reads every topic of the site and writes acks, status, plans and node commands; the
-ERP bridge gets one that writes the site's ``erp/#`` inputs and reads its plans. Each supplier
-gets one that reads only its own feed and publishes only its own replies.
+ACL block that lets it publish only its own ``peakline/v1/<site>/<line>/<node>/{status,
+results,metrics,rejects}`` (no line may be called ``plant``, ``erp``, ``plans`` or
+``suppliers``) and read only its own ``cmd``, the plant's status and its own acks. The plant
+service gets one identity per site that reads every topic of the site and writes acks,
+status, plans and node commands; the ERP bridge gets one that writes the site's ``erp/#``
+inputs and reads its plans. Each supplier gets one that reads only its own feed and
+publishes only its own replies.
 
 The plant refuses results from nodes that are not provisioned (:class:`ProvisionedNodes`, used
 by ``plant.ingest.classify`` when ``ingest.provisioned_acl`` is set). Secrets are generated here,
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peakline.errors import ConfigError
-from peakline.wire import NodeLeaf, Topics
+from peakline.wire import NODE_UPLINK, ROOT, NodeLeaf, Topics
 from plant.broker.files import AclFile, PasswdFile, write_secret
 
 __all__ = [
@@ -79,7 +81,8 @@ def supplier_identity(site: str, supplier: str) -> str:
 
 
 def node_acl(site: str, line: str, node: str, extra_write: Sequence[str] = ()) -> list[str]:
-    """ACL lines: publish under its own subtree; read its commands, plant status and its acks.
+    """ACL lines: publish exactly its own leaves (status, results, metrics, rejects); read its
+    commands, the plant status and its own acks.
 
     ``extra_write`` adds exact topics (no wildcards) outside the subtree, for an MQTT reject
     actuator whose PLC gateway listens elsewhere.
@@ -88,8 +91,11 @@ def node_acl(site: str, line: str, node: str, extra_write: Sequence[str] = ()) -
     for topic in extra_write:
         if not topic or any(c in topic for c in "+#\n\r\0") or topic.startswith("$"):
             raise ConfigError(f"--allow-write takes exact topics without wildcards: {topic!r}")
+        if topic.split("/")[0] == ROOT.split("/")[0]:
+            raise ConfigError(f"--allow-write {topic!r}: the {ROOT}/ tree is Peakline's own; "
+                              "a reject gateway topic must be outside it")
     return [
-        f"topic write {t.base}/{line}/{node}/#",
+        *(f"topic write {t.node(line, node, leaf)}" for leaf in NODE_UPLINK),
         *(f"topic write {topic}" for topic in extra_write),
         f"topic read {t.node(line, node, NodeLeaf.CMD)}",
         f"topic read {t.plant_status}",

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.credentials import Identities, Pki, broker_auth_lines, make_identities, make_pki
 
 from plant.broker.process import Mosquitto
-
-from .credentials import Identities, Pki, broker_auth_lines, make_identities, make_pki
 
 
 @pytest.fixture

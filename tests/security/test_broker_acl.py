@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.credentials import Identities, login
 from support.mqtt import Recorder
 
 from plant.broker import identities as security
 from plant.broker.process import Mosquitto
-
-from .credentials import Identities, login
 
 NOT_AUTHORIZED = 0x87
 

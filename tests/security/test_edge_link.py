@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from support.credentials import Identities, login
 from support.mqtt import Recorder
 from support.payloads import draft
 from support.waiting import wait_until
@@ -16,8 +17,6 @@ from edge.outbox import Outbox
 from edge.publisher import Publisher
 from peakline.wire import NodeId, PlantAck, PlantStatus, ResultsBatch, dump_payload, parse_payload
 from plant.broker.process import Mosquitto
-
-from .credentials import Identities, login
 
 
 @contextlib.contextmanager

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.credentials import SHIPPED_BROKER as SHIPPED
+from support.credentials import Identities, Pki, login, shipped_mosquitto
 from support.mqtt import Recorder
-from support.paths import REPO
-
-from peakline.procs import free_port, wait_for_port
-
-from .credentials import Identities, Pki, login, make_identities, make_pki
-
-SHIPPED = REPO / "configs" / "mosquitto" / "mosquitto.conf"
 
 
 def _settings(text: str) -> dict[str, list[str]]:
@@ -41,39 +33,8 @@ def test_shipped_settings() -> None:
 @pytest.fixture
 def shipped_broker(tmp_path: Path) -> Iterator[tuple[int, int, Identities, Pki]]:
     """Mosquitto running the shipped file, with paths and ports moved into tmp_path."""
-    if shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None:
-        pytest.fail("mosquitto is not installed")
-    pki, ids = make_pki(tmp_path), make_identities(tmp_path)
-    plain, tls = free_port(), free_port()
-    moves = {
-        "/etc/mosquitto/peakline/passwd": str(ids.passwd),
-        "/etc/mosquitto/peakline/acl": str(ids.acl),
-        "/etc/mosquitto/peakline/certs/ca.crt": str(pki.ca),
-        "/etc/mosquitto/peakline/certs/server.crt": str(pki.cert),
-        "/etc/mosquitto/peakline/certs/server.key": str(pki.key),
-        "/var/lib/mosquitto/": f"{tmp_path}/",
-        "listener 1883 127.0.0.1": f"listener {plain} 127.0.0.1",
-        "listener 8883": f"listener {tls} 127.0.0.1",
-        "log_dest syslog": "log_dest stderr",
-    }
-    text = SHIPPED.read_text()
-    for old, new in moves.items():
-        assert old in text, f"shipped config no longer has {old!r}; update this test"
-        text = text.replace(old, new)
-    if os.geteuid() == 0:
-        text += "user root\n"
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(text)
-    log = (tmp_path / "mosquitto.log").open("wb")
-    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=log)
-    try:
-        wait_for_port(plain)
-        wait_for_port(tls)
-        yield plain, tls, ids, pki
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+    with shipped_mosquitto(tmp_path) as b:
+        yield b.plain, b.tls, b.ids, b.pki
 
 
 def test_shipped_broker_refuses_anonymous_and_confines_nodes(

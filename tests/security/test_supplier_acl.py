@@ -6,12 +6,11 @@ import os
 import signal
 import time
 
+from support.credentials import Identities, login
 from support.mqtt import Recorder
 
 from plant.broker import identities as security
 from plant.broker.process import Mosquitto
-
-from .credentials import Identities, login
 
 NOT_AUTHORIZED = 0x87
 FEED_A = "peakline/v1/s1/suppliers/acme/feed"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.credentials import Identities, Pki, broker_auth_lines, login
 from support.mqtt import Recorder
 from support.payloads import draft
 from support.waiting import wait_until
@@ -17,8 +18,6 @@ from edge.outbox import Outbox
 from edge.publisher import Publisher
 from peakline.wire import NodeId, PlantStatus, ResultsBatch, dump_payload, parse_payload
 from plant.broker.process import Mosquitto
-
-from .credentials import Identities, Pki, broker_auth_lines, login
 
 
 @pytest.fixture

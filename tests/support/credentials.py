@@ -1,16 +1,38 @@
-"""Helpers for the security tests: identity records, broker auth lines, a test PKI."""
+"""Helpers for the security and attack tests: identity records, broker auth lines, a test PKI,
+and Mosquitto running the shipped configuration."""
 
 from __future__ import annotations
 
-__all__ = ["Identities", "Pki", "broker_auth_lines", "login", "make_identities", "make_pki"]
+__all__ = [
+    "SHIPPED_BROKER",
+    "Identities",
+    "Pki",
+    "ShippedBroker",
+    "broker_auth_lines",
+    "login",
+    "make_identities",
+    "make_pki",
+    "shipped_mosquitto",
+]
 
 import datetime as dt
 import ipaddress
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from peakline.procs import free_port, wait_for_port
 from plant.broker import identities as security
+from support.paths import REPO
 
 
 @dataclass
@@ -129,3 +151,62 @@ def make_pki(tmp_path: Path) -> Pki:
     out.ca.write_bytes(ca_cert.public_bytes(pem))
     out.other_ca.write_bytes(other_cert.public_bytes(pem))
     return out
+
+
+SHIPPED_BROKER = REPO / "configs" / "mosquitto" / "mosquitto.conf"
+
+
+@dataclass
+class ShippedBroker:
+    """Mosquitto on the shipped config: its plain and TLS ports, identities, PKI, process."""
+
+    plain: int
+    tls: int
+    ids: Identities
+    pki: Pki
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def reload(self) -> None:
+        """What ``systemctl reload mosquitto`` does: re-read the password and ACL files."""
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+
+
+@contextmanager
+def shipped_mosquitto(tmp_path: Path) -> Iterator[ShippedBroker]:
+    """Mosquitto running the shipped file, with paths and ports moved into ``tmp_path``."""
+    if shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None:
+        pytest.fail("mosquitto is not installed")
+    pki, ids = make_pki(tmp_path), make_identities(tmp_path)
+    plain, tls = free_port(), free_port()
+    moves = {
+        "/etc/mosquitto/peakline/passwd": str(ids.passwd),
+        "/etc/mosquitto/peakline/acl": str(ids.acl),
+        "/etc/mosquitto/peakline/certs/ca.crt": str(pki.ca),
+        "/etc/mosquitto/peakline/certs/server.crt": str(pki.cert),
+        "/etc/mosquitto/peakline/certs/server.key": str(pki.key),
+        "/var/lib/mosquitto/": f"{tmp_path}/",
+        "listener 1883 127.0.0.1": f"listener {plain} 127.0.0.1",
+        "listener 8883": f"listener {tls} 127.0.0.1",
+        "log_dest syslog": "log_dest stderr",
+    }
+    text = SHIPPED_BROKER.read_text()
+    for old, new in moves.items():
+        assert old in text, f"shipped config no longer has {old!r}; update this helper"
+        text = text.replace(old, new)
+    if os.geteuid() == 0:
+        text += "user root\n"
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(text)
+    log_path = tmp_path / "mosquitto.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=log)
+    try:
+        wait_for_port(plain)
+        wait_for_port(tls)
+        yield ShippedBroker(plain, tls, ids, pki, proc, log_path)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
