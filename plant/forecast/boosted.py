@@ -34,6 +34,8 @@ __all__ = ["BoostedForecaster"]
 
 _QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 _MIN_ORIGINS = 8
+#: origins every fit learns from at least (spread over the history)
+_SPREAD = 60
 
 
 def _seasonal_naive(panel: Panel, origin: int, h: int) -> np.ndarray:
@@ -78,18 +80,23 @@ class BoostedForecaster:
         origins = np.arange(first, last + 1)
         if len(origins) == 0:
             return pd.DataFrame(), np.zeros(0)
-        per_origin = n_series * h
-        keep = max(1, min(len(origins), self.max_rows // max(1, per_origin)))
+        # at least _SPREAD origins (every season seen), with a random part of the series
+        # each when there are many series, so the rows stay within max_rows
+        keep = min(len(origins), max(_SPREAD, self.max_rows // max(1, n_series * h)))
+        per_origin = max(1, min(n_series, self.max_rows // (keep * h)))
         rng = np.random.default_rng(self.seed)
         origins = np.sort(rng.choice(origins, size=keep, replace=False))
         frames, targets = [], []
         for o in origins:
             x, level = fm.rows(int(o), h)
             y = fm.y[o:o + h]
-            target = (y / np.where(level > 0, level, np.nan)[None, :]).reshape(-1)
+            target = (y / np.where(level > 0, level, np.nan)[None, :])
             ok = np.isfinite(target)
-            frames.append(x[ok])
-            targets.append(target[ok])
+            if per_origin < n_series:
+                ok[:, ~np.isin(np.arange(n_series),
+                               rng.choice(n_series, per_origin, replace=False))] = False
+            frames.append(x[ok.reshape(-1)])
+            targets.append(target.reshape(-1)[ok.reshape(-1)])
         return pd.concat(frames, ignore_index=True), np.concatenate(targets)
 
     def _fit_models(self, x: pd.DataFrame, target: np.ndarray) -> dict:

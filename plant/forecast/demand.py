@@ -32,6 +32,7 @@ from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 from plant.forecast.intervals import apply_bounds, calibration_origins, log_error_bounds
 from plant.forecast.model import HolidayForecaster
+from plant.forecast.per_sku import boosted_sku_forecast
 from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["LEVELS", "forecast_demand", "rollup", "sku_shares"]
@@ -100,6 +101,7 @@ def sku_shares(
 def forecast_demand(
     history: pd.DataFrame, skus: pd.DataFrame, h: int, cal: HolidayCalendar,
     level: str = "channel", n_jobs: int = 1, calibrate: bool = True, peak: str = DEFAULT_PEAK,
+    future: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Daily SKU forecast of orders, cancellations and net demand with P10/P50/P90 and mean.
 
@@ -107,7 +109,10 @@ def forecast_demand(
     last one or two years (:mod:`plant.forecast.intervals`); it costs a fit per year.
 
     ``history`` has columns ``sku, ds, orders, cancellations``; the result has ``sku, ds`` and
-    ``{orders,cancel,net}_{p10,p50,p90,mean}``.
+    ``{orders,cancel,net}_{p10,p50,p90,mean}``. At ``level="sku"`` each SKU is a series of
+    the global boosted model (:mod:`plant.forecast.per_sku`): further numeric columns of the
+    history are known-in-advance regressors of its orders, their values for the horizon in
+    ``future`` (``sku, ds`` and the same columns).
     """
     missing = {"sku", "ds", "orders", "cancellations"} - set(history.columns)
     if missing:
@@ -122,10 +127,13 @@ def forecast_demand(
     group = _groups(known, level)
     hist["group"] = hist["sku"].map(group)
     cal.check_peak(peak)
-    model = HolidayForecaster(cal, peak=peak, n_jobs=n_jobs)
-    out = _gross_forecast(hist, group, h, cal, model)
-    if calibrate:
-        out = _calibrate(out, hist, group, h, cal, model)
+    if level == "sku":
+        out = boosted_sku_forecast(hist, h, cal, peak, future)
+    else:
+        model = HolidayForecaster(cal, peak=peak, n_jobs=n_jobs)
+        out = _gross_forecast(hist, group, h, cal, model)
+        if calibrate:
+            out = _calibrate(out, hist, group, h, cal, model)
     for q in ("p10", "p50", "p90"):
         out[f"net_{q}"] = out[f"orders_{q}"] - out["cancel_p50"]
     out["net_mean"] = out["orders_mean"] - out["cancel_mean"]

@@ -31,7 +31,9 @@ def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: set, n_all: int
     """Open days ``(n_all, series)`` from a history ``y`` ``(len(dates), series)`` without an
     ``open`` column: a weekday that was zero on 80% or more of its last 12 occurrences is
     closed (a shop shut on Sundays), and so are public holidays for a series that sold
-    nothing on half or more of its past ones. Other zeros are demand."""
+    nothing on half or more of its past ones. Only a series that sells on most ordinary days
+    (zero on under a fifth of the weekdays it keeps open) has closures: in a lumpy series
+    (orders twice a season) zeros are demand, not closures. Other zeros are demand."""
     n_hist, n_series = y.shape
     all_dates = pd.date_range(dates[0], periods=n_all, freq="D")
     seen = ~np.isnan(y)
@@ -40,17 +42,24 @@ def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: set, n_all: int
     dow_hist = dates.dayofweek.to_numpy()
     dow_all = all_dates.dayofweek.to_numpy()
     recent = np.arange(n_hist) >= n_hist - 84
+    closed_dow = np.zeros((7, n_series), dtype=bool)
     for d in range(7):
         rows = (dow_hist == d) & recent
         if rows.sum() >= 4:
-            closed = zero[rows].sum(axis=0) >= 0.8 * np.maximum(seen[rows].sum(axis=0), 4)
-            is_open[np.ix_(dow_all == d, closed)] = False
+            closed_dow[d] = zero[rows].sum(axis=0) >= 0.8 * np.maximum(seen[rows].sum(axis=0), 4)
+    kept = ~closed_dow[dow_hist]  # (n_hist, series): the weekdays a series keeps open
+    observed = (seen & kept).sum(axis=0)
+    zero_rate = np.where(observed > 0, (zero & kept).sum(axis=0) / np.maximum(observed, 1), 1.0)
+    regular = (zero_rate < 0.2) & ((~closed_dow).sum(axis=0) >= 3)
+    closed_dow &= regular[None, :]
+    for d in range(7):
+        is_open[np.ix_(dow_all == d, closed_dow[d])] = False
     hol_days = np.array(sorted(holidays), dtype="datetime64[D]")
     hol_all = np.isin(all_dates.values.astype("datetime64[D]"), hol_days)
     hol_hist = hol_all[:n_hist]
     if hol_hist.sum() >= 2:
         closed = zero[hol_hist].sum(axis=0) >= 0.5 * np.maximum(seen[hol_hist].sum(axis=0), 2)
-        is_open[np.ix_(hol_all, closed)] = False
+        is_open[np.ix_(hol_all, closed & regular)] = False
     # a day that sold something was open, whatever the pattern says
     is_open[:n_hist] |= ~zero
     return is_open

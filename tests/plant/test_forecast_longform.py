@@ -74,6 +74,10 @@ def test_closures_are_inferred_from_zero_weekdays_and_holidays() -> None:
     sundays = np.flatnonzero(pd.date_range("2024-01-01", periods=127).dayofweek == 6)
     assert not is_open[sundays].any()
     assert is_open[10, 1]
+    # a lumpy series (an order now and then) has zeros, not closures
+    lumpy = np.zeros((120, 1))
+    lumpy[::9] = 50.0
+    assert infer_open(lumpy, days, {days[40].date()}, 127).all()
 
 
 def _refusal(history: pd.DataFrame, match: str, future: pd.DataFrame | None = None) -> None:
@@ -108,3 +112,20 @@ def test_unknown_peak_is_refused(shops: pd.DataFrame) -> None:
 
     with pytest.raises(ConfigError, match="unknown peak 'eastr'"):
         forecast_long(shops, H, HolidayCalendar("DE"), peak="eastr")
+
+
+def test_forecast_demand_at_sku_level_is_the_boosted_model_with_regressors(
+    shops: pd.DataFrame, easter_forecast: pd.DataFrame,
+) -> None:
+    from plant.forecast.demand import forecast_demand
+
+    hist = shops.rename(columns={"unique_id": "sku", "y": "orders"}).assign(cancellations=0.0)
+    train = hist[hist["ds"] < CUT]
+    future = hist[(hist["ds"] >= CUT) & (hist["ds"] < CUT + pd.Timedelta(days=H))]
+    skus = pd.DataFrame({"sku": sorted(hist["sku"].unique())})
+    fc = forecast_demand(train, skus, H, HolidayCalendar("DE"), level="sku", peak="easter",
+                         future=future[["sku", "ds", "promo"]])
+    assert len(fc) == len(easter_forecast)
+    np.testing.assert_allclose(fc["orders_p50"], easter_forecast["p50"])
+    np.testing.assert_allclose(fc["net_mean"], easter_forecast["mean"])
+    assert (fc["cancel_p50"] == 0).all()
