@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import signal
 import threading
@@ -26,6 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from peakline import wire
 from peakline.errors import PeaklineError, StoreError
+from peakline.procs import die_with_parent
 from plant.broker.identities import ProvisionedNodes
 from plant.store import DeadLetter, IngestBatch, ResultRows, Store, StreamKey
 
@@ -134,9 +136,13 @@ def prepare(site: str, topic: str, raw: bytes, received: float,
     return batch
 
 
-def _worker_init() -> None:
-    """Parse workers leave Ctrl-C to the service, which shuts them down in order."""
+def _worker_init(parent: int) -> None:
+    """Parse workers leave Ctrl-C to the service, which shuts them down in order, and die
+    with it when it is killed (SIGKILL leaves no chance to shut them down)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
 
 
 def _warm() -> bool:
@@ -178,7 +184,7 @@ class Ingestor:
         self._workers = parse_workers
         if parse_workers > 0:
             self._pool = ProcessPoolExecutor(parse_workers, mp_context=mp.get_context("spawn"),
-                                             initializer=_worker_init)
+                                             initializer=_worker_init, initargs=(os.getpid(),))
 
     @property
     def backlog(self) -> int:
