@@ -203,13 +203,21 @@ def _plan_config(args: argparse.Namespace) -> Any:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from plant.config import load_config
     from plant.planning.run import plan_from_store
 
     cal = _calendar(args)
     cfg = _plan_config(args)
     cal.check_peak(cfg.peak)
-    with open_store(args) as store:
-        run = plan_from_store(store, cfg, cal, reject_days=args.reject_days)
+    if args.optimise:
+        from plant.commands.twin import optimise_plan
+
+        twin_cfg = load_config(args.config).twin if args.config else None
+        with open_store(args) as store:
+            run = optimise_plan(store, cfg, twin_cfg, cal, args)
+    else:
+        with open_store(args) as store:
+            run = plan_from_store(store, cfg, cal, reject_days=args.reject_days)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -315,5 +323,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=integer(1), default=10,
                    help="exceptions to print (all of them are in --out and the store)")
     _peak_arg(p, None)
+    p.add_argument("--optimise", action="store_true",
+                   help="choose lot sizes, lines, sequence and overtime with a solver and "
+                   "pick among candidate plans by simulated cost in the twin (docs/twin.md)")
+    p.add_argument("--runs", type=integer(1, 10_000), default=60,
+                   help="with --optimise: twin replications per candidate plan")
+    p.add_argument("--seed", type=integer(0), default=1,
+                   help="with --optimise: random seed of the twin (same luck for every plan)")
     _calendar_args(p)
     p.set_defaults(handler=_plan)

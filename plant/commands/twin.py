@@ -16,9 +16,10 @@ import json
 from typing import Any
 
 from peakline.cliargs import ExistingFile, Text, integer
+from peakline.wire import PlanKind
 from plant.commands.db import add_db_option, open_store
 
-__all__ = ["add_twin_commands", "twin_configs"]
+__all__ = ["add_twin_commands", "optimise_plan", "twin_configs"]
 
 
 def twin_configs(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -74,6 +75,31 @@ def _simulate(args: argparse.Namespace) -> int:
     print(_table(summary))
     print(json.dumps(summary))
     return 0
+
+
+def optimise_plan(store: Any, plan_cfg: Any, twin_cfg: Any, cal: Any,
+                  args: argparse.Namespace) -> Any:
+    """``plant plan --optimise``: candidates solved and lived in the twin; prints them side
+    by side with the heuristic and returns the stored run (:mod:`plant.twin.choose`)."""
+    from plant.twin.choose import optimise_from_store
+    from plant.twin.config import TwinConfig
+
+    run, candidates, heuristic = optimise_from_store(
+        store, plan_cfg, twin_cfg or TwinConfig(), cal, reject_days=args.reject_days,
+        runs=args.runs, seed=args.seed)
+    chosen = run.plans[PlanKind.PRODUCTION][1]["optimise"]["chosen"]
+    print(f"candidates in the twin ({args.runs} runs, seed {args.seed}):")
+    print(f"  {'plan':<20} {'fill':>6} {'oem':>6} {'retail':>6} {'e-com':>6} "
+          f"{'cost':>12} {'cost P90':>12} {'changeovers':>11} {'solve s':>7}")
+    for c in [heuristic, *candidates]:
+        r = c.row()
+        by = r["fill_rate_by_channel"]
+        mark = "*" if c.name == chosen else " "
+        print(f"{mark} {c.name:<20} {r['fill_rate']:>6.1%} {by.get('oem', 0):>6.1%} "
+              f"{by.get('retail', 0):>6.1%} {by.get('ecommerce', 0):>6.1%} {r['cost']:>12,} "
+              f"{r['cost_p90']:>12,} {r['changeovers']:>11,.0f} {r['solve_s']:>7.1f}")
+    print(f"chosen: {chosen} (* above)")
+    return run
 
 
 def add_twin_commands(sub: argparse._SubParsersAction) -> None:

@@ -12,6 +12,8 @@ Routes::
     GET  /api/backtest          the latest backtest's accuracy table
     GET  /api/plans/{kind}      production | inventory | packaging plan as a table
     GET  /api/plans/{kind}.csv  the same plan as a CSV download
+    GET  /api/scenarios         the twin: baseline and scenarios of the newest simulated plan
+    GET  /api/simulations/{id}  one simulation: stock over time, line-by-day Gantt
     GET  /healthz               "ok"
 """
 
@@ -157,6 +159,15 @@ def create_app(
             headers={"Content-Disposition": f'attachment; filename="{name}"', **_NO_CACHE},
         )
 
+    async def scenarios(request: Request) -> Response:
+        return _json(await run(state.scenarios))
+
+    async def simulation(request: Request) -> Response:
+        found = await run(state.simulation, request.path_params["sim_id"])
+        if found is None:
+            return _json({"error": "no such simulation"}, 404)
+        return _json(found)
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
@@ -174,6 +185,8 @@ def create_app(
         Route("/api/backtest", backtest),
         Route("/api/plans/{kind}.csv", plan_csv),
         Route("/api/plans/{kind}", plan),
+        Route("/api/scenarios", scenarios),
+        Route("/api/simulations/{sim_id}", simulation),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return DashboardApp(TokenAuth(Starlette(routes=routes), token), state)

@@ -28,6 +28,7 @@ from plant.dashboard.alerts import (
 )
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import as_date
+from plant.dashboard.scenarios import scenarios_view, simulation_view
 
 __all__ = ["DashboardState"]
 
@@ -93,6 +94,15 @@ class DashboardState:
             return views.plan_view(self.store, kind, self.config, today=start)
 
         return self.cached(f"plan:{kind}", _SLOW_S, compute)
+
+    def scenarios(self) -> dict[str, Any] | None:
+        """The twin's baseline and scenarios of the newest simulated plan."""
+        return self.cached("scenarios", _SLOW_S, lambda: scenarios_view(self.store))
+
+    def simulation(self, sim_id: str) -> dict[str, Any] | None:
+        """One simulation's stock over time and Gantt."""
+        return self.cached(f"simulation:{sim_id}", _SLOW_S,
+                           lambda: simulation_view(self.store, sim_id))
 
     def history(self) -> dict[str, Any]:
         """Items/min per node over the last quarter hour, to seed the live chart."""

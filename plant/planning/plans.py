@@ -105,13 +105,21 @@ def exceptions(shortfalls: pd.DataFrame, orders: pd.DataFrame, plan: pd.DataFram
 def build_plans(
     fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.date, cal: HolidayCalendar,
     reject_rate: float | None, cfg: PlanConfig | None = None,
+    production: tuple[pd.DataFrame, dict, pd.DataFrame] | None = None,
 ) -> Plans:
-    """Every plan from a SKU forecast and the master data (keys as in the CSV contract)."""
+    """Every plan from a SKU forecast and the master data (keys as in the CSV contract).
+
+    ``production`` (plan rows, explanation, shortfalls) replaces the backward-scheduling
+    heuristic's production plan (the optimiser's, :mod:`plant.twin.choose`); materials,
+    purchases, packaging and exceptions then follow from it.
+    """
     cfg = cfg or PlanConfig()
     skus, bom, materials = data["skus"], data["bom"], data["materials"]
     inventory = data["inventory"]
-    prod, prod_expl, short = production_plan(fc, skus, data["open_orders"], inventory,
-                                             data["lines"], start, cal, reject_rate, cfg)
+    if production is None:
+        production = production_plan(fc, skus, data["open_orders"], inventory, data["lines"],
+                                     start, cal, reject_rate, cfg)
+    prod, prod_expl, short = production
     weekly = rollup(fc, skus)
     prod_expl["net_demand_per_week"] = {
         str(pd.Timestamp(r.week).date()): {"p10": round(float(r.net_p10)),

@@ -62,6 +62,10 @@ class TwinConfig(Section):
     late_penalty_share: float = Field(
         default=0.1, ge=0, le=1, description="penalty for a box shipped after its due date, "
         "as a share of its price")
+    firm_short_penalty_share: float = Field(
+        default=0.5, ge=0, le=10, description="penalty for a box of an open (confirmed) "
+        "customer order never shipped, as a share of its price, on top of the lost sale "
+        "(a brand customer's contract penalty)")
     ecommerce_max_late_days: int = Field(
         default=2, ge=0, description="days a consumer order of a direct-ship channel waits "
         "before it is cancelled (short)")
@@ -71,6 +75,10 @@ class TwinConfig(Section):
     festival_correlation: float = Field(
         default=0.5, ge=0, le=1, description="share of the demand variance the SKUs have in "
         "common in the festival window (a good or a bad season lifts or sinks all)")
+    firm_orders_must_ship: bool = Field(
+        default=False, description="the optimiser must plan every open customer order in full "
+        "(refusing, with what binds, when it cannot); otherwise a short open order costs the "
+        "late penalty on top of the lost sale")
     target_fill_rate: float = Field(
         default=0.95, gt=0, le=1, description="fill rate a plan must reach; the optimiser picks "
         "the cheapest candidate that reaches it (or the best fill rate if none does)")

@@ -22,7 +22,7 @@ from plant.twin.montecarlo import Simulation, simulate
 from plant.twin.scenario import Scenario, apply_scenario
 from plant.twin.world import World, build_world
 
-__all__ = ["TwinRun", "load_world", "master_data", "simulate_plan"]
+__all__ = ["TwinRun", "load_world", "master_data", "simulate_plan", "simulation_meta"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,20 @@ def load_world(store: Any, plan_id: str, cal: HolidayCalendar, plan_cfg: PlanCon
     return world, plan_id, forecast_id
 
 
+def simulation_meta(run: TwinRun, scenario: Scenario | None = None) -> dict[str, Any]:
+    """What is stored with a simulation: summary, scenario, lines' sources, charts."""
+    sim = run.simulation
+    lines = {ln.name: {"source": ln.behaviour.source,
+                       "reject_mean": round(ln.behaviour.reject_mean, 4),
+                       "speed_cv": round(ln.behaviour.speed_cv, 4),
+                       "mtbf_h": round(ln.behaviour.mtbf, 1),
+                       "mttr_h": round(ln.behaviour.mttr, 2)} for ln in sim.world.lines}
+    return {"summary": run.summary(), "plan_id": run.plan_id, "scenario": run.scenario,
+            "scenario_text": scenario.model_dump(mode="json") if scenario else None,
+            "lines": lines, "stock": sim.stock_over_time().to_dict("list"),
+            "gantt": sim.gantt().to_dict("list")}
+
+
 def simulate_plan(store: Any, plan_id: str, runs: int, seed: int, cal: HolidayCalendar,
                   plan_cfg: PlanConfig, cfg: TwinConfig, scenario: Scenario | None = None,
                   scenario_source: str = "scenario", save: bool = True) -> TwinRun:
@@ -91,15 +105,5 @@ def simulate_plan(store: Any, plan_id: str, runs: int, seed: int, cal: HolidayCa
     sim_id = f"sim-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     run = TwinRun(sim_id, plan_id, forecast_id, name, sim)
     if save:
-        lines = {ln.name: {"source": ln.behaviour.source,
-                           "reject_mean": round(ln.behaviour.reject_mean, 4),
-                           "speed_cv": round(ln.behaviour.speed_cv, 4),
-                           "mtbf_h": round(ln.behaviour.mtbf, 1),
-                           "mttr_h": round(ln.behaviour.mttr, 2)} for ln in world.lines}
-        meta = {"summary": run.summary(), "plan_id": plan_id, "scenario": name,
-                "scenario_text": scenario.model_dump(mode="json") if scenario else None,
-                "lines": lines,
-                "stock": sim.stock_over_time().to_dict("list"),
-                "gantt": sim.gantt().to_dict("list")}
-        store.save_simulation(sim_id, forecast_id, sim.per_run(), meta)
+        store.save_simulation(sim_id, forecast_id, sim.per_run(), simulation_meta(run, scenario))
     return run

@@ -98,7 +98,7 @@ class _Season:
         for i, q in enumerate(world.fg_on_hand):
             if q > 0:
                 self.fg[i].append([0.0, float(q)])
-        # open customer orders per SKU: sorted [due_day, boxes left, boxes, late?]
+        # customer orders per SKU: sorted [due_day, boxes left, boxes, late?, firm?]
         self.backlog: list[list[list[float]]] = [[] for _ in range(n)]
         self.demand = _demand(world, stream(seed, run, "demand"))
         chans = world.channels
@@ -111,18 +111,19 @@ class _Season:
         self.made_cost = 0.0
         self.reject_cost = 0.0
         self.scrap_cost = 0.0
-        self.lost_margin = 0.0
+        self.lost_sales = 0.0
+        self.firm_penalty = 0.0
         self.late_value = 0.0
         for o in world.firm:
             if o.due_day < world.days:
-                self._order(o.sku, o.due_day, o.qty)
+                self._order(o.sku, o.due_day, o.qty, firm=True)
 
-    def _order(self, sku: int, due: int, qty: float) -> None:
+    def _order(self, sku: int, due: int, qty: float, firm: bool = False) -> None:
         if qty <= 0 or due >= self.w.days:
             return
         self.res.demand[self.w.skus[sku].channel] += qty
         self.res.orders += 1
-        bisect.insort(self.backlog[sku], [float(due), qty, qty, 0.0])
+        bisect.insort(self.backlog[sku], [float(due), qty, qty, 0.0, float(firm)])
 
     # --- materials ---------------------------------------------------------------------
     def can_make(self, sku: int, boxes: float) -> float:
@@ -287,7 +288,8 @@ class _Season:
             gone = d >= o[0] + wait or o[0] <= w.festival_day < d or d == w.days - 1
             if gone:  # cancelled by the customer, or the festival has passed
                 res.short[channel] += o[1]
-                self.lost_margin += o[1] * (spec.price - spec.unit_cost)
+                self.lost_sales += o[1] * spec.price
+                self.firm_penalty += o[1] * spec.price * o[4]
                 res.orders_short += 1
             else:
                 keep.append(o)
@@ -307,8 +309,9 @@ class _Season:
             "overtime": res.overtime_h * cfg.overtime_cost_per_hour,
             "holding": self.box_days * cfg.holding_cost_per_box_day
             + self.overflow_days * cfg.overflow_cost_per_box_day,
-            "lost_margin": self.lost_margin,
+            "lost_sales": self.lost_sales,
             "late_penalty": self.late_value * cfg.late_penalty_share,
+            "open_orders_short": self.firm_penalty * cfg.firm_short_penalty_share,
             "salvage": -salvage,
         }
         res.cost["total"] = sum(res.cost.values())

@@ -301,6 +301,81 @@
   $("forecast-series").addEventListener("change", drawForecast);
   $("forecast-measure").addEventListener("change", drawForecast);
 
+  /* ---------- the twin: scenarios against the baseline, stock over time, Gantt ---------- */
+  const pct = (v) => (v == null ? "–" : `${(100 * v).toFixed(1)}%`);
+  const money = (v) => (v == null ? "–" : Math.round(v).toLocaleString("en"));
+  const signed = (v, f) => (v == null ? "" : `${v > 0 ? "+" : ""}${f(v)}`);
+  async function loadScenarios() {
+    const v = await getJSON("/api/scenarios");
+    state.scenarios = v;
+    const box = $("scenario-table");
+    if (!v || !v.rows.length) return;
+    $("scenario-meta").textContent = `plan ${v.plan_id}` + (v.baseline ? "" : " · no baseline simulated yet");
+    const chans = [...new Set(v.rows.flatMap((r) => Object.keys(r.fill_rate_by_channel || {})))].sort();
+    const head = ["scenario", "runs", "fill rate", "vs baseline", ...chans, "expected cost", "vs baseline", "cost P10–P90", "boxes short"];
+    box.replaceChildren(h("table", { "data-kind": "scenarios" },
+      h("thead", {}, h("tr", {}, head.map((c, i) => h("th", { class: i === 0 ? "text" : "" }, c)))),
+      h("tbody", {}, v.rows.map((r) => {
+        const tr = h("tr", { class: r.id === state.simulationId ? "selected" : null, "data-id": r.id, title: "show its stock and Gantt" },
+          h("td", { class: "text" }, r.scenario), h("td", {}, String(r.runs ?? "–")), h("td", {}, pct(r.fill_rate)),
+          h("td", { class: (r.fill_rate_delta || 0) < 0 ? "bad" : "" }, r.scenario === "baseline" ? "" : signed(r.fill_rate_delta, pct)),
+          ...chans.map((c) => h("td", {}, pct((r.fill_rate_by_channel || {})[c]))),
+          h("td", {}, money(r.cost)),
+          h("td", { class: (r.cost_delta || 0) > 0 ? "bad" : "" }, r.scenario === "baseline" ? "" : signed(r.cost_delta, money)),
+          h("td", {}, `${money(r.cost_p10)} – ${money(r.cost_p90)}`), h("td", {}, money(r.boxes_short)));
+        tr.addEventListener("click", () => loadSimulation(r.id).catch(report));
+        return tr;
+      }))));
+    if (!state.simulationId) await loadSimulation(v.selected);
+  }
+  async function loadSimulation(id) {
+    if (!id) return;
+    const sim = await getJSON(`/api/simulations/${encodeURIComponent(id)}`);
+    if (!sim) return;
+    state.simulationId = id;
+    state.simulation = sim;
+    for (const tr of document.querySelectorAll("#scenario-table tbody tr")) tr.classList.toggle("selected", tr.dataset.id === id);
+    $("stock-title").textContent = `Finished goods and safekeeping over time · ${sim.scenario} (P10–P90 across runs)`;
+    drawStock(sim.stock || {});
+    drawGantt(sim.gantt || {});
+  }
+  function drawStock(st) {
+    const el = $("stock-chart");
+    if (state.charts.stock) { state.charts.stock.destroy(); delete state.charts.stock; }
+    if (!st.date || !st.date.length) { el.replaceChildren(h("p", { class: "empty" }, "No stock recorded.")); return; }
+    el.replaceChildren();
+    const xs = st.date.map((d) => Date.parse(d) / 1000);
+    state.charts.stock = new uPlot({
+      width: chartWidth(el), height: 220, axes: axis(),
+      series: [{}, { label: "stock P10", stroke: "#3d6a9a" }, { label: "stock P50", stroke: "#59b3ff", width: 2 },
+        { label: "stock P90", stroke: "#3d6a9a" }, { label: "safekeeping P50", stroke: "#ffb020", width: 2 }],
+    }, [xs, st.stock_p10, st.stock_p50, st.stock_p90, st.safekeeping_p50], el);
+  }
+  function drawGantt(g) {
+    const el = $("gantt");
+    if (!g.line || !g.line.length) { el.replaceChildren(h("p", { class: "empty" }, "Nothing run.")); return; }
+    const dates = [...new Set(g.date)].sort();
+    const first = Date.parse(dates[0]);
+    const days = Math.round((Date.parse(dates[dates.length - 1]) - first) / 86400000) + 1;
+    const flavours = [...new Set(g.sku.filter(Boolean).map((s) => s.split("-")[0]))].sort();
+    const color = (kind, sku) => (kind === "breakdown" ? "#ff4d5a" : kind === "changeover" ? "#6b7280" : NODE_COLORS[flavours.indexOf(sku.split("-")[0]) % NODE_COLORS.length]);
+    const rows = [...new Set(g.line)].sort().map((line) => {
+      const bars = [];
+      for (let i = 0; i < g.line.length; i += 1) {
+        if (g.line[i] !== line) continue;
+        const day = Math.round((Date.parse(g.date[i]) - first) / 86400000);
+        const left = (100 * (day + g.start_h[i] / 24)) / days;
+        const width = Math.max(0.05, (100 * g.hours[i]) / 24 / days);
+        bars.push(h("div", { class: `bar ${g.kind[i]}`, style: `left:${left}%;width:${width}%;background:${color(g.kind[i], g.sku[i] || "")}`,
+          title: `${g.date[i]} ${g.kind[i]} ${g.sku[i] || ""} ${g.hours[i].toFixed(1)} h` }));
+      }
+      return h("div", { class: "gantt-row" }, h("span", { class: "gantt-line" }, line), h("div", { class: "gantt-track" }, bars));
+    });
+    el.replaceChildren(h("div", { class: "gantt-axis hint" }, `${dates[0]} … ${dates[dates.length - 1]} (${days} days)`), ...rows);
+    $("gantt-legend").replaceChildren(...flavours.map((f, i) => h("span", { class: "legend", style: `color:${NODE_COLORS[i % NODE_COLORS.length]}` }, ` ■ ${f}`)),
+      h("span", { class: "legend", style: "color:#6b7280" }, " ■ changeover"), h("span", { class: "legend", style: "color:#ff4d5a" }, " ■ breakdown"));
+  }
+
   /* ---------- live ---------- */
   function report(err) {
     const msg = String(err && err.message ? err.message : err);
@@ -378,5 +453,7 @@
   }
   tickClock();
   setInterval(tickClock, 1000);
+  loadScenarios().catch(report);
+  setInterval(() => loadScenarios().catch(report), 30000);
   connect();
 })();

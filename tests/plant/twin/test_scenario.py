@@ -7,12 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from support.paths import REPO
+from support.twin import START, tables, world
 
 from peakline.errors import ConfigError, DataError
 from plant.twin.scenario import apply_scenario, load_scenario
 from plant.twin.sim import simulate_run
-
-from .worlds import START, tables, world
 
 LOT = "LOT-GB4-OEM01"
 

@@ -1,0 +1,113 @@
+"""The plan optimiser: the programme on hand-made factories, and ``plant plan --optimise``."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from support.twin import START, forecast, steady, tables
+
+from peakline.cli import main
+from peakline.errors import DataError
+from plant.calendar import HolidayCalendar
+from plant.planning.config import PlanConfig
+from plant.store import Store
+from plant.twin.choose import build_problem
+from plant.twin.config import TwinConfig
+from plant.twin.lots import lots_from_solution
+from plant.twin.optimise import solve
+
+from .test_cli import planned  # noqa: F401  (the module fixture: a small sample factory)
+
+LOT, ECO = "LOT-GB4-OEM01", "RBN-GB4-ECO01"
+
+
+def _problem(fc: pd.DataFrame, data: dict[str, pd.DataFrame] | None = None, **cfg: object):
+    data = data or tables()
+    beh = {str(ln): steady() for ln in data["lines"]["line"]}
+    return build_problem(fc, data, START, HolidayCalendar.default(), PlanConfig(),
+                         TwinConfig(**cfg), beh, level=0.5)  # type: ignore[arg-type]
+
+
+def test_it_makes_what_is_needed_within_the_week_less_rejects() -> None:
+    fc = forecast()
+    fc.loc[(fc["sku"] == ECO) & (fc["ds"] >= pd.Timestamp("2026-08-10")), "net_p50"] = 100.0
+    problem, needs, working = _problem(fc)
+    sol = solve(problem)
+    need = problem.need.sum()
+    made_good = sol.start_boxes.sum() * 0.95
+    assert sol.short.sum() == pytest.approx(0, abs=1)
+    assert made_good == pytest.approx(need, rel=0.02)
+    plan = lots_from_solution(problem, sol, needs, working)
+    assert set(plan["sku"]) == {ECO} and (plan["qty_start"] > 0).all()
+    # made in the week of its need or before, on working days only
+    assert (pd.to_datetime(plan["date"]).dt.weekday < 5).all()
+
+
+def test_two_flavours_run_as_campaigns_not_alternating() -> None:
+    fc = forecast()
+    for sku in (LOT, ECO):
+        fc.loc[(fc["sku"] == sku) & (fc["ds"] >= pd.Timestamp("2026-08-10")), "net_p50"] = 60.0
+    data = tables()
+    data["skus"]["channel"] = "ecommerce"  # both needed the day they are ordered
+    problem, needs, working = _problem(fc, data)
+    sol = solve(problem)
+    plan = lots_from_solution(problem, sol, needs, working)
+    weeks = pd.to_datetime(plan["date"]).dt.isocalendar().week
+    for _, rows in plan.groupby(["line", weeks]):
+        order = rows.sort_values(["date", "seq"])["sku"].tolist()
+        switches = sum(a != b for a, b in itertools.pairwise(order))
+        assert switches <= 1, order  # at most one changeover a week
+
+
+def test_capacity_binds_and_overtime_is_planned_before_boxes_go_short() -> None:
+    fc = forecast()
+    fc.loc[(fc["sku"] == ECO) & (fc["ds"] >= pd.Timestamp("2026-08-10")), "net_p50"] = 1500.0
+    problem, _, _ = _problem(fc)
+    sol = solve(problem)
+    # 5 days x (8 h + 2 h overtime) x 100 boxes/h = 5,000 boxes a week; 21,000 wanted
+    assert sol.overtime.sum() > 0
+    assert (sol.overtime <= 2.0 * problem.workdays + 1e-6).all()
+    assert sol.short.sum() > 0
+    per_week = sol.start_boxes.sum(axis=(0, 1))
+    assert (per_week <= 100 * (problem.hours[0] + sol.overtime[0]) + 1).all()
+
+
+def test_firm_orders_that_cannot_be_made_say_what_binds() -> None:
+    data = tables()
+    data["open_orders"] = pd.DataFrame([{"order_id": "SO1", "sku": LOT, "order_date": START,
+                                         "due_date": START + pd.Timedelta(days=4),
+                                         "qty": 50_000.0, "channel": "oem"}])
+    problem, _, _ = _problem(forecast(), data, firm_orders_must_ship=True)
+    with pytest.raises(DataError, match="line capacity binds: open orders due by"):
+        solve(problem)
+    data["open_orders"].loc[0, "qty"] = 2_000.0  # that fits the week's hours
+    data["inventory"].loc[0, "on_hand"] = 10.0  # but not the flour on hand: 100 boxes' worth
+    data["materials"].loc[0, "lead_time_days"] = 14
+    problem, _, _ = _problem(forecast(), data, firm_orders_must_ship=True)
+    problem.material_limits = True
+    with pytest.raises(DataError, match="flour binds: open orders due before 2026-08-17 need"):
+        solve(problem)
+
+
+def test_plan_optimise_stores_the_chosen_plan_with_every_candidate(
+    planned: str, capsys: pytest.CaptureFixture[str],  # noqa: F811
+) -> None:
+    assert main(["plant", "plan", "--db", planned, "--optimise", "--runs", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "candidates in the twin" in out and "heuristic" in out and "chosen:" in out
+    summary = json.loads(out.strip().splitlines()[-1])
+    with Store.open(planned) as store:
+        found = store.plan("production", summary["plan_id"])
+        assert found is not None
+        purchases = store.plan("purchases", summary["plan_id"])
+    meta, _ = found
+    opt = meta["explanation"]["optimise"]
+    names = [c["candidate"] for c in opt["candidates"]]
+    assert names[0] == "heuristic" and len(names) == 3 and opt["chosen"] in names
+    assert purchases is not None
+    costs = np.array([c["cost"] for c in opt["candidates"]])
+    assert (costs > 0).all()
