@@ -172,27 +172,39 @@ def integer(lo: int | None = None, hi: int | None = None, **kw: Any) -> Number:
 
 @dataclass(frozen=True)
 class IntList(Check):
-    """Comma-separated whole numbers, each within ``item`` (``21,14``)."""
+    """Comma-separated whole numbers, each within ``item`` (``21,14``); ``count`` of them
+    when given, and ``ordered`` (non-decreasing) when asked."""
 
     item: Number
+    count: int | None = None
+    ordered: bool = False
 
     def __call__(self, text: str) -> tuple[int, ...]:
         parts = [p.strip() for p in text.split(",")]
         if not text.strip() or any(not p for p in parts):
             _refuse(f"must be comma-separated whole numbers, got {text!r}")
+        if self.count is not None and len(parts) != self.count:
+            _refuse(f"must be {self.count} comma-separated whole numbers, got {text!r}")
         values = []
         for part in parts:
             try:
                 values.append(int(self.item(part)))
             except argparse.ArgumentTypeError as exc:
                 _refuse(f"each value {exc}")
+        if self.ordered and values != sorted(values):
+            _refuse(f"must be in increasing order, got {text!r}")
         return tuple(values)
 
     def describe(self) -> str:
         return f"comma-separated, each {self.item.describe()}"
 
     def bad_examples(self, scratch: Path) -> list[str]:
-        return ["", "21,", "a,b", *self.item.bad_examples(scratch)[:3]]
+        out = ["", "21,", "a,b", *self.item.bad_examples(scratch)[:3]]
+        if self.count is not None:
+            out.append(",".join(["1"] * (self.count + 1)))
+        if self.ordered:
+            out.append("2,1")
+        return out
 
 
 @dataclass(frozen=True)

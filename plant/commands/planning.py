@@ -167,8 +167,8 @@ def _backtest(args: argparse.Namespace) -> int:
 
         history = read_long_history(args.csv)
         table, summary = backtest_long(history, cal, args.peak, h=args.horizon,
-                                       leads=args.lead or (21, 14), ets_sample=args.ets_sample,
-                                       n_jobs=args.jobs)
+                                       leads=args.lead or (21, 14), window=args.window,
+                                       ets_sample=args.ets_sample, n_jobs=args.jobs)
     else:
         from plant.forecast.run import backtest_into_store
 
@@ -293,6 +293,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--lead", type=IntList(integer(1, 366)), default=None,
                    help="days before each past peak that forecasts start from "
                    "(default: 21,14 with --csv; 50 for the store)")
+    b.add_argument("--window", type=IntList(integer(-366, 366), count=2, ordered=True),
+                   default=(-7, 2), metavar="FIRST,LAST",
+                   help="with --csv: the peak window scored apart, days from the peak "
+                   "(negative: before it; write --window=-7,2)")
     b.add_argument("--horizon", type=HORIZON, default=60, help="days forecast from each origin")
     _level_arg(b, "level our models run at")
     b.add_argument("--target", default="net", choices=["net", "orders", "cancellations"],

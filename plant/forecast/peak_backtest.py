@@ -97,7 +97,9 @@ def backtest_long(
         dist = festival_distance(pd.DatetimeIndex(merged["ds"]), cal, peak)
         merged["peak"] = (dist >= window[0]) & (dist <= window[1])
         frames.append(merged)
-    return _summarise(pd.concat(frames, ignore_index=True), ets_ids, origins, peak, h, leads)
+    table, summary = _summarise(pd.concat(frames, ignore_index=True), ets_ids, origins, peak, h,
+                                leads)
+    return table, {**summary, "window": list(window)}
 
 
 def _summarise(errors: pd.DataFrame, ets_ids: list[str], origins: list[pd.Timestamp],

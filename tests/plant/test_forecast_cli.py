@@ -72,10 +72,11 @@ def test_forecast_csv_future_without_a_regressor_column(
 def test_backtest_csv_around_easter(files: dict[str, Path],
                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plant", "backtest", "--csv", str(files["history"]), "--peak", "easter",
-                 "--country", "DE", "--horizon", "21", "--lead", "14",
+                 "--country", "DE", "--horizon", "21", "--lead", "14", "--window=-6,-1",
                  "--ets-sample", "2"]) == 0
     summary = _last_json(capsys.readouterr().out)
     assert summary["peak"] == "easter" and summary["leads"] == [14]
+    assert summary["window"] == [-6, -1]
     assert summary["origins"] == ["2022-04-03"]  # Easter 2022-04-17; 2023's has no 21 days
     assert set(summary["mase_peak"]) == {"ours", "ours_mean", "seasonal_naive", "ours@sample",
                                          "autoets"}
