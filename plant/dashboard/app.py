@@ -14,6 +14,11 @@ Routes::
     GET  /api/plans/{kind}.csv  the same plan as a CSV download
     GET  /api/scenarios         the twin: baseline and scenarios of the newest simulated plan
     GET  /api/simulations/{id}  one simulation: stock over time, line-by-day Gantt
+    GET  /suppliers, /materials the suppliers page (feeds, answers, gaps) and the materials
+                                page (price bands, alerts, buy-ahead calls)
+    GET  /api/suppliers         every supplier's newest feed, its replies and the gaps
+    GET  /api/suppliers/{supplier}/feed.csv  one supplier's newest feed as CSV
+    GET  /api/materials         price models, bands, alerts, buy-ahead calls, season cost
     GET  /healthz               "ok"
 """
 
@@ -43,6 +48,7 @@ from starlette.staticfiles import StaticFiles
 from peakline.wire import PLAN_KINDS
 from plant.dashboard.auth import COOKIE, Receive, Scope, Send, TokenAuth, session_value
 from plant.dashboard.config import DashboardConfig
+from plant.dashboard.procurement import materials_view, suppliers_view
 from plant.dashboard.state import DashboardState
 from plant.dashboard.views import DashboardStore, plan_frame
 
@@ -168,6 +174,29 @@ def create_app(
             return _json({"error": "no such simulation"}, 404)
         return _json(found)
 
+    async def page(request: Request) -> Response:
+        name = request.url.path.strip("/")
+        return FileResponse(STATIC_DIR / f"{name}.html", headers=_NO_CACHE)
+
+    async def suppliers(request: Request) -> Response:
+        return _json(await run(suppliers_view, store))
+
+    async def materials(request: Request) -> Response:
+        return _json(await run(materials_view, store))
+
+    async def feed_csv(request: Request) -> Response:
+        from plant.suppliers.publish import feed_frame
+
+        name = request.path_params["supplier"]
+        feed = await run(store.latest_feed, name)
+        if feed is None:
+            return PlainTextResponse(f"no feed for supplier {name!r} yet\n", status_code=404)
+        df = feed_frame(feed)
+        file = f"peakline-feed-{feed.supplier}-v{feed.version}.csv"
+        return Response(df.to_csv(index=False), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{file}"',
+                                 **_NO_CACHE})
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
@@ -187,6 +216,11 @@ def create_app(
         Route("/api/plans/{kind}", plan),
         Route("/api/scenarios", scenarios),
         Route("/api/simulations/{sim_id}", simulation),
+        Route("/suppliers", page),
+        Route("/materials", page),
+        Route("/api/suppliers", suppliers),
+        Route("/api/suppliers/{supplier}/feed.csv", feed_csv),
+        Route("/api/materials", materials),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return DashboardApp(TokenAuth(Starlette(routes=routes), token), state)

@@ -1,0 +1,88 @@
+"""The dashboard's suppliers and materials pages: what each supplier was told and answered,
+and where material prices stand.
+
+:func:`suppliers_view` reads every supplier's newest feed (made by the plant service after
+each plan), its stored replies and the gaps they leave: per order of the feed, the quantity
+asked for against what the supplier committed on time for that week (no answer yet is a gap
+of its own kind). :func:`materials_view` reads the newest ``buy_ahead`` plan: each material's
+price model, band and alert, the buy-ahead calls, and the season's material cost as a
+distribution, plus the last year of quotes per material for the price chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from plant.dashboard.frames import frame_records, json_safe
+from plant.dashboard.views import DashboardStore
+from plant.suppliers.split import confirmed_capacity
+
+__all__ = ["materials_view", "suppliers_view"]
+
+
+def _gaps(feed: Any, replies: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for o in feed.orders:
+        need = pd.Timestamp(o.need_date)
+        week = need - pd.Timedelta(days=need.weekday())
+        said = confirmed_capacity(replies, o.item, week, need).get(feed.supplier)
+        gap = None if said is None else max(0.0, o.qty - said)
+        out.append({"item": o.item, "week": week.date().isoformat(),
+                    "need_date": o.need_date.isoformat(), "order_by": o.order_by.isoformat(),
+                    "asked": o.qty, "confirmed": said, "gap": gap, "status": o.status,
+                    "answer": "no answer yet" if said is None else
+                    "covered" if not gap else "short"})
+    return out
+
+
+def suppliers_view(store: DashboardStore) -> dict[str, Any]:
+    """Every supplier: its feed, its answers and the gaps they leave."""
+    names = store.suppliers()
+    replies = store.supplier_replies()
+    out = []
+    for s in names.itertuples(index=False):
+        feed = store.latest_feed(s.supplier)
+        own = replies[replies["supplier"] == s.supplier]
+        entry: dict[str, Any] = {"supplier": s.supplier, "name": s.name, "feed": None,
+                                 "replies": frame_records(own), "gaps": []}
+        if feed is not None:
+            entry["feed"] = json_safe(feed.model_dump(mode="json", by_alias=True))
+            entry["gaps"] = _gaps(feed, own)
+        out.append(entry)
+    found = store.latest_plan("exceptions")
+    short = []
+    if found is not None:
+        exc = found[1]
+        short = frame_records(exc[exc["kind"] == "supplier_shortfall"]) if len(exc) else []
+    return {"suppliers": out, "shortfalls": short}
+
+
+def materials_view(store: DashboardStore, weeks: int = 52) -> dict[str, Any]:
+    """Price models, bands, alerts, buy-ahead calls and season cost of the newest plan."""
+    found = store.latest_plan("buy_ahead")
+    if found is None:
+        return {"plan_id": None, "models": {}, "alerts": [], "calls": [], "history": {}}
+    meta, calls = found
+    expl = meta.get("explanation", {})
+    prices = store.prices()
+    history: dict[str, list[list[Any]]] = {}
+    if len(prices):
+        since = prices["date"].max() - pd.Timedelta(weeks=weeks)
+        recent = prices[prices["date"] >= since]
+        for item, g in recent.groupby("item"):
+            history[str(item)] = [[d.date().isoformat(), float(p)]
+                                  for d, p in zip(g["date"], g["price"], strict=True)]
+    out: dict[str, Any] = json_safe({
+        "plan_id": meta.get("id"), "created_at": meta.get("created_at"),
+        "as_of": dt.date.today().isoformat(), "models": expl.get("models", {}),
+        "alerts": expl.get("alerts", []), "calls": frame_records(calls),
+        "season_material_cost": expl.get("season_material_cost"),
+        "expected_saving": expl.get("expected_saving"),
+        "expected_saving_pct": expl.get("expected_saving_pct"),
+        "holding_cost_rate": expl.get("holding_cost_rate"), "rule": expl.get("rule"),
+        "history": history,
+    })
+    return out
