@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from typing import Any
 
 import pytest
@@ -47,6 +48,9 @@ text = st.characters(exclude_categories=["Cs"])  # lone surrogates cannot be sen
 def valid_value(spec: ColumnSpec) -> st.SearchStrategy[Any]:
     """Any value that keeps the rule of one column."""
     if spec.type == "str":
+        if spec.pattern:
+            return st.from_regex(spec.pattern, fullmatch=True).filter(
+                lambda v: 1 <= len(v) <= (spec.max_len or 64))
         return st.text(text, min_size=1, max_size=spec.max_len or 64)
     if spec.type == "date":
         return st.dates(dt.date(1990, 1, 1), dt.date(2099, 12, 31)).map(dt.date.isoformat)
@@ -54,10 +58,12 @@ def valid_value(spec: ColumnSpec) -> st.SearchStrategy[Any]:
         return st.sampled_from(spec.choices)
     low = spec.gt if spec.gt is not None else spec.ge
     high = spec.le if spec.le is not None else 1e12
+    # the smallest whole number the rule allows: above gt, at least ge
+    first = math.floor(spec.gt) + 1 if spec.gt is not None else math.ceil(spec.ge or 0)
     if spec.type == "int":
-        return st.integers(math.ceil(low or 0), int(high))
+        return st.integers(first, int(high))
     return st.floats(low, high, allow_nan=False, allow_infinity=False,
-                     exclude_min=spec.gt is not None) | st.integers(math.ceil(low or 0), 10**9)
+                     exclude_min=spec.gt is not None) | st.integers(first, min(10**9, int(high)))
 
 
 def invalid_value(spec: ColumnSpec) -> st.SearchStrategy[Any]:
@@ -92,7 +98,8 @@ def keeps_the_rules(kind: str, row: dict[str, Any]) -> bool:
     for s in SPECS[kind]:
         v = row.get(s.name)
         if s.type == "str":
-            ok = isinstance(v, str) and 1 <= len(v) <= (s.max_len or 64)
+            ok = (isinstance(v, str) and 1 <= len(v) <= (s.max_len or 64)
+                  and (s.pattern is None or re.fullmatch(s.pattern, v) is not None))
         elif s.type == "date":
             ok = isinstance(v, str) and len(v) == 10 and dt.date.fromisoformat(v) is not None
         elif s.type == "choice":

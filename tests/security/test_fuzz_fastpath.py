@@ -243,8 +243,8 @@ def test_bad_spec_sizes_are_refused(size: tuple[int, int]) -> None:
 @given(mutated_cases())
 def test_batch_assembler_add_is_valueerror_or_queued(case: Case) -> None:
     """One ROI into the assembler: queued exactly when valid, and then equal to cv2's."""
-    k = 0 if case.index is None else int(case.index[0])
-    if case.index is not None and not 0 <= k < len(case.frames):
+    k = int(case.index[0]) if case.index is not None and len(case.index) else 0
+    if not 0 <= k < len(case.frames):
         k = 0  # an index mutation: the assembler takes one frame, so give it the first
     frame, roi = case.frames[k], case.rois[0]
     expect = _valid_frame(frame) and _valid_roi(roi, frame)
