@@ -6,7 +6,10 @@ each plan), its stored replies and the gaps they leave: per order of the feed, t
 asked for against what the supplier committed on time for that week (no answer yet is a gap
 of its own kind). :func:`materials_view` reads the newest ``buy_ahead`` plan: each material's
 price model, band and alert, the buy-ahead calls, and the season's material cost as a
-distribution, plus the last year of quotes per material for the price chart.
+distribution, plus the last year of quotes per material for the price chart. A price that
+arrived after the plan (from the ERP over MQTT, say) is checked against its band at once:
+only the materials with newer prices are refitted, and their alerts are listed with
+``"since_plan": true`` until the next plan takes them in.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+from plant.calendar import HolidayCalendar
 from plant.dashboard.frames import frame_records, json_safe
 from plant.dashboard.views import DashboardStore
+from plant.prices.report import fit_models, price_alerts
 from plant.suppliers.split import confirmed_capacity
 
 __all__ = ["materials_view", "suppliers_view"]
@@ -69,7 +74,17 @@ def materials_view(store: DashboardStore, weeks: int = 52) -> dict[str, Any]:
     expl = meta.get("explanation", {})
     prices = store.prices()
     history: dict[str, list[list[Any]]] = {}
+    models = expl.get("models", {})
+    alerts = [dict(a, since_plan=False) for a in expl.get("alerts", [])]
     if len(prices):
+        latest = prices.groupby("item")["date"].max()
+        fresh = [str(i) for i, d in latest.items() if str(i) in models
+                 and d.date().isoformat() > str(models[str(i)]["last_date"])]
+        if fresh:
+            new = price_alerts(fit_models(prices[prices["item"].isin(fresh)],
+                                          HolidayCalendar.default()))
+            alerts = [a for a in alerts if a["item"] not in fresh]
+            alerts += [dict(r, since_plan=True) for r in frame_records(new)]
         since = prices["date"].max() - pd.Timedelta(weeks=weeks)
         recent = prices[prices["date"] >= since]
         for item, g in recent.groupby("item"):
@@ -77,8 +92,8 @@ def materials_view(store: DashboardStore, weeks: int = 52) -> dict[str, Any]:
                                   for d, p in zip(g["date"], g["price"], strict=True)]
     out: dict[str, Any] = json_safe({
         "plan_id": meta.get("id"), "created_at": meta.get("created_at"),
-        "as_of": dt.date.today().isoformat(), "models": expl.get("models", {}),
-        "alerts": expl.get("alerts", []), "calls": frame_records(calls),
+        "as_of": dt.date.today().isoformat(), "models": models,
+        "alerts": alerts, "calls": frame_records(calls),
         "season_material_cost": expl.get("season_material_cost"),
         "expected_saving": expl.get("expected_saving"),
         "expected_saving_pct": expl.get("expected_saving_pct"),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -100,6 +101,19 @@ def test_materials_api_shows_bands_calls_and_season_cost(server: DashboardServer
     assert cost["order_by"]["p10"] < cost["order_by"]["p50"] < cost["order_by"]["p90"]
     assert len(data["history"]["lotus_paste"]) >= 50
     assert {c["call"] for c in data["calls"]} <= {"buy now", "order-by date"}
+
+
+def test_a_price_after_the_plan_is_checked_against_its_band_at_once(
+        server: DashboardServer, planned: Store) -> None:
+    before = get_json(server.url, "/api/materials")
+    assert not [a for a in before["alerts"] if a["item"] == "flour"]
+    last = planned.prices(["flour"]).iloc[-1]
+    spike = {"item": "flour", "date": (last["date"] + pd.Timedelta(days=7)).date(),
+             "price": float(last["price"]) * 1.5}
+    planned.upsert_rows("prices", [spike])
+    alerts = get_json(server.url, "/api/materials")["alerts"]
+    flour = [a for a in alerts if a["item"] == "flour"]
+    assert len(flour) == 1 and flour[0]["direction"] == "above" and flour[0]["since_plan"]
 
 
 @pytest.mark.browser
