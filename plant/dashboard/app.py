@@ -46,8 +46,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from peakline.wire import PLAN_KINDS
-from plant.dashboard.auth import COOKIE, Receive, Scope, Send, TokenAuth, session_value
+from plant.dashboard.auth import (
+    COOKIE,
+    SESSION_S,
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    TokenAuth,
+    session_value,
+)
 from plant.dashboard.config import DashboardConfig
+from plant.dashboard.guard import RequestGuard, allowed_hosts
 from plant.dashboard.procurement import materials_view, suppliers_view
 from plant.dashboard.state import DashboardState
 from plant.dashboard.views import DashboardStore, plan_frame
@@ -70,7 +80,7 @@ def _json(value: Any, status: int = 200) -> Response:
 class DashboardApp:
     """The ASGI app plus its shared state (``state.stopping`` ends the live streams)."""
 
-    def __init__(self, asgi: TokenAuth, state: DashboardState) -> None:
+    def __init__(self, asgi: ASGIApp, state: DashboardState) -> None:
         self.asgi = asgi
         self.state = state
 
@@ -79,10 +89,14 @@ class DashboardApp:
 
 
 def create_app(
-    store: DashboardStore, config: DashboardConfig | None = None, token: str | None = None
+    store: DashboardStore, config: DashboardConfig | None = None, token: str | None = None,
+    listen: str | None = None,
 ) -> DashboardApp:
-    """The ASGI app for ``store``; with a ``token``, every request must carry it."""
+    """The ASGI app for ``store``; with a ``token``, every request must carry it. It answers
+    only to the ``Host`` names of ``listen`` (default ``config.host``) and
+    ``config.allowed_hosts`` (:mod:`plant.dashboard.guard`)."""
     config = config or DashboardConfig()
+    hosts = allowed_hosts(config.host if listen is None else listen, config.allowed_hosts)
     state = DashboardState(store, config)
 
     async def run(fn: Any, *args: Any) -> Any:
@@ -103,7 +117,10 @@ def create_app(
             await asyncio.sleep(0.5)  # slow down guessing
             return RedirectResponse("/login?failed=1", status_code=303)
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict")
+        tls = request.url.scheme == "https" or \
+            request.headers.get("x-forwarded-proto", "").lower() == "https"
+        response.set_cookie(COOKIE, session_value(token), max_age=SESSION_S, httponly=True,
+                            samesite="strict", secure=tls)
         return response
 
     async def logout(request: Request) -> Response:
@@ -223,4 +240,6 @@ def create_app(
         Route("/api/materials", materials),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    return DashboardApp(TokenAuth(Starlette(routes=routes), token), state)
+    guarded = RequestGuard(TokenAuth(Starlette(routes=routes), token), hosts,
+                           max_streams=config.max_streams)
+    return DashboardApp(guarded, state)

@@ -3,8 +3,9 @@
 The operator sets the token in an environment variable or a file (never in the repository
 or on the command line, where ``ps`` would show it). Every request is checked: either an
 ``Authorization: Bearer <token>`` header (scripts, wall-screen kiosks) or a session cookie
-set by the login form. The cookie holds an HMAC of the token, not the token; neither is
-ever logged.
+set by the login form. The cookie holds an expiry, a nonce and their HMAC with the token,
+not the token (a new one per login, valid ``SESSION_S``; ``Secure`` when the login came over
+HTTPS); neither is ever logged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import secrets
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -23,10 +26,12 @@ from peakline.errors import ConfigError
 __all__ = [
     "COOKIE",
     "MIN_TOKEN_LENGTH",
+    "SESSION_S",
     "TokenAuth",
     "is_loopback",
     "require_token_for",
     "resolve_token",
+    "session_valid",
     "session_value",
 ]
 
@@ -75,9 +80,33 @@ def require_token_for(host: str, token: str | None, env: str = "PEAKLINE_DASHBOA
         )
 
 
-def session_value(token: str) -> str:
-    """The cookie value for a logged-in browser: an HMAC of the token, not the token."""
-    return hmac.new(token.encode(), b"peakline-dashboard-session/1", hashlib.sha256).hexdigest()
+#: how long a login lasts
+SESSION_S = 12 * 3600
+
+
+def session_value(token: str, expires: int | None = None) -> str:
+    """The cookie value for a browser logged in until ``expires`` (Unix seconds; default
+    ``SESSION_S`` from now): ``<expires>.<nonce>.<HMAC of those with the token>``. It is
+    different for every login, never contains the token, and is worthless after it expires
+    or once the token changes."""
+    expires = int(time.time()) + SESSION_S if expires is None else expires
+    nonce = secrets.token_hex(8)
+    return f"{expires}.{nonce}.{_mac(token, expires, nonce)}"
+
+
+def _mac(token: str, expires: int, nonce: str) -> str:
+    msg = f"peakline-dashboard-session/2:{expires}:{nonce}".encode()
+    return hmac.new(token.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def session_valid(token: str, value: str) -> bool:
+    """Whether ``value`` is a session cookie made with ``token`` that has not expired."""
+    parts = value.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 12:
+        return False
+    expires, nonce, mac = int(parts[0]), parts[1], parts[2]
+    return expires > time.time() and hmac.compare_digest(
+        mac.encode(), _mac(token, expires, nonce).encode())
 
 
 class TokenAuth:
@@ -86,7 +115,6 @@ class TokenAuth:
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
         self.token = token
-        self._session = session_value(token) if token else ""
 
     def allowed(self, headers: dict[str, str]) -> bool:
         """Whether these request headers (lower-case names) carry valid credentials."""
@@ -103,9 +131,7 @@ class TokenAuth:
         except Exception:  # a malformed Cookie header is simply not a session
             return False
         morsel = cookie.get(COOKIE)
-        return morsel is not None and hmac.compare_digest(
-            morsel.value.encode(), self._session.encode()
-        )
+        return morsel is not None and session_valid(self.token, morsel.value)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.token is None or scope["path"] in PUBLIC_PATHS:

@@ -30,6 +30,18 @@ class DashboardConfig(BaseModel):
         default=None,
         description="file holding the access token (first line); used when the variable is unset",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="names the dashboard is reached by (the Host header), besides the listen "
+        "address and, on loopback, localhost; any other Host is refused (DNS rebinding)",
+    )
+    max_streams: int = Field(
+        default=16, ge=1, le=1000, description="live event streams open at once, at most"
+    )
+    max_connections: int = Field(
+        default=64, ge=4, le=10_000,
+        description="connections and requests served at once, at most (503 beyond)",
+    )
     site: str = Field(default="", description="site name shown in the header")
     progress_file: str | None = Field(
         default=None,

@@ -94,7 +94,7 @@ def serve_dashboard(
     if token is None:
         token = resolve_token(config.token_env, config.token_file)
     require_token_for(host, token, config.token_env)
-    app = create_app(store, config, token)
+    app = create_app(store, config, token, listen=host)
     sock = _bind(host, port)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -105,6 +105,7 @@ def serve_dashboard(
             lifespan="off",
             timeout_graceful_shutdown=3,
             timeout_keep_alive=5,
+            limit_concurrency=config.max_connections,
         )
     )
     thread = threading.Thread(
