@@ -21,6 +21,10 @@ COLUMNS = {
                   "unit_cost", "shelf_life_days"],
     "bom": ["sku", "item", "qty_per_unit"],
     "lines": ["line", "units_per_hour", "hours_per_shift", "shifts_per_day", "days_per_week"],
+    "suppliers": ["supplier", "name"],
+    "supplier_items": ["supplier", "item", "lead_time_days", "lead_time_sd_days", "moq",
+                       "pack_multiple", "capacity_per_week"],
+    "prices": ["item", "date", "price"],
     "shop_orders": ["order_id", "customer", "placed_at", "sku", "qty", "unit_price", "region",
                     "delivery_date", "days_to_holiday", "cancelled_at", "held_until"],
 }
