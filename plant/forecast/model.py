@@ -1,12 +1,13 @@
 """The holiday-aware forecaster: ridge regression on calendar features + a statsforecast residual.
 
-For each series, ``log1p(y)`` is regressed on a trend and the calendar features of
-:func:`~plant.forecast.features.calendar_features` (weekdays, festival-distance bins, pre-holiday
-windows, promotions) with a small ridge penalty, all series in one linear solve. What the
-regression leaves is modelled by statsforecast's ``ARIMA`` (AR(1), conditional sum of squares:
-about 25 ms a series) with conformal prediction intervals, so the P10/P90 come from the model's
-own out-of-sample errors on the last windows of history. AutoETS takes no regressors and its
-model search is slow (376 s for 1,000 daily series here), which is why it is only a baseline.
+For each series, ``log1p(y)`` is regressed on a trend (given two years of history or more) and
+the calendar features of :func:`~plant.forecast.features.calendar_features` (weekdays,
+festival-distance bins, pre-holiday windows, promotions) with a small ridge penalty, all series
+in one linear solve. What the regression leaves is modelled by statsforecast's ``ARIMA``
+(AR(1), conditional sum of squares: about 25 ms a series) with conformal prediction intervals,
+so the P10/P90 come from the model's own out-of-sample errors on the last windows of history.
+AutoETS takes no regressors and its model search is slow (376 s for 1,000 daily series here),
+which is why it is only a baseline.
 
 Quantiles map through ``expm1`` unchanged, so P50 is the median of daily demand; ``mean``
 adds Duan's smearing factor (the mean of ``exp(residual)``) for volume totals.
@@ -28,6 +29,8 @@ from plant.peaks import DEFAULT_PEAK
 __all__ = ["QUANTILE_COLUMNS", "HolidayForecaster"]
 
 QUANTILE_COLUMNS = ("p10", "p50", "p90")
+#: days of history before a trend is estimated; with less it is held at zero
+TREND_DAYS = 730
 
 
 @dataclass
@@ -60,7 +63,7 @@ class HolidayForecaster:
         design = self._design(wide.index.append(future), last)
         x_fit, x_new = design[: len(wide)], design[len(wide):]
         z = np.log1p(np.clip(wide.to_numpy(dtype=float), 0, None))
-        coef = self._solve(x_fit, z)
+        coef = self._solve(x_fit, z, trend=len(wide) >= TREND_DAYS)
         resid = z - x_fit @ coef
         res_fc, smear = self._residual_forecast(resid, wide.columns, wide.index, h)
         base = x_new @ coef  # (h, n_series)
@@ -81,10 +84,15 @@ class HolidayForecaster:
         trend = ((dates - last).days.to_numpy() / 365.25)[:, None]
         return np.hstack([np.ones((len(dates), 1)), trend, feats.to_numpy()])
 
-    def _solve(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Ridge coefficients per series; rows where a series has no data are left out."""
+    def _solve(self, x: np.ndarray, z: np.ndarray, trend: bool = True) -> np.ndarray:
+        """Ridge coefficients per series; rows where a series has no data are left out.
+        ``trend=False`` holds the trend (column 1) at zero: from a year or so of history a
+        trend is mostly the season's own shape, and extrapolated it put forecasts at twice
+        the level."""
         penalty = np.full(x.shape[1], self.ridge)
         penalty[0] = 0.0
+        if not trend:
+            penalty[1] = 1e9
         observed = ~np.isnan(z)
         coef = np.zeros((x.shape[1], z.shape[1]))
         if observed.all():

@@ -19,7 +19,9 @@ class PlanConfig(Section):
 
     peak: str = Field(
         default="mid_autumn",
-        description="the festival the season is built around (a name from the holiday calendar)",
+        description="the festival the season is built around: a built-in peak (mid_autumn, "
+        "spring_festival, dragon_boat, easter, christmas, thanksgiving, black_friday, "
+        "eid_al_fitr, diwali) or a festival named in the events file",
     )
     season_days: int = Field(
         default=100, ge=7, le=366,
