@@ -206,8 +206,12 @@ def test_roi_arrays_of_any_shape_and_dtype(rois: np.ndarray) -> None:
     frame = np.zeros((20, 20, 3), np.uint8)
     try:
         out = preprocess([frame], rois, SPEC)
-    except ValueError:
+    except ValueError as exc:
+        event("refused")
+        assert isinstance(exc, PreprocessError), f"ValueError not translated: {exc!r}"
         return
+    event(f"accepted, {out.shape[0]} ROIs")
+    assert rois.dtype.kind in "iu" or rois.size == 0, f"accepted ROIs of dtype {rois.dtype}"
     assert out.shape[1:] == (3, SPEC.height, SPEC.width)
     if out.shape[0]:
         for roi in rois.reshape(-1, 4):

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from peakline import wire
@@ -47,7 +47,9 @@ def _check(raw: bytes | str) -> None:
     try:
         model = wire.parse_payload(raw)
     except wire.WireError:
+        event("refused")
         return
+    event(f"accepted as {type(model).__name__}")
     again = wire.parse_payload(wire.dump_payload(model))
     assert again == model
 
