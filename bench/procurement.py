@@ -51,7 +51,7 @@ def realised(calls: pd.DataFrame, paths: dict[str, pd.DataFrame], today: dt.date
     for r in calls.itertuples(index=False):
         future = paths[r.item]
         monday = pd.Timestamp(r.order_by) - pd.Timedelta(days=pd.Timestamp(r.order_by).weekday())
-        days = (r.order_by - today).days
+        days = (pd.Timestamp(r.order_by).date() - today).days
         later = future.loc[monday].to_numpy() if days > 0 else np.full(n, r.price_now)
         now = r.price_now * (1 + rate * max(days, 0) / 365)
         base += r.qty * later

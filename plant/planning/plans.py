@@ -186,7 +186,8 @@ def build_plans(
         purchases_all, materials, fc, start, cal, cfg,
         inventory.set_index("item")["on_hand"].astype(float).to_dict())
     if len(alerts):
-        exc = pd.concat([exc, alert_exceptions(alerts, calls)], ignore_index=True).sort_values(
+        extra = alert_exceptions(alerts, purchases_all)
+        exc = pd.concat([exc, extra], ignore_index=True).sort_values(
             ["value_at_risk", "date"], ascending=[False, True], ignore_index=True)
     exc_expl = {
         "count": len(exc), "value_at_risk": float(exc["value_at_risk"].sum()),

@@ -13,11 +13,12 @@ import pandas as pd
 __all__ = ["alert_exceptions"]
 
 
-def alert_exceptions(alerts: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
-    """Exception rows (``kind, what, date, qty, value_at_risk, detail``), one per alert."""
+def alert_exceptions(alerts: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+    """Exception rows (``kind, what, date, qty, value_at_risk, detail``), one per alert;
+    ``orders`` are the season's purchase orders (``item, qty``)."""
     rows = []
     for a in alerts.itertuples(index=False):
-        qty = float(calls.loc[calls["item"] == a.item, "qty"].sum()) if len(calls) else 0.0
+        qty = float(orders.loc[orders["item"] == a.item, "qty"].sum()) if len(orders) else 0.0
         excess = max(0.0, float(a.price) - float(a.high)) * qty
         rows.append({
             "kind": "price_alert", "what": a.item, "date": a.date, "qty": qty,

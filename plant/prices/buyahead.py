@@ -81,8 +81,10 @@ def buy_ahead(orders: pd.DataFrame, materials: pd.DataFrame, models: dict[str, P
             row.update(call="buy now", reason=f"price expected to rise {at.mean() / now - 1:+.1%}"
                        f" by {order_by}")
         rows.append(row)
-    out = pd.DataFrame(rows, columns=_COLS)
-    return _fit_storage(out, storage_limits or {}, on_hand or {})
+    out = _fit_storage(pd.DataFrame(rows, columns=_COLS), storage_limits or {}, on_hand or {})
+    for col in ("need_date", "order_by"):  # days, stored and exported as YYYY-MM-DD
+        out[col] = pd.to_datetime(out[col])
+    return out
 
 
 def _fit_storage(calls: pd.DataFrame, limits: dict[str, float],
@@ -114,7 +116,7 @@ def season_cost(calls: pd.DataFrame, models: dict[str, PriceForecast], demand_cv
         model = models[str(item)]
         u = rng.random(runs)
         for r in rows.itertuples(index=False):
-            days = (r.order_by - today).days
+            days = (pd.Timestamp(r.order_by).date() - today).days
             later = (model.samples(pd.Timestamp(r.order_by), u) if days > 0
                      else np.full(runs, model.last_price))
             cost_later = r.qty * scale * later
