@@ -108,6 +108,53 @@ def test_mutated_valid_payloads(payload: wire._Payload, data: st.DataObject) -> 
     _check(json.dumps(doc, allow_nan=True))
 
 
+def _like(value: Any) -> st.SearchStrategy[Any]:
+    """Another plausible value of the same JSON type (a name, a count, a measurement)."""
+    if isinstance(value, bool):
+        return st.booleans()
+    if isinstance(value, int):
+        return st.integers(1, 10_000)
+    if isinstance(value, float):
+        return st.floats(0.001, 1e6, allow_nan=False)
+    if isinstance(value, str):
+        return st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
+    return st.just(value)
+
+
+@FUZZ
+@given(st.sampled_from(VALID), st.data())
+def test_plausible_values_in_valid_payloads_are_kept_exactly(
+    payload: wire._Payload, data: st.DataObject,
+) -> None:
+    """Leaves of a valid payload replaced by plausible values of the same type: mostly still
+    valid, and then every value comes back as sent (nothing dropped, clipped or coerced)."""
+    doc = json.loads(wire.dump_payload(payload))
+    leaves = [p for p in _paths(doc)[1:] if p != ("schema",)
+              and not isinstance(_at(doc, p), dict | list) and _at(doc, p) is not None]
+    changed = []
+    for path in data.draw(st.lists(st.sampled_from(leaves), min_size=1, max_size=3,
+                                   unique=True)):
+        value = data.draw(_like(_at(doc, path)))
+        _at(doc, path[:-1])[path[-1]] = value
+        changed.append((path, value))
+    try:
+        model = wire.parse_payload(json.dumps(doc))
+    except wire.WireError:
+        event("refused (a value outside its field's rules)")
+        return
+    event("accepted")
+    back = json.loads(wire.dump_payload(model))
+    for path, value in changed:
+        assert _at(back, path) == value, f"{path}: sent {value!r}, got {_at(back, path)!r}"
+    assert wire.parse_payload(wire.dump_payload(model)) == model
+
+
+def _at(doc: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
+
+
 @FUZZ
 @given(st.sampled_from(VALID), st.integers(0, 400), st.binary(min_size=1, max_size=8))
 def test_byte_flips_in_valid_payloads(payload: wire._Payload, pos: int, junk: bytes) -> None:
