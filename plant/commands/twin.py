@@ -2,6 +2,7 @@
 
     peakline plant simulate --db sqlite:///plant.db --plan latest --runs 200 --seed 1
     peakline plant simulate --plan plan-... --scenario scenarios/l2_down.toml
+    peakline plant check-twin --line L1                    the twin's line against the record
 
 Prints fill rate, boxes late and short per channel, waste, overtime and cost with P10/P50/P90
 across runs and, as its last line, one JSON object. Every input (the plan, its forecast, the
@@ -15,7 +16,7 @@ import argparse
 import json
 from typing import Any
 
-from peakline.cliargs import ExistingFile, Text, integer
+from peakline.cliargs import NAME, ExistingFile, Number, Text, integer
 from peakline.wire import PlanKind
 from plant.commands.db import add_db_option, open_store
 
@@ -69,7 +70,7 @@ def _simulate(args: argparse.Namespace) -> int:
     cal = _calendar(args)
     with open_store(args) as store:
         run = simulate_plan(store, args.plan, args.runs, args.seed, cal, plan_cfg, twin_cfg,
-                            scenario, str(args.scenario or "scenario"))
+                            scenario, str(args.scenario or "scenario"), jobs=args.jobs)
     summary = run.summary()
     print(f"plan {run.plan_id} ({run.scenario}), {summary['runs']} runs, seed {args.seed}:")
     print(_table(summary))
@@ -102,8 +103,33 @@ def optimise_plan(store: Any, plan_cfg: Any, twin_cfg: Any, cal: Any,
     return run
 
 
+def _check_twin(args: argparse.Namespace) -> int:
+    import time
+
+    from plant.twin.validate import check_line
+
+    _, twin_cfg = twin_configs(args)
+    with open_store(args) as store:
+        hist = store.metrics_history(since=time.time() - args.days * 86400.0)
+    part = hist[hist["line"] == args.line] if len(hist) else hist
+    result = check_line(part, twin_cfg, fit_share=args.fit_share, runs=args.runs,
+                        seed=args.seed)
+    print(f"line {args.line}: fitted on {result['fit_windows']} metrics windows "
+          f"({result['fitted']}), checked on the next {result['check_windows']} "
+          f"({result['check_hours']:.2f} h)")
+    print(f"good items: recorded {result['recorded_good']:,.0f}, twin "
+          f"{result['simulated_good']:,.0f} (P10 {result['simulated_good_p10']:,.0f}, "
+          f"P90 {result['simulated_good_p90']:,.0f}); per day "
+          f"{result['recorded_good_per_day']:,.0f} vs {result['simulated_good_per_day']:,.0f}: "
+          f"{result['error']:+.1%} "
+          f"({'within' if result['within_tolerance'] else 'OUTSIDE'} "
+          f"{result['tolerance']:.0%})")
+    print(json.dumps({"line": args.line, **result}))
+    return 0 if result["within_tolerance"] else 1
+
+
 def add_twin_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``simulate`` to ``peakline plant``."""
+    """Add ``simulate`` and ``check-twin`` to ``peakline plant``."""
     from plant.commands.planning import _calendar_args
 
     s = sub.add_parser("simulate", help="simulate a plan over its season many times "
@@ -118,11 +144,28 @@ def add_twin_commands(sub: argparse._SubParsersAction) -> None:
                    help="replications (seasons) to simulate")
     s.add_argument("--seed", type=integer(0), default=1,
                    help="random seed; the same seed gives two plans or scenarios the same luck")
+    s.add_argument("--jobs", type=integer(1, 64), default=1,
+                   help="worker processes the runs are shared over (same figures as one)")
     s.add_argument("--scenario", type=ExistingFile("scenario TOML"),
                    help="a scenario file that changes the world (docs/twin.md)")
     s.add_argument("--config", type=ExistingFile("TOML config"),
                    help="plant service TOML whose [planning] and [twin] sections to use")
     _calendar_args(s)
     s.set_defaults(handler=_simulate)
+
+    c = sub.add_parser("check-twin", help="does the twin's line make what the nodes recorded? "
+                       "(fit on the first part of the record, predict the rest)")
+    add_db_option(c, creates=False)
+    c.add_argument("--line", required=True, type=NAME, help="the line to check")
+    c.add_argument("--days", type=Number(0, 366, lo_open=True), default=1.0,
+                   help="days of the nodes' metrics to use")
+    c.add_argument("--fit-share", type=Number(0, 1, lo_open=True), default=1.0,
+                   help="share of the record's time the line is fitted on (1: fed the whole "
+                   "record, the twin must reproduce it; below 1: it predicts the rest)")
+    c.add_argument("--runs", type=integer(1, 100_000), default=200, help="replications")
+    c.add_argument("--seed", type=integer(0), default=1, help="random seed")
+    c.add_argument("--config", type=ExistingFile("TOML config"),
+                   help="plant service TOML whose [twin] section to use")
+    c.set_defaults(handler=_check_twin)
 
 

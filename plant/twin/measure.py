@@ -2,9 +2,10 @@
 
 The nodes publish a metrics record per window (items, rejects, window length). Per line:
 
-- **speed spread**: the coefficient of variation of items per hour over the running windows
-  (a line's rate itself is its master-data ``units_per_hour``; the nodes count cakes, not
-  boxes, so only the relative spread carries over);
+- **speed spread**: the coefficient of variation of items per hour between hours of running
+  (quarters of a record shorter than four hours); a line's rate itself is its master-data
+  ``units_per_hour`` (the nodes count cakes, not boxes, so only the relative spread carries
+  over), and the measured items per running hour are kept for :mod:`plant.twin.validate`;
 - **stoppages**: windows with no items, and gaps with no metrics at all (the node or the line
   was down), joined into stoppages; ``mtbf`` = running hours / stoppages, ``mttr`` = mean
   stoppage length. Fewer than two stoppages: the configured ``mtbf_hours``/``mttr_hours``;
@@ -75,6 +76,18 @@ def _stoppages(ts: np.ndarray, window: np.ndarray, items: np.ndarray) -> list[fl
     return out
 
 
+def _block_cv(ts: np.ndarray, win: np.ndarray, items: np.ndarray, default: float) -> float:
+    """Spread of the rate between hours (or quarters of a shorter record): the minute-to-minute
+    noise averages out over a day; what is left from hour to hour is what moves a day."""
+    if len(ts) < 8:
+        return default
+    hours = np.floor((ts - ts[0]) / 3600.0).astype(int)
+    blocks = hours if hours.max() >= 3 else np.arange(len(ts)) * 4 // len(ts)
+    rates = np.array([items[blocks == b].sum() / win[blocks == b].sum()
+                      for b in np.unique(blocks)])
+    return float(np.std(rates) / np.mean(rates))
+
+
 def fit_line(metrics: pd.DataFrame, cfg: TwinConfig) -> LineBehaviour:
     """One line's behaviour from its nodes' metrics (columns ts, window_s, items, rejects)."""
     if metrics.empty or float(metrics["items"].sum()) <= 0:
@@ -84,8 +97,8 @@ def fit_line(metrics: pd.DataFrame, cfg: TwinConfig) -> LineBehaviour:
     ts, win = m["ts"].to_numpy(float), m["window_s"].to_numpy(float)
     items, rej = m["items"].to_numpy(float), m["rejects"].to_numpy(float)
     running = items > 0
-    per_hour = items[running] / win[running] * 3600.0
-    speed_cv = float(np.std(per_hour) / np.mean(per_hour)) if running.sum() > 2 else cfg.speed_cv
+    rate = float(items[running].sum() / win[running].sum() * 3600.0)
+    speed_cv = _block_cv(ts[running], win[running], items[running], cfg.speed_cv)
     stops = _stoppages(ts, win, items)
     run_h = float(win[running].sum()) / 3600.0
     mean = float(rej.sum() / items.sum())
@@ -99,7 +112,7 @@ def fit_line(metrics: pd.DataFrame, cfg: TwinConfig) -> LineBehaviour:
     else:
         mtbf, mttr = cfg.mtbf_hours, cfg.mttr_hours
         src = f"measured: {int(running.sum())} windows; breakdowns from config"
-    return LineBehaviour(speed_cv, mean, a, b, mtbf, mttr, src, float(np.mean(per_hour)))
+    return LineBehaviour(speed_cv, mean, a, b, mtbf, mttr, src, rate)
 
 
 def measure_lines(store: Any, lines: list[str], cfg: TwinConfig, days: float = 7.0,

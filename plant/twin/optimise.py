@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -214,21 +215,55 @@ def solve(p: Problem, time_limit_s: float = 30.0, gap: float = 0.01) -> Solution
             vals += [fmin - pmin] * len(flavours) + [-1.0]
             rows.add(cols, vals, -np.inf, float(cap_h[ln, b]), f"capacity {names[ln]} {b}")
     a = coo_matrix((rows.v, (rows.r, rows.c)), shape=(len(rows.lo), v.n)).tocsr()
-    res = milp(np.array(v.cost), constraints=LinearConstraint(a, rows.lo, rows.hi),
-               integrality=np.array(v.integral), bounds=Bounds(v.lo, v.hi),
-               options={"time_limit": time_limit_s, "mip_rel_gap": gap, "disp": False})
+    cons = LinearConstraint(a, rows.lo, rows.hi)
+    cost_v, lo, hi = np.array(v.cost), np.array(v.lo), np.array(v.hi)
+    integral = np.array(v.integral)
+    rounded = _relax_and_fix(cost_v, cons, lo, hi, integral, x, y, z, fam_of, fam_flavour,
+                             big)
+    res = milp(cost_v, constraints=cons, integrality=integral, bounds=Bounds(lo, hi),
+               options={"time_limit": max(1.0, time_limit_s - (time.perf_counter() - t0)),
+                        "mip_rel_gap": gap, "disp": False})
     took = time.perf_counter() - t0
-    if res.x is None:
+    if res.x is None and rounded is None:
         if res.status == 2:  # infeasible
             raise DataError(f"the plan cannot be optimised: {_binding(p, rate, cap_h)}")
         raise DataError(f"the solver found no plan in {time_limit_s:.0f} s ({res.message}); "
                         "give it more time")
+    status = str(res.message)
+    if res.x is None or (rounded is not None and rounded.fun < res.fun):
+        assert rounded is not None
+        res, status = rounded, f"{status}; the rounded relaxation was better"
     sol = np.asarray(res.x)
     return Solution(start_boxes=np.maximum(sol[x], 0.0), overtime=np.maximum(sol[ot], 0.0),
                     short=sol[short] + sol[firm_short], objective=float(res.fun), solve_s=took,
-                    status=str(res.message), gap=getattr(res, "mip_gap", None),
+                    status=status, gap=getattr(res, "mip_gap", None),
                     stats={"variables": v.n, "binaries": int(sum(v.integral)),
                            "constraints": len(rows.lo)})
+
+
+def _relax_and_fix(cost: np.ndarray, cons: LinearConstraint, lo: np.ndarray, hi: np.ndarray,
+                   integral: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray,
+                   fam_of: np.ndarray, fam_flavour: np.ndarray, big: np.ndarray) -> Any:
+    """A good plan fast: the LP relaxation, its setups rounded (a family runs where the LP
+    makes at least 2% of the line's bucket on it), the lots re-solved as an LP. The solver's
+    own search then has to beat it; under a time limit it often cannot."""
+    relaxed = milp(cost, constraints=cons, integrality=np.zeros_like(integral),
+                   bounds=Bounds(lo, hi), options={"disp": False})
+    if relaxed.x is None:
+        return None
+    made = relaxed.x[x]  # [sku, line, bucket]
+    fam_made = np.zeros(y.shape)
+    np.add.at(fam_made, fam_of, made)
+    on = fam_made >= 0.02 * big[None, :, :]
+    flav_on = np.zeros(z.shape, dtype=bool)
+    for k in range(y.shape[0]):
+        flav_on[fam_flavour[k]] |= on[k]
+    lo2, hi2 = lo.copy(), hi.copy()
+    lo2[y], hi2[y] = on, on
+    lo2[z], hi2[z] = flav_on, flav_on
+    fixed = milp(cost, constraints=cons, integrality=np.zeros_like(integral),
+                 bounds=Bounds(lo2, hi2), options={"disp": False})
+    return fixed if fixed.x is not None else None
 
 
 def _material_rows(p: Problem, rows: _Rows, x: np.ndarray, n_l: int, n_b: int) -> None:

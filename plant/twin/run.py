@@ -96,11 +96,12 @@ def simulation_meta(run: TwinRun, scenario: Scenario | None = None) -> dict[str,
 
 def simulate_plan(store: Any, plan_id: str, runs: int, seed: int, cal: HolidayCalendar,
                   plan_cfg: PlanConfig, cfg: TwinConfig, scenario: Scenario | None = None,
-                  scenario_source: str = "scenario", save: bool = True) -> TwinRun:
-    """Simulate a stored plan ``runs`` times and store the result (``save``)."""
+                  scenario_source: str = "scenario", save: bool = True, jobs: int = 1,
+                  ) -> TwinRun:
+    """Simulate a stored plan ``runs`` times (over ``jobs`` processes) and store it."""
     world, plan_id, forecast_id = load_world(store, plan_id, cal, plan_cfg, cfg, scenario,
                                              scenario_source)
-    sim = simulate(world, runs, seed)
+    sim = simulate(world, runs, seed, jobs)
     name = scenario.name if scenario is not None else "baseline"
     sim_id = f"sim-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     run = TwinRun(sim_id, plan_id, forecast_id, name, sim)

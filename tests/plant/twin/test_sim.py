@@ -132,3 +132,11 @@ def test_festival_correlation_widens_the_season_total() -> None:
         totals[rho] = np.std([r.demand["ecommerce"] for r in sim.runs])
     assert totals[0.8] > 3 * totals[0.0]
 
+
+
+def test_worker_processes_give_the_same_figures() -> None:
+    fc = forecast(p50=20.0, spread=10.0)
+    w = world([("L1", d, LOT, 200) for d in range(0, 20, 3)], fc=fc)
+    one, two = simulate(w, runs=6, seed=4), simulate(w, runs=6, seed=4, jobs=2)
+    assert one.per_run().equals(two.per_run())
+    assert one.gantt().equals(two.gantt())
