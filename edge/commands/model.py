@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from typing import Any
 
 from edge.commands.options import Providers
@@ -48,12 +49,18 @@ def _fit(args: argparse.Namespace) -> int:
         version=args.version,
         threads=args.threads,
         classifier=args.classifier,
+        features=args.features,
+        fit=args.fit,
+        say=lambda line: print(line, file=sys.stderr),
     )
     print(
-        f"wrote {args.out}: {card.name} {card.version}, grid {card.options['grid']}, "
+        f"wrote {args.out}: {card.name} {card.version}, {card.options['features']} "
+        f"{card.input.width} px, grid {card.options['grid']}, "
         f"flatten {card.options['flatten']}, {card.calibration.n_good} good items, "
         f"reject >= {card.thresholds.reject:.4g}"
     )
+    if card.calibration.trust:
+        print(f"threshold: {card.calibration.trust}", file=sys.stderr)
     print(
         json.dumps(
             _clean(
@@ -73,7 +80,15 @@ def _fit(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from edge.model.evaluate import calibrate_model
 
-    result = calibrate_model(args.model, args.data, args.target_frr, threads=args.threads)
+    result = calibrate_model(
+        args.model,
+        args.data,
+        args.target_frr,
+        threads=args.threads,
+        line=args.line,
+        first=args.first,
+        contamination=args.contamination,
+    )
     if result["note"]:
         print(result["note"])
     print(json.dumps(_clean(result)))
@@ -130,10 +145,15 @@ def register(parser: argparse.ArgumentParser) -> None:
                      help="recording directory or dataset folder")
     fit.add_argument("--out", required=True, type=OutputFile("ONNX file"),
                      help="ONNX file to write")
-    fit.add_argument("--size", type=integer(32, 1024, multiple_of=16), default=64,
-                     help="model input size in px")
+    fit.add_argument("--size", type=integer(32, 1024, multiple_of=16),
+                     help="model input size in px (default: chosen from the data and printed)")
+    fit.add_argument("--features", choices=["auto", "filters", "lite0"], default="auto",
+                     help="hand-made filter bank, pretrained EfficientNet-Lite0 stages, or auto "
+                     "(filters on a recording; on a dataset folder chosen on held-out goods)")
+    fit.add_argument("--fit", choices=["stretch", "letterbox"], default="stretch",
+                     help="how a non-square image fills the square input (kept in the card)")
     fit.add_argument("--grid", type=integer(1, 256),
-                     help="pooling grid (default: size/4, cells of 4 px)")
+                     help="pooling grid (default: size/4 for filters, size/8 for lite0)")
     fit.add_argument(
         "--flatten",
         choices=["auto", "on", "off"],
@@ -155,11 +175,20 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     fit.set_defaults(handler=_fit)
 
-    cal = sub.add_parser("calibrate", help="set thresholds on held-out good items")
+    cal = sub.add_parser(
+        "calibrate", help="set thresholds on held-out good items, or on the line's first items"
+    )
     cal.add_argument("--model", required=True, type=MODEL, help="ONNX model to update")
     cal.add_argument("--data", required=True, type=DATA,
-                     help="recording or dataset folder (good items)")
+                     help="recording or dataset folder (good items; with --line every item)")
     cal.add_argument("--target-frr", type=FRR, default=0.01, help="target false-reject rate")
+    cal.add_argument("--line", action="store_true",
+                     help="learn from every item as it came down the line, labels unknown: "
+                     "robust to a few percent of defects among them")
+    cal.add_argument("--first", type=integer(3, 10**7),
+                     help="only the first N items (in line order)")
+    cal.add_argument("--contamination", type=Number(0, 0.2, lo_open=True, hint="a fraction"),
+                     default=0.05, help="with --line: share of defects allowed among the items")
     cal.add_argument("--threads", type=THREADS, default=2, help="ONNX Runtime threads")
     cal.set_defaults(handler=_calibrate)
 

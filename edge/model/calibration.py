@@ -40,13 +40,22 @@ class ThresholdFit:
     trust: str  # one sentence: how far this threshold can be trusted
 
 
-def gumbel_quantile(scores: np.ndarray, p: float) -> float:
-    """The ``p`` quantile of a Gumbel distribution fitted to ``scores`` by median and
-    interquartile range (robust: a few defects among them move it little)."""
+def gumbel_quantile(scores: np.ndarray, p: float, contamination: float = 0.0) -> float:
+    """The ``p`` quantile of a Gumbel distribution fitted to ``scores`` by quantiles of their
+    body (robust: the defects among them sit in the upper tail). With ``contamination`` c, the
+    goods' quantile q is read at q * (1 - c) of all scores, and only the lower half is used."""
     s = np.asarray(scores, np.float64)
-    q25, q50, q75 = np.percentile(s, [25, 50, 75])
-    beta = max((q75 - q25) / (math.log(math.log(4.0)) - math.log(math.log(4.0 / 3.0))), 1e-9)
-    mu = q50 + beta * math.log(math.log(2.0))
+    keep = 1.0 - contamination
+    if contamination > 0:
+        lo, mid = np.quantile(s, [0.10 * keep, 0.50 * keep])
+        span = math.log(-math.log(0.10)) - math.log(-math.log(0.50))
+        beta = max((mid - lo) / span, 1e-9)
+        mu = mid + beta * math.log(-math.log(0.50))
+    else:
+        q25, q50, q75 = np.percentile(s, [25, 50, 75])
+        span = math.log(-math.log(0.25)) - math.log(-math.log(0.75))
+        beta = max((q75 - q25) / span, 1e-9)
+        mu = q50 + beta * math.log(math.log(2.0))
     return float(mu - beta * math.log(-math.log(p)))
 
 
@@ -70,12 +79,12 @@ def robust_thresholds(
         raise ValueError(f"{n} good score(s): at least 3 are needed for a threshold")
     p = 1.0 - target_frr
     enough = n * target_frr >= 1.0
-    tail = gumbel_quantile(s, p)
+    tail = gumbel_quantile(s, p, contamination)
     base = tail if contamination > 0 else max(_empirical(s, p) if enough else s[-1], tail)
-    median = float(np.median(s))
+    median = float(np.quantile(s, 0.5 * (1.0 - contamination)))
     reject = base + margin * max(base - median, 0.0)
     pu = 1.0 - min(0.5, 5 * target_frr)
-    band = gumbel_quantile(s, pu)
+    band = gumbel_quantile(s, pu, contamination)
     uncertain = min(band if contamination > 0 else max(_empirical(s, pu), band), reject)
     frr = float(np.mean(s >= reject))
     if enough:

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from edge.model.card import Calibration, write_card
+from edge.model.calibration import robust_thresholds
+from edge.model.card import Calibration, Thresholds, write_card
 from edge.model.data import ItemSet, load_items
-from edge.model.fit import thresholds_from_scores
 from edge.model.metrics import summarize
 from edge.model.scorer import Scorer
 from peakline.errors import DataError
@@ -91,48 +91,56 @@ def _naming(scorer: Scorer, items: ItemSet) -> dict[str, Any]:
 
 
 def calibrate_model(
-    model: str | Path, data: str | Path, target_frr: float = 0.01, *, threads: int = 2
+    model: str | Path,
+    data: str | Path,
+    target_frr: float = 0.01,
+    *,
+    threads: int = 2,
+    line: bool = False,
+    first: int | None = None,
+    contamination: float = 0.05,
 ) -> dict[str, Any]:
-    """Set the thresholds of ``model`` for ``target_frr`` on the good items of ``data`` (items
-    the model was not fitted on) and rewrite its card; returns the new thresholds."""
+    """Set the thresholds of ``model`` for ``target_frr`` and rewrite its card; returns the new
+    thresholds. By default on the good items of ``data`` (items the model was not fitted on).
+    With ``line``, on every item of ``data`` in line order (``first`` of them if given), labels
+    unknown, as a line engineer does with the first items of a shift: the threshold comes from
+    the body of the scores, robust to ``contamination`` defects among them."""
     if not 0.0 < target_frr < 0.5:
         raise DataError(f"target false-reject rate must be within (0, 0.5), got {target_frr}")
     scorer = Scorer(model, threads=threads)
     items = _load(scorer, data, None)
-    good = items.subset(items.is_good)
-    if len(good.labels) < 3:
+    pool = items if line else items.subset(items.is_good)
+    if first is not None:
+        pool = pool.subset(np.arange(len(pool.labels)) < first)
+    what = "item(s)" if line else "good item(s)"
+    if len(pool.labels) < 3:
         raise DataError(
-            f"{data}: {len(good.labels)} good item(s); calibration needs held-out "
-            "good items (a few hundred for 1% false rejects)"
+            f"{data}: {len(pool.labels)} {what}; calibration needs at least 3 "
+            "(a few hundred for 1% false rejects)"
         )
-    scores, _ = score_items(scorer, good)
-    thresholds, tfit = thresholds_from_scores(scores, target_frr)
-    frr = tfit.frr
+    scores, _ = score_items(scorer, pool)
+    fit = robust_thresholds(scores, target_frr, contamination=contamination if line else 0.0)
     card = scorer.card.model_copy(deep=True)
-    card.thresholds = thresholds
+    card.thresholds = Thresholds(reject=fit.reject, uncertain=fit.uncertain)
+    source = f"first {len(scores)} items of the line" if line else "held-out goods"
     card.calibration = Calibration(
         target_frr=target_frr,
-        frr=frr,
+        frr=fit.frr,
         n_good=card.calibration.n_good,
         n_val=len(scores),
-        method=f"held-out; {tfit.method}",
+        method=f"held-out ({source}); {fit.method}",
         data=str(data),
-        trust=tfit.trust,
+        trust=fit.trust,
     )
     del scorer
     write_card(model, card)
-    resolution = 1.0 / len(scores)
     return {
-        "reject": thresholds.reject,
-        "uncertain": thresholds.uncertain,
-        "frr": frr,
+        "reject": fit.reject,
+        "uncertain": fit.uncertain,
+        "frr": fit.frr,
         "n_val": len(scores),
-        "note": (
-            f"only {len(scores)} good items: the threshold cannot resolve a false-reject rate "
-            f"below {resolution:.3f}"
-        )
-        if resolution > target_frr
-        else "",
+        "rejected_share": float(np.mean(scores >= fit.reject)),
+        "note": fit.trust if len(scores) * target_frr < 1 else "",
     }
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from edge.model.backbone import BACKBONE_SOURCE, NORMALISATIONS
 from edge.model.calibration import ThresholdFit, item_region, robust_thresholds
 from edge.model.card import (
     Calibration,
@@ -35,9 +37,17 @@ from edge.model.graph import FeatureOptions, build_feature_model, build_score_mo
 from edge.model.metrics import auroc, summarize, threshold_for_frr
 from edge.model.stats import PadimStats, fit_stats, score_stats
 from edge.model.synth import corrupt
+from edge.recording.dataset import is_dataset, read_dataset
+from edge.recording.format import is_recording
 from peakline.errors import DataError, ModelError
 
-__all__ = ["MIN_GOOD", "extract_features", "fit_model", "thresholds_from_scores"]
+__all__ = [
+    "MIN_GOOD",
+    "choose_size",
+    "extract_features",
+    "fit_model",
+    "thresholds_from_scores",
+]
 
 log = logging.getLogger(__name__)
 
@@ -113,16 +123,27 @@ def _separation(good: np.ndarray, bad: np.ndarray, target_frr: float) -> dict[st
     return {"auroc": auroc(good, bad), "recall": float(np.mean(bad >= thr))}
 
 
-def _candidates(size: int, grid: int | None, flatten: bool | None) -> list[FeatureOptions]:
-    """Feature options to try. The grid defaults to the finest the pyramid allows (cells of 4 input
-    pixels, about 10 px of a 720p frame): measured on the recordings, 8x8 cells at 64 px let
-    mild deformations and small flecks through that 16x16 cells catch, at the same CPU cost.
-    Illumination flattening is chosen on held-out good items unless given."""
+def _candidates(
+    size: int, grid: int | None, flatten: bool | None, features: str
+) -> list[FeatureOptions]:
+    """Feature options to try. For the filter bank the grid defaults to the finest the pyramid
+    allows (cells of 4 input pixels, about 10 px of a 720p frame): measured on the recordings,
+    8x8 cells at 64 px let mild deformations and small flecks through that 16x16 cells catch,
+    at the same CPU cost; illumination flattening is chosen on held-out good items unless given.
+    The pretrained backbone works on its stride-8 grid, with either input normalisation."""
     if size % 16 or size < 32:
         raise DataError(f"input size {size} must be a multiple of 16, at least 32")
-    grids = [grid] if grid else [size // 4]
-    flats = [flatten] if flatten is not None else [False, True]
-    opts = [FeatureOptions(size, g, f) for g in grids for f in flats]
+    kinds = ["filters", "lite0"] if features == "auto" else [features]
+    opts: list[FeatureOptions] = []
+    for kind in kinds:
+        if kind == "filters":
+            flats = [flatten] if flatten is not None else [False, True]
+            opts += [FeatureOptions(size, grid or size // 4, f) for f in flats]
+        else:
+            opts += [
+                FeatureOptions(size, grid or size // 8, False, "lite0", norm)
+                for norm in NORMALISATIONS
+            ]
     for o in opts:
         try:
             o.check()
@@ -131,11 +152,30 @@ def _candidates(size: int, grid: int | None, flatten: bool | None) -> list[Featu
     return opts
 
 
+#: the largest input size chosen by itself: above it, fitting on two cores takes many minutes
+MAX_AUTO_SIZE = 128
+#: the camera node's items: about 160 px across at 720p, scored at 64 px within its budget
+LINE_SIZE = 64
+
+
+def choose_size(data: str | Path) -> tuple[int, str]:
+    """The input size for ``data`` and why: on a recording the line's size (the edge's speed
+    budget), on a dataset folder the images' median shorter side, rounded down to a multiple of
+    16 and capped at ``MAX_AUTO_SIZE`` (small defects on a large item need pixels)."""
+    root = Path(data)
+    if is_recording(root) or not is_dataset(root):
+        return LINE_SIZE, "the camera node's item size"
+    sides = sorted(min(e.width, e.height) for e in read_dataset(root).entries)
+    median = sides[len(sides) // 2]
+    size = max(32, min(MAX_AUTO_SIZE, median // 16 * 16))
+    return size, f"images' median shorter side {median} px, capped at {MAX_AUTO_SIZE}"
+
+
 def fit_model(
     data: str | Path,
     out: str | Path,
     *,
-    size: int = 64,
+    size: int | None = None,
     grid: int | None = None,
     flatten: bool | None = None,
     components: int = 16,
@@ -148,17 +188,32 @@ def fit_model(
     threads: int = 2,
     classifier: bool = False,
     region: str = "auto",
+    features: str = "auto",
+    fit: Literal["stretch", "letterbox"] = "stretch",
+    say: Callable[[str], None] | None = None,
 ) -> ModelCard:
     """Fit on the good items of ``data`` (recording or dataset folder); write ``out``; return
     the card. ``region``: ``item`` scores only the cells on the item (the disc inscribed in its
     bbox), ``full`` every cell; ``auto`` takes ``item`` for recordings (the crop shows belt around
-    a round item) and ``full`` for dataset folders (the photo is the item)."""
+    a round item) and ``full`` for dataset folders (the photo is the item). ``size`` None: chosen
+    from the data (:func:`choose_size`). ``features``: ``filters`` (hand-made filter bank),
+    ``lite0`` (pretrained backbone) or ``auto`` (filters on a recording, where the line's speed
+    budget rules; on a dataset folder both, chosen on held-out good items). ``fit``: how a
+    non-square image fills the input (``stretch`` or ``letterbox``). ``say`` gets one line per
+    choice made."""
     started = time.monotonic()
     if region not in ("auto", "item", "full"):
         raise DataError(f"region must be auto, item or full, got {region!r}")
     if not 0.0 < target_frr < 0.5:
         raise DataError(f"target false-reject rate must be within (0, 0.5), got {target_frr}")
-    input_spec = InputSpec(width=size, height=size)
+    if fit not in ("stretch", "letterbox"):
+        raise DataError(f"fit must be stretch or letterbox, got {fit!r}")
+    if features not in ("auto", "filters", "lite0"):
+        raise DataError(f"features must be auto, filters or lite0, got {features!r}")
+    size, why = choose_size(data) if size is None else (size, "given")
+    if say:
+        say(f"input size {size} px ({why})")
+    input_spec = InputSpec(width=size, height=size, fit=fit)
     spec = input_spec.preprocess_spec()
     items = load_items(data, spec, margin=margin)
     is_dataset = items.kind == "dataset"
@@ -175,10 +230,12 @@ def fit_model(
     split = _folds(n, k, seed)
     d = int(min(components, max(4, (n - n // k) // 3)))
     use_item = region == "item" or (region == "auto" and not is_dataset)
+    if features == "auto" and not is_dataset:
+        features = "filters"
     syn_x, _ = corrupt(good.x, seed=seed)
     tried: list[dict[str, Any]] = []
     best: tuple[float, FeatureOptions, np.ndarray, np.ndarray] | None = None
-    for opt in _candidates(size, grid, flatten):
+    for opt in _candidates(size, grid, flatten, features):
         cells = item_region(opt.grid, margin) if use_item else None
         feats = extract_features(good.x, opt, threads)
         shifted = [extract_features(_brighter(good.x, g), opt, threads) for g in BRIGHTNESS]
@@ -191,6 +248,16 @@ def fit_model(
             best = (crit, opt, np.concatenate([feats, *shifted]), og)
     assert best is not None
     _, opt, feats, oof_good = best
+    if say and len(tried) > 1:
+        say(
+            "features "
+            + ", ".join(
+                f"{t['features']}{'/' + t['norm'] if t['features'] == 'lite0' else ''}"
+                f"{' flattened' if t['flatten'] else ''}: {t['auroc']:.3f}"
+                for t in tried
+            )
+            + f" (AUROC, held-out goods vs synthetic defects); chose {opt.features}"
+        )
     cells = item_region(opt.grid, margin) if use_item else None
     stats: PadimStats = fit_stats(feats, d)  # the good items and their brightness-shifted copies
     head, head_acc = None, None
@@ -236,6 +303,8 @@ def fit_model(
         ),
         data_digest=items.digest,
         options={
+            "features": opt.features,
+            **({"norm": opt.norm, "backbone": BACKBONE_SOURCE} if opt.features == "lite0" else {}),
             "grid": opt.grid,
             "flatten": opt.flatten,
             "score_region": "item" if use_item else "full",

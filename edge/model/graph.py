@@ -21,28 +21,46 @@ good items' Gaussian (a batched matrix product with each cell's whitening matrix
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+from edge.model.backbone import NORMALISATIONS, add_lite0
+from edge.model.onnxbuild import Builder
 
 __all__ = ["OPSET", "FeatureOptions", "build_feature_model", "build_score_model", "n_features"]
 
 OPSET = 17
 _LEVELS = 3
 _PER_LEVEL = 4  # smoothed, gradient magnitude, Hessian eigenvalues (2)
+LITE0_CHANNELS = 40 + 112  # the backbone's stride-8 and stride-16 outputs
 
 
 @dataclass(frozen=True)
 class FeatureOptions:
-    """The feature extractor's shape: input size, pooling grid, illumination flattening."""
+    """The feature extractor: input size, pooling grid, and either the hand-made filter bank
+    (``features="filters"``, with optional illumination flattening) or the pretrained
+    EfficientNet-Lite0 stages (``features="lite0"``, with its input normalisation ``norm``)."""
 
     size: int = 64
     grid: int = 8
     flatten: bool = False
+    features: str = "filters"
+    norm: str = "imagenet"
 
     def check(self) -> None:
+        if self.features == "lite0":
+            if self.size % 16 or (self.size // 8) % self.grid:
+                raise ValueError(
+                    f"the pretrained backbone needs an input size that is a multiple of 16 and "
+                    f"a grid that divides size / 8; got size {self.size}, grid {self.grid}"
+                )
+            if self.norm not in NORMALISATIONS:
+                raise ValueError(f"unknown input normalisation {self.norm!r}")
+            return
+        if self.features != "filters":
+            raise ValueError(f"features must be filters or lite0, got {self.features!r}")
         cell = self.size // self.grid
         if self.size % self.grid or cell % (2 ** (_LEVELS - 1)):
             raise ValueError(
@@ -51,8 +69,10 @@ class FeatureOptions:
             )
 
 
-def n_features() -> int:
+def n_features(opt: FeatureOptions | None = None) -> int:
     """Features per cell before PCA."""
+    if opt is not None and opt.features == "lite0":
+        return LITE0_CHANNELS
     return _LEVELS * _PER_LEVEL * 2 + 4 + 5
 
 
@@ -75,44 +95,25 @@ def _gauss_kernels(sigma: float = 1.0, radius: int = 2) -> np.ndarray:
     return np.stack(ks)[:, None].astype(np.float32)
 
 
-class _Builder:
-    """Tiny helper to add nodes and constants with unique names."""
-
-    def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.inits: list[onnx.TensorProto] = []
-        self._n = 0
-
-    def name(self, hint: str) -> str:
-        self._n += 1
-        return f"{hint}_{self._n}"
-
-    def const(self, value: Any, hint: str = "c") -> str:
-        n = self.name(hint)
-        self.inits.append(numpy_helper.from_array(np.asarray(value), n))
-        return n
-
-    def op(
-        self,
-        op_type: str,
-        inputs: list[str],
-        hint: str | None = None,
-        n_out: int = 1,
-        **attrs: Any,
-    ) -> str | list[str]:
-        outs = [self.name(hint or op_type.lower()) for _ in range(n_out)]
-        self.nodes.append(helper.make_node(op_type, inputs, outs, **attrs))
-        return outs[0] if n_out == 1 else outs
-
-    def one(self, op_type: str, inputs: list[str], hint: str | None = None, **attrs: object) -> str:
-        out = self.op(op_type, inputs, hint, 1, **attrs)
-        assert isinstance(out, str)
-        return out
+def _backbone_features(b: Builder, image: str, opt: FeatureOptions) -> str:
+    """The stride-16 output upsampled onto the stride-8 one, concatenated, and area-pooled to the
+    grid (PaDiM's recipe on a small pretrained network)."""
+    s8, s16 = add_lite0(b, image, opt.size, opt.norm)
+    up = b.one(
+        "Resize", [s16, "", b.const(np.array([1, 1, 2, 2], np.float32))], "up16", mode="linear"
+    )
+    both = b.one("Concat", [s8, up], "bb_feats", axis=1)
+    k = opt.size // 8 // opt.grid
+    if k > 1:
+        both = b.one("AveragePool", [both], "bb_pool", kernel_shape=[k, k], strides=[k, k])
+    return both
 
 
-def _features(b: _Builder, image: str, opt: FeatureOptions) -> str:
+def _features(b: Builder, image: str, opt: FeatureOptions) -> str:
     """Nodes from the (N, 3, S, S) RGB input to (N, F, grid, grid) pooled features."""
     opt.check()
+    if opt.features == "lite0":
+        return _backbone_features(b, image, opt)
     s, g = opt.size, opt.grid
     color = np.array(
         [[0.299, 0.587, 0.114], [1.0, -1.0, 0.0], [0.5, 0.5, -1.0]], np.float32
@@ -191,7 +192,7 @@ def _input(opt: FeatureOptions, name: str) -> onnx.ValueInfoProto:
 
 
 def _model(
-    b: _Builder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto], name: str
+    b: Builder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto], name: str
 ) -> onnx.ModelProto:
     graph = helper.make_graph(b.nodes, name, inputs, outputs, b.inits)
     model = helper.make_model(
@@ -204,11 +205,11 @@ def _model(
 
 def build_feature_model(opt: FeatureOptions, input_name: str = "image") -> onnx.ModelProto:
     """A graph with output ``features`` (N, F, grid, grid), used while fitting."""
-    b = _Builder()
+    b = Builder()
     feats = _features(b, input_name, opt)
     b.nodes.append(helper.make_node("Identity", [feats], ["features"]))
     out = helper.make_tensor_value_info(
-        "features", TensorProto.FLOAT, ["N", n_features(), opt.grid, opt.grid]
+        "features", TensorProto.FLOAT, ["N", n_features(opt), opt.grid, opt.grid]
     )
     return _model(b, [_input(opt, input_name)], [out], "peakline_features")
 
@@ -233,7 +234,7 @@ def build_score_model(
     ``edge.model.classifier``). ``region`` (cells,) of 0/1 restricts the score to the cells
     of the item itself (the map still shows every cell).
     """
-    b = _Builder()
+    b = Builder()
     feats = _features(b, input_name, opt)
     d = projection.shape[0]
     cells = opt.grid * opt.grid

@@ -11,10 +11,10 @@ import onnx
 import pytest
 
 from edge.fastpath import preprocess
-from edge.model.calibration import item_region
+from edge.model.calibration import item_region, robust_thresholds
 from edge.model.card import CARD_KEY, read_card, write_card
 from edge.model.data import load_items
-from edge.model.evaluate import eval_model, score_items
+from edge.model.evaluate import calibrate_model, eval_model, score_items
 from edge.model.fit import BRIGHTNESS, _brighter, extract_features, fit_model
 from edge.model.graph import FeatureOptions
 from edge.model.metrics import auroc, summarize, threshold_for_frr
@@ -372,3 +372,24 @@ def test_defect_naming_needs_labelled_defects(recording_dir: Path, tmp_path: Pat
         folder.rmdir()
     with pytest.raises(DataError, match="at least 3 labelled items"):
         fit_model(tmp_path / "ds", tmp_path / "m.onnx", grid=8, flatten=False, classifier=True)
+
+
+def test_calibrate_on_the_line_tolerates_defects(
+    model_path: Path, recording_dir: Path, tmp_path: Path
+) -> None:
+    """Learning the threshold from the line's items, a few defects among them unlabelled, gives
+    about the threshold that the good items alone give, and the card says what it was set on."""
+    scorer = Scorer(model_path)
+    items = load_items(recording_dir, scorer.spec, with_digest=False)
+    scores, _ = score_items(scorer, items)
+    good = scores[items.is_good]
+    few_defects = np.concatenate([good, scores[~items.is_good][:2]])  # about 5% defects
+    clean = robust_thresholds(good, 0.05)
+    line = robust_thresholds(few_defects, 0.05, contamination=0.05)
+    assert line.reject == pytest.approx(clean.reject, rel=0.35)
+    copy = tmp_path / "m.onnx"
+    copy.write_bytes(model_path.read_bytes())
+    result = calibrate_model(copy, recording_dir, 0.05, line=True, first=20)
+    assert result["n_val"] == 20 and "first 20 items" in read_card(copy).calibration.method
+    with pytest.raises(DataError, match="at least 3"):
+        calibrate_model(copy, recording_dir, 0.05, line=True, first=2)

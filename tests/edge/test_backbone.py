@@ -1,0 +1,90 @@
+"""The pretrained backbone: weights read without torch, the ONNX stem checked against NumPy."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper
+
+from edge.model import backbone
+from edge.model.backbone import _conv_bn, _Unpickler, lite0_weights
+from edge.model.fit import fit_model
+from edge.model.onnxbuild import Builder
+from edge.model.scorer import Scorer
+
+
+def test_weights_are_read_without_torch() -> None:
+    w = lite0_weights()
+    assert w["_conv_stem.weight"].shape == (32, 3, 3, 3)
+    assert w["_blocks.4._project_conv.weight"].shape[0] == 40
+    assert w["_blocks.10._project_conv.weight"].shape[0] == 112
+    assert all(v.dtype == np.float32 for v in w.values())
+    assert np.all(w["_bn0.running_var"] >= 0) and w["_bn0.running_var"].max() > 1
+
+
+def test_weights_file_cannot_run_code() -> None:
+    class Evil:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (print, ("never",))
+
+    with pytest.raises(pickle.UnpicklingError, match=r"unexpected builtins\.print"):
+        _Unpickler(io.BytesIO(pickle.dumps(Evil()))).load()
+
+
+def _run(b: Builder, out: str, x: np.ndarray, channels: int, res: int) -> np.ndarray:
+    b.nodes.append(helper.make_node("Identity", [out], ["y"]))
+    g = helper.make_graph(
+        b.nodes,
+        "t",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, channels, res, res])],
+        b.inits,
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    return np.asarray(sess.run(["y"], {"x": x})[0])
+
+
+def test_stem_matches_conv_then_batch_norm() -> None:
+    """Folded batch norm and TensorFlow 'same' padding (stride 2: one extra pixel at the end)."""
+    w = lite0_weights()
+    x = np.random.default_rng(0).standard_normal((1, 3, 16, 16)).astype(np.float32)
+    b = Builder()
+    got = _run(b, _conv_bn(b, "x", w, "_conv_stem", "_bn0", 2, 16), x, 32, 8)
+    pad = np.pad(x[0].astype(np.float64), ((0, 0), (0, 1), (0, 1)))
+    k = w["_conv_stem.weight"].astype(np.float64)
+    conv = np.zeros((32, 8, 8))
+    for i in range(8):
+        for j in range(8):
+            patch = pad[:, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3]
+            conv[:, i, j] = np.tensordot(k, patch, axes=([1, 2, 3], [0, 1, 2]))
+    g, beta = w["_bn0.weight"], w["_bn0.bias"]
+    mu, var = w["_bn0.running_mean"], w["_bn0.running_var"]
+    want = (conv - mu[:, None, None]) / np.sqrt(var[:, None, None] + 1e-3) * g[:, None, None]
+    want += beta[:, None, None]
+    np.testing.assert_allclose(got[0], want, rtol=1e-4, atol=1e-4)
+
+
+def test_fit_with_the_backbone(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    good = tmp_path / "data" / "train" / "good"
+    good.mkdir(parents=True)
+    base = cv2.GaussianBlur(rng.integers(60, 200, (64, 64, 3), dtype=np.uint8), (9, 9), 0)
+    for i in range(12):
+        noise = rng.integers(-8, 8, base.shape)
+        cv2.imwrite(str(good / f"{i}.png"), np.clip(base + noise, 0, 255).astype(np.uint8))
+    card = fit_model(tmp_path / "data", tmp_path / "m.onnx", features="lite0", size=32)
+    assert card.options["features"] == "lite0" and "EfficientNet-Lite0" in card.options["backbone"]
+    assert card.options["norm"] in backbone.NORMALISATIONS and card.options["grid"] == 4
+    scorer = Scorer(tmp_path / "m.onnx")
+    x = np.random.default_rng(3).random((2, 3, 32, 32), np.float32)
+    assert scorer.score(x).shape == (2,) and scorer.anomaly_map(x) is not None
