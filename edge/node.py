@@ -27,6 +27,7 @@ from edge.metrics import Gauge, Snapshot, Telemetry, Total
 from edge.outbox import Outbox
 from edge.pipeline import DecisionStage, ItemStage
 from edge.publisher import Publisher
+from edge.remote import CommandGate
 from edge.review import ReviewStore
 from edge.sources import make_source
 from peakline.wire import (
@@ -100,6 +101,8 @@ class Node:
         self._stop = threading.Event()
         #: set when the latest reload_model command has finished (or failed)
         self._reload_done = threading.Event()
+        self._reload_done.set()  # no reload running
+        self.commands = CommandGate()
         self.metrics_port: int | None = None
 
     # -- running -----------------------------------------------------------------------
@@ -170,16 +173,29 @@ class Node:
 
     # -- commands, thumbnails, metrics ----------------------------------------------------
     def _command(self, cmd: NodeCommand) -> None:
-        if cmd.command == "set_thresholds":
+        """Apply a command from the plant if :class:`~edge.remote.CommandGate` allows it."""
+        who = f"{cmd.command} {cmd.id} from {cmd.sender}"
+        t = self.card.thresholds
+        why = self.commands.refusal(cmd, Thresholds(t.reject, t.uncertain),
+                                    self.card.kind == "classes",
+                                    reloading=not self._reload_done.is_set())
+        if why is None and cmd.command == "set_thresholds":
             try:
-                t = self.decider.set(cmd.reject_threshold, cmd.uncertain_threshold)
-                log.info("thresholds set by command: reject %.4f uncertain %.4f",
-                         t.reject, t.uncertain)
+                new = self.decider.set(cmd.reject_threshold, cmd.uncertain_threshold)
             except Exception as exc:
-                log.warning("set_thresholds refused: %s", exc)
-        elif cmd.command == "reload_model":
+                why = str(exc)
+            else:
+                note = f"applied {who}: reject {new.reject:g}, uncertain {new.uncertain:g}"
+        elif why is None:
             self._reload_done.clear()
             threading.Thread(target=self._reload, name="reload", daemon=True).start()
+            note = f"applied {who}"
+        if why is not None:
+            note = f"refused {who}: {why}"
+            log.warning("command %s", note)
+        else:
+            log.info("command %s", note)
+        self.publisher.set_last_command(note)
 
     def _reload(self) -> None:
         """Load the model file again: its input, crop policy and (unless the config sets

@@ -96,6 +96,7 @@ class Publisher:
         self.t_ack = self.topics.plant_ack(line, node)
         self.connected = False
         self.fault = ""
+        self.last_command = ""
         self.plant_online = not s.require_plant_online
         self._flights: deque[Flight] = deque()
         self._cursor = 0
@@ -149,8 +150,14 @@ class Publisher:
         return dump_payload(NodeStatus(
             site=i.site, line=i.line, node=i.node, state=state,  # type: ignore[arg-type]
             boot_id=self.boot_id, model=self.model, config_digest=self.digest, ts=time.time(),
-            fault=self.fault if state == "online" else "",
+            fault=self.fault if state == "online" else "", last_command=self.last_command,
         ))
+
+    def set_last_command(self, note: str) -> None:
+        """Report the last command's outcome in the retained status."""
+        self.last_command = note[:300]
+        if self.connected:
+            self.client.publish(self.t_status, self._status("online"), qos=1, retain=True)
 
     def set_fault(self, fault: str) -> None:
         """Say (in the retained status) what keeps the node from inspecting; "" when it is over."""
@@ -215,6 +222,9 @@ class Publisher:
                 if online != self.plant_online:
                     log.info("plant is %s", st.state)
                 self.plant_online = online
+            elif msg.topic == self.t_cmd and msg.retain:
+                log.warning("ignored a retained command on %s: commands are never retained",
+                            msg.topic)
             elif msg.topic == self.t_cmd and self.on_command is not None:
                 cmd = parse_payload(bytes(msg.payload), NodeCommand)
                 assert isinstance(cmd, NodeCommand)

@@ -95,6 +95,9 @@ class NodeStatus(Payload):
     fault: str = Field(default="", max_length=200,
                        description="what keeps the node from inspecting normally (e.g. its "
                        "model failing, every item rejected); empty when all is well")
+    last_command: str = Field(default="", max_length=300,
+                              description="the last command received: applied or refused, "
+                              "why, its id and who sent it")
 
 
 
@@ -149,13 +152,20 @@ class RejectThumbnail(Payload):
 
 
 class NodeCommand(Payload):
-    """A command to one node (reload the model, change a threshold)."""
+    """A command to one node (reload the model, change a threshold).
 
-    schema_: Literal["peakline.cmd/1"] = Field(default="peakline.cmd/1", alias="schema")
+    The node applies a command once (by ``id``), only while it is fresh (``ts``), at a
+    limited rate, with thresholds near the model card's calibration, and reports each
+    decision with ``sender`` in its status (``edge.remote``).
+    """
+
+    schema_: Literal["peakline.cmd/2"] = Field(default="peakline.cmd/2", alias="schema")
+    id: Short = Field(min_length=1, description="unique per command: applied at most once")
+    ts: float = Field(gt=0, description="when it was sent, Unix seconds; stale ones are refused")
+    sender: Short = Field(min_length=1, description="who sent it (operator or service)")
     command: Literal["reload_model", "set_thresholds"]
     reject_threshold: float | None = None
     uncertain_threshold: float | None = None
-    ts: float = 0.0
 
 
 

@@ -81,10 +81,11 @@ class ResultsQueries(StoreBase):
         n = t.nodes
         with self.engine.connect() as conn:
             nodes = frame(conn, select(n.c.site, n.c.line, n.c.node, n.c.state, n.c.last_seen,
-                                       n.c.fault))
+                                       n.c.fault, n.c.last_command))
             counts = frame(conn, agg)
             mets = frame(conn, met)
-        cols = ["site", "line", "node", "state", "fault", "last_seen", "items", "items_per_min"]
+        cols = ["site", "line", "node", "state", "fault", "last_command", "last_seen", "items",
+                "items_per_min"]
         cols += ["rejects", "reject_rate", "uncertain", "missed_rejects"]
         cols += ["latency_p99_ms", "outbox_backlog"]
         df = nodes.merge(counts, on=_NODE, how="left").merge(mets, on=_NODE, how="left")

@@ -242,6 +242,7 @@ class ResultsMixin(StoreBase):
                 "model": st.model,
                 "config_digest": st.config_digest,
                 "fault": st.fault,
+                "last_command": st.last_command,
                 "status_ts": st.ts or received,
                 "last_seen": received,
             }

@@ -99,6 +99,7 @@ nodes = Table(
     Column("status_ts", Float, nullable=False),
     Column("last_seen", Float, nullable=False),
     Column("fault", String(200), nullable=False, server_default=""),
+    Column("last_command", String(300), nullable=False, server_default=""),
     PrimaryKeyConstraint("site", "line", "node", name="pk_nodes_identity"),
 )
 
@@ -331,7 +332,8 @@ def _identity_keys(conn: Connection) -> None:
     for table in (results, seq_ranges, nodes):
         table.create(conn)
     for table in (results, nodes):
-        cols = ", ".join(f'"{c.name}"' for c in table.columns if c.name != "fault")
+        cols = ", ".join(f'"{c.name}"' for c in table.columns
+                         if c.name not in ("fault", "last_command"))
         conn.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {table.name}_v1"))
     conn.execute(text(
         "INSERT INTO seq_ranges (site, line, node, boot_id, first_seq, last_seq) "
@@ -344,10 +346,15 @@ def _identity_keys(conn: Connection) -> None:
         conn.execute(text(f"DROP TABLE {table.name}_v1"))
 
 
-def _node_fault(conn: Connection) -> None:
-    """What a node says keeps it from inspecting (its status's ``fault``)."""
-    if "fault" not in {c["name"] for c in inspect(conn).get_columns("nodes")}:
-        conn.execute(text("ALTER TABLE nodes ADD COLUMN fault VARCHAR(200) NOT NULL DEFAULT ''"))
+def _node_column(name: str, width: int) -> Callable[[Connection], None]:
+    """Add a text column (empty by default) to ``nodes``, unless migration 4 made it."""
+
+    def apply(conn: Connection) -> None:
+        if name not in {c["name"] for c in inspect(conn).get_columns("nodes")}:
+            conn.execute(text(
+                f"ALTER TABLE nodes ADD COLUMN {name} VARCHAR({width}) NOT NULL DEFAULT ''"))
+
+    return apply
 
 
 #: (version, description, apply) in order; append, never edit a released one.
@@ -358,7 +365,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "a device is site/line/node: results, sequence ranges and presence keyed on all three",
      _identity_keys),
     (5, "suppliers, their items, feeds and replies; material prices", _create(_SUPPLY)),
-    (6, "nodes: the fault a node reports (its model failing)", _node_fault),
+    (6, "nodes: the fault a node reports (its model failing)", _node_column("fault", 200)),
+    (7, "nodes: the last command a node received, applied or refused, and who sent it",
+     _node_column("last_command", 300)),
 ]
 
 

@@ -167,7 +167,8 @@ def test_status_metrics_and_commands(broker: Mosquitto, outbox: Outbox) -> None:
         status = last_status()
         assert status.state == "online"
         assert status.model == "m:1" and status.config_digest == "digest"
-        cmd = NodeCommand(command="set_thresholds", reject_threshold=2.0)
+        cmd = NodeCommand(id="c1", ts=time.time(), sender="test", command="set_thresholds",
+                          reject_threshold=2.0)
         seen.publish(f"{base}/cmd", dump_payload(cmd))
         wait_until("the command to reach the node", lambda: commands == [cmd], 10)
     finally:

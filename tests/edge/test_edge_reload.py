@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def test_reload_model_takes_the_new_cards_thresholds_and_crop(
         assert node.decider.thresholds.reject == old.thresholds.reject
         roi_before = node.inference.roi_for((400, 300, 100, 100), 1280, 720)
         _recalibrate(model, old.thresholds.reject * 3, old.thresholds.uncertain * 2, 0.5)
-        node._command(NodeCommand(command="reload_model"))
+        node._command(NodeCommand(id="r1", ts=time.time(), sender="test",
+                                  command="reload_model"))
         node._reload_done.wait(30)
         t = node.decider.thresholds
         assert (t.reject, t.uncertain) == (old.thresholds.reject * 3, old.thresholds.uncertain * 2)

@@ -107,8 +107,9 @@ def test_line_summary_rejects_and_reject_rate(store: Store) -> None:
     ))
     summary = store.line_summary(window_s=60)
     assert list(summary.columns) == [
-        "site", "line", "node", "state", "fault", "last_seen", "items", "items_per_min", "rejects",
-        "reject_rate", "uncertain", "missed_rejects", "latency_p99_ms", "outbox_backlog"]
+        "site", "line", "node", "state", "fault", "last_command", "last_seen", "items",
+        "items_per_min", "rejects", "reject_rate", "uncertain", "missed_rejects",
+        "latency_p99_ms", "outbox_backlog"]
     row = summary.set_index("node").loc["n1"]
     assert (row["items"], row["rejects"], row["state"]) == (100, 10, "online")
     assert row["reject_rate"] == pytest.approx(0.1)

@@ -30,7 +30,8 @@ VALID: list[wire._Payload] = [
                      items=5, rejects_by_defect={"crack": 1}),
     wire.RejectThumbnail(site="s1", line="l1", node="n1", boot_id="b1", seq=1, ts=1.0,
                          score=0.9, decision="reject", jpeg_b64="AAAA"),
-    wire.NodeCommand(command="set_thresholds", reject_threshold=0.5),
+    wire.NodeCommand(id="c1", ts=1.0, sender="op", command="set_thresholds",
+                     reject_threshold=0.5),
     wire.PlantStatus(site="s1", state="online"),
     wire.PlantAck(site="s1", line="l1", node="n1", boot_id="b1", acked_seq=10, ts=1.0),
 ]
@@ -179,8 +180,10 @@ def test_valid_payloads_round_trip() -> None:
     b'{"schema": "peakline.plant_status/1", "site": "s", "state": "online", "ts": Infinity}',
     b'{"schema": "peakline.plant_status/1", "site": "s", "state": "online", "ts": 1e400}',
     # a NaN threshold compares false with every score: it would have disabled all rejects
-    b'{"schema": "peakline.cmd/1", "command": "set_thresholds", "reject_threshold": NaN}',
-    b'{"schema": "peakline.cmd/1", "command": "set_thresholds", "uncertain_threshold": 1e999}',
+    b'{"schema": "peakline.cmd/2", "id": "c", "ts": 1, "sender": "op",'
+    b' "command": "set_thresholds", "reject_threshold": NaN}',
+    b'{"schema": "peakline.cmd/2", "id": "c", "ts": 1, "sender": "op",'
+    b' "command": "set_thresholds", "uncertain_threshold": 1e999}',
     b'{"schema": "peakline.ack/2", "site": "s", "line": "l", "node": "n", "boot_id": "\\ud800",'
     b' "acked_seq": 1, "ts": 1}',                                       # lone surrogate
     '{"schema": "peakline.ack/2", "site": "s", "line": "l", "node": "n", "boot_id": "\ud800",'

@@ -132,7 +132,8 @@
         h("div", { class: "defects", title: "rejects by defect type" },
           defects.map(([d, c]) => h("span", { style: `width:${(100 * c) / total}%;background:${defectColor(d)}` }))),
         h("div", { class: "legend" }, defects.length ? defects.map(([d, c]) =>
-          h("span", {}, h("i", { style: "background:" + defectColor(d) }), `${d} ${c}`)) : h("span", {}, "no rejects in window")));
+          h("span", {}, h("i", { style: "background:" + defectColor(d) }), `${d} ${c}`)) : h("span", {}, "no rejects in window")),
+        n.last_command ? h("div", { class: "command", title: "last command to this node" }, n.last_command) : null);
     });
     $("nodes").replaceChildren(...(cards.length ? cards : [h("p", { class: "empty" }, "No camera node has reported yet.")]));
     $("window-hint").textContent = `last ${Math.round(live.window_s)} s`;
