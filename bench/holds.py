@@ -1,7 +1,7 @@
 """Order holds benchmark: cancellation model backtest and the hold policy's last season.
 
     python bench/holds.py [--seed 7] [--years 4] [--skus 36] [--season 2025]
-                          [--capacity 1500] [--cost 0.5] [--accept 0.5]
+                          [--capacity 5000] [--cost 0.5] [--accept 0.5]
 
 1. Generates the sample factory (``--skus`` SKUs, a third of them sold in the web shop,
    ``--years`` of history), fits the cancellation model on the web shop's orders resolved
@@ -51,7 +51,7 @@ def main() -> int:
     ap.add_argument("--years", type=int, default=4)
     ap.add_argument("--skus", type=int, default=36)
     ap.add_argument("--season", type=int, default=2025)
-    ap.add_argument("--capacity", type=int, default=1500)
+    ap.add_argument("--capacity", type=int, default=5000)
     ap.add_argument("--cost", type=float, default=0.5)
     ap.add_argument("--accept", type=float, default=0.5)
     ap.add_argument("--orders", type=Path, help="a shop_orders CSV: backtest the model on it")

@@ -19,28 +19,16 @@ import numpy as np
 import pandas as pd
 
 from plant.calendar import HolidayCalendar
+from plant.orders.holiday import days_to_holiday
 
-__all__ = ["REGIONS", "consistency", "days_to_holiday", "shop_orders"]
+__all__ = ["REGIONS", "consistency", "shop_orders"]
 
 #: delivery region -> how strongly its customers travel for the festival (a weight factor)
 REGIONS: dict[str, float] = {
     "shenzhen": 2.6, "shanghai": 2.0, "beijing": 1.6, "guangzhou": 1.3,
     "chengdu": 0.7, "wuhan": 0.6, "hangzhou": 1.0, "xian": 0.5,
 }
-_FESTIVALS = ("mid_autumn", "spring_festival", "dragon_boat")
 _WINDOW = 8  # an order can be cancelled up to this many days after it was placed
-
-
-def days_to_holiday(days: np.ndarray, cal: HolidayCalendar) -> np.ndarray:
-    """Days from each ``datetime64[D]`` to the coming lunar festival (0 on the day)."""
-    if len(days) == 0:
-        return np.zeros(0, dtype=np.int64)
-    lo = int(str(days.min())[:4]) - 1
-    hi = int(str(days.max())[:4]) + 1
-    fest = np.sort(np.array([np.datetime64(cal.festival(f, y), "D") for f in _FESTIVALS
-                             for y in range(lo, hi + 1)]))
-    idx = np.searchsorted(fest, days, side="left")
-    return (fest[np.minimum(idx, len(fest) - 1)] - days).astype(np.int64)
 
 
 def _lines(rng: np.random.Generator, demand: pd.DataFrame) -> pd.DataFrame:

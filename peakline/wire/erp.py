@@ -1,6 +1,7 @@
 """Row models for ERP data (CSV files and MQTT messages) and the ERP MQTT payloads.
 
-One row model per table, quantities in sellable units, dates ISO ``YYYY-MM-DD``. The CSV
+One row model per table, quantities in sellable units, dates ISO ``YYYY-MM-DD`` (times of web
+shop orders ``YYYY-MM-DDTHH:MM[:SS]``, the plant's local time). The CSV
 importer derives its column checks from these models (``column_specs``), so a CSV file and
 an MQTT message are held to the same rules. MQTT payloads on
 ``peakline/v1/<site>/erp/<kind>`` are ``{"schema": "peakline.erp.<kind>/1", "rows": [...]}``;
@@ -42,6 +43,7 @@ __all__ = [
     "OpenOrderRow",
     "PriceRow",
     "SalesRow",
+    "ShopOrderRow",
     "SkuRow",
     "SupplierItemRow",
     "SupplierRow",
@@ -61,6 +63,18 @@ def _iso_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+
+
+def _iso_time(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_TIME.match(value):
+        raise ValueError("time must be ISO YYYY-MM-DDTHH:MM[:SS]")
+    return dt.datetime.fromisoformat(value)
+
+
+IsoTime = Annotated[dt.datetime, BeforeValidator(_iso_time)]
 Text = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -195,6 +209,30 @@ class PriceRow(_Row):
     price: float = Field(gt=0, description="price per item unit (the currency of unit_cost)")
 
 
+class ShopOrderRow(_Row):
+    """One line of a web shop order (shop_orders.csv, MQTT ``erp/shop_orders``).
+
+    Lines of one order share its customer, time, region and delivery date. A row with
+    ``cancelled_at`` records the order's cancellation (before its delivery)."""
+
+    order_id: Text = Field(description="web shop order number")
+    customer: Text = Field(description="customer id (pseudonymous)")
+    placed_at: IsoTime = Field(description="when the order was placed, YYYY-MM-DDTHH:MM")
+    sku: Text = Field(description="SKU code")
+    qty: int = Field(ge=1, description="boxes of this SKU")
+    unit_price: float = Field(ge=0, description="price paid per box")
+    region: Text = Field(description="delivery region")
+    delivery_date: IsoDate = Field(description="delivery day the customer chose")
+    cancelled_at: IsoTime | None = Field(default=None, description="when it was cancelled")
+
+
+class HoldRow(_Row):
+    """A held order (holds.csv, MQTT ``erp/holds``): kept in safekeeping, delivered later."""
+
+    order_id: Text = Field(description="web shop order number (must be known, not cancelled)")
+    held_until: IsoDate = Field(description="delivery day the customer picked")
+
+
 #: table kind -> (row model, key columns)
 ROW_MODELS: dict[str, tuple[type[_Row], tuple[str, ...]]] = {
     "skus": (SkuRow, ("sku",)),
@@ -209,6 +247,8 @@ ROW_MODELS: dict[str, tuple[type[_Row], tuple[str, ...]]] = {
     "suppliers": (SupplierRow, ("supplier",)),
     "supplier_items": (SupplierItemRow, ("supplier", "item")),
     "prices": (PriceRow, ("item", "date")),
+    "shop_orders": (ShopOrderRow, ("order_id", "sku")),
+    "holds": (HoldRow, ("order_id",)),
 }
 
 
@@ -261,6 +301,24 @@ class ErpPrices(_Message):
     rows: list[PriceRow] = Field(min_length=1, max_length=50_000)
 
 
+class ErpShopOrders(_Message):
+    """Web shop order lines (new, or cancelled with ``cancelled_at``) -> shop_orders."""
+
+    schema_: Literal["peakline.erp.shop_orders/1"] = Field(
+        default="peakline.erp.shop_orders/1", alias="schema"
+    )
+    rows: list[ShopOrderRow] = Field(min_length=1, max_length=50_000)
+
+
+class ErpHolds(_Message):
+    """Orders the customer accepted to hold, with the delivery day they picked -> holds."""
+
+    schema_: Literal["peakline.erp.holds/1"] = Field(
+        default="peakline.erp.holds/1", alias="schema"
+    )
+    rows: list[HoldRow] = Field(min_length=1, max_length=50_000)
+
+
 class ErpKind(StrEnum):
     """The ERP topics' last level: ``peakline/v1/<site>/erp/<kind>``."""
 
@@ -269,6 +327,8 @@ class ErpKind(StrEnum):
     ORDERS = "orders"
     INVENTORY = "inventory"
     PRICES = "prices"
+    SHOP_ORDERS = "shop_orders"
+    HOLDS = "holds"
 
 
 #: topic leaf -> message model
@@ -278,6 +338,8 @@ ERP_MESSAGES: dict[ErpKind, type[_Message]] = {
     ErpKind.ORDERS: ErpOrders,
     ErpKind.INVENTORY: ErpInventory,
     ErpKind.PRICES: ErpPrices,
+    ErpKind.SHOP_ORDERS: ErpShopOrders,
+    ErpKind.HOLDS: ErpHolds,
 }
 ERP_KINDS: tuple[str, ...] = tuple(k.value for k in ErpKind)
 
@@ -302,13 +364,14 @@ class ColumnSpec:
     """What the CSV importer checks in one column (derived from a row model field)."""
 
     name: str
-    type: str  # "str" | "int" | "float" | "date" | "choice"
+    type: str  # "str" | "int" | "float" | "date" | "time" | "choice"
     choices: tuple[str, ...] = ()
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
     max_len: int | None = None
     pattern: str | None = None
+    optional: bool = False  # an empty cell (or a missing field) is allowed
 
 
 def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
@@ -317,8 +380,16 @@ def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
     for name, info in model.model_fields.items():
         ann = info.annotation
         choices: tuple[str, ...] = ()
+        args = typing.get_args(ann)
+        optional = type(None) in args and not info.is_required()
+        if optional:
+            ann = next(a for a in args if a is not type(None))
+            if typing.get_origin(ann) is Annotated:
+                ann = typing.get_args(ann)[0]
         if typing.get_origin(ann) is Literal:
             kind, choices = "choice", tuple(str(a) for a in typing.get_args(ann))
+        elif ann is dt.datetime:
+            kind = "time"
         elif ann is dt.date:
             kind = "date"
         elif ann is int:
@@ -337,5 +408,5 @@ def column_specs(model: type[BaseModel]) -> list[ColumnSpec]:
                               ("le", annotated_types.Le)):
                 if isinstance(meta, cls):
                     bounds[attr] = float(getattr(meta, attr))
-        specs.append(ColumnSpec(name, kind, choices, **bounds))
+        specs.append(ColumnSpec(name, kind, choices, optional=optional, **bounds))
     return specs

@@ -44,6 +44,7 @@ _EXTENSIONS = [
     ("plant.commands.provision", "add_provision_commands"),
     ("plant.commands.twin", "add_twin_commands"),
     ("plant.commands.suppliers", "add_commands"),
+    ("plant.commands.holds", "add_commands"),
 ]
 
 

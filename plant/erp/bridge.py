@@ -1,7 +1,9 @@
 """ERP messages in: validate an ``erp/<kind>`` payload and upsert its rows into the store.
 
 sales -> demand.orders, cancellations -> demand.cancellations, orders -> open_orders (a row
-with ``status: closed`` removes the order), inventory -> inventory, prices -> prices. Rows
+with ``status: closed`` removes the order), inventory -> inventory, prices -> prices,
+shop_orders -> the web shop's order lines (a line sent again with ``cancelled_at`` records the
+cancellation), holds -> holds (checked against the known orders and the shelf life). Rows
 carry absolute values keyed by their natural key, so a repeated message changes nothing. An invalid
 message raises ``WireError``/``DataError`` (the ingest writer dead-letters it).
 """
@@ -16,7 +18,7 @@ from plant.store import Store
 __all__ = ["apply_erp_message"]
 
 _TABLE = {"sales": "sales", "cancellations": "cancellations", "inventory": "inventory",
-          "prices": "prices"}
+          "prices": "prices", "shop_orders": "shop_orders", "holds": "holds"}
 
 
 def apply_erp_message(store: Store, kind: str, raw: bytes) -> int:

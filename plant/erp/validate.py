@@ -2,9 +2,10 @@
 
 ``check_frame`` turns a frame of raw values into a typed frame or raises ``DataError`` that
 names the source, the row (data rows count from 1; the file line is row + 1 for the header)
-and the column of the FIRST problem: a missing column, an empty cell, a number that is not a
-number or breaks its bound, a date that is not ``YYYY-MM-DD``, a value outside its choices,
-or a key that appears twice. Nothing is written by this module.
+and the column of the FIRST problem: a missing column, an empty cell (unless the column is
+optional), a number that is not a number or breaks its bound, a date that is not
+``YYYY-MM-DD``, a time that is not ``YYYY-MM-DDTHH:MM[:SS]``, a value outside its choices, or a
+key that appears twice. Nothing is written by this module.
 """
 
 from __future__ import annotations
@@ -33,10 +34,20 @@ def fail(source: str, row: int | None, column: str | None, message: str) -> Data
 
 
 def _checks(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
-    """Converted values of one column and its (bad-row mask, reason) checks, in order."""
+    """Converted values of one column and its (bad-row mask, reason) checks, in order; an
+    optional column's empty cells break no rule."""
+    values, checks = _rules(spec, raw)
+    if not spec.optional:
+        return values, checks
     text = raw.astype("string").str.strip()
     empty = (text.isna() | (text == "")).astype(bool)
-    checks: list[tuple[pd.Series, str]] = [(empty, "empty")]
+    return values, [(mask & ~empty, reason) for mask, reason in checks]
+
+
+def _rules(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
+    text = raw.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).astype(bool)
+    checks: list[tuple[pd.Series, str]] = [] if spec.optional else [(empty, "empty")]
     if spec.type in ("int", "float"):
         num = pd.to_numeric(text, errors="coerce").astype(float)
         finite = num.notna() & np.isfinite(num.fillna(0.0))
@@ -55,6 +66,12 @@ def _checks(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, list[tuple[pd.
         shape = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
         parsed = pd.to_datetime(text.where(shape), format="%Y-%m-%d", errors="coerce")
         checks.append((~shape | parsed.isna(), "not a date in YYYY-MM-DD form"))
+        return parsed, checks
+    if spec.type == "time":
+        shape = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?").fillna(False)
+        shape = shape.astype(bool)
+        parsed = pd.to_datetime(text.where(shape), format="ISO8601", errors="coerce")
+        checks.append((~shape | parsed.isna(), "not a time in YYYY-MM-DDTHH:MM form"))
         return parsed, checks
     if spec.type == "choice":
         ok = text.isin(spec.choices).fillna(False).astype(bool)
@@ -83,11 +100,14 @@ def check_columns(raw: pd.DataFrame, specs: Sequence[ColumnSpec], keys: Sequence
     """Validate and type ``raw`` column by column (``keys`` unique); DataError on the first
     fault, worded as for the ERP tables."""
     raw = raw.rename(columns=lambda c: str(c).strip())
-    missing = [s.name for s in specs if s.name not in raw.columns]
+    missing = [s.name for s in specs if s.name not in raw.columns and not s.optional]
     if missing:
         raise fail(source, 0, missing[0], f"missing column (expected columns: "
                    f"{', '.join(s.name for s in specs)})")
     raw = raw.reset_index(drop=True)
+    for spec in specs:
+        if spec.name not in raw.columns:
+            raw[spec.name] = ""
     out = pd.DataFrame(index=raw.index)
     first: tuple[int, int, str, str] | None = None  # (row index, column order, column, reason)
     for order, spec in enumerate(specs):

@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from plant.calendar import HolidayCalendar
+from plant.orders.holiday import days_to_holiday
+
 __all__ = ["FEATURES", "order_features"]
 
 #: model inputs, in order; ``region`` is categorical, the others are numbers
@@ -55,10 +58,16 @@ def _customer_history(orders: pd.DataFrame) -> pd.DataFrame:
     }, index=orders.index)
 
 
-def order_features(lines: pd.DataFrame) -> pd.DataFrame:
-    """One row per order: ``order_id``, ``placed``, ``delivery``, ``cancelled`` and FEATURES."""
+def order_features(lines: pd.DataFrame, cal: HolidayCalendar | None = None) -> pd.DataFrame:
+    """One row per order: ``order_id``, ``placed``, ``delivery``, ``cancelled`` and FEATURES.
+
+    ``days_to_holiday`` is taken from the lines when they have it, else counted with ``cal``
+    (the default calendar when None)."""
     df = lines.copy()
     df["placed"] = pd.to_datetime(df["placed_at"])
+    if "days_to_holiday" not in df.columns:
+        days = df["placed"].dt.normalize().to_numpy().astype("datetime64[D]")
+        df["days_to_holiday"] = days_to_holiday(days, cal or HolidayCalendar.default())
     df["day"] = df["placed"].dt.normalize()
     df["line_value"] = df["qty"] * df["unit_price"]
     df["popularity"] = _popularity(df)

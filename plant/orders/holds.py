@@ -38,7 +38,7 @@ __all__ = ["HoldSettings", "hold_window", "offer_holds", "order_values", "safeke
 class HoldSettings:
     """The safekeeping service's terms and the facility's limits."""
 
-    capacity_boxes: int = 1500      # boxes the facility can keep on any one day
+    capacity_boxes: int = 5000      # boxes the facility can keep on any one day
     cost_per_box_day: float = 0.5   # safekeeping cost of one box for one day
     accept_rate: float = 0.5        # expected share of offered customers who accept
     return_days: int = 4            # planned delivery: this many days after the festival

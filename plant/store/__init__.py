@@ -6,7 +6,7 @@ whose methods return pandas frames. Results, presence, metrics and dead letters 
 by ``plant.store.results`` and read by ``plant.store.queries``; ERP tables live in
 ``plant.store.erp``; forecasts and plans in ``plant.store.artifacts``; the twin's
 simulations in ``plant.store.twin``; supplier feeds, replies and prices in
-``plant.store.supply``.
+``plant.store.supply``; web shop orders and holds in ``plant.store.shop``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from plant.store.base import normalize_url
 from plant.store.erp import CSV_KINDS, ErpMixin
 from plant.store.queries import ResultsQueries
 from plant.store.results import DeadLetter, IngestBatch, ResultRows, ResultsMixin, StreamKey
+from plant.store.shop import ShopMixin
 from plant.store.supply import SupplyMixin
 from plant.store.twin import TwinMixin
 
@@ -32,7 +33,8 @@ __all__ = [
 ]
 
 
-class Store(ResultsMixin, ResultsQueries, ErpMixin, TwinMixin, ArtifactsMixin, SupplyMixin):
+class Store(ResultsMixin, ResultsQueries, ErpMixin, TwinMixin, ArtifactsMixin, SupplyMixin,
+            ShopMixin):
     """The plant's database. Open with ``Store.open(url)``; close with ``close()``."""
 
     @classmethod

@@ -18,7 +18,9 @@ import pandas as pd
 from sqlalchemy import Connection, Table, delete, func, select, tuple_
 
 from peakline.errors import DataError
+from plant.calendar import HolidayCalendar
 from plant.erp.validate import check_frame, fail
+from plant.orders.records import check_holds, check_shop_orders
 from plant.prices.history import find_gap
 from plant.store import schema as t
 from plant.store.base import StoreBase, frame
@@ -27,7 +29,7 @@ __all__ = ["CSV_KINDS", "ErpMixin"]
 
 #: the standard CSV tables in the order a folder is loaded (references first)
 CSV_KINDS = ("skus", "materials", "lines", "bom", "inventory", "demand", "open_orders",
-             "suppliers", "supplier_items", "prices")
+             "suppliers", "supplier_items", "prices", "shop_orders", "holds")
 
 #: kind -> (table, key columns, columns the upsert overwrites)
 _TARGETS: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...] | None]] = {
@@ -43,8 +45,35 @@ _TARGETS: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...] | None]] = {
     "suppliers": (t.suppliers, ("supplier",), None),
     "supplier_items": (t.supplier_items, ("supplier", "item"), None),
     "prices": (t.prices, ("item", "date"), None),
+    "shop_orders": (t.shop_orders, ("order_id", "sku"), None),
+    "holds": (t.holds, ("order_id",), None),
 }
 _CHUNK = 20_000
+
+
+#: kind -> columns that hold a time of day (stored as timestamps, not dates)
+_TIME_COLUMNS: dict[str, tuple[str, ...]] = {"shop_orders": ("placed_at", "cancelled_at")}
+
+
+def _holds_in(kind: str, raw: pd.DataFrame) -> pd.DataFrame | None:
+    """The holds a shop_orders table carries in its optional ``held_until`` column."""
+    if kind != "shop_orders" or "held_until" not in raw.columns:
+        return None
+    until = raw["held_until"].astype("string").str.strip()
+    rows = raw.loc[until.notna() & (until != ""), ["order_id", "held_until"]]
+    return rows.drop_duplicates() if len(rows) else None
+
+
+def _hold_orders(conn: Connection, ids: pd.Series) -> pd.DataFrame:
+    """Known shop orders among ``ids``: delivery date, cancellation, shortest shelf life."""
+    so, sk = t.shop_orders, t.skus
+    stmt = (select(so.c.order_id, func.min(so.c.delivery_date).label("delivery_date"),
+                   func.max(so.c.cancelled_at).label("cancelled_at"),
+                   func.min(sk.c.shelf_life_days).label("shelf_life_days"))
+            .join(sk, sk.c.sku == so.c.sku)
+            .where(so.c.order_id.in_(sorted(set(ids))))
+            .group_by(so.c.order_id))
+    return frame(conn, stmt)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -109,10 +138,17 @@ class ErpMixin(StoreBase):
             raise DataError(f"{source}: unknown kind {kind!r}")
         df = check_frame(kind, raw, source)
         table, keys, update = _TARGETS[kind]
+        held = _holds_in(kind, raw)
+        if kind == "shop_orders":
+            check_shop_orders(df, source)
+        times = _TIME_COLUMNS.get(kind, ())
         for col in df.columns:
-            if pd.api.types.is_datetime64_any_dtype(df[col]):
+            if pd.api.types.is_datetime64_any_dtype(df[col]) and col not in times:
                 df[col] = df[col].dt.date
         records = df.to_dict("records")
+        for r in records:  # times of day stay timestamps; an empty optional one is NULL
+            for col in times:
+                r[col] = None if pd.isna(r[col]) else r[col].to_pydatetime()
         with self.engine.begin() as conn:
             self._check_references(conn, kind, df, source)
             for i in range(0, len(records), _CHUNK):
@@ -121,6 +157,11 @@ class ErpMixin(StoreBase):
                     other = "cancellations" if update == ("orders",) else "orders"
                     chunk = [{**r, other: 0.0} for r in chunk]
                 self.upsert(conn, table, chunk, keys, update)
+            if held is not None:  # holds given with the orders: same checks, same transaction
+                hdf = check_frame("holds", held, f"{source} (held_until)")
+                self._check_references(conn, "holds", hdf, f"{source} (held_until)")
+                hdf["held_until"] = hdf["held_until"].dt.date
+                self.upsert(conn, t.holds, hdf.to_dict("records"), ("order_id",), None)
         return len(records)
 
     def _check_references(self, conn: Connection, kind: str, df: pd.DataFrame, src: str) -> None:
@@ -140,8 +181,10 @@ class ErpMixin(StoreBase):
                 idx = int(bad.to_numpy().nonzero()[0][0])
                 raise fail(src, idx + 1, col, f"unknown {what} {df[col].iloc[idx]!r}")
 
-        if kind in ("demand", "open_orders", "sales", "cancellations", "bom"):
+        if kind in ("demand", "open_orders", "sales", "cancellations", "bom", "shop_orders"):
             unknown("sku", skus())
+        if kind == "holds":
+            check_holds(df, src, _hold_orders(conn, df["order_id"]), HolidayCalendar.default())
         if kind == "bom":
             items = set(conn.execute(select(t.materials.c.item)).scalars())
             unknown("item", items, what="material or packaging item")

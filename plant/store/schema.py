@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    DateTime,
     Float,
     Index,
     Integer,
@@ -231,6 +232,29 @@ lines = Table(
     Column("days_per_week", Integer, nullable=False),
 )
 
+# --- web shop orders and holds for delivery after the festival --------------------------------
+shop_orders = Table(
+    "shop_orders",
+    metadata,
+    Column("order_id", String(64), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("customer", String(64), nullable=False),
+    Column("placed_at", DateTime, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("unit_price", Float, nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("delivery_date", Date, nullable=False),
+    Column("cancelled_at", DateTime),
+    PrimaryKeyConstraint("order_id", "sku"),
+)
+Index("ix_shop_orders_placed", shop_orders.c.placed_at)
+holds = Table(
+    "holds",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("held_until", Date, nullable=False),
+)
+
 # --- forecasts, backtests, plans (a frame per id, stored as pandas "table" JSON) --------------
 artifacts = Table(
     "artifacts",
@@ -368,6 +392,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (6, "nodes: the fault a node reports (its model failing)", _node_column("fault", 200)),
     (7, "nodes: the last command a node received, applied or refused, and who sent it",
      _node_column("last_command", 300)),
+    (8, "web shop orders and holds for delivery after the festival",
+     _create([shop_orders, holds])),
 ]
 
 

@@ -52,6 +52,7 @@ BASE: dict[str, list[str]] = {
     "peakline plant plan": ["--db", "{db}", "--out", "{w}/out/plans"],
     "peakline plant simulate": ["--db", "{db}", "--runs", "2"],
     "peakline plant check-twin": ["--db", "{db}", "--line", "L1", "--runs", "2"],
+    "peakline plant holds": ["--db", "{db}", "--out", "{w}/out/holds"],
     "peakline plant provision node": ["--site", "s1", "--line", "l1", "--node", "n1",
                                       "--passwd-file", "{w}/out/passwd",
                                       "--acl-file", "{w}/out/acl"],

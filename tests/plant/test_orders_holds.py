@@ -10,6 +10,7 @@ import pytest
 
 from peakline.errors import DataError
 from plant.orders.holds import HoldSettings, offer_holds, order_values, safekeeping_days
+from plant.orders.plan import safekeeping_plan, stock_exceptions
 from plant.orders.season import leftover_boxes
 
 FEST = dt.date(2025, 10, 6)
@@ -107,3 +108,14 @@ def test_order_values_and_unknown_skus() -> None:
     assert (v["margin"], v["margin_at_risk"], v["shelf_life_days"]) == (120.0, 180.0, 21)
     with pytest.raises(DataError, match="missing from the SKU master: B"):
         order_values(lines, skus.head(1))
+
+
+def test_a_day_over_capacity_is_an_exception() -> None:
+    held = pd.DataFrame({"boxes": [6, 3], "delivery": [DAY - pd.Timedelta(days=2)] * 2,
+                         "hold_until": [DAY + pd.Timedelta(days=4), DAY + pd.Timedelta(days=2)]})
+    s = HoldSettings(capacity_boxes=8)
+    stock = safekeeping_plan(held, offer_holds(_orders(0), FEST, s), FEST, s)
+    exc = stock_exceptions(stock, s)
+    assert exc["severity"].tolist() == ["critical"] * 3
+    assert exc["message"].iloc[0] == ("safekeeping over capacity on 2025-10-05: 9 boxes held, "
+                                      "capacity 8")

@@ -3,11 +3,15 @@ a time-split backtest that beats the days-to-holiday baseline, calibrated scores
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from peakline.demo.sample_erp import generate
+from peakline.cli import main
+from peakline.demo.sample_erp import generate, write
 from peakline.demo.sample_orders import consistency
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
@@ -16,6 +20,7 @@ from plant.orders.features import order_features
 from plant.orders.holds import HoldSettings, order_values, value_threshold
 from plant.orders.risk import CancellationModel
 from plant.orders.season import replay_season, season_orders
+from plant.store import Store
 
 CAL = HolidayCalendar.default()
 
@@ -122,3 +127,44 @@ def test_holds_in_the_last_season_cut_cancellations_within_capacity(
     small = replay_season(scored, lines, ma, HoldSettings(capacity_boxes=50), seed=1,
                           min_value_per_box=threshold)
     assert small.figures["held_boxes"] <= 50 < f["held_boxes"]
+
+
+def test_holds_command_offers_within_the_capacity_left(
+        sample: dict[str, pd.DataFrame], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PEAKLINE_DB", raising=False)
+    write(sample, tmp_path / "erp")
+    db = f"sqlite:///{tmp_path / 'plant.db'}"
+    assert main(["plant", "import", "--db", db, "--dir", str(tmp_path / "erp")]) == 0
+    # holds customers accepted before: kept orders delivered just before the festival
+    lines = sample["shop_orders"]
+    kept = lines[(lines["cancelled_at"] == "") & (lines["placed_at"] < "2025-09-28")
+                 & (lines["delivery_date"].between("2025-10-01", "2025-10-05"))]
+    ids = kept["order_id"].drop_duplicates().head(60)
+    held_boxes = int(kept[kept["order_id"].isin(ids)]["qty"].sum())
+    with Store.open(db) as store:
+        store.import_csv("holds", _holds_csv(tmp_path, ids))
+    capsys.readouterr()
+    assert main(["plant", "holds", "--db", db, "--as-of", "2025-09-28", "--capacity", "300",
+                 "--out", str(tmp_path / "holds")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["festival"] == "2025-10-06" and summary["open_orders"] > 100
+    assert summary["held_boxes"] == held_boxes
+    assert 0 < summary["offered_boxes"] <= 300 - held_boxes
+    offers = pd.read_csv(tmp_path / "holds" / "offers.csv")
+    chosen = offers[offers["offer"]]
+    assert chosen["boxes"].sum() == summary["offered_boxes"]
+    assert not chosen["order_id"].isin(ids).any()
+    assert chosen["p_cancel"].mean() > offers["p_cancel"].mean()
+    assert (chosen["hold_until"] == "2025-10-10").all()
+    stock = pd.read_csv(tmp_path / "holds" / "safekeeping.csv")
+    assert (stock["held_boxes"] + stock["offered_boxes"] <= 300).all()
+    releases = pd.read_csv(tmp_path / "holds" / "releases.csv")
+    assert releases["boxes"].sum() == held_boxes
+    assert set(releases["held_until"]) == {"2025-10-10"}
+
+
+def _holds_csv(tmp_path: Path, ids: pd.Series) -> Path:
+    path = tmp_path / "holds.csv"
+    pd.DataFrame({"order_id": ids, "held_until": "2025-10-10"}).to_csv(path, index=False)
+    return path

@@ -54,6 +54,9 @@ def valid_value(spec: ColumnSpec) -> st.SearchStrategy[Any]:
         return st.text(text, min_size=1, max_size=spec.max_len or 64)
     if spec.type == "date":
         return st.dates(dt.date(1990, 1, 1), dt.date(2099, 12, 31)).map(dt.date.isoformat)
+    if spec.type == "time":
+        return st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2099, 12, 31)).map(
+            lambda t: t.isoformat(timespec="seconds"))
     if spec.type == "choice":
         return st.sampled_from(spec.choices)
     low = spec.gt if spec.gt is not None else spec.ge
@@ -73,6 +76,10 @@ def invalid_value(spec: ColumnSpec) -> st.SearchStrategy[Any]:
     if spec.type == "date":
         return st.sampled_from(["2026-13-01", "2026-02-30", "20260101", "26-01-01",
                                 "2026-01-01T00:00", 20260101, None, ""])
+    if spec.type == "time":
+        bad = ["2026-13-01T00:00", "2026-01-01", "2026-01-01 10:00", "2026-01-01T25:00", 20260101,
+               ""]
+        return st.sampled_from(bad if spec.optional else [*bad, None])
     if spec.type == "choice":
         return st.sampled_from(["", "OPEN", "other", 1, None])
     bad: list[Any] = ["5", True, None, [1], {"v": 1}]
@@ -97,7 +104,11 @@ def keeps_the_rules(kind: str, row: dict[str, Any]) -> bool:
     """Whether a parsed row (JSON form) keeps every column rule: the oracle for accepted rows."""
     for s in SPECS[kind]:
         v = row.get(s.name)
-        if s.type == "str":
+        if s.optional and v is None:
+            continue
+        if s.type == "time":
+            ok = isinstance(v, str) and dt.datetime.fromisoformat(v) is not None
+        elif s.type == "str":
             ok = (isinstance(v, str) and 1 <= len(v) <= (s.max_len or 64)
                   and (s.pattern is None or re.fullmatch(s.pattern, v) is not None))
         elif s.type == "date":

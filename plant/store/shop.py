@@ -1,0 +1,52 @@
+"""The web shop side of the store: order lines and holds, read back in their CSV form.
+
+Orders and holds are written like every ERP table (``plant.store.erp``: the same column
+checks, plus :mod:`plant.orders.records` for the rules between columns and against known
+orders). :meth:`ShopMixin.shop_orders` returns the lines as the import took them, with each
+order's ``held_until`` joined, so the cancellation model and the hold policy read the store and
+a CSV file alike.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from plant.store import schema as t
+from plant.store.base import StoreBase, frame
+
+__all__ = ["ShopMixin"]
+
+_COLUMNS = ["order_id", "customer", "placed_at", "sku", "qty", "unit_price", "region",
+            "delivery_date", "cancelled_at", "held_until"]
+
+
+def _text(values: pd.Series, fmt: str) -> pd.Series:
+    stamp = pd.to_datetime(values)
+    return stamp.dt.strftime(fmt).where(stamp.notna(), "")
+
+
+class ShopMixin(StoreBase):
+    """Web shop order lines and the holds recorded for them."""
+
+    def shop_orders(self) -> pd.DataFrame:
+        """Every order line (oldest first), times and dates as text, ``held_until`` or ''."""
+        so, h = t.shop_orders, t.holds
+        stmt = (select(so, h.c.held_until).outerjoin(h, h.c.order_id == so.c.order_id)
+                .order_by(so.c.placed_at, so.c.order_id, so.c.sku))
+        with self.engine.connect() as conn:
+            df = frame(conn, stmt)
+        if df.empty:
+            return pd.DataFrame(columns=_COLUMNS)
+        df["placed_at"] = _text(df["placed_at"], "%Y-%m-%dT%H:%M")
+        df["cancelled_at"] = _text(df["cancelled_at"], "%Y-%m-%dT%H:%M")
+        df["delivery_date"] = _text(df["delivery_date"], "%Y-%m-%d")
+        df["held_until"] = _text(df["held_until"], "%Y-%m-%d")
+        return df[_COLUMNS]
+
+    def holds(self) -> pd.DataFrame:
+        """Recorded holds: order_id, held_until (datetime64)."""
+        with self.engine.connect() as conn:
+            df = frame(conn, select(t.holds).order_by(t.holds.c.held_until, t.holds.c.order_id))
+        df["held_until"] = pd.to_datetime(df["held_until"])
+        return df
