@@ -9,17 +9,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support.mqtt import Recorder
+from support.waiting import wait_until
 
 from peakline.demo.sample_master import materials_table, sku_table
 from peakline.demo.sample_prices import price_history
 from peakline.errors import DataError
 from peakline.wire import WireError
+from plant.broker.process import Mosquitto
 from plant.calendar import HolidayCalendar
 from plant.erp.bridge import apply_erp_message
 from plant.prices.buyahead import buy_ahead, season_cost
 from plant.prices.history import find_gap
 from plant.prices.model import fit_price_model
 from plant.prices.report import fit_models, price_alerts
+from plant.service import PlantService
 from plant.store import Store
 
 END = dt.date(2026, 7, 31)
@@ -148,3 +152,27 @@ def test_buy_now_only_when_the_rise_beats_holding_and_the_goods_keep() -> None:
         c = cost[policy]
         assert c["p10"] < c["p50"] < c["p90"]
     assert cost["calls"]["mean"] < cost["order_by"]["mean"]
+
+
+def test_prices_over_mqtt_are_stored_and_bad_ones_dead_lettered(
+        service: PlantService, broker: Mosquitto, site: str) -> None:
+    store = service.store
+    store.upsert_rows("materials", [{
+        "item": "sugar_syrup", "kind": "material", "unit": "kg", "lead_time_days": 7,
+        "moq": 1, "pack_multiple": 1, "unit_cost": 6.0, "shelf_life_days": 365}])
+
+    def message(price: object, date: str = "2026-07-27") -> bytes:
+        return json.dumps({"schema": "peakline.erp.prices/1", "source": "erp",
+                           "rows": [{"item": "sugar_syrup", "date": date, "price": price}]}
+                          ).encode()
+
+    with Recorder(broker.port) as erp:
+        topic = f"peakline/v1/{site}/erp/prices"
+        erp.publish(topic, message(-6.1))
+        erp.publish(topic, message("six"))
+        erp.publish(topic, message(6.1))
+        wait_until("the good price stored", lambda: len(store.prices()) == 1, timeout=10)
+        wait_until("two dead letters", lambda: len(store.dead_letters()) == 2, timeout=10)
+    reasons = " | ".join(store.dead_letters()["reason"])
+    assert "greater than 0" in reasons and "valid number" in reasons
+    assert store.prices()["price"].tolist() == [6.1]
