@@ -22,6 +22,7 @@ from edge.actuator import RejectScheduler, make_actuator
 from edge.capture import Capture, FrameRef
 from edge.config import NodeConfig, config_digest
 from edge.decision import Decider, Thresholds
+from edge.drift import DriftMonitor
 from edge.inference import Inference
 from edge.metrics import Gauge, Snapshot, Telemetry, Total
 from edge.outbox import Outbox
@@ -79,6 +80,8 @@ class Node:
             metrics=self.node_metrics, on_command=self._command,
         )
         self.telemetry = Telemetry(self.snapshot)
+        self.drift = DriftMonitor(lambda: self.decider.thresholds.reject,
+                                  card.calibration.target_frr)
         self.rejects = RejectScheduler(make_actuator(c.actuator, self.publisher.publish_raw),
                                        c.actuator, c.belt)
         self.frames: queue.Queue[FrameRef | None] = queue.Queue(maxsize=c.source.ring)
@@ -88,6 +91,7 @@ class Node:
             self.decider, self.rejects, self.outbox, self.boot_id, self.telemetry,
             lambda: self.capture.ring, c.actuator.reject_uncertain, review,
             self._thumbnail, self.publisher.wants_thumbnail, c.review.thumb_px,
+            on_score=self.drift.add,
         )
         scorers = iter([scorer])
         self.card = card  # the loaded model's card (a reload_model replaces it)
@@ -239,6 +243,7 @@ class Node:
     def node_metrics(self) -> NodeMetrics:
         """The periodic MQTT metrics payload (one window)."""
         c, w, cs = self.config, self.telemetry.take_window(), self.capture.stats
+        drift = self.drift.status()
         return NodeMetrics(
             site=c.site, line=c.line, node=c.node, boot_id=self.boot_id, ts=time.time(),
             window_s=w.window_s, items=w.items, rejects_by_defect=w.rejects_by_defect,
@@ -247,12 +252,20 @@ class Node:
             frames=cs.frames, dropped_frames=cs.dropped, corrupt_frames=cs.corrupt + cs.wrong_shape,
             queue_depth=self.frames.qsize() + self.inference.pending,
             outbox_backlog=self.outbox.backlog, outbox_dropped=sum(self.outbox.dropped.values()),
+            score_p50=drift.score_p50, estimated_frr=drift.estimated_frr,
+            frr_band=drift.band, drift_alert=drift.alert,
         )
 
     def snapshot(self) -> Snapshot:
         """Stage counters for Prometheus, read at scrape time."""
         cs, ps = self.capture.stats, self.publisher.stats
+        drift = self.drift.status()
         values: dict[str, Any] = {
+            "estimated_frr": Gauge("false-reject rate estimated from the latest items' scores "
+                                   "(-1 until enough items)",
+                                   -1.0 if drift.estimated_frr is None else drift.estimated_frr),
+            "drift_alert": Gauge("1 while the estimated false-reject rate is out of its band",
+                                 float(drift.alert)),
             "frames": Total("frames captured", cs.frames),
             "corrupt_frames": Total("frames that could not be decoded", cs.corrupt),
             "wrong_shape_frames": Total("frames of the wrong shape", cs.wrong_shape),

@@ -164,6 +164,7 @@ class DecisionStage:
         reject_uncertain: bool = False, review: ReviewStore | None = None,
         thumbnail: Callable[[ItemResult, str], None] | None = None,
         wants_thumbnail: Callable[[], bool] | None = None, thumb_px: int = 96,
+        on_score: Callable[[float], None] | None = None,
     ) -> None:
         self.decider = decider
         self.rejects = rejects
@@ -176,6 +177,7 @@ class DecisionStage:
         self.thumbnail = thumbnail
         self.wants_thumbnail = wants_thumbnail or (lambda: False)
         self.thumb_px = thumb_px
+        self.on_score = on_score  # every decided item's score (the drift monitor)
         self.smoother = Smoother()
         self._lock = threading.Lock()
         self._store_lock = threading.Lock()
@@ -222,6 +224,8 @@ class DecisionStage:
     ) -> None:
         ready: list[_Decided] = []
         for job, score, name in complete:
+            if self.on_score is not None:
+                self.on_score(score)
             if not math.isfinite(score):  # the wire carries finite scores only; it rejects
                 score, name = INVALID_SCORE, (MODEL_ERROR if name == MODEL_ERROR
                                               else "invalid_score")

@@ -125,6 +125,18 @@ class NodeMetrics(Payload):
     queue_depth: Count = 0
     outbox_backlog: Count = 0
     outbox_dropped: Count = 0
+    score_p50: float | None = Field(
+        default=None, allow_inf_nan=False,
+        description="median score of the latest items (the drift monitor's window)")
+    estimated_frr: float | None = Field(
+        default=None, ge=0, le=1,
+        description="false-reject rate estimated from the latest items' scores at the current "
+        "threshold (robust to a few defects among them); null until enough items")
+    frr_band: float | None = Field(
+        default=None, ge=0, le=1, description="highest estimated false-reject rate in band")
+    drift_alert: bool = Field(
+        default=False, description="the estimated false-reject rate is out of its band: "
+        "recalibrate on the line or refit")
 
     @model_validator(mode="after")
     def _rejects_fit(self) -> NodeMetrics:
