@@ -78,6 +78,11 @@ class IngestConfig(Section):
     flush_interval_ms: float = Field(
         default=20.0, gt=0, le=5000, description="longest a message waits before its commit"
     )
+    queue_max_bytes: int = Field(
+        default=256 * 2**20, ge=2**20,
+        description="bytes of messages waiting for their commit, at most (the network thread "
+        "waits beyond it, and the broker keeps the rest)",
+    )
     queue_max: int = Field(
         default=10_000, ge=10, description="messages buffered between network and writer"
     )

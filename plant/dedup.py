@@ -70,6 +70,11 @@ class SeqRanges:
         i = bisect.bisect_right(self._starts, seq) - 1
         return i >= 0 and seq <= self._ends[i]
 
+    @property
+    def count(self) -> int:
+        """How many separate ranges (one more than the gaps)."""
+        return len(self._starts)
+
     def __len__(self) -> int:
         return sum(e - s + 1 for s, e in zip(self._starts, self._ends, strict=True))
 

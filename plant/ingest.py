@@ -30,6 +30,7 @@ from peakline.errors import PeaklineError, StoreError
 from peakline.procs import die_with_parent
 from plant.broker.identities import ProvisionedNodes
 from plant.store import DeadLetter, IngestBatch, ResultRows, Store, StreamKey
+from plant.store.results import StreamLimitError
 
 __all__ = ["IngestStats", "Ingestor", "Message", "classify", "prepare"]
 
@@ -59,7 +60,8 @@ class IngestStats:
 #: errors that come from a message's values, not from the database's state: the same rows
 #: fail the same way on every retry (PostgreSQL's DataError and IntegrityError; SQLite raises
 #: OverflowError for an integer past 64 bits before SQLAlchemy sees it)
-POISON: tuple[type[BaseException], ...] = (DataError, IntegrityError, OverflowError)
+POISON: tuple[type[BaseException], ...] = (DataError, IntegrityError, OverflowError,
+                                           StreamLimitError)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -161,6 +163,7 @@ class Ingestor:
         max_batch: int = 200,
         flush_ms: float = 20.0,
         queue_max: int = 10_000,
+        queue_max_bytes: int = 256 * 2**20,
         erp: Callable[[str, bytes], int] | None = None,
         replies: Callable[[str, bytes], int] | None = None,
         parse_workers: int = 0,
@@ -176,6 +179,9 @@ class Ingestor:
         self.replies = replies
         self.stats = IngestStats()
         self._queue: queue.Queue[Message | None] = queue.Queue(maxsize=queue_max)
+        self.queue_max_bytes = queue_max_bytes
+        self._queued_bytes = 0
+        self._room = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._closed = False
@@ -206,6 +212,11 @@ class Ingestor:
                 fut = pool.submit(prepare, self.site, topic, raw, received, self.nodes)
             except RuntimeError as exc:  # broken or shut down: validate in the writer
                 self._drop_pool(exc)
+        with self._room:  # bounded by bytes as well as by count (a message is up to 1 MB)
+            while (self._queued_bytes + len(raw) > self.queue_max_bytes and self._queued_bytes
+                   and not self._closed):
+                self._room.wait(0.5)
+            self._queued_bytes += len(raw)
         while not self._closed:
             try:
                 self._queue.put((topic, raw, token, received, fut), timeout=0.5)
@@ -259,6 +270,9 @@ class Ingestor:
                 self._stopping.set()
                 break
             chunk.append(item)
+        with self._room:
+            self._queued_bytes -= sum(len(m[1]) for m in chunk)
+            self._room.notify_all()
         return chunk
 
     def _run(self) -> None:

@@ -62,7 +62,8 @@ class PlantService:
         self.ingest = Ingestor(
             self.store, self.site, self._on_commit,
             max_batch=ing.max_batch_messages, flush_ms=ing.flush_interval_ms,
-            queue_max=ing.queue_max, parse_workers=ing.workers(),
+            queue_max=ing.queue_max, queue_max_bytes=ing.queue_max_bytes,
+            parse_workers=ing.workers(),
             nodes=nodes,
             erp=self._apply_erp if config.erp.enabled else None,
             replies=self._apply_reply if config.erp.enabled else None,

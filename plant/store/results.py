@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
+from peakline.errors import StoreError
 from peakline.wire import NodeMetrics, NodeStatus, RejectThumbnail, ResultsBatch
 from plant.dedup import SeqRanges
 from plant.store import schema as t
@@ -27,14 +29,28 @@ from plant.store.base import StoreBase
 
 __all__ = [
     "DEAD_LETTER_MAX_BYTES",
+    "MAX_DEAD_LETTERS",
+    "MAX_RANGES",
     "DeadLetter",
     "IngestBatch",
     "ResultRows",
     "ResultsMixin",
     "StreamKey",
+    "StreamLimitError",
 ]
 
 DEAD_LETTER_MAX_BYTES = 4096
+#: dead letters kept (the oldest go first): with their bounded size, at most ~700 MB
+MAX_DEAD_LETTERS = 100_000
+#: separate ranges (gaps + 1) one node boot may have; a stream past it is refused
+MAX_RANGES = 10_000
+#: node boots whose stored ranges stay in memory (the rest are read back when needed)
+MAX_CACHED_STREAMS = 10_000
+
+
+class StreamLimitError(StoreError):
+    """A node boot's results would exceed a bound of the store (the message's own fault)."""
+
 #: one node boot's sequence stream: (site, line, node, boot_id)
 StreamKey = tuple[str, str, str, str]
 #: the per-item columns of ``results``; the rest (``ResultRows.shared``) are the batch's own
@@ -149,7 +165,7 @@ class ResultsMixin(StoreBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._ranges: dict[StreamKey, SeqRanges] = {}
+        self._ranges: OrderedDict[StreamKey, SeqRanges] = OrderedDict()
         self._write_lock = threading.Lock()
 
     # --- writing -----------------------------------------------------------------------------
@@ -165,7 +181,11 @@ class ResultsMixin(StoreBase):
             self._write_metrics(conn, batch.metrics)
             self._write_thumbnails(conn, batch.thumbnails)
             self._write_dead_letters(conn, batch.dead_letters)
-        self._ranges.update(pending)  # only after the commit succeeded
+        for key, ranges in pending.items():  # only after the commit succeeded
+            self._ranges[key] = ranges
+            self._ranges.move_to_end(key)
+        while len(self._ranges) > MAX_CACHED_STREAMS:  # read back from seq_ranges if needed
+            self._ranges.popitem(last=False)
         return {key: ranges.contiguous for key, ranges in pending.items()}
 
     def _load_ranges(self, conn: Connection, key: StreamKey) -> SeqRanges:
@@ -183,6 +203,7 @@ class ResultsMixin(StoreBase):
         self, conn: Connection, batches: list[tuple[ResultsBatch | ResultRows, float]]
     ) -> tuple[dict[StreamKey, SeqRanges], int]:
         pending: dict[StreamKey, SeqRanges] = {}
+        base: dict[StreamKey, SeqRanges] = {}
         stored = 0
         for batch, received in batches:
             prepared = (batch if isinstance(batch, ResultRows)
@@ -190,29 +211,31 @@ class ResultsMixin(StoreBase):
             key = prepared.stream
             ranges = pending.get(key)
             if ranges is None:
-                ranges = pending[key] = self._load_ranges(conn, key).copy()
+                base[key] = self._load_ranges(conn, key)
+                ranges = pending[key] = base[key].copy()
             fresh = ranges.new_only(prepared.seqs)
             if not fresh:
                 continue
             ranges.add(fresh)
+            if ranges.count > MAX_RANGES:
+                raise StreamLimitError(
+                    f"{'/'.join(key[:3])} boot {key[3]}: more than {MAX_RANGES} gaps in its "
+                    "sequence numbers; refused")
             values = (prepared.values if len(fresh) == len(prepared.seqs)
                       else prepared.only(fresh))
             self.insert_ignore_shared(conn, t.results, _ITEM_COLS, prepared.shared, values)
             stored += len(fresh)
-        for key, ranges in pending.items():
-            cached = self._ranges.get(key)
-            if not ranges.ranges or (cached is not None and ranges.ranges == cached.ranges):
-                continue
+        for key, ranges in pending.items():  # only the ranges that changed: O(change)
+            old, new = set(base[key].ranges), set(ranges.ranges)
+            gone, added = old - new, new - old
             site, line, node, boot_id = key
-            conn.execute(delete(t.seq_ranges).where(*_stream_is(key)))
-            conn.execute(
-                t.seq_ranges.insert(),
-                [
+            if gone:
+                conn.execute(delete(t.seq_ranges).where(
+                    *_stream_is(key), t.seq_ranges.c.first_seq.in_([a for a, _ in gone])))
+            if added:
+                conn.execute(t.seq_ranges.insert(), [
                     {"site": site, "line": line, "node": node, "boot_id": boot_id,
-                     "first_seq": a, "last_seq": b}
-                    for a, b in ranges.ranges
-                ],
-            )
+                     "first_seq": a, "last_seq": b} for a, b in sorted(added)])
         return pending, stored
 
     def _write_presence(self, conn: Connection, batch: IngestBatch) -> None:
@@ -302,6 +325,10 @@ class ResultsMixin(StoreBase):
         ]
         if rows:
             conn.execute(t.dead_letters.insert(), rows)
+            newest = conn.execute(select(func.max(t.dead_letters.c.id))).scalar() or 0
+            if newest > MAX_DEAD_LETTERS:
+                conn.execute(delete(t.dead_letters).where(
+                    t.dead_letters.c.id <= newest - MAX_DEAD_LETTERS))
 
     def add_dead_letter(self, topic: str, reason: str, raw: bytes, received_ts: float) -> None:
         """Record one unusable message on its own (outside an ingest cycle)."""
