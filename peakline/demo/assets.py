@@ -169,9 +169,11 @@ def ensure_recording(
 
 
 def ensure_training(paths: DemoPaths, *, seed: int, fps: float, progress: bool = True) -> Path:
-    """The recording the model is fitted on: one that no demo line replays."""
+    """The recording the model is fitted on: one that no demo line replays. A fifth of its
+    slots hold defects, so that the model's naming head learns every defect type from a few
+    labelled examples (the anomaly model itself fits on the good items only)."""
     return ensure_recording(
-        paths.training, seed=seed + 7, seconds=45, fps=fps, defect_rate=0.05, progress=progress
+        paths.training, seed=seed + 7, seconds=60, fps=fps, defect_rate=0.2, progress=progress
     )
 
 
@@ -181,7 +183,7 @@ def ensure_model(paths: DemoPaths, *, seed: int, fps: float, progress: bool = Tr
 
     training = ensure_training(paths, seed=seed, fps=fps, progress=progress)
     params = {"version": ASSETS_VERSION, "seed": seed, "fps": fps, "size": 64,
-              "target_frr": 0.01}
+              "target_frr": 0.01, "classifier": True}
     if _stamped(paths.model.parent, params, paths.model):
         return paths.model
     log.info("fitting the inspection model on %s", training)
@@ -198,6 +200,7 @@ def ensure_model(paths: DemoPaths, *, seed: int, fps: float, progress: bool = Tr
         "0.01",
         "--name",
         "mooncake-padim",
+        "--classifier",
     )
     _run(argv, "fitting the model", progress)
     _stamp(paths.model.parent, params)

@@ -101,8 +101,8 @@ class ResultsQueries(StoreBase):
         """Rejected items per line, node and defect over the last ``window_s``."""
         now = time.time() if now is None else now
         r = t.results
-        # a reject whose model names no defect class (a one-class anomaly model)
-        defect = func.coalesce(r.c.defect, "unclassified").label("defect")
+        # a reject whose model names no defect class (a one-class anomaly model): "anomaly"
+        defect = func.coalesce(r.c.defect, "anomaly").label("defect")
         stmt = (
             select(r.c.line, r.c.node, defect, func.count().label("rejects"))
             .where(r.c.ts >= now - window_s, r.c.decision == "reject")
