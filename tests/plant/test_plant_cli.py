@@ -202,3 +202,34 @@ def test_the_exceptions_table_says_how_many_it_shows() -> None:
     assert "earliest arrival 2026-09-26, 6035 boxes" in " ".join(text.split())
     assert _exceptions_table(rows.head(3), 10, written=False).startswith(
         "exceptions, worst first (3 of 3):")
+
+
+@pytest.mark.parametrize("command", ["plan", "forecast", "backtest"])
+def test_an_unknown_peak_is_refused_before_the_database_is_read(
+    planned: str, command: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["plant", command, "--db", planned, "--peak", "eastr"]) == 2
+    err = capsys.readouterr().err
+    line = _one_error(err, f"plant {command}")
+    assert "unknown peak 'eastr'; expected one of mid_autumn" in line
+    assert "database" not in err  # refused before opening the store: nothing stored
+
+
+def _last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_forecast_and_plan_around_another_peak(
+    tmp_path: Path, planned: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shutil
+
+    db_file = Path(planned.removeprefix("sqlite:///"))
+    shutil.copy(db_file, tmp_path / "copy.db")
+    db = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert main(["plant", "forecast", "--db", db, "--horizon", "30", "--peak", "christmas"]) == 0
+    assert _last_json(capsys.readouterr().out)["peak"] == "christmas"
+    out = tmp_path / "plans"
+    assert main(["plant", "plan", "--db", db, "--peak", "christmas", "--out", str(out)]) == 0
+    inventory = json.loads((out / "inventory.json").read_text())
+    assert inventory["peak"] == "christmas" and inventory["festival"] == "2026-12-25"
