@@ -347,7 +347,7 @@
     el.replaceChildren();
     const xs = st.date.map((d) => Date.parse(d) / 1000);
     state.charts.stock = new uPlot({
-      width: chartWidth(el), height: 220, axes: axis(),
+      width: chartWidth(el), height: 220, axes: [axis(), axis({ size: 70 })],
       series: [{}, { label: "stock P10", stroke: "#3d6a9a" }, { label: "stock P50", stroke: "#59b3ff", width: 2 },
         { label: "stock P90", stroke: "#3d6a9a" }, { label: "safekeeping P50", stroke: "#ffb020", width: 2 }],
     }, [xs, st.stock_p10, st.stock_p50, st.stock_p90, st.safekeeping_p50], el);
@@ -373,8 +373,8 @@
       return h("div", { class: "gantt-row" }, h("span", { class: "gantt-line" }, line), h("div", { class: "gantt-track" }, bars));
     });
     el.replaceChildren(h("div", { class: "gantt-axis hint" }, `${dates[0]} … ${dates[dates.length - 1]} (${days} days)`), ...rows);
-    $("gantt-legend").replaceChildren(...flavours.map((f, i) => h("span", { class: "legend", style: `color:${NODE_COLORS[i % NODE_COLORS.length]}` }, ` ■ ${f}`)),
-      h("span", { class: "legend", style: "color:#6b7280" }, " ■ changeover"), h("span", { class: "legend", style: "color:#ff4d5a" }, " ■ breakdown"));
+    $("gantt-legend").replaceChildren(...flavours.map((f, i) => h("span", { class: "gantt-key", style: `color:${NODE_COLORS[i % NODE_COLORS.length]}` }, ` ■ ${f}`)),
+      h("span", { class: "gantt-key", style: "color:#6b7280" }, " ■ changeover"), h("span", { class: "gantt-key", style: "color:#ff4d5a" }, " ■ breakdown"));
   }
 
   /* ---------- live ---------- */
@@ -434,7 +434,7 @@
   }
   window.addEventListener("resize", () => {
     for (const [name, c] of Object.entries(state.charts)) {
-      const el = $(name === "throughput" ? "throughput-chart" : "forecast-chart");
+      const el = $(`${name}-chart`);
       c.setSize({ width: chartWidth(el), height: c.height });
     }
   });

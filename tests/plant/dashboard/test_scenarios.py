@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from support.twin import forecast, world
+from support.waiting import wait_until
 
 from plant.dashboard import DashboardServer
 from plant.store import Store
 from plant.twin.montecarlo import simulate
 from plant.twin.run import TwinRun, simulation_meta
 
+from .browser import chromium, console_errors
 from .test_api import get, get_json
 
 
@@ -39,3 +44,33 @@ def test_scenarios_against_the_baseline_with_stock_and_gantt(
         half = rows["L1 at half speed"]
         assert half["fill_rate"] < rows["baseline"]["fill_rate"]
         assert half["fill_rate_delta"] < 0
+
+
+@pytest.mark.browser
+def test_the_scenarios_panel_shows_the_table_the_stock_chart_and_the_gantt(
+    dashboard: DashboardServer, store: Store, tmp_path: Path,
+) -> None:
+    _store_simulation(store, "sim-base", "baseline", 1.0)
+    _store_simulation(store, "sim-half", "L1 at half speed", 0.5)
+    driver = chromium(tmp_path / "profile")
+    try:
+        driver.get(dashboard.url.rstrip("/") + "/#scenarios")
+
+        def shown() -> bool:
+            return bool(driver.execute_script(
+                "return document.querySelectorAll('#scenario-table tbody tr').length === 2"
+                " && document.querySelectorAll('#gantt .bar').length > 0"
+                " && !!document.querySelector('#stock-chart canvas');"))
+
+        wait_until("the scenarios panel", shown, 30, 0.5)
+        rows = driver.execute_script(
+            "return [...document.querySelectorAll('#scenario-table tbody tr')]"
+            ".map((tr) => tr.children[0].textContent);")
+        assert rows == ["baseline", "L1 at half speed"]
+        driver.execute_script(
+            "document.querySelectorAll('#scenario-table tbody tr')[1].click();")
+        wait_until("the other simulation selected", lambda: driver.execute_script(
+            "return window.peakline.simulationId === 'sim-half';"), 10, 0.2)
+        assert [e for e in console_errors(driver) if e.get("level") == "SEVERE"] == []
+    finally:
+        driver.quit()
