@@ -43,9 +43,12 @@ class TwinRun:
 
 def master_data(store: Any) -> dict[str, Any]:
     """The ERP tables a plan and the twin are built from."""
-    return {"skus": store.skus(), "open_orders": store.open_orders(),
+    data = {"skus": store.skus(), "open_orders": store.open_orders(),
             "inventory": store.inventory(), "materials": store.materials(),
             "bom": store.bom(), "lines": store.lines()}
+    if hasattr(store, "supplier_items"):  # each supplier's lead-time spread
+        data["supplier_items"] = store.supplier_items()
+    return data
 
 
 def load_world(store: Any, plan_id: str, cal: HolidayCalendar, plan_cfg: PlanConfig,

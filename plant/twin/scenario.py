@@ -8,8 +8,9 @@
     [[reject_rate]]                # a line's reject rate multiplied
     line = "L1"
     factor = 2.0
-    [[supplier_late]]              # a supplier's deliveries arrive later than planned
-    item = "gift_box_8"            # a material or packaging item, or "*" for all of them
+    [[supplier_late]]              # deliveries arrive later than planned
+    item = "gift_box_8"            # a material or packaging item, "*" for all of them, or
+                                   # supplier = "S1": everything that supplier delivers
     days = 10
     [[demand]]                     # demand of a channel or a SKU multiplied
     channel = "ecommerce"
@@ -65,10 +66,19 @@ class RejectRate(Section):
 
 
 class SupplierLate(Section):
-    """Purchase orders of an item arriving later than planned."""
+    """Purchase orders of an item, or of everything a supplier delivers, arriving late."""
 
-    item: str = Field(description="material or packaging item, or '*' for every item")
+    item: str | None = Field(default=None,
+                             description="material or packaging item, or '*' for every item")
+    supplier: str | None = Field(default=None,
+                                 description="or a supplier: every item it delivers")
     days: int = Field(ge=-60, le=366, description="days later than the lead time says")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SupplierLate:
+        if (self.item is None) == (self.supplier is None):
+            raise ValueError("give either item or supplier")
+        return self
 
 
 class Demand(Section):
@@ -149,10 +159,18 @@ def apply_scenario(world: World, sc: Scenario, source: str = "scenario") -> Worl
         w.lines[lines[r.line]].reject_factor *= r.factor
     items = {it: i for i, it in enumerate(w.items)}
     for i, s in enumerate(sc.supplier_late):
-        if s.item != "*":
-            _need(s.item, items, "item", f"{source}: supplier_late[{i}]")
+        where = f"{source}: supplier_late[{i}]"
+        if s.supplier is not None:
+            _need(s.supplier, {k: 0 for k in w.suppliers}, "supplier", where)
+            late = set(w.suppliers[s.supplier])
+        elif s.item == "*":
+            late = set(range(len(w.items)))
+        else:
+            assert s.item is not None
+            _need(s.item, items, "item", where)
+            late = {items[s.item]}
         for a in w.arrivals:
-            if s.item == "*" or a.item == items[s.item]:
+            if a.item in late:
                 a.late_days += s.days
     skus = w.sku_index
     for i, m in enumerate(sc.demand):

@@ -138,9 +138,9 @@ class _Season:
 
     def arrivals(self, env: simpy.Environment) -> Process:
         rng = stream(self.seed, self.run, "suppliers")
-        cv = self.w.cfg.supplier_lead_cv
         due = []
         for a in self.w.arrivals:
+            cv = self.w.cfg.supplier_lead_cv if a.cv is None else a.cv
             g = rng.gamma(1.0 / cv**2, cv**2) if cv > 0 else 1.0
             due.append((24.0 * (a.order_day + round(a.lead * g) + a.late_days), a.item, a.qty))
         for when, item, qty in sorted(due):

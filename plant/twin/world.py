@@ -66,6 +66,7 @@ class Arrival:
     lead: float
     qty: float
     late_days: int = 0  # a scenario's supplier delay
+    cv: float | None = None  # its supplier's lead-time spread (None: the configured one)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class World:
     cfg: TwinConfig
     demand_factor: np.ndarray  # [sku] scenario multiplier
     cutoffs: dict[str, int]  # channel -> day its season orders must leave the factory
+    suppliers: dict[str, list[int]] = field(default_factory=dict)  # supplier -> item indices
 
     @property
     def sku_index(self) -> dict[str, int]:
@@ -152,6 +154,22 @@ def _lots(plan: pd.DataFrame, start: dt.date, lines: dict[str, int], skus: dict[
         else:
             todays.append((sku, float(r.qty_start)))
     return dict(out)
+
+
+def _supplier_spread(table: pd.DataFrame | None, item_ix: dict[str, int],
+                     ) -> tuple[dict[int, float], dict[str, list[int]]]:
+    """Per item, its suppliers' lead-time spread (sd / lead time, the mean over suppliers);
+    per supplier, the items it delivers. Empty without supplier master data."""
+    if table is None or table.empty:
+        return {}, {}
+    known = table[table["item"].astype(str).isin(item_ix)]
+    cv = (known["lead_time_sd_days"].astype(float)
+          / known["lead_time_days"].astype(float).clip(lower=1.0))
+    spread = {item_ix[str(i)]: float(v) for i, v in cv.groupby(known["item"].astype(str)).mean()
+              .items()}
+    by_supplier = {str(s): sorted({item_ix[str(i)] for i in g["item"]})
+                   for s, g in known.groupby("supplier")}
+    return spread, by_supplier
 
 
 def build_world(
@@ -217,13 +235,14 @@ def build_world(
             fg[sku_ix[str(r.item)]] += float(r.on_hand)
         elif str(r.item) in item_ix:
             stock[item_ix[str(r.item)]] += float(r.on_hand)
+    spread, suppliers = _supplier_spread(data.get("supplier_items"), item_ix)
     arrivals = []
     for o in purchases.itertuples(index=False) if len(purchases) else []:
         if str(o.item) not in item_ix:
             continue
         placed = max(0, (pd.Timestamp(o.order_by).date() - start).days)
         arrivals.append(Arrival(item_ix[str(o.item)], placed, float(o.lead_time_days),
-                                float(o.qty)))
+                                float(o.qty), cv=spread.get(item_ix[str(o.item)])))
     closed = {(d - start).days for d in cal.closures() if 0 <= (d - start).days < days}
     return World(start=start, days=days, festival_day=(festival - start).days, closed=closed,
                  lines=lines, skus=skus, channels=channels, items=items,
@@ -232,4 +251,5 @@ def build_world(
                  material_on_hand=stock, arrivals=arrivals, cfg=cfg,
                  demand_factor=np.ones(n),
                  cutoffs={c: (festival - start).days - plan_cfg.ship_by_days.get(c, 0)
-                          for c in channels})
+                          for c in channels},
+                 suppliers=suppliers)

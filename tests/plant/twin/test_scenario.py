@@ -115,3 +115,19 @@ def test_the_documented_scenarios_apply_to_the_sample_factory(path: Path) -> Non
         item="gift_box_8", kind="packaging")], ignore_index=True)
     changed = apply_scenario(world([], data=data), load_scenario(path), path.name)
     assert changed is not None
+
+
+def test_a_suppliers_deliveries_late_and_its_lead_time_spread(tmp_path: Path) -> None:
+    data = tables()
+    data["supplier_items"] = pd.DataFrame([{
+        "supplier": "MILL", "item": "flour", "lead_time_days": 10, "lead_time_sd_days": 3.0,
+        "moq": 0.0, "pack_multiple": 1.0, "capacity_per_week": 1e6}])
+    purchases = pd.DataFrame([{"item": "flour", "order_by": START, "lead_time_days": 10,
+                               "qty": 100.0}])
+    w = world([], data=data, purchases=purchases)
+    assert w.arrivals[0].cv == pytest.approx(0.3)  # the supplier's spread, not the default
+    sc = load_scenario(_scenario(tmp_path, '[[supplier_late]]\nsupplier = "MILL"\ndays = 10\n'))
+    assert apply_scenario(w, sc).arrivals[0].late_days == 10
+    nope = load_scenario(_scenario(tmp_path, '[[supplier_late]]\nsupplier = "X"\ndays = 1\n'))
+    with pytest.raises(DataError, match="no supplier 'X'"):
+        apply_scenario(w, nope)
