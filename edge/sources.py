@@ -23,7 +23,7 @@ from edge.config_sections import (
     StreamSource,
 )
 from edge.recording.format import read_meta
-from peakline.errors import DataError, SourceError
+from peakline.errors import DataError, SourceError, redact_url
 
 __all__ = [
     "SOURCE_FACTORIES",
@@ -71,7 +71,7 @@ class OpenCVCapture:
         self, target: str | int, *, live: bool, loop: bool = False, api: int = cv2.CAP_ANY,
         fps: float | None = None, timeout_s: float | None = None,
     ) -> None:
-        self.name = str(target)
+        self.name = redact_url(str(target))  # an rtsp:// URL may carry a password
         self.live = live
         self.loop = loop
         self._target = target

@@ -7,6 +7,8 @@ a traceback and exits with status 2.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "ConfigError",
     "DataError",
@@ -16,6 +18,7 @@ __all__ = [
     "PreprocessError",
     "SourceError",
     "StoreError",
+    "redact_url",
 ]
 
 
@@ -49,3 +52,12 @@ class DeliveryError(PeaklineError):
 
 class StoreError(PeaklineError):
     """The plant database cannot be opened, migrated or written."""
+
+
+_URL_SECRET = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@/\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it replaced by
+    ``***`` (camera and database URLs go into logs and error messages that way)."""
+    return _URL_SECRET.sub(r"\g<head>:***@", text)

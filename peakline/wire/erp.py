@@ -19,9 +19,9 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import annotated_types
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from peakline.wire.codec import Payload, WireError, load_json_object
+from peakline.wire.codec import INT_MAX, Payload, WireError, load_json_object
 
 __all__ = [
     "ERP_KINDS",
@@ -54,12 +54,23 @@ __all__ = [
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+#: dates and times outside these years are refused: the forecast's and the plans' date ranges
+#: (pandas nanoseconds end in 2262) must hold every one of them, with a horizon on top
+YEARS = (1990, 2100)
+
+
+def _in_years(value: Any) -> Any:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"year {value.year} is outside {YEARS[0]}..{YEARS[1]}")
+    return value
+
+
 def _iso_date(value: Any) -> Any:
     if isinstance(value, dt.date):
-        return value
+        return _in_years(value)
     if not isinstance(value, str) or not _ISO.match(value):
         raise ValueError("date must be ISO YYYY-MM-DD")
-    return dt.date.fromisoformat(value)
+    return _in_years(dt.date.fromisoformat(value))
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
@@ -68,20 +79,37 @@ _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
 def _iso_time(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value
+        return _in_years(value)
     if not isinstance(value, str) or not _ISO_TIME.match(value):
         raise ValueError("time must be ISO YYYY-MM-DDTHH:MM[:SS]")
-    return dt.datetime.fromisoformat(value)
+    return _in_years(dt.datetime.fromisoformat(value))
 
 
 IsoTime = Annotated[dt.datetime, BeforeValidator(_iso_time)]
 Text = Annotated[str, Field(min_length=1, max_length=64)]
+#: the largest quantity or price an ERP row may carry
+MAX_QUANTITY = 1e12
+#: the longest lead time or shelf life (ten years): the planner adds them to dates
+MAX_DAYS = 3650
 
 
 class _Row(BaseModel):
     # strict: a quantity is a JSON number, never ``true`` or ``"5"``; finite: ``1e400`` (inf)
     # must not reach the forecast as an order quantity
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _fits(self) -> Any:
+        """Every integer fits the store's 32-bit columns (and never wraps through int64);
+        every number stays below MAX_QUANTITY, far beyond any real quantity or price."""
+        for name, value in self.__dict__.items():
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int) and abs(value) > INT_MAX:
+                raise ValueError(f"{name} {value} is larger than {INT_MAX}")
+            if isinstance(value, float) and abs(value) > MAX_QUANTITY:
+                raise ValueError(f"{name} {value:g} is larger than {MAX_QUANTITY:g}")
+        return self
 
 
 class SkuRow(_Row):
@@ -94,7 +122,8 @@ class SkuRow(_Row):
     price: float = Field(ge=0, description="selling price per unit")
     unit_cost: float = Field(ge=0, description="cost to make one unit")
     salvage_value: float = Field(ge=0, description="value of a unit left after the festival")
-    shelf_life_days: int = Field(ge=0, description="days a unit can be sold after production")
+    shelf_life_days: int = Field(ge=0, le=MAX_DAYS,
+                                 description="days a unit can be sold after production")
     units_per_case: int = Field(ge=1, description="units in one shipping case")
 
 
@@ -155,11 +184,11 @@ class MaterialRow(_Row):
     item: Text = Field(description="item code")
     kind: Literal["material", "packaging"] = Field(description="material or packaging")
     unit: Text = Field(description="unit of measure: kg, pcs, ...")
-    lead_time_days: int = Field(ge=0, description="supplier lead time")
+    lead_time_days: int = Field(ge=0, le=MAX_DAYS, description="supplier lead time")
     moq: float = Field(ge=0, description="minimum order quantity")
     pack_multiple: float = Field(gt=0, description="orders are a multiple of this")
     unit_cost: float = Field(ge=0, description="cost per unit")
-    shelf_life_days: int = Field(ge=0, description="days usable after receipt")
+    shelf_life_days: int = Field(ge=0, le=MAX_DAYS, description="days usable after receipt")
 
 
 class BomRow(_Row):
@@ -193,7 +222,8 @@ class SupplierItemRow(_Row):
 
     supplier: Text = Field(description="supplier code")
     item: Text = Field(description="material or packaging item code")
-    lead_time_days: int = Field(ge=0, description="days from order to delivery (typical)")
+    lead_time_days: int = Field(ge=0, le=MAX_DAYS,
+                                description="days from order to delivery (typical)")
     lead_time_sd_days: float = Field(ge=0, description="spread (standard deviation) of the lead "
                                      "time in days")
     moq: float = Field(ge=0, description="minimum order quantity at this supplier")

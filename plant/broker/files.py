@@ -10,6 +10,7 @@ files are mode 0600 from the moment they exist.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -23,14 +24,24 @@ _BEGIN, _END = "# peakline:begin ", "# peakline:end "
 
 
 def write_secret(path: Path, secret: str) -> None:
-    """Write ``secret`` to ``path`` readable by its owner only (mode 0600), replacing it."""
+    """Write ``secret`` to ``path`` readable by its owner only (mode 0600), replacing it.
+
+    Never through a symbolic link (one planted at ``path`` would send the secret wherever it
+    points): such a path is refused, and the secret goes to a new file (``O_EXCL``,
+    ``O_NOFOLLOW``) that is then renamed over ``path``.
+    """
+    if path.is_symlink():
+        raise ConfigError(f"{path} is a symbolic link; refusing to write a secret through it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, (secret + "\n").encode())
+        os.fsync(fd)
     finally:
         os.close(fd)
+    os.replace(tmp, path)
 
 
 def _share_with_broker(path: Path) -> None:

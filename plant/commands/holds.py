@@ -19,6 +19,7 @@ from pathlib import Path
 
 from peakline.cliargs import IsoDate, Number, OutputDir, integer
 from plant.commands.db import add_db_option, open_store
+from plant.csvout import to_csv
 
 __all__ = ["add_commands"]
 
@@ -52,10 +53,10 @@ def _holds(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         offers = plan.offers[[c for c in _OFFER_COLUMNS if c in plan.offers.columns]]
-        offers.to_csv(out / "offers.csv", index=False, date_format="%Y-%m-%d")
-        plan.stock.to_csv(out / "safekeeping.csv", index=False, date_format="%Y-%m-%d")
-        plan.releases.to_csv(out / "releases.csv", index=False)
-        plan.exceptions.to_csv(out / "exceptions.csv", index=False, date_format="%Y-%m-%d")
+        to_csv(offers, out / "offers.csv", date_format="%Y-%m-%d")
+        to_csv(plan.stock, out / "safekeeping.csv", date_format="%Y-%m-%d")
+        to_csv(plan.releases, out / "releases.csv")
+        to_csv(plan.exceptions, out / "exceptions.csv", date_format="%Y-%m-%d")
     print(json.dumps(plan.summary))
     return 0
 

@@ -36,6 +36,7 @@ from peakline.cliargs import (
 from peakline.errors import ConfigError, DataError
 from peakline.wire import PlanKind
 from plant.commands.db import add_db_option, open_store
+from plant.csvout import to_csv
 
 __all__ = ["add_commands"]
 
@@ -118,7 +119,7 @@ def _forecast(args: argparse.Namespace) -> int:
     print(weekly[cols].round(0).to_string(index=False))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        run.frame.to_csv(args.out, index=False)
+        to_csv(run.frame, args.out)
     print(json.dumps({"forecast_id": run.forecast_id, **run.meta,
                       "net_p50_total": round(float(run.frame["net_p50"].sum()), 1)}))
     return 0
@@ -146,7 +147,7 @@ def _forecast_csv(args: argparse.Namespace, cal: Any) -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         out = fc[list(FORECAST_COLUMNS)].assign(ds=pd.to_datetime(fc["ds"]).dt.date)
-        out.to_csv(args.out, index=False)
+        to_csv(out, args.out)
     print(json.dumps({
         "csv": str(args.csv), "series": int(fc["unique_id"].nunique()),
         "horizon": args.horizon, "peak": args.peak, "regressors": regs,
@@ -222,7 +223,7 @@ def _plan(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         for kind, (df, expl) in run.plans.items():
-            df.to_csv(out / f"{kind}.csv", index=False)
+            to_csv(df, out / f"{kind}.csv")
             (out / f"{kind}.json").write_text(json.dumps(expl, indent=2, default=str))
     exc_df = run.plans[PlanKind.EXCEPTIONS][0]
     print(_exceptions_table(exc_df, args.top, bool(args.out)))

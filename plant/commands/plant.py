@@ -19,6 +19,7 @@ import importlib.util
 import json
 import sys
 import time
+from typing import Any
 
 from peakline.cliargs import (
     DB_ENV,
@@ -32,7 +33,7 @@ from peakline.cliargs import (
     db_default,
     prog,
 )
-from peakline.errors import ConfigError
+from peakline.errors import ConfigError, redact_url
 from peakline.wire import PLAN_KINDS
 from plant.commands.db import add_db_option, describe_db, new_store, open_store
 
@@ -105,8 +106,13 @@ def _check_config(args: argparse.Namespace) -> int:
     from plant.config import load_config
 
     cfg = load_config(args.config)
-    print(json.dumps(cfg.model_dump(mode="json"), indent=2))
+    print(_shown(cfg))
     return 0
+
+
+def _shown(cfg: Any) -> str:
+    """The config as JSON for a person, with any password in a URL replaced by ``***``."""
+    return redact_url(json.dumps(cfg.model_dump(mode="json"), indent=2))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -120,7 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
         db = args.db or db_default()
         cfg = cfg.model_copy(update={"plant": cfg.plant.model_copy(update={"db": db})})
     if args.check_config:
-        print(json.dumps(cfg.model_dump(mode="json"), indent=2))
+        print(_shown(cfg))
         return 0
     setup_logging(fmt=cfg.plant.log_format)
     print(f"{prog(args)}: database {describe_db(cfg.plant.db)}", file=sys.stderr)

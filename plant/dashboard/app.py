@@ -46,6 +46,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from peakline.wire import PLAN_KINDS
+from plant.csvout import to_csv
 from plant.dashboard.auth import (
     COOKIE,
     SESSION_S,
@@ -177,7 +178,7 @@ def create_app(
         plan_id = str(meta.get("plan_id") or meta.get("id") or "latest")
         name = f"peakline-{kind}-plan-{plan_id}.csv".replace('"', "")
         return Response(
-            df.to_csv(index=False),
+            to_csv(df),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"', **_NO_CACHE},
         )
@@ -210,7 +211,7 @@ def create_app(
             return PlainTextResponse(f"no feed for supplier {name!r} yet\n", status_code=404)
         df = feed_frame(feed)
         file = f"peakline-feed-{feed.supplier}-v{feed.version}.csv"
-        return Response(df.to_csv(index=False), media_type="text/csv; charset=utf-8",
+        return Response(to_csv(df), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{file}"',
                                  **_NO_CACHE})
 

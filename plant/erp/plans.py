@@ -16,6 +16,7 @@ import pandas as pd
 
 from peakline.errors import DataError
 from peakline.wire import PLAN_KINDS, PlanKind, PlanMessage, Topics, dump_payload
+from plant.csvout import to_csv
 from plant.store import Store
 
 __all__ = ["export_plan_csv", "plan_messages"]
@@ -79,7 +80,7 @@ def export_plan_csv(store: Store, kind: str, path: str | Path) -> Path:
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
-    out.to_csv(path, index=False)
+    to_csv(out, path)
     info = {"plan_id": meta["id"], "forecast_id": meta.get("forecast_id"),
             "created_at": meta.get("created_at"), "explanation": meta.get("explanation", {})}
     path.with_suffix(".explanation.json").write_text(json.dumps(info, indent=2, default=str))

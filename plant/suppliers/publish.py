@@ -18,6 +18,7 @@ import pandas as pd
 from peakline.errors import DataError
 from peakline.wire import Topics, dump_payload
 from peakline.wire.suppliers import SupplierFeed
+from plant.csvout import to_csv
 from plant.suppliers.feed import FeedInputs, build_feed
 
 __all__ = ["feed_frame", "feed_inputs", "feed_message", "refresh_feeds", "write_feed_csv"]
@@ -100,5 +101,5 @@ def write_feed_csv(store: Any, site: str, supplier: str, path: str | Path) -> Pa
     feed = feeds[supplier]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    feed_frame(feed).to_csv(path, index=False)
+    to_csv(feed_frame(feed), path)
     return path
