@@ -19,7 +19,7 @@ from plant.calendar import HolidayCalendar
 from plant.planning.config import PlanConfig
 from plant.planning.plans import Plans, build_plans
 
-__all__ = ["PlanRun", "plan_from_store"]
+__all__ = ["PlanRun", "plan_from_store", "planning_data"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ class PlanRun:
         }
 
 
+def planning_data(store: Any) -> dict[str, pd.DataFrame]:
+    """The store's tables every plan is made from (the twin's optimiser reads the same)."""
+    return {"skus": store.skus(), "open_orders": store.open_orders(),
+            "inventory": store.inventory(), "materials": store.materials(),
+            "bom": store.bom(), "lines": store.lines(),
+            "supplier_items": store.supplier_items(),
+            "supplier_replies": store.supplier_replies(), "prices": store.prices()}
+
+
 def plan_from_store(store: Any, cfg: PlanConfig, cal: HolidayCalendar,
                     reject_days: int = 7) -> PlanRun:
     """Make every plan from the store's latest forecast and store them under one plan id.
@@ -57,11 +66,7 @@ def plan_from_store(store: Any, cfg: PlanConfig, cal: HolidayCalendar,
         raise DataError("no forecast in the store; run `peakline plant forecast` first")
     meta, fc = found
     fc["ds"] = pd.to_datetime(fc["ds"])
-    data = {"skus": store.skus(), "open_orders": store.open_orders(),
-            "inventory": store.inventory(), "materials": store.materials(),
-            "bom": store.bom(), "lines": store.lines(),
-            "supplier_items": store.supplier_items(),
-            "supplier_replies": store.supplier_replies(), "prices": store.prices()}
+    data = planning_data(store)
     start = pd.Timestamp(fc["ds"].min()).date()
     plans = build_plans(fc, data, start, cal, store.reject_rate(days=reject_days), cfg)
     forecast_id = str(meta.get("id") or meta.get("forecast_id"))

@@ -16,6 +16,7 @@ from peakline.errors import DataError
 from peakline.wire import PlanKind
 from plant.calendar import HolidayCalendar
 from plant.planning.config import PlanConfig
+from plant.planning.run import planning_data
 from plant.twin.config import TwinConfig
 from plant.twin.measure import measure_lines
 from plant.twin.montecarlo import Simulation, simulate
@@ -42,13 +43,8 @@ class TwinRun:
 
 
 def master_data(store: Any) -> dict[str, Any]:
-    """The ERP tables a plan and the twin are built from."""
-    data = {"skus": store.skus(), "open_orders": store.open_orders(),
-            "inventory": store.inventory(), "materials": store.materials(),
-            "bom": store.bom(), "lines": store.lines()}
-    if hasattr(store, "supplier_items"):  # each supplier's lead-time spread
-        data["supplier_items"] = store.supplier_items()
-    return data
+    """The tables a plan and the twin are built from (those of the planner)."""
+    return planning_data(store)
 
 
 def load_world(store: Any, plan_id: str, cal: HolidayCalendar, plan_cfg: PlanConfig,
