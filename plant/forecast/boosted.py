@@ -88,15 +88,15 @@ class BoostedForecaster:
         origins = np.sort(rng.choice(origins, size=keep, replace=False))
         frames, targets = [], []
         for o in origins:
-            x, level = fm.rows(int(o), h)
-            y = fm.y[o:o + h]
-            target = (y / np.where(level > 0, level, np.nan)[None, :])
-            ok = np.isfinite(target)
+            cols = None
             if per_origin < n_series:
-                ok[:, ~np.isin(np.arange(n_series),
-                               rng.choice(n_series, per_origin, replace=False))] = False
-            frames.append(x[ok.reshape(-1)])
-            targets.append(target.reshape(-1)[ok.reshape(-1)])
+                cols = np.sort(rng.choice(n_series, per_origin, replace=False))
+            x, level = fm.rows(int(o), h, cols)
+            y = fm.y[o:o + h] if cols is None else fm.y[o:o + h, cols]
+            target = (y / np.where(level > 0, level, np.nan)[None, :]).reshape(-1)
+            ok = np.isfinite(target)
+            frames.append(x[ok])
+            targets.append(target[ok])
         return pd.concat(frames, ignore_index=True), np.concatenate(targets)
 
     def _fit_models(self, x: pd.DataFrame, target: np.ndarray) -> dict:

@@ -19,6 +19,7 @@ same model forecasts every day of the horizon directly (no recursion, no leakage
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,69 +91,75 @@ class FeatureMaker:
         self.closed_next3 = (ahead[:-2].astype(int) + ahead[1:-1] + ahead[2:]).astype(float)[
             : len(dates)]
 
-    def _take(self, idx: np.ndarray, origin: int) -> np.ndarray:
+    @staticmethod
+    def _take(y: np.ndarray, idx: np.ndarray, origin: int) -> np.ndarray:
         """``y`` at row indices ``idx`` (``(h, series)`` or ``(h,)``), NaN before the start
         or at/after the origin (no look-ahead)."""
-        n_series = self.y.shape[1]
+        n_series = y.shape[1]
         idx2 = np.broadcast_to(idx.reshape(len(idx), -1), (len(idx), n_series))
         ok = (idx2 >= 0) & (idx2 < origin)
         safe = np.where(ok, idx2, 0)
-        vals = self.y[safe, np.arange(n_series)[None, :]]
+        vals = y[safe, np.arange(n_series)[None, :]]
         return np.where(ok, vals, np.nan)
 
-    def _level(self, end: int) -> np.ndarray:
+    @staticmethod
+    def _level(y: np.ndarray, end: int) -> np.ndarray:
         lo = max(0, end - _LEVEL_DAYS)
         if end <= lo:
-            return np.full(self.y.shape[1], np.nan)
-        with np.errstate(all="ignore"):
-            import warnings
+            return np.full(y.shape[1], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(y[lo:end], axis=0)
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return np.nanmean(self.y[lo:end], axis=0)
+    def level(self, origin: int) -> np.ndarray:
+        """Each series' level at ``origin``: the mean of its open days in the 28 before."""
+        return self._level(self.y, origin)
 
-    def rows(self, origin: int, h: int) -> tuple[pd.DataFrame, np.ndarray]:
-        """Features for days ``origin .. origin+h-1`` of every series, and each series'
-        level (the target is demand / level). Rows run series-fastest within a day."""
-        n_series = self.y.shape[1]
+    def rows(self, origin: int, h: int,
+             series: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+        """Features for days ``origin .. origin+h-1`` of every series (or of the series at
+        the column indices ``series``), and each one's level (the target is demand / level).
+        Rows run series-fastest within a day."""
+        sel = slice(None) if series is None else series
+        y = self.y[:, sel]
+        n_series = y.shape[1]
         t = np.arange(origin, origin + h)
-        level = self._level(origin)
+        level = self._level(y, origin)
         safe_level = np.where(level > 0, level, np.nan)
         cols: dict[str, np.ndarray] = {"step": np.repeat(np.arange(h, dtype=float), n_series)}
         for name, values in self.cal_cols.items():
             cols[name] = np.repeat(values[t], n_series)
         for name, arr in (("closed_prev", self.closed_prev), ("closed_next", self.closed_next),
                           ("closed_next3", self.closed_next3)):
-            cols[name] = arr[t].reshape(-1)
-        for name, reg in self.panel.regressors.items():
+            cols[name] = arr[t][:, sel].reshape(-1)
+        for name, full in self.panel.regressors.items():
             if name == "open":
                 continue
+            reg = full[:, sel]
             past = reg[max(0, origin - _LEVEL_DAYS):origin].mean(axis=0)
             cols[f"x_{name}"] = reg[t].reshape(-1)
             cols[f"x_{name}_vs_recent"] = (reg[t] - past[None, :]).reshape(-1)
         cols["log_level"] = np.tile(np.log1p(np.nan_to_num(level)), h)
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            last7 = np.nanmean(self.y[max(0, origin - 7):origin], axis=0)
+            last7 = np.nanmean(y[max(0, origin - 7):origin], axis=0)
             cols["last7"] = np.tile(last7 / safe_level, h)
             weeks_back = 7 * (np.arange(h) // 7 + 1)
-            same = [self._take(t - weeks_back - 7 * j, origin) for j in range(4)]
+            same = [self._take(y, t - weeks_back - 7 * j, origin) for j in range(4)]
             cols["same_dow"] = (same[0] / safe_level).reshape(-1)
             cols["same_dow4"] = (np.nanmean(np.stack(same), axis=0) / safe_level).reshape(-1)
-            level_ly = self._level(origin - 364)
+            level_ly = self._level(y, origin - 364)
             safe_ly = np.where(level_ly > 0, level_ly, np.nan)
             cols["growth"] = np.tile(level / safe_ly, h)
-            ly = self._take(t - 364, origin)
+            ly = self._take(y, t - 364, origin)
             cols["last_year"] = (ly / safe_ly).reshape(-1)
             shift = self.peak_shift[t]
-            at_peak = self._take(t - shift, origin)
-            level_pk = np.stack([self._level(origin - s) for s in np.unique(shift)])
+            at_peak = self._take(y, t - shift, origin)
+            level_pk = np.stack([self._level(y, origin - s) for s in np.unique(shift)])
             pick = np.searchsorted(np.unique(shift), shift)
             safe_pk = np.where(level_pk[pick] > 0, level_pk[pick], np.nan)
             cols["last_peak"] = (at_peak / safe_pk).reshape(-1)
-            near = [self._take(t - shift + d, origin) for d in (-1, 1)]
+            near = [self._take(y, t - shift + d, origin) for d in (-1, 1)]
             cols["last_peak3"] = (np.nanmean(np.stack([at_peak, *near]), axis=0)
                                   / safe_pk).reshape(-1)
         return pd.DataFrame(cols), level
