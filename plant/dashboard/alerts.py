@@ -93,6 +93,19 @@ def line_alerts(
                     f"decided too late for the reject station in the last {config.window_s:.0f} s",
                 )
             )
+        if node.get("drift_alert") and node.get("estimated_frr") is not None:
+            band = node.get("frr_band")
+            alerts.append(
+                _alert(
+                    "warning",
+                    "drift",
+                    where,
+                    f"{where}: good items' scores drifted, about "
+                    f"{_pct(float(node['estimated_frr']))} false rejects",
+                    (f"above its band of {_pct(float(band))}; " if band is not None else "")
+                    + "recalibrate on the line (peakline model calibrate --line) or refit",
+                )
+            )
     return alerts
 
 

@@ -75,9 +75,10 @@ class ResultsQueries(StoreBase):
         m = t.metrics
         latest = (select(func.max(m.c.id).label("id"))
                   .group_by(m.c.site, m.c.line, m.c.node).subquery())
-        met = select(m.c.site, m.c.line, m.c.node, m.c.latency_p99_ms, m.c.outbox_backlog).join(
-            latest, and_(m.c.id == latest.c.id)
-        )
+        met = select(
+            m.c.site, m.c.line, m.c.node, m.c.latency_p99_ms, m.c.outbox_backlog,
+            m.c.estimated_frr, m.c.frr_band, m.c.drift_alert,
+        ).join(latest, and_(m.c.id == latest.c.id))
         n = t.nodes
         with self.engine.connect() as conn:
             nodes = frame(conn, select(n.c.site, n.c.line, n.c.node, n.c.state, n.c.last_seen,
@@ -87,7 +88,7 @@ class ResultsQueries(StoreBase):
         cols = ["site", "line", "node", "state", "fault", "last_command", "last_seen", "items",
                 "items_per_min"]
         cols += ["rejects", "reject_rate", "uncertain", "missed_rejects"]
-        cols += ["latency_p99_ms", "outbox_backlog"]
+        cols += ["latency_p99_ms", "outbox_backlog", "estimated_frr", "frr_band", "drift_alert"]
         df = nodes.merge(counts, on=_NODE, how="left").merge(mets, on=_NODE, how="left")
         for col in ("items", "rejects", "uncertain", "missed_rejects"):
             df[col] = pd.to_numeric(df[col]).fillna(0).astype("int64")
@@ -95,6 +96,9 @@ class ResultsQueries(StoreBase):
         df["reject_rate"] = (df["rejects"] / df["items"].where(df["items"] > 0)).astype(float)
         df["latency_p99_ms"] = pd.to_numeric(df["latency_p99_ms"]).astype(float)
         df["outbox_backlog"] = pd.to_numeric(df["outbox_backlog"]).astype(float)
+        for col in ("estimated_frr", "frr_band"):
+            df[col] = pd.to_numeric(df[col]).astype(float)
+        df["drift_alert"] = [False if pd.isna(v) else bool(v) for v in df["drift_alert"]]
         return df.reindex(columns=cols).sort_values(_NODE).reset_index(drop=True)
 
     def rejects_by_defect(self, window_s: float = 3600, now: float | None = None) -> pd.DataFrame:

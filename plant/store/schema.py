@@ -128,6 +128,11 @@ metrics = Table(
     Column("outbox_backlog", Integer, nullable=False),
     Column("outbox_dropped", Integer, nullable=False),
     Column("received_ts", Float, nullable=False),
+    # the node's drift monitor (migration 9): estimated false-reject rate and its band
+    Column("score_p50", Float, nullable=True),
+    Column("estimated_frr", Float, nullable=True),
+    Column("frr_band", Float, nullable=True),
+    Column("drift_alert", Boolean, nullable=False, server_default=text("false")),
 )
 Index("ix_metrics_node_ts", metrics.c.node, metrics.c.ts)  # node alone: migration 1
 
@@ -381,6 +386,18 @@ def _node_column(name: str, width: int) -> Callable[[Connection], None]:
     return apply
 
 
+def _drift_columns(conn: Connection) -> None:
+    """Add the drift monitor's columns to ``metrics``, unless migration 1 of this code made
+    them."""
+    have = {c["name"] for c in inspect(conn).get_columns("metrics")}
+    for name in ("score_p50", "estimated_frr", "frr_band"):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE metrics ADD COLUMN {name} FLOAT"))
+    if "drift_alert" not in have:
+        conn.execute(text(
+            "ALTER TABLE metrics ADD COLUMN drift_alert BOOLEAN NOT NULL DEFAULT false"))
+
+
 #: (version, description, apply) in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "ingest: results, nodes, metrics, thumbnails, dead letters", _create(_INGEST)),
@@ -394,6 +411,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
      _node_column("last_command", 300)),
     (8, "web shop orders and holds for delivery after the festival",
      _create([shop_orders, holds])),
+    (9, "metrics: the node's drift monitor (estimated false-reject rate, its band, alert)",
+     _drift_columns),
 ]
 
 

@@ -109,14 +109,15 @@ def test_line_summary_rejects_and_reject_rate(store: Store) -> None:
     assert list(summary.columns) == [
         "site", "line", "node", "state", "fault", "last_command", "last_seen", "items",
         "items_per_min", "rejects", "reject_rate", "uncertain", "missed_rejects",
-        "latency_p99_ms", "outbox_backlog"]
+        "latency_p99_ms", "outbox_backlog", "estimated_frr", "frr_band", "drift_alert"]
     row = summary.set_index("node").loc["n1"]
     assert (row["items"], row["rejects"], row["state"]) == (100, 10, "online")
     assert row["reject_rate"] == pytest.approx(0.1)
     assert row["items_per_min"] == pytest.approx(100.0)
     assert (row["latency_p99_ms"], row["outbox_backlog"]) == (15.5, 7)
+    assert pd.isna(row["estimated_frr"]) and not row["drift_alert"]  # no estimate reported
     n2 = summary.set_index("node").loc["n2"]
-    assert n2["rejects"] == 0 and pd.isna(n2["latency_p99_ms"])
+    assert n2["rejects"] == 0 and pd.isna(n2["latency_p99_ms"]) and not n2["drift_alert"]
     by_defect = store.rejects_by_defect(3600)
     assert by_defect.values.tolist() == [["L1", "n1", "crack", 10]]
     assert store.reject_rate() == pytest.approx(10 / 150)
@@ -260,3 +261,14 @@ def test_forecasts_backtests_and_plans_round_trip(store: Store) -> None:
     assert meta["folds"] == 3 and got["mase"].tolist() == [0.8]
     with pytest.raises(DataError, match="unknown plan kind"):
         store.save_plan("nonsense", "p", "f", plan, {})
+
+
+def test_drift_estimate_reaches_the_line_summary(store: Store) -> None:
+    m = metrics().model_copy(
+        update={"estimated_frr": 0.042, "frr_band": 0.03, "drift_alert": True, "score_p50": 5.5}
+    )
+    store.write_ingest(IngestBatch(metrics=[(m, time.time())], statuses=[(status("online"),
+                                                                           time.time())]))
+    row = store.line_summary(window_s=60).set_index("node").loc["n1"]
+    assert row["estimated_frr"] == pytest.approx(0.042) and bool(row["drift_alert"])
+    assert row["frr_band"] == pytest.approx(0.03)

@@ -128,6 +128,8 @@
           h("dt", {}, "Uncertain"), h("dd", {}, fmtInt(n.uncertain)),
           h("dt", {}, "Outbox backlog"), h("dd", {}, fmtInt(n.outbox_backlog)),
           h("dt", {}, "Latency p99"), h("dd", {}, fmtMs(n.latency_p99_ms)),
+          h("dt", { title: "false-reject rate the node estimates from its latest items' scores" }, "Est. false rejects"),
+          h("dd", { class: "frr" + (n.drift_alert ? " warn" : "") }, fmtPct(n.estimated_frr)),
           h("dt", {}, "Items (window)"), h("dd", { class: "items" }, fmtInt(n.items))),
         h("div", { class: "defects", title: "rejects by defect type" },
           defects.map(([d, c]) => h("span", { style: `width:${(100 * c) / total}%;background:${defectColor(d)}` }))),

@@ -51,6 +51,14 @@ def test_offline_and_missed_rejects() -> None:
     assert [a["kind"] for a in missed] == ["missed_rejects"]
 
 
+def test_drift_alert_names_the_fix() -> None:
+    live = {**node(300, 0.02), "drift_alert": True, "estimated_frr": 0.045, "frr_band": 0.03}
+    drift = alerts_for(live, {"items": 3000, "reject_rate": 0.02})
+    assert [a["kind"] for a in drift] == ["drift"]
+    assert "4.5%" in drift[0]["title"] and "calibrate --line" in drift[0]["detail"]
+    assert alerts_for({**live, "drift_alert": False}, {"items": 3000, "reject_rate": 0.02}) == []
+
+
 def test_next_festival_is_the_coming_mid_autumn() -> None:
     assert next_festival(dt.date(2026, 8, 1)) == {"date": "2026-09-25", "name": "Mid-Autumn"}
     assert next_festival(dt.date(2026, 9, 26)) == {"date": "2027-09-15", "name": "Mid-Autumn"}
