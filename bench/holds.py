@@ -41,8 +41,8 @@ from peakline.demo.sample_erp import generate
 from plant.calendar import HolidayCalendar
 from plant.orders.backtest import backtest_risk
 from plant.orders.features import order_features
-from plant.orders.holds import HoldSettings, order_values
-from plant.orders.season import replay_season
+from plant.orders.holds import HoldSettings, order_values, value_threshold
+from plant.orders.season import replay_season, season_growth, season_orders
 
 
 def main() -> int:
@@ -72,24 +72,35 @@ def main() -> int:
           f"(Mid-Autumn {ma:%Y-%m-%d}), options chosen: {bt.model.setting}")
     print_table(bt.table.to_dict("records"), ["bin", "orders", "predicted", "observed"])
     lines = data["shop_orders"]
-    scored = bt.scored.rename(columns={"p_model": "p_cancel"}).merge(
-        order_values(lines, data["skus"]), on="order_id")
+    values = order_values(lines, data["skus"])
+    scored = bt.scored.rename(columns={"p_model": "p_cancel"}).merge(values, on="order_id")
+    # the policy's threshold: last season's orders as the model scores them out of time
+    last = cal.festival("mid_autumn", args.season - 1)
+    past = season_orders(orders, last).merge(values, on="order_id")
+    past["p_cancel"] = bt.model.out_of_time(past)
+    growth = season_growth(orders, ma - pd.Timedelta(days=100))
     season_lines = lines[lines["order_id"].isin(scored["order_id"])]
     rows, main_figs = [], {}
     for accept in sorted({0.3, 0.5, 0.7, args.accept}):
         settings = HoldSettings(capacity_boxes=args.capacity, cost_per_box_day=args.cost,
                                 accept_rate=accept)
-        figs = replay_season(scored, season_lines, ma.date(), settings, seed=args.seed).figures
+        threshold = value_threshold(past, last, settings, growth)
+        figs = replay_season(scored, season_lines, ma.date(), settings, seed=args.seed,
+                             min_value_per_box=threshold).figures
+        figs["value_threshold_per_box"] = round(threshold, 2)
         rows.append({"accept_rate": accept, **{k: figs[k] for k in (
+            "value_threshold_per_box",
             "offered", "accepted", "held_boxes", "cancelled_boxes_14d",
             "cancelled_boxes_14d_with_holds", "cancelled_boxes_cut_pct", "leftover_boxes",
             "leftover_boxes_with_holds", "leftover_cut_pct", "margin_saved",
             "safekeeping_cost", "safekeeping_peak_boxes", "within_capacity")}})
         if accept == args.accept:
             main_figs = figs
+    print(f"season growth (boxes, 90 days before the season, year on year): {growth:.2f}")
     print_table(rows, list(rows[0]))
     result = {"data": "sample shop", "seed": args.seed, "season": args.season,
               **bt.summary(), **main_figs, "accept_rate": args.accept,
+              "season_growth": round(growth, 3),
               "cost_per_box_day": args.cost, "fit_s": round(fit_s, 1),
               "total_s": round(time.perf_counter() - t0, 1), "cpus": os.cpu_count(),
               "python": platform.python_version()}

@@ -8,13 +8,16 @@ holds around the coming Mid-Autumn festival within the safekeeping capacity
 (:mod:`plant.orders.plan`), and prints the best offers, the safekeeping stock against capacity
 and the exceptions; the last line is one JSON object. ``--out`` writes ``offers.csv``,
 ``safekeeping.csv``, ``releases.csv`` (the delivery schedule after the festival, for the ERP)
-and ``exceptions.csv``.
+and ``exceptions.csv``. The store keeps what the recorded holds do to demand (the cancellations
+they avoid), which the next ``peakline plant forecast`` nets in.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import uuid
 from pathlib import Path
 
 from peakline.cliargs import IsoDate, Number, OutputDir, integer
@@ -37,7 +40,9 @@ def _holds(args: argparse.Namespace) -> int:
                             window_days=args.window_days, min_shelf_days=args.min_shelf_days)
     with open_store(args) as store:
         lines, skus = store.shop_orders(), store.skus()
-    plan = plan_holds(lines, skus, settings, HolidayCalendar.default(), args.as_of)
+        plan = plan_holds(lines, skus, settings, HolidayCalendar.default(), args.as_of)
+        plan_id = f"holds-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        store.save_hold_effect(plan_id, plan.effect, {**plan.summary, "plan_id": plan_id})
     offered = plan.offers[plan.offers["offer"]] if len(plan.offers) else plan.offers
     print(f"as of {plan.as_of}, Mid-Autumn {plan.festival}: {len(offered)} of "
           f"{len(plan.offers)} eligible open orders to offer a hold")

@@ -40,9 +40,18 @@ def forecast_into_store(store: Any, cal: HolidayCalendar, horizon: int, level: s
         raise DataError("no demand history in the store; run `peakline plant import` first")
     fc = forecast_demand(history, skus, horizon, cal, level=level, n_jobs=n_jobs, peak=peak)
     forecast_id = f"fc-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    meta = {"horizon": horizon, "level": level, "country": country, "peak": peak,
-            "history_end": str(pd.Timestamp(history["ds"].max()).date()),
-            "start": str(pd.Timestamp(fc["ds"].min()).date()), "skus": int(fc["sku"].nunique())}
+    meta: dict[str, Any] = {
+        "horizon": horizon, "level": level, "country": country, "peak": peak,
+        "history_end": str(pd.Timestamp(history["ds"].max()).date()),
+        "start": str(pd.Timestamp(fc["ds"].min()).date()), "skus": int(fc["sku"].nunique())}
+    effect = store.latest_hold_effect() if hasattr(store, "latest_hold_effect") else None
+    if effect is not None:  # recorded holds: the cancellations they avoid are net demand
+        from plant.orders.netting import net_with_holds
+
+        hold_meta, hold_df = effect
+        festival = dt.date.fromisoformat(hold_meta["festival"])
+        fc, from_holds = net_with_holds(fc, hold_df, festival)
+        meta["holds"] = {**from_holds, "hold_plan": hold_meta["id"]}
     store.save_forecast(forecast_id, fc, meta)
     return ForecastRun(forecast_id, fc, meta)
 

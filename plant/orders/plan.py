@@ -32,9 +32,9 @@ from plant.orders.holds import (
 )
 from plant.orders.holiday import coming_festival
 from plant.orders.risk import CancellationModel
-from plant.orders.season import season_orders
+from plant.orders.season import season_growth, season_orders
 
-__all__ = ["HoldPlan", "plan_holds", "safekeeping_plan", "stock_exceptions"]
+__all__ = ["HoldPlan", "hold_effect", "plan_holds", "safekeeping_plan", "stock_exceptions"]
 
 
 @dataclass
@@ -47,6 +47,7 @@ class HoldPlan:
     stock: pd.DataFrame         # day, held_boxes, offered_boxes, expected_boxes, capacity
     releases: pd.DataFrame      # held_until, sku, region, orders, boxes
     exceptions: pd.DataFrame    # day, severity, message
+    effect: pd.DataFrame        # sku, ds (original delivery day), held_boxes, cancel_avoided
     summary: dict[str, Any]
 
 
@@ -82,9 +83,14 @@ def plan_holds(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
     past = season_orders(feats, last).merge(values, on="order_id")
     threshold = 0.0
     if len(past):
-        past["p_cancel"] = model.predict(past)
-        threshold = value_threshold(past, last, s)
+        past["p_cancel"] = model.out_of_time(past)
+        start = min(end, pd.Timestamp(festival) - pd.Timedelta(days=100))
+        threshold = value_threshold(past, last, s, season_growth(feats, start))
     recorded = _recorded(held, feats, festival)
+    held_feats = feats[feats["order_id"].isin(recorded["order_id"])]
+    risk = pd.Series(model.predict(held_feats) if len(held_feats) else np.zeros(0),
+                     index=held_feats["order_id"].to_numpy(), dtype=float)
+    effect = hold_effect(lines, risk)
     offers = offer_holds(open_, festival, s, recorded, threshold)
     stock = safekeeping_plan(recorded, offers, festival, s)
     releases = _releases(lines, held, as_of)
@@ -98,11 +104,24 @@ def plan_holds(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
         "expected_cancel_boxes_avoided": round(float(
             (chosen["p_cancel"] * chosen["boxes"]).sum() * s.accept_rate), 1),
         "held_orders": len(recorded), "held_boxes": int(recorded["boxes"].sum()),
+        "cancel_boxes_avoided_by_holds": round(float(effect["cancel_avoided"].sum()), 1),
         "value_threshold_per_box": round(threshold, 2), "capacity_boxes": s.capacity_boxes,
         "peak_expected_boxes": int(stock["expected_boxes"].max()) if len(stock) else 0,
         "exceptions": len(exceptions),
     }
-    return HoldPlan(as_of, festival, offers, stock, releases, exceptions, summary)
+    return HoldPlan(as_of, festival, offers, stock, releases, exceptions, effect, summary)
+
+
+def hold_effect(lines: pd.DataFrame, risk: pd.Series) -> pd.DataFrame:
+    """Per SKU and original delivery day: boxes held, and the cancellations they avoid (each
+    held order's risk when placed, ``risk`` by order id, times its boxes: a held order is firm
+    demand)."""
+    held = lines[lines["order_id"].isin(risk.index)].copy()
+    held["ds"] = pd.to_datetime(held["delivery_date"])
+    held["cancel_avoided"] = held["qty"] * held["order_id"].map(risk)
+    out = held.groupby(["sku", "ds"], as_index=False).agg(
+        held_boxes=("qty", "sum"), cancel_avoided=("cancel_avoided", "sum"))
+    return out[["sku", "ds", "held_boxes", "cancel_avoided"]]
 
 
 def _recorded(held: pd.DataFrame, feats: pd.DataFrame, festival: dt.date) -> pd.DataFrame:

@@ -51,6 +51,7 @@ class CancellationModel:
     regions: list[str] = field(default_factory=list)
     _model: HistGradientBoostingClassifier | None = None
     _calib: IsotonicRegression | None = None
+    _oof: pd.Series | None = None   # out-of-time raw scores of the later training orders
 
     def _new(self, setting: dict[str, float]) -> HistGradientBoostingClassifier:
         return HistGradientBoostingClassifier(
@@ -69,12 +70,16 @@ class CancellationModel:
         x, y = _matrix(orders, self.regions), orders["cancelled"].to_numpy()
         cuts = np.linspace(0, len(orders), self.blocks + 1).astype(int)[1:-1]
         best: tuple[float, dict[str, float], np.ndarray, np.ndarray] | None = None
+        scored_from = 0
         for setting in CANDIDATES:
-            scores, truth = [], []
+            scores: list[np.ndarray] = []
+            truth: list[np.ndarray] = []
             for k, start in enumerate(cuts):
                 end = cuts[k + 1] if k + 1 < len(cuts) else len(orders)
                 if y[:start].min() == y[:start].max():
                     continue
+                if not scores:
+                    scored_from = start
                 model = self._new(setting).fit(x.iloc[:start], y[:start])
                 scores.append(model.predict_proba(x.iloc[start:end])[:, 1])
                 truth.append(y[start:end])
@@ -87,6 +92,7 @@ class CancellationModel:
         if best is None:
             raise DataError("the order history's earlier part has no cancellations to learn from")
         _, self.setting, oof, outcome = best
+        self._oof = pd.Series(oof, index=orders["order_id"].iloc[scored_from:].to_numpy())
         self._calib = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
         self._calib.fit(oof, outcome)
         self._model = self._new(self.setting).fit(x, y)
@@ -97,6 +103,14 @@ class CancellationModel:
         if self._model is None:
             raise DataError("the cancellation model is not fitted")
         return np.asarray(self._model.predict_proba(_matrix(orders, self.regions))[:, 1])
+
+    def out_of_time(self, orders: pd.DataFrame) -> np.ndarray:
+        """Calibrated scores as a model that had not seen them gave them: the out-of-time scores
+        kept from fitting where there are some, the final model's elsewhere."""
+        assert self._calib is not None and self._oof is not None
+        kept = self._oof.reindex(orders["order_id"].to_numpy())
+        raw = np.where(kept.notna(), kept.to_numpy(), self.raw(orders) if len(orders) else 0.0)
+        return np.clip(np.asarray(self._calib.predict(raw)), 0.0, 1.0)
 
     def predict(self, orders: pd.DataFrame) -> np.ndarray:
         """Calibrated cancellation probability of each order row."""

@@ -26,7 +26,7 @@ import pandas as pd
 
 from plant.orders.holds import HoldSettings, offer_holds, safekeeping_days
 
-__all__ = ["SeasonReplay", "leftover_boxes", "replay_season", "season_orders"]
+__all__ = ["SeasonReplay", "leftover_boxes", "replay_season", "season_growth", "season_orders"]
 
 
 @dataclass
@@ -70,6 +70,16 @@ def season_orders(orders: pd.DataFrame, festival: dt.date, days: int = 100) -> p
     placed = orders["placed"]
     return orders[(placed >= fest - pd.Timedelta(days=days))
                   & (placed < fest + pd.Timedelta(days=1))]
+
+
+def season_growth(orders: pd.DataFrame, before: pd.Timestamp, days: int = 90) -> float:
+    """Boxes ordered in the ``days`` before ``before`` against the same days a year earlier
+    (at least 1): how much bigger this season will likely be than the last."""
+    placed = orders["placed"]
+    now = orders.loc[(placed < before) & (placed >= before - pd.Timedelta(days=days)), "boxes"]
+    year = before - pd.DateOffset(years=1)
+    then = orders.loc[(placed < year) & (placed >= year - pd.Timedelta(days=days)), "boxes"]
+    return max(1.0, float(now.sum()) / float(then.sum())) if then.sum() > 0 else 1.0
 
 
 def replay_season(scored: pd.DataFrame, lines: pd.DataFrame, festival: dt.date,

@@ -33,8 +33,8 @@ __all__ = [
 ]
 
 
-class Store(ResultsMixin, ResultsQueries, ErpMixin, TwinMixin, ArtifactsMixin, SupplyMixin,
-            ShopMixin):
+class Store(ResultsMixin, ResultsQueries, ErpMixin, TwinMixin, ShopMixin, ArtifactsMixin,
+            SupplyMixin):
     """The plant's database. Open with ``Store.open(url)``; close with ``close()``."""
 
     @classmethod

@@ -4,16 +4,20 @@ Orders and holds are written like every ERP table (``plant.store.erp``: the same
 checks, plus :mod:`plant.orders.records` for the rules between columns and against known
 orders). :meth:`ShopMixin.shop_orders` returns the lines as the import took them, with each
 order's ``held_until`` joined, so the cancellation model and the hold policy read the store and
-a CSV file alike.
+a CSV file alike. ``peakline plant holds`` stores what the recorded holds do to demand (an
+artifact of kind ``holds``), which the next forecast nets in.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 
 from plant.store import schema as t
-from plant.store.base import StoreBase, frame
+from plant.store.artifacts import ArtifactsMixin
+from plant.store.base import frame
 
 __all__ = ["ShopMixin"]
 
@@ -26,8 +30,16 @@ def _text(values: pd.Series, fmt: str) -> pd.Series:
     return stamp.dt.strftime(fmt).where(stamp.notna(), "")
 
 
-class ShopMixin(StoreBase):
-    """Web shop order lines and the holds recorded for them."""
+class ShopMixin(ArtifactsMixin):
+    """Web shop order lines, the holds recorded for them, and the latest hold plan's effect."""
+
+    def save_hold_effect(self, plan_id: str, df: pd.DataFrame, meta: dict[str, Any]) -> None:
+        """Store what the recorded holds do to demand (sku, ds, held_boxes, cancel_avoided)."""
+        self._save("holds", plan_id, None, df, meta)
+
+    def latest_hold_effect(self) -> tuple[dict[str, Any], pd.DataFrame] | None:
+        """The latest stored hold effect, or None."""
+        return self._latest("holds")
 
     def shop_orders(self) -> pd.DataFrame:
         """Every order line (oldest first), times and dates as text, ``held_until`` or ''."""

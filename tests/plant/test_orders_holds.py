@@ -10,6 +10,7 @@ import pytest
 
 from peakline.errors import DataError
 from plant.orders.holds import HoldSettings, offer_holds, order_values, safekeeping_days
+from plant.orders.netting import net_with_holds
 from plant.orders.plan import safekeeping_plan, stock_exceptions
 from plant.orders.season import leftover_boxes
 
@@ -119,3 +120,19 @@ def test_a_day_over_capacity_is_an_exception() -> None:
     assert exc["severity"].tolist() == ["critical"] * 3
     assert exc["message"].iloc[0] == ("safekeeping over capacity on 2025-10-05: 9 boxes held, "
                                       "capacity 8")
+
+
+def test_net_demand_takes_back_the_cancellations_holds_avoid() -> None:
+    days = pd.date_range(DAY - pd.Timedelta(days=3), periods=3, freq="D")
+    fc = pd.DataFrame({"sku": "A", "ds": days, "orders_p50": 100.0, "cancel_p50": [4.0, 6.0, 2.0],
+                       "net_p10": 80.0, "net_p50": [96.0, 94.0, 98.0], "net_p90": 110.0,
+                       "net_mean": 95.0})
+    effect = pd.DataFrame({"sku": ["A", "A", "B"], "ds": [days[0], days[2], days[0]],
+                           "held_boxes": [10, 20, 5], "cancel_avoided": [3.0, 5.0, 1.0]})
+    out, expl = net_with_holds(fc, effect, FEST)
+    # 3 avoided on day 0; day 2's 5 are capped at its 2 forecast cancellations; B is not here
+    assert out["cancel_avoided"].tolist() == [3.0, 0.0, 2.0]
+    assert out["net_p50"].tolist() == [99.0, 94.0, 100.0]
+    assert out["net_p10"].tolist() == [83.0, 80.0, 82.0]
+    assert expl["cancel_avoided_boxes"] == 5.0 and expl["held_boxes"] == 30.0
+    assert expl["net_from_holds_pct"] == round(100 * 5 / 293, 2)

@@ -19,7 +19,7 @@ from plant.orders.backtest import RiskBacktest, backtest_risk, holiday_baseline
 from plant.orders.features import order_features
 from plant.orders.holds import HoldSettings, order_values, value_threshold
 from plant.orders.risk import CancellationModel
-from plant.orders.season import replay_season, season_orders
+from plant.orders.season import replay_season, season_growth, season_orders
 from plant.store import Store
 
 CAL = HolidayCalendar.default()
@@ -110,9 +110,11 @@ def test_holds_in_the_last_season_cut_cancellations_within_capacity(
     scored = season.scored.rename(columns={"p_model": "p_cancel"}).merge(values, on="order_id")
     ma, last = CAL.festival("mid_autumn", 2025), CAL.festival("mid_autumn", 2024)
     past = season_orders(features, last).merge(values, on="order_id")
-    past["p_cancel"] = season.model.predict(past)
+    past["p_cancel"] = season.model.out_of_time(past)
     settings = HoldSettings(capacity_boxes=1000, accept_rate=0.5)
-    threshold = value_threshold(past, last, settings)
+    growth = season_growth(features, pd.Timestamp(ma) - pd.Timedelta(days=100))
+    assert 1.0 <= growth < 1.5
+    threshold = value_threshold(past, last, settings, growth)
     assert threshold > 0
     replay = replay_season(scored, lines[lines["order_id"].isin(scored["order_id"])], ma,
                            settings, seed=1, min_value_per_box=threshold)
@@ -162,6 +164,13 @@ def test_holds_command_offers_within_the_capacity_left(
     releases = pd.read_csv(tmp_path / "holds" / "releases.csv")
     assert releases["boxes"].sum() == held_boxes
     assert set(releases["held_until"]) == {"2025-10-10"}
+    # what the holds do to demand is kept for the next forecast
+    with Store.open(db) as store:
+        saved = store.latest_hold_effect()
+    assert saved is not None
+    meta, effect = saved
+    assert meta["festival"] == "2025-10-06" and effect["held_boxes"].sum() == held_boxes
+    assert 0 < effect["cancel_avoided"].sum() < held_boxes
 
 
 def _holds_csv(tmp_path: Path, ids: pd.Series) -> Path:
