@@ -25,11 +25,12 @@ RUN_S = 40.0
 
 
 @pytest.fixture
-def recorded(broker: Mosquitto, service: PlantService, site: str, db_url: str,
+def recorded(db_url: str, request: pytest.FixtureRequest, broker: Mosquitto, site: str,
              recording_dir: Path, line_model: Path, tmp_path: Path) -> pd.DataFrame:
     """The metrics the plant stored from a node replaying the recording for RUN_S."""
     if not db_url.startswith("sqlite"):
         pytest.skip("one backend is enough for the twin's check")
+    service: PlantService = request.getfixturevalue("service")
     cfg = node_config(tmp_path, broker.port, recording_dir, line_model, site=site,
                       source={"realtime": True, "loop": True},
                       mqtt={"metrics_interval_s": 1.0})
