@@ -164,19 +164,22 @@ def _backtest(args: argparse.Namespace) -> int:
     cal.check_peak(args.peak)
     if args.csv:
         from plant.erp.history import read_long_history
-        from plant.forecast.peak_backtest import backtest_long
+        from plant.forecast.peak_backtest import PEAK_WINDOW, backtest_long
 
         history = read_long_history(args.csv)
         table, summary = backtest_long(history, cal, args.peak, h=args.horizon,
-                                       leads=args.lead or (21, 14), window=args.window,
+                                       leads=args.lead or (21, 14),
+                                       window=args.window or PEAK_WINDOW,
                                        ets_sample=args.ets_sample, n_jobs=args.jobs)
     else:
+        from plant.forecast.backtest import FESTIVAL_WINDOW
         from plant.forecast.run import backtest_into_store
 
         with open_store(args) as store:
             table, summary = backtest_into_store(store, cal, args.horizon, args.level,
                                                  args.target, args.ets_sample, args.jobs,
-                                                 peak=args.peak, leads=args.lead or (50,))
+                                                 peak=args.peak, leads=args.lead or (50,),
+                                                 window=args.window or FESTIVAL_WINDOW)
     print(table.round(3).to_string(index=False))
     print(json.dumps(summary))
     return 0
@@ -295,9 +298,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="days before each past peak that forecasts start from "
                    "(default: 21,14 with --csv; 50 for the store)")
     b.add_argument("--window", type=IntList(integer(-366, 366), count=2, ordered=True),
-                   default=(-7, 2), metavar="FIRST,LAST",
-                   help="with --csv: the peak window scored apart, days from the peak "
-                   "(negative: before it; write --window=-7,2)")
+                   default=None, metavar="FIRST,LAST",
+                   help="the peak window scored apart, days from the peak (negative: before "
+                   "it; write --window=-7,2); default -7,2 with --csv, -42,0 for the store")
     b.add_argument("--horizon", type=HORIZON, default=60, help="days forecast from each origin")
     _level_arg(b, "level our models run at")
     b.add_argument("--target", default="net", choices=["net", "orders", "cancellations"],

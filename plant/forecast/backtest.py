@@ -26,7 +26,7 @@ from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["FESTIVAL_WINDOW", "backtest", "festival_origins", "score"]
 
-#: days relative to Mid-Autumn that make up the festival window
+#: days relative to the peak that make up the festival window (default; ``window=`` sets it)
 FESTIVAL_WINDOW = (-42, 0)
 _TARGETS = {"net": "net", "orders": "orders", "cancellations": "cancel"}
 
@@ -91,6 +91,7 @@ def backtest(
     history: pd.DataFrame, skus: pd.DataFrame, cal: HolidayCalendar, h: int = 60,
     origins: list[pd.Timestamp] | None = None, level: str = "channel", target: str = "net",
     ets_sample: int = 50, seed: int = 0, n_jobs: int = 1, peak: str = DEFAULT_PEAK,
+    window: tuple[int, int] = FESTIVAL_WINDOW,
 ) -> tuple[pd.DataFrame, dict]:
     """Score the holiday forecaster and both baselines; returns (table, summary)."""
     cal.check_peak(peak)
@@ -128,11 +129,11 @@ def backtest(
         merged["origin"] = origin
         merged["scale"] = merged["unique_id"].map(scale)
         dist = festival_distance(pd.DatetimeIndex(merged["ds"]), cal, peak)
-        merged["festival"] = (dist >= FESTIVAL_WINDOW[0]) & (dist <= FESTIVAL_WINDOW[1])
+        merged["festival"] = (dist >= window[0]) & (dist <= window[1])
         frames.append(merged)
     errors = pd.concat(frames, ignore_index=True)
     table, summary = _summarise(errors, ets_ids, origins, target, level)
-    return table, {"peak": peak, **summary}
+    return table, {"peak": peak, "window": list(window), **summary}
 
 
 def _summarise(errors: pd.DataFrame, ets_ids: list[str], origins: list[pd.Timestamp],

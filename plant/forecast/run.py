@@ -15,7 +15,7 @@ import pandas as pd
 
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
-from plant.forecast.backtest import backtest, festival_origins
+from plant.forecast.backtest import FESTIVAL_WINDOW, backtest, festival_origins
 from plant.forecast.demand import forecast_demand
 from plant.peaks import DEFAULT_PEAK
 
@@ -59,7 +59,9 @@ def forecast_into_store(store: Any, cal: HolidayCalendar, horizon: int, level: s
 def backtest_into_store(store: Any, cal: HolidayCalendar, horizon: int = 60,
                         level: str = "channel", target: str = "net", ets_sample: int = 50,
                         n_jobs: int = 1, peak: str = DEFAULT_PEAK,
-                        leads: tuple[int, ...] = (50,)) -> tuple[pd.DataFrame, dict[str, Any]]:
+                        leads: tuple[int, ...] = (50,),
+                        window: tuple[int, int] = FESTIVAL_WINDOW,
+                        ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Backtest the forecaster on the stored history around past peaks, ``leads`` days
     before each; store the table."""
     history, skus = store.demand_history(), store.skus()
@@ -70,6 +72,6 @@ def backtest_into_store(store: Any, cal: HolidayCalendar, horizon: int = 60,
         days.min(), days.max(), cal, lead=lead, h=horizon, peak=peak)})
     table, summary = backtest(history, skus, cal, h=horizon, level=level, target=target,
                               ets_sample=ets_sample, n_jobs=n_jobs, peak=peak,
-                              origins=origins or None)
+                              origins=origins or None, window=window)
     store.save_backtest(f"bt-{uuid.uuid4().hex[:8]}", table, summary)
     return table, summary

@@ -57,6 +57,7 @@ def test_backtest_table_and_summary() -> None:
     assert set(table["window"]) == {"festival", "overall"}
     assert np.isfinite(table["mase"]).all()
     assert summary["origins"] == ["2025-08-17"]
+    assert summary["peak"] == "mid_autumn" and summary["window"] == [-42, 0]
     assert summary["ets_sample_series"] == 2
     sample_rows = table[table["method"].isin(["holiday@sample", "autoets"])]
     assert (sample_rows["series"] <= 2).all()
