@@ -115,3 +115,17 @@ def test_a_secret_is_never_written_through_a_symlink(tmp_path: Path) -> None:
     write_secret(plain, "s3cret-2")  # replaced, not appended, still 0600
     assert plain.read_text() == "s3cret-2\n" and plain.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_an_empty_token_is_no_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blank token must not become the password of a dashboard open to the network."""
+    blank = tmp_path / "token"
+    blank.write_text("  \n")
+    with Store.open(str(tmp_path / "plant.db")) as store:
+        monkeypatch.setenv("PEAKLINE_DASHBOARD_TOKEN", "   ")
+        with pytest.raises(ConfigError, match="requires an access token"):
+            serve_dashboard(store, config=DashboardConfig(host="0.0.0.0", port=0))
+        monkeypatch.delenv("PEAKLINE_DASHBOARD_TOKEN")
+        with pytest.raises(ConfigError, match="empty"):
+            serve_dashboard(store, config=DashboardConfig(host="0.0.0.0", port=0,
+                                                          token_file=str(blank)))
