@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -111,3 +112,28 @@ def test_plan_optimise_stores_the_chosen_plan_with_every_candidate(
     assert purchases is not None
     costs = np.array([c["cost"] for c in opt["candidates"]])
     assert (costs > 0).all()
+
+
+def test_an_infeasible_optimisation_says_what_binds_and_stores_nothing(
+    planned: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+) -> None:
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(Path(planned.removeprefix("sqlite:///")).read_bytes())
+    db = f"sqlite:///{copy}"
+    with Store.open(db) as store:
+        sku = str(store.skus()["sku"].iloc[0])
+        start = pd.Timestamp(store.latest_forecast()[1]["ds"].min()).date()  # type: ignore[index]
+        store.upsert_rows("open_orders", [{
+            "order_id": "HUGE", "sku": sku, "order_date": start,
+            "due_date": start + pd.Timedelta(days=6), "qty": 5_000_000.0,
+            "channel": str(store.skus()["channel"].iloc[0])}])
+        before = store.latest_plan_id("production")
+    config = tmp_path / "plant.toml"
+    config.write_text("[twin]\nfirm_orders_must_ship = true\n", encoding="utf-8")
+    assert main(["plant", "plan", "--db", db, "--optimise", "--runs", "2",
+                 "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    errors = [ln for ln in err.splitlines() if "error:" in ln]
+    assert len(errors) == 1 and "the plan cannot be optimised: line capacity binds" in errors[0]
+    with Store.open(db) as store:
+        assert store.latest_plan_id("production") == before
