@@ -2,9 +2,8 @@
 
 :func:`generate` returns every CSV of the data contract (``skus``, ``demand``, ``open_orders``,
 ``inventory``, ``materials``, ``bom``, ``lines``, ``suppliers``, ``supplier_items``, ``prices``,
-and the
-web shop's order lines ``shop_orders``, see :mod:`peakline.demo.sample_orders`) as DataFrames;
-:func:`write` saves them.
+``purchase_orders`` (open orders to suppliers) and the web shop's order lines ``shop_orders``,
+see :mod:`peakline.demo.sample_orders`) as DataFrames; :func:`write` saves them.
 The same seed gives the same data, byte for byte. The demand model is documented in
 ``docs/forecast.md``: three channels (brand OEM orders - lumpy, large, placed weeks before the
 festival; retail chains - weekly ordering, Monday-heavy; direct e-commerce - daily, weekend-heavy,
@@ -33,7 +32,11 @@ from peakline.demo.sample_master import (
 )
 from peakline.demo.sample_orders import shop_orders
 from peakline.demo.sample_prices import price_history
-from peakline.demo.sample_suppliers import supplier_items_table, suppliers_table
+from peakline.demo.sample_suppliers import (
+    purchase_orders_table,
+    supplier_items_table,
+    suppliers_table,
+)
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 
@@ -175,6 +178,7 @@ def generate(
         "supplier_items": supplier_items_table(skus, demand),
         "prices": price_history(materials_table(skus), end, years, seed, cal),
     }
+    data["purchase_orders"] = purchase_orders_table(skus, demand, data["supplier_items"], end)
     if shop:
         data["shop_orders"] = shop_orders(demand, skus, cal, seed)
     return data

@@ -2,18 +2,21 @@
 
 Salted egg yolks come from two farms (the plan splits them); custom-printed gift boxes and tins
 from a printer with a long, uncertain lead time. Weekly capacity is a multiple of the item's
-average weekly use, so the festival peak is where it binds.
+average weekly use, so the festival peak is where it binds. The open purchase orders are the
+pipeline a running plant has on the day the history ends: per supplier and item, one order
+placed before that day for about two weeks of its recent use, due within its lead time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
 
 from peakline.demo.sample_master import bom_table, materials_table
 
-__all__ = ["SUPPLIERS", "supplier_items_table", "suppliers_table"]
+__all__ = ["SUPPLIERS", "purchase_orders_table", "supplier_items_table", "suppliers_table"]
 
 # supplier: (name, {item: (lead time days, lead time sd days, capacity share)})
 SUPPLIERS: dict[str, tuple[str, dict[str, tuple[int, float, float]]]] = {
@@ -61,3 +64,37 @@ def supplier_items_table(skus: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFra
                 "pack_multiple": pack, "capacity_per_week": math.ceil(cap / pack) * pack,
             })
     return pd.DataFrame(rows)
+
+
+#: days of recent use an open purchase order covers
+PO_COVER_DAYS = 14
+
+
+def purchase_orders_table(skus: pd.DataFrame, demand: pd.DataFrame,
+                          supplier_items: pd.DataFrame, end: dt.date) -> pd.DataFrame:
+    """Open purchase orders on ``end``: po_id, supplier, item, order_date, due_date, qty.
+
+    Each supplier item gets one order for its capacity share of the last 28 days' use over
+    ``PO_COVER_DAYS`` (rounded to its MOQ and pack multiple), placed half a lead time before
+    ``end`` and so due half a lead time after it."""
+    bom = bom_table(skus)
+    d = demand.assign(date=pd.to_datetime(demand["date"]))
+    recent = d[d["date"] > pd.Timestamp(end) - pd.Timedelta(days=28)]
+    per_sku = recent.groupby("sku")["orders"].sum() / 28.0
+    use = (bom["qty_per_unit"] * bom["sku"].map(per_sku).fillna(0)).groupby(bom["item"]).sum()
+    cap_total = supplier_items.groupby("item")["capacity_per_week"].sum()
+    rows = []
+    for n, si in enumerate(supplier_items.itertuples(index=False), start=1):
+        share = float(si.capacity_per_week) / float(cap_total[si.item])
+        want = PO_COVER_DAYS * share * float(use.get(si.item, 0.0))
+        if want <= 0:
+            continue
+        pack = float(si.pack_multiple)
+        qty = math.ceil(max(want, float(si.moq)) / pack) * pack
+        due = end + dt.timedelta(days=max(1, int(si.lead_time_days) // 2))
+        ordered = due - dt.timedelta(days=int(si.lead_time_days))
+        rows.append({"po_id": f"PO-{ordered:%y%m%d}-{n:03d}", "supplier": si.supplier,
+                     "item": si.item, "order_date": ordered.isoformat(),
+                     "due_date": due.isoformat(), "qty": qty})
+    return pd.DataFrame(rows, columns=["po_id", "supplier", "item", "order_date", "due_date",
+                                       "qty"])

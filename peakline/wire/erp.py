@@ -36,12 +36,15 @@ __all__ = [
     "ErpKind",
     "ErpOrders",
     "ErpPrices",
+    "ErpPurchaseOrders",
     "ErpSales",
     "InventoryRow",
     "LineRow",
     "MaterialRow",
     "OpenOrderRow",
     "PriceRow",
+    "PurchaseOrderRow",
+    "PurchaseOrderUpdateRow",
     "SalesRow",
     "ShopOrderRow",
     "SkuRow",
@@ -239,6 +242,24 @@ class PriceRow(_Row):
     price: float = Field(gt=0, description="price per item unit (the currency of unit_cost)")
 
 
+class PurchaseOrderRow(_Row):
+    """An open purchase order line to a supplier (purchase_orders.csv): goods on order."""
+
+    po_id: Text = Field(description="ERP purchase order number")
+    supplier: Text = Field(description="supplier code (must supply the item)")
+    item: Text = Field(description="material or packaging item code")
+    order_date: IsoDate = Field(description="day the order was placed")
+    due_date: IsoDate = Field(description="day the supplier is to deliver (not before "
+                              "order_date)")
+    qty: float = Field(gt=0, description="quantity still to be received, in the item's unit")
+
+
+class PurchaseOrderUpdateRow(PurchaseOrderRow):
+    """A purchase order line over MQTT; ``status: closed`` (received or cancelled) removes it."""
+
+    status: Literal["open", "closed"] = Field(default="open", description="open or closed")
+
+
 class ShopOrderRow(_Row):
     """One line of a web shop order (shop_orders.csv, MQTT ``erp/shop_orders``).
 
@@ -277,6 +298,7 @@ ROW_MODELS: dict[str, tuple[type[_Row], tuple[str, ...]]] = {
     "suppliers": (SupplierRow, ("supplier",)),
     "supplier_items": (SupplierItemRow, ("supplier", "item")),
     "prices": (PriceRow, ("item", "date")),
+    "purchase_orders": (PurchaseOrderRow, ("po_id", "item")),
     "shop_orders": (ShopOrderRow, ("order_id", "sku")),
     "holds": (HoldRow, ("order_id",)),
 }
@@ -331,6 +353,15 @@ class ErpPrices(_Message):
     rows: list[PriceRow] = Field(min_length=1, max_length=50_000)
 
 
+class ErpPurchaseOrders(_Message):
+    """Open purchase order lines (new or changed); ``status: closed`` removes one."""
+
+    schema_: Literal["peakline.erp.purchase_orders/1"] = Field(
+        default="peakline.erp.purchase_orders/1", alias="schema"
+    )
+    rows: list[PurchaseOrderUpdateRow] = Field(min_length=1, max_length=50_000)
+
+
 class ErpShopOrders(_Message):
     """Web shop order lines (new, or cancelled with ``cancelled_at``) -> shop_orders."""
 
@@ -359,6 +390,7 @@ class ErpKind(StrEnum):
     PRICES = "prices"
     SHOP_ORDERS = "shop_orders"
     HOLDS = "holds"
+    PURCHASE_ORDERS = "purchase_orders"
 
 
 #: topic leaf -> message model
@@ -370,6 +402,7 @@ ERP_MESSAGES: dict[ErpKind, type[_Message]] = {
     ErpKind.PRICES: ErpPrices,
     ErpKind.SHOP_ORDERS: ErpShopOrders,
     ErpKind.HOLDS: ErpHolds,
+    ErpKind.PURCHASE_ORDERS: ErpPurchaseOrders,
 }
 ERP_KINDS: tuple[str, ...] = tuple(k.value for k in ErpKind)
 

@@ -3,9 +3,9 @@
 After every plan the plant publishes, retained and QoS 1, one :class:`SupplierFeed` per
 supplier on ``peakline/v1/<site>/suppliers/<supplier>/feed``: only that supplier's items, their
 requirements per week for the season (P10/P50/P90 of the forecast through the bill of
-materials, and what the production plan will use), the purchase orders (firm or planned) with
-their order-by dates, and what changed since its previous feed. ``version`` counts that
-supplier's feeds, so a reply names the feed it answers.
+materials, and what the production plan will use), the purchase orders (firm: open in the
+ERP; planned: proposed by the plan) with their order-by dates, and what changed since its
+previous feed. ``version`` counts that supplier's feeds, so a reply names the feed it answers.
 
 A supplier answers on ``.../suppliers/<supplier>/reply`` with a :class:`SupplierReply`: per item
 and week it confirms the requested quantity or counters with the quantity and the delivery
@@ -57,14 +57,18 @@ class FeedWeek(Payload):
 
 
 class FeedOrder(Payload):
-    """A purchase order to this supplier: firm (inside the firm window) or planned."""
+    """A purchase order to this supplier: firm (placed, open in the ERP) or planned."""
 
     item: Text
-    qty: float = Field(gt=0)
-    need_date: IsoDate = Field(description="day the goods must be at the plant")
-    order_by: IsoDate = Field(description="last day to order for delivery by need_date, at "
-                              "this supplier's lead time and its spread")
+    qty: float = Field(gt=0, description="firm: quantity still to deliver; planned: to order")
+    need_date: IsoDate = Field(description="day the goods must be at the plant (firm: the "
+                               "order's due date)")
+    order_by: IsoDate = Field(description="planned: last day to order for delivery by "
+                              "need_date, at this supplier's lead time and its spread; firm: "
+                              "the day it was ordered")
     status: Literal["firm", "planned"]
+    po_id: str | None = Field(default=None, max_length=64,
+                              description="the ERP purchase order number (firm orders)")
 
 
 class FeedChange(Payload):

@@ -3,7 +3,9 @@
 sales -> demand.orders, cancellations -> demand.cancellations, orders -> open_orders (a row
 with ``status: closed`` removes the order), inventory -> inventory, prices -> prices,
 shop_orders -> the web shop's order lines (a line sent again with ``cancelled_at`` records the
-cancellation), holds -> holds (checked against the known orders and the shelf life). Rows
+cancellation), holds -> holds (checked against the known orders and the shelf life),
+purchase_orders -> purchase_orders (a line with ``status: closed``, received or cancelled,
+removes it). Rows
 carry absolute values keyed by their natural key, so a repeated message changes nothing. An invalid
 message raises ``WireError``/``DataError`` (the ingest writer dead-letters it).
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from peakline.wire.erp import ErpOrders, parse_erp
+from peakline.wire.erp import ErpOrders, ErpPurchaseOrders, parse_erp
 from plant.store import Store
 
 __all__ = ["apply_erp_message"]
@@ -34,4 +36,10 @@ def apply_erp_message(store: Store, kind: str, raw: bytes) -> int:
         if closed:
             store.close_orders(closed)
         return n + len(closed)
+    if isinstance(msg, ErpPurchaseOrders):
+        lines = [{k: v for k, v in r.items() if k != "status"} for r in rows
+                 if r["status"] == "open"]
+        gone = [(r["po_id"], r["item"]) for r in rows if r["status"] == "closed"]
+        n = store.upsert_rows("purchase_orders", lines, source) if lines else 0
+        return n + store.close_purchase_orders(gone)
     return store.upsert_rows(_TABLE[kind], rows, source)

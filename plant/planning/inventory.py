@@ -10,6 +10,8 @@ daily need of each item; safety stock is z x the daily need's standard deviation
 forecast's P10..P90) x sqrt(lead time). Projected stock falls below safety stock on a need
 date; an order covering the next ``cover_days`` (at most the item's shelf life), rounded up to
 the MOQ and pack multiple, must arrive then, so it is placed lead time earlier (order-by date).
+Open purchase orders are scheduled receipts: each adds to the projected stock on its due date
+(an overdue one on the first day), so the plan only proposes what they do not cover.
 An order-by date before today is late: the exceptions list says what runs out when.
 """
 
@@ -77,16 +79,19 @@ def finished_goods(fc: pd.DataFrame, skus: pd.DataFrame, cal: HolidayCalendar,
 def material_orders(
     plan: pd.DataFrame, fc: pd.DataFrame, bom: pd.DataFrame, materials: pd.DataFrame,
     inventory: pd.DataFrame, start: dt.date, level: float = 0.95, cover_days: int = 28,
+    on_order: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(orders, item summary) for every material and packaging item the plan uses.
 
-    ``plan`` has ``sku, date, qty_start``; ``fc`` gives the SKU forecast spread.
+    ``plan`` has ``sku, date, qty_start``; ``fc`` gives the SKU forecast spread;
+    ``on_order`` (``item, due_date, qty``) the open purchase orders.
     """
     need = explode_bom(plan.rename(columns={"qty_start": "qty"}), bom)
     sd_sku = ((fc["net_p90"] - fc["net_p10"]) / (2 * Z90)).groupby(fc["sku"]).mean()
     sd_item = (bom["qty_per_unit"] * bom["sku"].map(sd_sku).fillna(0)).groupby(bom["item"]).sum()
     stock = inventory[inventory["kind"] != "sku"].set_index("item")["on_hand"].astype(float)
     first = pd.Timestamp(start)
+    receipts = _receipts(on_order, first)
     orders, summary = [], []
     for m in materials.itertuples(index=False):
         item_need = need[need["item"] == m.item].set_index("date")["qty"]
@@ -97,7 +102,10 @@ def material_orders(
         ss = safety_stock(level, float(sd_item.get(m.item, 0.0)), lead)
         on_hand = float(stock.get(m.item, 0.0))
         window = int(min(cover_days, m.shelf_life_days)) if m.shelf_life_days else cover_days
-        projected = on_hand - np.cumsum(daily)
+        arriving = receipts[receipts["item"] == m.item].groupby("due")["qty"].sum()
+        on_po = float(arriving.sum())
+        projected = on_hand - np.cumsum(daily) + np.cumsum(
+            arriving.reindex(days, fill_value=0.0).to_numpy())
         i = 0
         while len(daily) and i < len(daily):
             below = np.flatnonzero(projected[i:] < ss)
@@ -120,8 +128,19 @@ def material_orders(
         avg = float(daily[:30].mean()) if len(daily) else 0.0
         summary.append({
             "item": m.item, "kind": m.kind, "unit": m.unit, "on_hand": on_hand,
+            "on_order": on_po,
             "need_total": float(daily.sum()), "avg_daily_need_30d": round(avg, 2),
             "days_of_cover": round(on_hand / avg, 1) if avg > 0 else None,
             "safety_stock": round(ss, 1), "lead_time_days": lead,
         })
     return pd.DataFrame(orders), pd.DataFrame(summary)
+
+
+def _receipts(on_order: pd.DataFrame | None, first: pd.Timestamp) -> pd.DataFrame:
+    """``item, due, qty`` of open purchase orders; an overdue one is expected on ``first``."""
+    if on_order is None or not len(on_order):
+        return pd.DataFrame({"item": pd.Series(dtype=str), "due": pd.Series(dtype="M8[ns]"),
+                             "qty": pd.Series(dtype=float)})
+    due = pd.to_datetime(on_order["due_date"]).dt.normalize().clip(lower=first)
+    return pd.DataFrame({"item": on_order["item"].astype(str).to_numpy(), "due": due.to_numpy(),
+                         "qty": on_order["qty"].astype(float).to_numpy()})

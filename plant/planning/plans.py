@@ -131,7 +131,8 @@ def build_plans(
                         season_days=cfg.season_days)
     orders, items = material_orders(prod, fc, bom, materials, inventory, start,
                                     level=cfg.material_service_level,
-                                    cover_days=cfg.material_cover_days)
+                                    cover_days=cfg.material_cover_days,
+                                    on_order=data.get("purchase_orders"))
     festival = cal.festival(cfg.peak, start.year)
     if festival < start:
         festival = cal.festival(cfg.peak, start.year + 1)

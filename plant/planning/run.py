@@ -51,6 +51,7 @@ def planning_data(store: Any) -> dict[str, pd.DataFrame]:
             "inventory": store.inventory(), "materials": store.materials(),
             "bom": store.bom(), "lines": store.lines(),
             "supplier_items": store.supplier_items(),
+            "purchase_orders": store.purchase_orders(),
             "supplier_replies": store.supplier_replies(), "prices": store.prices()}
 
 

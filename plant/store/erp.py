@@ -29,7 +29,8 @@ __all__ = ["CSV_KINDS", "ErpMixin"]
 
 #: the standard CSV tables in the order a folder is loaded (references first)
 CSV_KINDS = ("skus", "materials", "lines", "bom", "inventory", "demand", "open_orders",
-             "suppliers", "supplier_items", "prices", "shop_orders", "holds")
+             "suppliers", "supplier_items", "purchase_orders", "prices", "shop_orders",
+             "holds")
 
 #: kind -> (table, key columns, columns the upsert overwrites)
 _TARGETS: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...] | None]] = {
@@ -45,6 +46,7 @@ _TARGETS: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...] | None]] = {
     "suppliers": (t.suppliers, ("supplier",), None),
     "supplier_items": (t.supplier_items, ("supplier", "item"), None),
     "prices": (t.prices, ("item", "date"), None),
+    "purchase_orders": (t.purchase_orders, ("po_id", "item"), None),
     "shop_orders": (t.shop_orders, ("order_id", "sku"), None),
     "holds": (t.holds, ("order_id",), None),
 }
@@ -124,6 +126,16 @@ class ErpMixin(StoreBase):
                 df[col] = df[col].map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
         return self._write_frame(kind, df, source or f"{kind} rows")
 
+    def close_purchase_orders(self, lines: Iterable[tuple[str, str]]) -> int:
+        """Remove received or cancelled purchase order lines, given as (po_id, item)."""
+        keys = list(lines)
+        if not keys:
+            return 0
+        po = t.purchase_orders
+        with self.engine.begin() as conn:
+            res = conn.execute(delete(po).where(tuple_(po.c.po_id, po.c.item).in_(keys)))
+            return int(res.rowcount or 0)
+
     def close_orders(self, order_ids: Iterable[str]) -> int:
         """Remove shipped or cancelled orders from the open orders."""
         ids = list(order_ids)
@@ -196,10 +208,29 @@ class ErpMixin(StoreBase):
             unknown("supplier", known, what="supplier")
         if kind == "prices":
             self._check_price_gaps(conn, df, src)
+        if kind == "purchase_orders":
+            self._check_purchase_orders(conn, df, src)
         if kind == "inventory":
             unknown("item", skus(), df["kind"] == "sku")
             items = set(conn.execute(select(t.materials.c.item)).scalars())
             unknown("item", items, df["kind"] != "sku", "material or packaging item")
+
+    def _check_purchase_orders(self, conn: Connection, df: pd.DataFrame, src: str) -> None:
+        """A purchase order line names a supplier that delivers its item, due after ordered."""
+        early = (df["due_date"] < df["order_date"]).to_numpy()
+        if early.any():
+            i = int(early.nonzero()[0][0])
+            raise fail(src, i + 1, "due_date", f"due {df['due_date'].iloc[i]:%Y-%m-%d} before "
+                       f"the order date {df['order_date'].iloc[i]:%Y-%m-%d}")
+        known = set(conn.execute(select(t.suppliers.c.supplier)).scalars())
+        terms = {(str(s), str(i)) for s, i in conn.execute(
+            select(t.supplier_items.c.supplier, t.supplier_items.c.item))}
+        for i, (supplier, item) in enumerate(zip(df["supplier"], df["item"], strict=True)):
+            if supplier not in known:
+                raise fail(src, i + 1, "supplier", f"unknown supplier {supplier!r}")
+            if (supplier, item) not in terms:
+                raise fail(src, i + 1, "item", f"supplier {supplier!r} does not supply "
+                           f"{item!r} (supplier_items)")
 
     def _check_price_gaps(self, conn: Connection, df: pd.DataFrame, src: str) -> None:
         """Refuse prices that leave (or would leave, with the stored ones) a gap in a series."""
@@ -240,6 +271,12 @@ class ErpMixin(StoreBase):
         """Orders not shipped yet."""
         o = t.open_orders
         return self._read(select(o).order_by(o.c.due_date, o.c.order_id),
+                          ["order_date", "due_date"])
+
+    def purchase_orders(self) -> pd.DataFrame:
+        """Open purchase order lines: po_id, item, supplier, order_date, due_date, qty."""
+        po = t.purchase_orders
+        return self._read(select(po).order_by(po.c.due_date, po.c.po_id, po.c.item),
                           ["order_date", "due_date"])
 
     def inventory(self) -> pd.DataFrame:

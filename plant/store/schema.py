@@ -325,6 +325,18 @@ prices = Table(
     PrimaryKeyConstraint("item", "date"),
 )
 
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("po_id", String(64), nullable=False),
+    Column("item", String(64), nullable=False),
+    Column("supplier", String(64), nullable=False),
+    Column("order_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("qty", Float, nullable=False),
+    PrimaryKeyConstraint("po_id", "item"),
+)
+
 _INGEST = [results, seq_ranges, nodes, metrics, thumbnails, dead_letters]
 _ERP = [skus, demand, open_orders, inventory, materials, bom, lines]
 _SUPPLY = [suppliers, supplier_items, supplier_feeds, supplier_replies, prices]
@@ -413,6 +425,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
      _create([shop_orders, holds])),
     (9, "metrics: the node's drift monitor (estimated false-reject rate, its band, alert)",
      _drift_columns),
+    (10, "open purchase orders to suppliers (goods on order)", _create([purchase_orders])),
 ]
 
 

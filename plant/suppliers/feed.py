@@ -5,9 +5,10 @@ materials (quantiles summed over SKUs, the comonotone case, as the season plan d
 up by the plan's reject rate, and the production plan's own use of the item that week; each
 times the supplier's share of the item (its part of the item's orders in the purchases plan,
 else its share of the item's weekly capacity). Orders are the supplier's parts of the purchases
-plan; their order-by date uses the supplier's lead time plus 1.28 spreads (90% on time). An
-order whose order-by date falls within ``firm_days`` of the plan start is firm: it is placed
-now. Changes compare with the supplier's previous feed.
+plan (planned: still to be placed); their order-by date uses the supplier's lead time plus
+1.28 spreads (90% on time). Firm orders are the supplier's open purchase orders in the ERP
+(``purchase_orders``), which the plan has already netted against the requirements. Changes
+compare with the supplier's previous feed.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ class FeedInputs:
     def __init__(self, *, site: str, plan_id: str, forecast_id: str | None, start: dt.date,
                  festival: dt.date | None, fc: pd.DataFrame, production: pd.DataFrame,
                  purchases: pd.DataFrame, bom: pd.DataFrame, materials: pd.DataFrame,
-                 supplier_items: pd.DataFrame, reject_rate: float, firm_days: int = 7) -> None:
+                 supplier_items: pd.DataFrame, reject_rate: float,
+                 purchase_orders: pd.DataFrame | None = None) -> None:
         self.site, self.plan_id, self.forecast_id = site, plan_id, forecast_id
-        self.start, self.festival, self.firm_days = start, festival, firm_days
+        self.start, self.festival = start, festival
+        self.purchase_orders = purchase_orders if purchase_orders is not None else \
+            pd.DataFrame(columns=["po_id", "item", "supplier", "order_date", "due_date", "qty"])
         self.purchases, self.materials = purchases, materials.set_index("item")
         self.supplier_items = supplier_items
         self.requirements = item_requirements(fc, production, bom, reject_rate)
@@ -90,16 +94,20 @@ def build_feed(inp: FeedInputs, supplier: str, version: int,
                            p50=round(r.p50 * share, 2), p90=round(r.p90 * share, 2),
                            planned=round(r.planned * share, 2))
                   for r in req.itertuples(index=False)]
+        po = inp.purchase_orders
+        po = po[(po["supplier"] == supplier) & (po["item"] == t.item)]
+        orders += [FeedOrder(item=t.item, qty=float(o.qty),
+                             need_date=pd.Timestamp(o.due_date).date(),
+                             order_by=pd.Timestamp(o.order_date).date(), status="firm",
+                             po_id=str(o.po_id)) for o in po.itertuples(index=False)]
         buy = inp.purchases[inp.purchases["item"] == t.item]
         if "supplier" in buy.columns:
             buy = buy[buy["supplier"] == supplier]
         days = int(t.lead_time_days) + math.ceil(Z90 * float(t.lead_time_sd_days))
         for o in buy.itertuples(index=False):
             need = pd.Timestamp(o.need_date).date()
-            when = need - dt.timedelta(days=days)
-            firm = (when - inp.start).days <= inp.firm_days
             orders.append(FeedOrder(item=t.item, qty=float(o.qty), need_date=need,
-                                    order_by=when, status="firm" if firm else "planned"))
+                                    order_by=need - dt.timedelta(days=days), status="planned"))
     feed = SupplierFeed(site=inp.site, supplier=supplier, version=version,
                         plan_id=inp.plan_id, forecast_id=inp.forecast_id,
                         created_at=time.time(), season_end=inp.festival, items=items,

@@ -24,7 +24,7 @@ from plant.suppliers.feed import FeedInputs, build_feed
 __all__ = ["feed_frame", "feed_inputs", "feed_message", "refresh_feeds", "write_feed_csv"]
 
 
-def feed_inputs(store: Any, site: str, firm_days: int = 7) -> FeedInputs | None:
+def feed_inputs(store: Any, site: str) -> FeedInputs | None:
     """The inputs of the newest plan's feeds, or None when there is no plan yet."""
     prod = store.latest_plan("production")
     buy = store.latest_plan("purchases")
@@ -47,10 +47,11 @@ def feed_inputs(store: Any, site: str, firm_days: int = 7) -> FeedInputs | None:
         festival=dt.date.fromisoformat(festival) if festival else None, fc=fc,
         production=production, purchases=buy[1], bom=store.bom(), materials=store.materials(),
         supplier_items=store.supplier_items(),
-        reject_rate=float(expl.get("reject_rate") or 0.0), firm_days=firm_days)
+        reject_rate=float(expl.get("reject_rate") or 0.0),
+        purchase_orders=store.purchase_orders())
 
 
-def refresh_feeds(store: Any, site: str, firm_days: int = 7) -> list[SupplierFeed]:
+def refresh_feeds(store: Any, site: str) -> list[SupplierFeed]:
     """Every supplier's feed of the newest plan (building and storing those not made yet)."""
     suppliers = list(store.suppliers()["supplier"])
     if not suppliers:
@@ -63,7 +64,7 @@ def refresh_feeds(store: Any, site: str, firm_days: int = 7) -> list[SupplierFee
         if last is not None and last.plan_id == current:
             feeds.append(last)
             continue
-        inp = inp or feed_inputs(store, site, firm_days)
+        inp = inp or feed_inputs(store, site)
         if inp is None or inp.plan_id != current:
             return []
         version = last.version + 1 if last is not None else 1
@@ -85,7 +86,7 @@ def feed_frame(feed: SupplierFeed) -> pd.DataFrame:
     rows += [{"section": "order", **o.model_dump()} for o in feed.orders]
     rows += [{"section": "change", **c.model_dump()} for c in feed.changes]
     cols = ["section", "item", "week", "p10", "p50", "p90", "planned", "qty", "need_date",
-            "order_by", "status", "what", "before", "after", "note"]
+            "order_by", "status", "po_id", "what", "before", "after", "note"]
     return pd.DataFrame(rows, columns=cols)
 
 

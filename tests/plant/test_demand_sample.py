@@ -25,6 +25,7 @@ COLUMNS = {
     "supplier_items": ["supplier", "item", "lead_time_days", "lead_time_sd_days", "moq",
                        "pack_multiple", "capacity_per_week"],
     "prices": ["item", "date", "price"],
+    "purchase_orders": ["po_id", "supplier", "item", "order_date", "due_date", "qty"],
     "shop_orders": ["order_id", "customer", "placed_at", "sku", "qty", "unit_price", "region",
                     "delivery_date", "days_to_holiday", "cancelled_at", "held_until"],
 }
@@ -62,6 +63,10 @@ def test_contract_columns_and_sane_values(sample: dict[str, pd.DataFrame]) -> No
     assert set(sample["bom"]["item"]) == set(sample["materials"]["item"])
     assert set(sample["open_orders"]["sku"]) <= set(skus["sku"])
     assert (sample["open_orders"]["due_date"] > sample["open_orders"]["order_date"]).all()
+    po, terms = sample["purchase_orders"], sample["supplier_items"]
+    pairs = set(zip(terms["supplier"], terms["item"], strict=True))
+    assert set(zip(po["supplier"], po["item"], strict=True)) <= pairs
+    assert (po["due_date"] > po["order_date"]).all() and (po["qty"] > 0).all()
 
 
 def test_mid_autumn_peak_moves_with_the_lunar_calendar(sample: dict[str, pd.DataFrame]) -> None:

@@ -78,7 +78,7 @@ def test_erp_messages_are_applied_once_and_invalid_ones_dead_lettered(
 
 def test_parse_erp_checks_schema_and_rows() -> None:
     assert set(ERP_MESSAGES) == {"orders", "sales", "cancellations", "inventory", "prices",
-                                 "shop_orders", "holds"}
+                                 "shop_orders", "holds", "purchase_orders"}
     msg = parse_erp("sales", _msg("sales", [{"sku": "A", "date": "2025-01-02", "orders": 3}]))
     assert msg.rows[0].orders == 3  # type: ignore[attr-defined]
     for bad in (b"nope", _msg("sales", []),

@@ -174,7 +174,8 @@ def test_bad_replies_are_refused_and_nothing_stored(planned: Store) -> None:
 
 def test_a_short_answer_becomes_an_exception_with_boxes_at_risk(planned: Store) -> None:
     feeds = {f.supplier: f for f in refresh_feeds(planned, SITE)}
-    orders = [o for f in feeds.values() for o in f.orders if o.item == "salted_egg_yolk"]
+    orders = [o for f in feeds.values() for o in f.orders
+              if o.item == "salted_egg_yolk" and o.status == "planned"]
     first = min(orders, key=lambda o: o.need_date)
     monday = first.need_date - dt.timedelta(days=first.need_date.weekday())
     for name in ("yolk-farm-a", "yolk-farm-b"):
