@@ -51,6 +51,25 @@ PEAK = Text(pattern=r"[a-z][a-z0-9_]{0,63}",
             bad=("Mid Autumn", "1x"))
 
 
+#: a Dask scheduler's address
+SCHEDULER = Text(pattern=r"(tcp|tls|inproc)://[^\s]+",
+                 rule="must be a Dask scheduler address such as tcp://host:8786",
+                 bad=("host:8786",))
+
+
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    from plant.forecast.engines import ENGINES
+
+    p.add_argument("--engine", default="local", choices=ENGINES,
+                   help="with --csv: where the partitions of series are forecast: here, one "
+                   "after the other, or as Dask tasks (pip install 'peakline[cluster]')")
+    p.add_argument("--partition-size", type=integer(1), default=5000,
+                   help="with --csv: series per partition (each its own global model)")
+    p.add_argument("--scheduler", type=SCHEDULER, default=None,
+                   help="with --engine dask: the Dask scheduler's address "
+                   "(default: Dask's local process pool)")
+
+
 def _peak_arg(p: argparse.ArgumentParser, default: str | None) -> None:
     from plant.peaks import PEAKS
 
@@ -130,7 +149,8 @@ def _forecast_csv(args: argparse.Namespace, cal: Any) -> int:
     import pandas as pd
 
     from plant.erp.history import read_future, read_long_history
-    from plant.forecast.longform import FORECAST_COLUMNS, forecast_long
+    from plant.forecast.engines import forecast_partitioned
+    from plant.forecast.longform import FORECAST_COLUMNS
     from plant.forecast.panel import regressor_columns
 
     history = read_long_history(args.csv)
@@ -140,7 +160,9 @@ def _forecast_csv(args: argparse.Namespace, cal: Any) -> int:
                         f"give their future values with --future FILE (unique_id, ds, "
                         f"{', '.join(regs)})")
     future = read_future(args.future, regs) if args.future else None
-    fc = forecast_long(history, args.horizon, cal, peak=args.peak, future=future)
+    fc = forecast_partitioned(history, args.horizon, cal, peak=args.peak, future=future,
+                              engine=args.engine, partition_size=args.partition_size,
+                              scheduler=args.scheduler)
     weekly = fc.assign(week=pd.to_datetime(fc["ds"]).dt.to_period("W-SUN").dt.start_time)
     weekly = weekly.groupby("week", as_index=False)[["p10", "p50", "p90", "mean"]].sum()
     print(weekly.round(0).to_string(index=False))
@@ -170,7 +192,9 @@ def _backtest(args: argparse.Namespace) -> int:
         table, summary = backtest_long(history, cal, args.peak, h=args.horizon,
                                        leads=args.lead or (21, 14),
                                        window=args.window or PEAK_WINDOW,
-                                       ets_sample=args.ets_sample, n_jobs=args.jobs)
+                                       ets_sample=args.ets_sample, n_jobs=args.jobs,
+                                       engine=args.engine, partition_size=args.partition_size,
+                                       scheduler=args.scheduler)
     else:
         from plant.forecast.backtest import FESTIVAL_WINDOW
         from plant.forecast.run import backtest_into_store
@@ -286,6 +310,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="also write the forecast to this CSV (with --csv: unique_id, ds, p10, "
                    "p50, p90, mean)")
     _peak_arg(f, "mid_autumn")
+    _engine_args(f)
     _calendar_args(f)
     f.set_defaults(handler=_forecast)
 
@@ -310,6 +335,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="series the (slow) AutoETS baseline runs on, a fixed seeded sample")
     b.add_argument("--jobs", type=JOBS, default=1, help="statsforecast worker processes")
     _peak_arg(b, "mid_autumn")
+    _engine_args(b)
     _calendar_args(b)
     b.set_defaults(handler=_backtest)
 

@@ -19,7 +19,6 @@ same model forecasts every day of the horizon directly (no recursion, no leakage
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +33,15 @@ __all__ = ["FeatureMaker"]
 _LEVEL_DAYS = 28
 _CLIP_PEAK = 60
 _CLIP_HOL = 15
+
+
+def _nanmean(a: np.ndarray) -> np.ndarray:
+    """The mean over axis 0 ignoring NaN, NaN where all are NaN - without numpy's warning
+    (whose suppression with ``warnings.catch_warnings`` is not thread-safe)."""
+    seen = ~np.isnan(a)
+    count = seen.sum(axis=0)
+    total = np.where(seen, a, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _days_to_next(flags: np.ndarray, clip: int) -> np.ndarray:
@@ -107,9 +115,7 @@ class FeatureMaker:
         lo = max(0, end - _LEVEL_DAYS)
         if end <= lo:
             return np.full(y.shape[1], np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmean(y[lo:end], axis=0)
+        return _nanmean(y[lo:end])
 
     def level(self, origin: int) -> np.ndarray:
         """Each series' level at ``origin``: the mean of its open days in the 28 before."""
@@ -140,26 +146,24 @@ class FeatureMaker:
             cols[f"x_{name}"] = reg[t].reshape(-1)
             cols[f"x_{name}_vs_recent"] = (reg[t] - past[None, :]).reshape(-1)
         cols["log_level"] = np.tile(np.log1p(np.nan_to_num(level)), h)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            last7 = np.nanmean(y[max(0, origin - 7):origin], axis=0)
-            cols["last7"] = np.tile(last7 / safe_level, h)
-            weeks_back = 7 * (np.arange(h) // 7 + 1)
-            same = [self._take(y, t - weeks_back - 7 * j, origin) for j in range(4)]
-            cols["same_dow"] = (same[0] / safe_level).reshape(-1)
-            cols["same_dow4"] = (np.nanmean(np.stack(same), axis=0) / safe_level).reshape(-1)
-            level_ly = self._level(y, origin - 364)
-            safe_ly = np.where(level_ly > 0, level_ly, np.nan)
-            cols["growth"] = np.tile(level / safe_ly, h)
-            ly = self._take(y, t - 364, origin)
-            cols["last_year"] = (ly / safe_ly).reshape(-1)
-            shift = self.peak_shift[t]
-            at_peak = self._take(y, t - shift, origin)
-            level_pk = np.stack([self._level(y, origin - s) for s in np.unique(shift)])
-            pick = np.searchsorted(np.unique(shift), shift)
-            safe_pk = np.where(level_pk[pick] > 0, level_pk[pick], np.nan)
-            cols["last_peak"] = (at_peak / safe_pk).reshape(-1)
-            near = [self._take(y, t - shift + d, origin) for d in (-1, 1)]
-            cols["last_peak3"] = (np.nanmean(np.stack([at_peak, *near]), axis=0)
-                                  / safe_pk).reshape(-1)
+        last7 = _nanmean(y[max(0, origin - 7):origin])
+        cols["last7"] = np.tile(last7 / safe_level, h)
+        weeks_back = 7 * (np.arange(h) // 7 + 1)
+        same = [self._take(y, t - weeks_back - 7 * j, origin) for j in range(4)]
+        cols["same_dow"] = (same[0] / safe_level).reshape(-1)
+        cols["same_dow4"] = (_nanmean(np.stack(same)) / safe_level).reshape(-1)
+        level_ly = self._level(y, origin - 364)
+        safe_ly = np.where(level_ly > 0, level_ly, np.nan)
+        cols["growth"] = np.tile(level / safe_ly, h)
+        ly = self._take(y, t - 364, origin)
+        cols["last_year"] = (ly / safe_ly).reshape(-1)
+        shift = self.peak_shift[t]
+        at_peak = self._take(y, t - shift, origin)
+        level_pk = np.stack([self._level(y, origin - s) for s in np.unique(shift)])
+        pick = np.searchsorted(np.unique(shift), shift)
+        safe_pk = np.where(level_pk[pick] > 0, level_pk[pick], np.nan)
+        cols["last_peak"] = (at_peak / safe_pk).reshape(-1)
+        near = [self._take(y, t - shift + d, origin) for d in (-1, 1)]
+        cols["last_peak3"] = (_nanmean(np.stack([at_peak, *near]))
+                              / safe_pk).reshape(-1)
         return pd.DataFrame(cols), level

@@ -23,8 +23,8 @@ import pandas as pd
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.backtest import score
+from plant.forecast.engines import forecast_partitioned
 from plant.forecast.features import festival_distance
-from plant.forecast.longform import forecast_long
 from plant.forecast.panel import regressor_columns
 
 __all__ = ["PEAK_WINDOW", "backtest_long", "peak_origins"]
@@ -64,9 +64,12 @@ def _baselines(train: pd.DataFrame, h: int, ets_ids: list[str], n_jobs: int) -> 
 def backtest_long(
     history: pd.DataFrame, cal: HolidayCalendar, peak: str, h: int = 28,
     leads: tuple[int, ...] = (21, 14), window: tuple[int, int] = PEAK_WINDOW,
-    ets_sample: int = 50, seed: int = 0, n_jobs: int = 1,
+    ets_sample: int = 50, seed: int = 0, n_jobs: int = 1, engine: str = "local",
+    partition_size: int = 5000, scheduler: str | None = None,
 ) -> tuple[pd.DataFrame, dict]:
-    """Score ours and both baselines around every past ``peak``; returns (table, summary)."""
+    """Score ours and both baselines around every past ``peak``; returns (table, summary).
+    ``engine``, ``partition_size`` and ``scheduler`` are those of
+    :func:`plant.forecast.engines.forecast_partitioned`."""
     cal.check_peak(peak)
     hist = history.sort_values(["unique_id", "ds"], ignore_index=True)
     origins = peak_origins(hist["ds"].min(), hist["ds"].max(), cal, peak, leads, h)
@@ -83,7 +86,8 @@ def backtest_long(
         train = hist[hist["ds"] < origin]
         test = hist[(hist["ds"] >= origin) & (hist["ds"] < origin + pd.Timedelta(days=h))]
         future = test[["unique_id", "ds", *regs]] if regs else None
-        ours = forecast_long(train, h, cal, peak=peak, future=future)
+        ours = forecast_partitioned(train, h, cal, peak=peak, future=future, engine=engine,
+                                    partition_size=partition_size, scheduler=scheduler)
         ours = ours.rename(columns={"p50": "ours", "p10": "ours_p10", "p90": "ours_p90",
                                     "mean": "ours_mean"})
         merged = test[["unique_id", "ds", "y"]].merge(
