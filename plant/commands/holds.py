@@ -8,8 +8,10 @@ holds around the coming Mid-Autumn festival within the safekeeping capacity
 (:mod:`plant.orders.plan`), and prints the best offers, the safekeeping stock against capacity
 and the exceptions; the last line is one JSON object. ``--out`` writes ``offers.csv``,
 ``safekeeping.csv``, ``releases.csv`` (the delivery schedule after the festival, for the ERP)
-and ``exceptions.csv``. The store keeps what the recorded holds do to demand (the cancellations
-they avoid), which the next ``peakline plant forecast`` nets in.
+and ``exceptions.csv``. ``--backtest`` also replays last season with the policy. The store
+keeps the scored open orders, the offers and the safekeeping stock for the dashboard's orders
+page, and what the recorded holds do to demand (the cancellations they avoid), which the next
+``peakline plant forecast`` nets in.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from plant.csvout import to_csv
 
 __all__ = ["add_commands"]
 
+#: what the dashboard's orders page reads of the offers
+_SAVED = ["order_id", "region", "delivery", "boxes", "p_cancel", "margin_at_risk", "value",
+          "offer"]
 _OFFER_COLUMNS = ["order_id", "customer", "region", "delivery", "boxes", "p_cancel",
                   "margin_at_risk", "hold_until", "value", "offer"]
 
@@ -33,16 +38,24 @@ _OFFER_COLUMNS = ["order_id", "customer", "region", "delivery", "boxes", "p_canc
 def _holds(args: argparse.Namespace) -> int:
     from plant.calendar import HolidayCalendar
     from plant.orders.holds import HoldSettings
-    from plant.orders.plan import plan_holds
+    from plant.orders.holiday import coming_festival
+    from plant.orders.plan import plan_holds, replay_last_season
 
     settings = HoldSettings(capacity_boxes=args.capacity, cost_per_box_day=args.cost_per_box_day,
                             accept_rate=args.accept_rate, return_days=args.return_days,
                             window_days=args.window_days, min_shelf_days=args.min_shelf_days)
+    cal = HolidayCalendar.default()
     with open_store(args) as store:
         lines, skus = store.shop_orders(), store.skus()
-        plan = plan_holds(lines, skus, settings, HolidayCalendar.default(), args.as_of)
+        plan = plan_holds(lines, skus, settings, cal, args.as_of)
         plan_id = f"holds-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        store.save_hold_effect(plan_id, plan.effect, {**plan.summary, "plan_id": plan_id})
+        if args.backtest:
+            last = coming_festival(dt.date(plan.festival.year - 1, 1, 1), cal)
+            plan.summary["last_season"] = replay_last_season(lines, skus, settings, cal, last)
+        meta = {**plan.summary, "plan_id": plan_id}
+        store.save_hold_effect(plan_id, plan.effect, meta)
+        store.save_hold_plan(plan_id, plan.offers[[c for c in _SAVED if c in plan.offers]],
+                             plan.stock, meta)
     offered = plan.offers[plan.offers["offer"]] if len(plan.offers) else plan.offers
     print(f"as of {plan.as_of}, Mid-Autumn {plan.festival}: {len(offered)} of "
           f"{len(plan.offers)} eligible open orders to offer a hold")
@@ -86,6 +99,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--min-shelf-days", type=integer(0, 365), default=7,
                    help="shelf life a held box must still have on its delivery day")
     h.add_argument("--top", type=integer(1), default=15, help="offers to print")
+    h.add_argument("--backtest", action="store_true",
+                   help="also replay last season with the policy (a model fitted before it): "
+                   "what holds would have saved, shown on the dashboard")
     h.add_argument("--out", type=OutputDir(),
                    help="folder for offers.csv, safekeeping.csv, releases.csv, exceptions.csv")
     h.set_defaults(handler=_holds)

@@ -19,6 +19,8 @@ Routes::
     GET  /api/suppliers         every supplier's newest feed, its replies and the gaps
     GET  /api/suppliers/{supplier}/feed.csv  one supplier's newest feed as CSV
     GET  /api/materials         price models, bands, alerts, buy-ahead calls, season cost
+    GET  /orders, /api/orders   web shop orders: cancellation risk of open orders, hold offers,
+                                safekeeping stock against capacity, last season's replay
     GET  /healthz               "ok"
 """
 
@@ -59,6 +61,7 @@ from plant.dashboard.auth import (
 )
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.guard import RequestGuard, allowed_hosts
+from plant.dashboard.orders import orders_view
 from plant.dashboard.procurement import materials_view, suppliers_view
 from plant.dashboard.state import DashboardState
 from plant.dashboard.views import DashboardStore, plan_frame
@@ -202,6 +205,9 @@ def create_app(
     async def materials(request: Request) -> Response:
         return _json(await run(materials_view, store))
 
+    async def orders(request: Request) -> Response:
+        return _json(await run(orders_view, store))
+
     async def feed_csv(request: Request) -> Response:
         from plant.suppliers.publish import feed_frame
 
@@ -236,6 +242,8 @@ def create_app(
         Route("/api/simulations/{sim_id}", simulation),
         Route("/suppliers", page),
         Route("/materials", page),
+        Route("/orders", page),
+        Route("/api/orders", orders),
         Route("/api/suppliers", suppliers),
         Route("/api/suppliers/{supplier}/feed.csv", feed_csv),
         Route("/api/materials", materials),

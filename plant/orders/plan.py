@@ -22,6 +22,7 @@ import pandas as pd
 
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
+from plant.orders.backtest import backtest_risk
 from plant.orders.features import order_features
 from plant.orders.holds import (
     HoldSettings,
@@ -32,9 +33,10 @@ from plant.orders.holds import (
 )
 from plant.orders.holiday import coming_festival
 from plant.orders.risk import CancellationModel
-from plant.orders.season import season_growth, season_orders
+from plant.orders.season import replay_season, season_growth, season_orders
 
-__all__ = ["HoldPlan", "hold_effect", "plan_holds", "safekeeping_plan", "stock_exceptions"]
+__all__ = ["HoldPlan", "hold_effect", "plan_holds", "replay_last_season", "safekeeping_plan",
+           "stock_exceptions"]
 
 
 @dataclass
@@ -170,3 +172,25 @@ def stock_exceptions(stock: pd.DataFrame, s: HoldSettings) -> pd.DataFrame:
                 f"safekeeping nearly full on {r.day:%Y-%m-%d}: {r.expected_boxes} boxes "
                 f"expected, capacity {s.capacity_boxes}")})
     return pd.DataFrame(rows, columns=["day", "severity", "message"])
+
+
+def replay_last_season(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
+                       cal: HolidayCalendar, festival: dt.date) -> dict[str, Any]:
+    """What the policy would have saved in the season of ``festival``: a model fitted before
+    it scores its orders, the season is replayed with holds (:mod:`plant.orders.season`)."""
+    feats = order_features(lines, cal)
+    fest = pd.Timestamp(festival)
+    start = fest - pd.Timedelta(days=100)
+    bt = backtest_risk(feats, start, fest + pd.Timedelta(days=1))
+    values = order_values(lines, skus)
+    scored = bt.scored.rename(columns={"p_model": "p_cancel"}).merge(values, on="order_id")
+    before = coming_festival(dt.date(festival.year - 1, 1, 1), cal)
+    past = season_orders(feats, before).merge(values, on="order_id")
+    threshold = 0.0
+    if len(past):
+        past["p_cancel"] = bt.model.out_of_time(past)
+        threshold = value_threshold(past, before, s, season_growth(feats, start))
+    season_lines = lines[lines["order_id"].isin(scored["order_id"])]
+    figures = replay_season(scored, season_lines, festival, s,
+                            min_value_per_box=threshold).figures
+    return {"festival": festival.isoformat(), **bt.summary(), **figures}

@@ -41,6 +41,20 @@ class ShopMixin(ArtifactsMixin):
         """The latest stored hold effect, or None."""
         return self._latest("holds")
 
+    def save_hold_plan(self, plan_id: str, offers: pd.DataFrame, stock: pd.DataFrame,
+                       meta: dict[str, Any]) -> None:
+        """Store a hold plan's scored open orders (with the offers) and safekeeping stock."""
+        self._save("hold_offers", plan_id, None, offers, meta)
+        self._save("hold_stock", plan_id, None, stock, meta)
+
+    def latest_hold_plan(self) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame] | None:
+        """The newest hold plan: (meta, offers, stock), or None."""
+        offers = self._latest("hold_offers")
+        if offers is None:
+            return None
+        stock = self._latest("hold_stock", offers[0]["id"])
+        return offers[0], offers[1], stock[1] if stock is not None else pd.DataFrame()
+
     def shop_orders(self) -> pd.DataFrame:
         """Every order line (oldest first), times and dates as text, ``held_until`` or ''."""
         so, h = t.shop_orders, t.holds

@@ -1,5 +1,6 @@
-/* Peakline suppliers and materials pages: each supplier's feed, answers and gaps; price bands,
-   alerts and buy-ahead calls. Plain browser JavaScript; every text from the plant goes through
+/* Peakline suppliers, materials and orders pages: each supplier's feed, answers and gaps; price
+   bands, alerts and buy-ahead calls; web shop orders' cancellation risk, hold offers and the
+   safekeeping stock. Plain browser JavaScript; every text from the plant goes through
    textContent, never innerHTML. window.peakline exposes state for the browser tests. */
 "use strict";
 
@@ -128,12 +129,44 @@
     $("page-meta").textContent = d.plan_id ? `plan ${d.plan_id}` : "no plan yet";
   }
 
+  function bar(share) {
+    const pct = Math.max(0, Math.min(100, Math.round(share * 100)));
+    return h("div", { class: "bar", style: `width:${pct}%;background:#59b3ff;height:0.8em;min-width:1px` });
+  }
+
+  function renderOrders(d) {
+    if (!d.plan_id) { $("page-meta").textContent = "no hold plan yet"; return; }
+    const s = d.summary;
+    const most = Math.max(1, ...d.risk.map((r) => r.orders));
+    const riskRows = d.risk.map((r) => ({ ...r, share: r.orders / most }));
+    const riskTable = h("table", { class: "plan", id: "risk-table" },
+      h("thead", {}, h("tr", {}, ["risk", "orders", "offered", ""].map((c) => h("th", {}, c)))),
+      h("tbody", {}, riskRows.map((r) => h("tr", {}, h("td", {}, r.risk), h("td", {}, fmt(r.orders)),
+        h("td", {}, fmt(r.offered)), h("td", { style: "width:50%" }, bar(r.share))))));
+    fill("risk", riskTable);
+    $("risk-hint").textContent = `${fmt(s.open_orders)} open orders, ${fmt(s.offered)} offered a hold (${fmt(s.offered_boxes)} boxes)`;
+    fill("stock", table(d.stock, ["day", "held_boxes", "offered_boxes", "expected_boxes", "capacity"],
+      (r, c) => (c === "held_boxes" && r.held_boxes > r.capacity ? "short" : null)));
+    fill("offers", table(d.offers, ["order_id", "region", "delivery", "boxes", "p_cancel", "margin_at_risk", "value"]));
+    const last = d.last_season;
+    if (last) {
+      const rows = [
+        { what: "cancelled boxes, 14 days before", without_holds: last.cancelled_boxes_14d, with_holds: last.cancelled_boxes_14d_with_holds, change_pct: -last.cancelled_boxes_cut_pct },
+        { what: "leftover boxes after the festival", without_holds: last.leftover_boxes, with_holds: last.leftover_boxes_with_holds, change_pct: -last.leftover_cut_pct },
+        { what: "margin saved / safekeeping cost", without_holds: last.margin_saved, with_holds: last.safekeeping_cost, change_pct: null },
+      ];
+      fill("last-season", table(rows, ["what", "without_holds", "with_holds", "change_pct"]));
+    }
+    $("page-meta").textContent = `as of ${s.as_of} · festival ${s.festival} · capacity ${fmt(s.capacity_boxes)} boxes`;
+  }
+
   async function refresh() {
     try {
       const r = await fetch(`/api/${page}`, { cache: "no-store" });
       if (!r.ok) throw new Error(`${page}: HTTP ${r.status}`);
       state.data = await r.json();
       if (page === "suppliers") renderSuppliers(state.data);
+      else if (page === "orders") renderOrders(state.data);
       else renderMaterials(state.data);
       state.updates += 1;
     } catch (err) {
