@@ -56,11 +56,11 @@ def make_client(
     will: tuple[str, bytes] | None = None,
     manual_ack: bool = False,
 ) -> mqtt.Client:
-    """A paho client set up from ``config``.
+    """A paho client set up from ``config``; ``client_id`` is used when the config names none.
 
-    Its client id is the broker username when there is one (the shipped Mosquitto config sets
-    ``use_username_as_clientid``, so an authenticated device can only ever take its own
-    session, never the plant's), else the config's ``client_id``, else ``client_id``.
+    (The shipped Mosquitto config sets ``use_username_as_clientid``: there the broker makes a
+    client's id its username whatever it asks for, so no device can take the plant's session.
+    Clients do not do it themselves: a bench broker may give every client one shared account.)
 
     ``will`` is a (topic, payload) Last Will, published retained at QoS 1. Messages are never
     queued by paho while disconnected beyond its in-flight window (the owners keep their own).
@@ -68,7 +68,7 @@ def make_client(
     mqtt5 = config.protocol == "5"
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
-        client_id=config.username or config.client_id or client_id,
+        client_id=config.client_id or client_id,
         protocol=mqtt.MQTTv5 if mqtt5 else mqtt.MQTTv311,
         # 3.1.1: a persistent session; MQTT 5 sets clean_start at connect instead
         clean_session=None if mqtt5 else False,
