@@ -201,7 +201,10 @@ class PlantService:
         return plan_id
 
     def publish_feeds(self) -> int:
-        """Publish every supplier's feed of the newest plan not published yet (retained)."""
+        """Publish every supplier's feed of the newest plan not published yet (retained).
+
+        The retained feed of a supplier removed from the master data is cleared (an empty
+        retained message), once per connection."""
         sent = 0
         for feed in refresh_feeds(self.store, self.site):
             key = f"feed:{feed.supplier}"
@@ -215,6 +218,16 @@ class PlantService:
             sent += 1
             log.info("published feed %d of supplier %s (plan %s)", feed.version, feed.supplier,
                      feed.plan_id)
+        for supplier in self.store.removed_feed_suppliers():
+            key = f"feed:{supplier}"
+            with self._plan_lock:
+                if self._published.get(key) == "cleared":
+                    continue
+            self.link.publish(self.topics.supplier_feed(supplier), b"", qos=1, retain=True)
+            with self._plan_lock:
+                self._published[key] = "cleared"
+            log.info("cleared the retained feed of supplier %s (no longer in the master data)",
+                     supplier)
         return sent
 
     def _plans_loop(self) -> None:

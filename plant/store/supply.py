@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from peakline.errors import DataError
 from peakline.wire.suppliers import SupplierFeed, SupplierReply
@@ -49,6 +49,38 @@ class SupplyMixin(StoreBase):
         if items is not None:
             stmt = stmt.where(p.c.item.in_(items))
         return self._frame(stmt, ("date",))
+
+    def remove_supplier(self, supplier: str) -> dict[str, int]:
+        """Take ``supplier`` out of the master data with its items and answers, in one go.
+
+        DataError, removing nothing, for an unknown supplier or one with open purchase orders.
+        Its sent feeds stay (the record, and how the service knows which retained feed to
+        clear)."""
+        with self.engine.begin() as conn:
+            if conn.execute(select(t.suppliers.c.supplier)
+                            .where(t.suppliers.c.supplier == supplier)).first() is None:
+                raise DataError(f"unknown supplier {supplier!r} (not in the suppliers master "
+                                "data)")
+            po = t.purchase_orders
+            open_pos = sorted(set(conn.execute(select(po.c.po_id)
+                                               .where(po.c.supplier == supplier)).scalars()))
+            if open_pos:
+                raise DataError(f"supplier {supplier!r} has {len(open_pos)} open purchase "
+                                f"order(s) ({', '.join(open_pos[:5])}); close them first")
+            done = {}
+            for name, table in (("items", t.supplier_items), ("replies", t.supplier_replies),
+                                ("suppliers", t.suppliers)):
+                res = conn.execute(delete(table).where(table.c.supplier == supplier))
+                done[name] = int(res.rowcount or 0)
+        return done
+
+    def removed_feed_suppliers(self) -> list[str]:
+        """Suppliers that were sent a feed but are no longer in the master data."""
+        f, s = t.supplier_feeds, t.suppliers
+        stmt = (select(f.c.supplier).distinct()
+                .where(f.c.supplier.not_in(select(s.c.supplier))).order_by(f.c.supplier))
+        with self.engine.connect() as conn:
+            return [str(x) for x in conn.execute(stmt).scalars()]
 
     # --- feeds --------------------------------------------------------------------------
     def next_feed_version(self, supplier: str) -> int:

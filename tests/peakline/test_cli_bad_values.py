@@ -65,6 +65,7 @@ BASE: dict[str, list[str]] = {
                                           "--acl-file", "{w}/out/acl"],
     "peakline plant supplier-feed": ["--db", "{db}", "--site", "s1", "--supplier", "lotus-co",
                                      "--out", "{w}/out/feed.csv"],
+    "peakline plant remove-supplier": ["--db", "{db}", "--supplier", "lotus-co"],
     "peakline plant provision revoke": ["--username", "node/s1/l1/n1", "--passwd-file",
                                         "{w}/out/passwd", "--acl-file", "{w}/out/acl"],
     "peakline plant provision list": ["--acl-file", "{w}/acl"],

@@ -223,3 +223,33 @@ def test_the_service_publishes_feeds_after_a_plan_and_stores_replies(
     dead = store.dead_letters()
     assert "'flour' is not an item this supplier delivers" in dead["reason"].iloc[0]
     assert store.supplier_replies()["item"].tolist() == [week.item]
+
+
+def test_a_removed_suppliers_retained_feed_is_cleared(
+    service: PlantService, broker: Mosquitto, site: str, sample: tuple[Path, pd.DataFrame],
+) -> None:
+    folder, fc = sample
+    store = service.store
+    store.import_dir(folder)
+    store.save_forecast("fc-gone", fc.copy(), {})
+    topic = f"peakline/v1/{site}/suppliers/tray-works/feed"
+    with Recorder(broker.port) as sup:
+        sup.subscribe(f"peakline/v1/{site}/suppliers/+/feed")
+        plan_from_store(store, PlanConfig(), HolidayCalendar.default())
+        wait_until("the tray-works feed", lambda: sup.on(topic), timeout=10)
+        with pytest.raises(DataError, match="open purchase order"):
+            store.remove_supplier("tray-works")  # its goods are still on order
+        assert "tray-works" in set(store.suppliers()["supplier"])
+        po = store.purchase_orders()
+        po = po[po["supplier"] == "tray-works"]
+        store.close_purchase_orders(zip(po["po_id"], po["item"], strict=True))
+        done = store.remove_supplier("tray-works")
+        assert done["suppliers"] == 1 and done["items"] == 6
+        wait_until("the feed cleared", lambda: sup.on(topic)[-1] == b"", timeout=10)
+    with Recorder(broker.port) as late:  # a new subscriber finds no feed retained for it
+        late.subscribe(f"peakline/v1/{site}/suppliers/+/feed")
+        other = f"peakline/v1/{site}/suppliers/lotus-co/feed"
+        wait_until("the retained feeds", lambda: late.on(other), timeout=10)
+        assert late.on(topic) == []
+    with pytest.raises(DataError, match="unknown supplier 'tray-works'"):
+        store.remove_supplier("tray-works")
