@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +20,36 @@ from peakline.wire import PLAN_KINDS, PlanKind, PlanMessage, Topics, dump_payloa
 from plant.csvout import to_csv
 from plant.store import Store
 
-__all__ = ["export_plan_csv", "plan_messages"]
+__all__ = ["as_days", "export_plan_csv", "plan_messages"]
+
+
+#: a day as the store gives it back: a date, or a timestamp at midnight as ISO text
+_DAY_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}(T00:00(:00(\.0+)?)?(Z|[+-]00:?00)?)?$")
+
+
+def as_days(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every column of days written ``YYYY-MM-DD``.
+
+    Date columns come back from the store either as datetimes (plans made with timestamps) or
+    as text such as ``2026-08-25T00:00:00.000`` (plans made with ``datetime.date`` values);
+    both are days when every value is at midnight. Other columns are left as they are."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            if (s.dropna() == s.dropna().dt.normalize()).all():
+                out[col] = s.dt.strftime("%Y-%m-%d").where(s.notna(), None)
+        elif s.dtype == object:
+            vals = s.dropna()
+            if len(vals) and all(isinstance(v, str) and _DAY_TEXT.match(v) for v in vals):
+                out[col] = s.map(lambda v: v[:10] if isinstance(v, str) else v)
+    return out
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = json.loads(
-        df.to_json(orient="records", date_format="iso", date_unit="s")
+        as_days(df).to_json(orient="records", date_format="iso", date_unit="s")
     )
-    for col in df.columns:  # dates as YYYY-MM-DD, not full timestamps, when they are days
-        if pd.api.types.is_datetime64_any_dtype(df[col]):
-            s = df[col]
-            if (s.dropna() == s.dropna().dt.normalize()).all():
-                for row, value in zip(rows, s, strict=True):
-                    row[col] = None if pd.isna(value) else value.strftime("%Y-%m-%d")
     return rows
 
 
@@ -76,8 +94,8 @@ def export_plan_csv(store: Store, kind: str, path: str | Path) -> Path:
     meta, df = latest
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = df.copy()
-    for col in out.columns:
+    out = as_days(df)
+    for col in out.columns:  # timestamps within a day: their day
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
     to_csv(out, path)

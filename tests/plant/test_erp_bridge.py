@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -11,10 +14,15 @@ from support.mqtt import Recorder
 from support.waiting import wait_until
 
 from peakline import wire
+from peakline.demo.sample_erp import generate, write
 from peakline.errors import DataError
 from peakline.wire.erp import ERP_MESSAGES, parse_erp
 from plant.broker.process import Mosquitto
+from plant.calendar import HolidayCalendar
 from plant.erp.plans import export_plan_csv, plan_messages
+from plant.forecast.demand import forecast_demand
+from plant.planning.config import PlanConfig
+from plant.planning.run import plan_from_store
 from plant.service import PlantService
 from plant.store import Store
 
@@ -146,3 +154,23 @@ def test_big_plans_are_split_into_parts_and_exported_as_csv(db_url: str, tmp_pat
         assert info["plan_id"] == "pk-1" and info["explanation"] == {"lead_time_days": 42}
         with pytest.raises(DataError, match="no inventory plan"):
             export_plan_csv(store, "inventory", tmp_path / "x.csv")
+
+
+def test_every_plan_kind_exports_its_dates_as_days(store: Store, tmp_path: Path) -> None:
+    data = generate(seed=2, years=2, n_skus=6, shop=False)
+    write(data, tmp_path / "erp")
+    store.import_dir(tmp_path / "erp")
+    fc = forecast_demand(data["demand"].rename(columns={"date": "ds"}), data["skus"], 60,
+                         HolidayCalendar.default())
+    store.save_forecast(f"fc-{uuid.uuid4().hex[:6]}", fc, {})
+    plan_from_store(store, PlanConfig(), HolidayCalendar.default())
+    stamp = re.compile(r"\d{4}-\d{2}-\d{2}T")
+    for kind in wire.PLAN_KINDS:
+        out = export_plan_csv(store, kind, tmp_path / f"{kind}.csv")
+        text = out.read_text()
+        assert not stamp.search(text), (kind, stamp.search(text))
+        rows = [r for _t, p in plan_messages(store, "s1", kind) for r in json.loads(p)["rows"]]
+        assert not any(stamp.match(str(v)) for r in rows for v in r.values()), kind
+    buy = pd.read_csv(tmp_path / "purchases.csv", dtype=str)
+    for col in ("need_date", "order_by", "earliest_arrival"):
+        assert buy[col].map(dt.date.fromisoformat).notna().all(), col
