@@ -270,7 +270,7 @@ class ShopOrderRow(_Row):
     customer: Text = Field(description="customer id (pseudonymous)")
     placed_at: IsoTime = Field(description="when the order was placed, YYYY-MM-DDTHH:MM")
     sku: Text = Field(description="SKU code")
-    qty: int = Field(ge=1, description="boxes of this SKU")
+    qty: int = Field(ge=1, le=1_000_000, description="boxes of this SKU")
     unit_price: float = Field(ge=0, description="price paid per box")
     region: Text = Field(description="delivery region")
     delivery_date: IsoDate = Field(description="delivery day the customer chose")
