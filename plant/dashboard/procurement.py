@@ -38,6 +38,7 @@ def _gaps(feed: Any, replies: pd.DataFrame) -> list[dict[str, Any]]:
         out.append({"item": o.item, "week": week.date().isoformat(),
                     "need_date": o.need_date.isoformat(), "order_by": o.order_by.isoformat(),
                     "asked": o.qty, "confirmed": said, "gap": gap, "status": o.status,
+                    "po_id": o.po_id,
                     "answer": "no answer yet" if said is None else
                     "covered" if not gap else "short"})
     return out

@@ -63,7 +63,7 @@
       return h("section", { class: "panel supplier", "data-supplier": s.supplier }, head,
         h("div", { class: "hint" }, `${feed.items.length} items · ${feed.orders.length} orders · ${feed.changes.length} changes since the last feed · ${gaps.length} open`),
         h("h4", {}, "Orders and answers"),
-        table(s.gaps, ["item", "week", "need_date", "order_by", "status", "asked", "confirmed", "gap", "answer"], answerClass),
+        table(s.gaps, ["item", "week", "need_date", "order_by", "status", "po_id", "asked", "confirmed", "gap", "answer"], answerClass),
         h("h4", {}, "Requirements per week (P10 / P50 / P90, planned)"),
         table(feed.weeks, ["item", "week", "p10", "p50", "p90", "planned"]),
         feed.changes.length ? h("h4", {}, "Changes since the last feed") : null,

@@ -80,6 +80,9 @@ def test_suppliers_api_shows_feeds_answers_and_gaps(server: DashboardServer) -> 
     assert len(short) == 1 and short[0]["gap"] == pytest.approx(short[0]["asked"] / 2)
     assert all(g["answer"] == "no answer yet" for g in by["lotus-co"]["gaps"])
     assert pack["replies"][0]["status"] == "counter"
+    firm = [g for g in pack["gaps"] if g["status"] == "firm"]  # the open purchase orders
+    assert firm and all(g["po_id"] for g in firm)
+    assert all(g["po_id"] is None for g in pack["gaps"] if g["status"] == "planned")
 
 
 def test_feed_csv_download(server: DashboardServer) -> None:
