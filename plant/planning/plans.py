@@ -102,6 +102,14 @@ def exceptions(shortfalls: pd.DataFrame, orders: pd.DataFrame, plan: pd.DataFram
                            ignore_index=True)
 
 
+def _add_exceptions(exc: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """``exc`` and ``extra`` in one list, worst first; an empty one is left out of the concat
+    (pandas warns that empty frames will soon decide the columns' dtypes)."""
+    parts = [df for df in (exc, extra) if len(df)] or [exc]
+    return pd.concat(parts, ignore_index=True).sort_values(
+        ["value_at_risk", "date"], ascending=[False, True], ignore_index=True)
+
+
 def build_plans(
     fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.date, cal: HolidayCalendar,
     reject_rate: float | None, cfg: PlanConfig | None = None,
@@ -178,18 +186,14 @@ def build_plans(
             i for i, g in supplier_items.groupby("item") if len(g) > 1)
         purchase_expl["supplier_shortfalls"] = len(gaps)
         if len(gaps):
-            extra = shortfall_exceptions(gaps, prod, bom, skus)
-            exc = pd.concat([exc, extra], ignore_index=True).sort_values(
-                ["value_at_risk", "date"], ascending=[False, True], ignore_index=True)
+            exc = _add_exceptions(exc, shortfall_exceptions(gaps, prod, bom, skus))
     prices = data.get("prices")
     calls, price_expl, alerts = price_plan(
         prices if prices is not None else pd.DataFrame(columns=["item", "date", "price"]),
         purchases_all, materials, fc, start, cal, cfg,
         inventory.set_index("item")["on_hand"].astype(float).to_dict())
     if len(alerts):
-        extra = alert_exceptions(alerts, purchases_all)
-        exc = pd.concat([exc, extra], ignore_index=True).sort_values(
-            ["value_at_risk", "date"], ascending=[False, True], ignore_index=True)
+        exc = _add_exceptions(exc, alert_exceptions(alerts, purchases_all))
     exc_expl = {
         "count": len(exc), "value_at_risk": float(exc["value_at_risk"].sum()),
         "ranking": "value at risk (boxes that may not ship x price), then date",
