@@ -27,6 +27,10 @@ __all__ = ["ThresholdFit", "gumbel_quantile", "item_region", "robust_thresholds"
 #: measured on the recordings: fitted on one, the next one's good scores sat up to about a
 #: fifth of that spread higher
 SHIFT_MARGIN = 0.25
+#: the uncertain band starts where this many times the target share of good items would be
+#: rejected: at five times, one good item in twelve of the next recording landed in it, more
+#: than a person at the line checks
+UNCERTAIN_FACTOR = 2.5
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def robust_thresholds(
     contamination: float = 0.0,
 ) -> ThresholdFit:
     """Thresholds from held-out good scores for ``target_frr`` (see the module docstring); the
-    uncertain band starts where five times the target would be rejected. With
+    uncertain band starts where ``UNCERTAIN_FACTOR`` times the target would be rejected. With
     ``contamination`` > 0 (items from a running line, a few percent of them defective) only the
     Gumbel tail, fitted on the body of the scores, sets it: the highest scores may be defects."""
     s = np.sort(np.asarray(good, np.float64))
@@ -83,7 +87,7 @@ def robust_thresholds(
     base = tail if contamination > 0 else max(_empirical(s, p) if enough else s[-1], tail)
     median = float(np.quantile(s, 0.5 * (1.0 - contamination)))
     reject = base + margin * max(base - median, 0.0)
-    pu = 1.0 - min(0.5, 5 * target_frr)
+    pu = 1.0 - min(0.5, UNCERTAIN_FACTOR * target_frr)
     band = gumbel_quantile(s, pu, contamination)
     uncertain = min(band if contamination > 0 else max(_empirical(s, pu), band), reject)
     frr = float(np.mean(s >= reject))
