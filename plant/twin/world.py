@@ -243,6 +243,12 @@ def build_world(
         placed = max(0, (pd.Timestamp(o.order_by).date() - start).days)
         arrivals.append(Arrival(item_ix[str(o.item)], placed, float(o.lead_time_days),
                                 float(o.qty), cv=spread.get(item_ix[str(o.item)])))
+    open_po = data.get("purchase_orders")
+    for o in open_po.itertuples(index=False) if open_po is not None and len(open_po) else []:
+        if str(o.item) in item_ix:  # goods on order: the plan netted them, so they arrive too
+            left = max(0, (pd.Timestamp(o.due_date).date() - start).days)
+            arrivals.append(Arrival(item_ix[str(o.item)], 0, float(left), float(o.qty),
+                                    cv=spread.get(item_ix[str(o.item)])))
     closed = {(d - start).days for d in cal.closures() if 0 <= (d - start).days < days}
     return World(start=start, days=days, festival_day=(festival - start).days, closed=closed,
                  lines=lines, skus=skus, channels=channels, items=items,

@@ -23,6 +23,8 @@ from plant.planning.run import plan_from_store
 from plant.service import PlantService
 from plant.store import Store, schema
 from plant.suppliers.publish import refresh_feeds
+from plant.twin.config import TwinConfig
+from plant.twin.run import load_world
 
 SITE = "s1"
 HEADER = "po_id,supplier,item,order_date,due_date,qty\n"
@@ -105,6 +107,15 @@ def test_the_plan_nets_them_and_the_feeds_show_them_firm(
     on_order = pos.groupby("item")["qty"].sum()
     assert netted.set_index("item")["on_order"].to_dict() == pytest.approx(
         on_order.reindex(netted["item"], fill_value=0.0).to_dict())
+    world, _plan, _fc = load_world(store, "latest", HolidayCalendar.default(), PlanConfig(),
+                                   TwinConfig())
+    arriving: dict[str, float] = {}
+    for a in world.arrivals:  # the twin receives the open orders as well as the plan's
+        name = world.items[a.item]
+        arriving[name] = arriving.get(name, 0.0) + a.qty
+    planned = store.latest_plan("purchases")[1].groupby("item")["qty"].sum()  # type: ignore[index]
+    for item, qty in on_order.items():
+        assert arriving[item] == pytest.approx(qty + planned.get(item, 0.0)), item
     feeds = {f.supplier: f for f in refresh_feeds(store, SITE)}
     for supplier, feed in feeds.items():
         firm = sorted((o.po_id, o.item, o.qty) for o in feed.orders if o.status == "firm")
