@@ -15,7 +15,7 @@ from edge.model.calibration import item_region, robust_thresholds
 from edge.model.card import CARD_KEY, read_card, write_card
 from edge.model.data import load_items
 from edge.model.evaluate import calibrate_model, eval_model, score_items
-from edge.model.fit import BRIGHTNESS, _brighter, extract_features, fit_model
+from edge.model.fit import BRIGHTNESS, _brighter, choose_size, extract_features, fit_model
 from edge.model.graph import FeatureOptions
 from edge.model.metrics import auroc, summarize, threshold_for_frr
 from edge.model.scorer import Scorer, available_providers
@@ -393,3 +393,33 @@ def test_calibrate_on_the_line_tolerates_defects(
     assert result["n_val"] == 20 and "first 20 items" in read_card(copy).calibration.method
     with pytest.raises(DataError, match="at least 3"):
         calibrate_model(copy, recording_dir, 0.05, line=True, first=2)
+
+
+def test_input_size_is_chosen_from_the_data(
+    recording_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert choose_size(recording_dir)[0] == 64  # the line's budget
+    good = tmp_path / "big" / "train" / "good"
+    _images(good, 3, (300, 200))
+    size, why = choose_size(tmp_path / "big")
+    assert size == 128 and "200 px" in why  # capped
+    small = tmp_path / "small" / "train" / "good"
+    _images(small, 12, (72, 40))
+    assert choose_size(tmp_path / "small")[0] == 32
+    out = tmp_path / "m.onnx"
+    argv = [
+        "model",
+        "fit",
+        "--data",
+        str(tmp_path / "small"),
+        "--out",
+        str(out),
+        "--features",
+        "filters",
+        "--fit",
+        "letterbox",
+    ]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "input size 32 px (images' median shorter side 40 px" in err
+    assert read_card(out).input.fit == "letterbox"
