@@ -191,6 +191,10 @@ class OutboxConfig(Section):
         default="full",
         description="full survives power loss; normal survives a process crash only",
     )
+    max_unsaved: int = Field(
+        default=100_000, ge=1,
+        description="results kept in memory while the outbox refuses writes; more are dropped",
+    )
 
 
 class MqttLinkConfig(MqttClientConfig):

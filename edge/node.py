@@ -91,7 +91,7 @@ class Node:
             self.decider, self.rejects, self.outbox, self.boot_id, self.telemetry,
             lambda: self.capture.ring, c.actuator.reject_uncertain, review,
             self._thumbnail, self.publisher.wants_thumbnail, c.review.thumb_px,
-            on_score=self.drift.add,
+            on_score=self.drift.add, max_unsaved=c.outbox.max_unsaved,
         )
         scorers = iter([scorer])
         self.card = card  # the loaded model's card (a reload_model replaces it)
@@ -169,7 +169,10 @@ class Node:
                  self.decisions.decided, self.outbox.backlog)
 
     def _fault(self) -> str:
-        inf = self.inference
+        inf, unsaved = self.inference, self.decisions.unsaved
+        if unsaved.failing:
+            return (f"outbox refuses writes ({unsaved.error}): results wait in memory and are "
+                    f"retried; beyond {unsaved.max_items} they are lost")[:200]
         if not inf.model_failing:
             return ""
         return (f"model failing: {inf.failing_streak} batches in a row raised; every item is "
@@ -251,7 +254,8 @@ class Node:
             latency_p50_ms=w.latency_p50_ms, latency_p99_ms=w.latency_p99_ms,
             frames=cs.frames, dropped_frames=cs.dropped, corrupt_frames=cs.corrupt + cs.wrong_shape,
             queue_depth=self.frames.qsize() + self.inference.pending,
-            outbox_backlog=self.outbox.backlog, outbox_dropped=sum(self.outbox.dropped.values()),
+            outbox_backlog=self.outbox.backlog + self.decisions.unsaved.waiting,
+            outbox_dropped=sum(self.outbox.dropped.values()) + self.decisions.unsaved.dropped,
             score_p50=drift.score_p50, estimated_frr=drift.estimated_frr,
             frr_band=drift.band, drift_alert=drift.alert,
         )
@@ -284,6 +288,12 @@ class Node:
                                     self.items.tracker.unjudged if self.items.tracker else 0),
             "outbox_backlog": Gauge("results not yet acknowledged by the plant",
                                     self.outbox.backlog),
+            "results_unsaved": Gauge("results kept in memory because the outbox refuses writes",
+                                     self.decisions.unsaved.waiting),
+            "outbox_write_failures": Total("outbox writes that failed (retried)",
+                                           self.decisions.unsaved.failures),
+            "results_lost": Total("results dropped because the outbox refused writes and the "
+                                  "memory bound was reached", self.decisions.unsaved.dropped),
             "outbox_dropped": Total("results refused because the outbox was full",
                                     {k: float(v) for k, v in self.outbox.dropped.items()}),
             "queue_depth": Gauge("frames and items waiting", self.frames.qsize()

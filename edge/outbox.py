@@ -63,6 +63,7 @@ class Outbox:
         max_rows: int = 1_000_000,
         reserve_fraction: float = 0.1,
         synchronous: str = "full",
+        busy_timeout_s: float = 0.5,
     ) -> None:
         self.path = Path(path)
         self.max_rows = max_rows
@@ -70,7 +71,10 @@ class Outbox:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # a locked database fails a write after busy_timeout_s: the caller keeps the
+            # results and retries (edge.unsaved) rather than holding up the inference worker
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout_s,
+                                       check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
             self._db.executescript(_SCHEMA)

@@ -5,7 +5,9 @@ items in the frame held in its ring slot, and submits the ones to judge to infer
 stays retained until those items are scored. :class:`DecisionStage` is called by the inference
 worker with each scored batch: it smooths, decides, plans the reject (locally, timed by belt
 speed), saves hard cases and stores the results in the outbox, each batch in one transaction; a
-result whose reject is planned is stored once the actuator has fired (or failed).
+result whose reject is planned is stored once the actuator has fired (or failed). Results the
+outbox refuses (disk full, locked, I/O error) wait in memory and are written again
+(:mod:`edge.unsaved`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from edge.items import ItemFinder, Judge, Tracker
 from edge.metrics import Telemetry
 from edge.outbox import Outbox
 from edge.review import ReviewStore, crop, thumbnail_jpeg
+from edge.unsaved import Unsaved
 from peakline.wire import MODEL_ERROR, ItemResult
 
 #: score reported for an item whose model output was NaN or infinite (it is rejected)
@@ -164,7 +167,7 @@ class DecisionStage:
         reject_uncertain: bool = False, review: ReviewStore | None = None,
         thumbnail: Callable[[ItemResult, str], None] | None = None,
         wants_thumbnail: Callable[[], bool] | None = None, thumb_px: int = 96,
-        on_score: Callable[[float], None] | None = None,
+        on_score: Callable[[float], None] | None = None, max_unsaved: int = 100_000,
     ) -> None:
         self.decider = decider
         self.rejects = rejects
@@ -184,6 +187,7 @@ class DecisionStage:
         self._last: dict[int, Job] = {}
         self.decided = 0
         self.on_result: Callable[[ItemResult], None] | None = None
+        self.unsaved: Unsaved[_Decided] = Unsaved(self._write, _describe, max_unsaved)
         self.awaiting: AwaitingFire[_Decided] = AwaitingFire(_settle, self._store)
         rejects.on_done = self.awaiting.fired
 
@@ -216,8 +220,10 @@ class DecisionStage:
                     ring.release(job.slot)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Store the results whose rejects have settled (after the scheduler stopped)."""
+        """Store the results whose rejects have settled (after the scheduler stopped), and
+        what waits for a failing outbox (for up to ``timeout`` s more)."""
         self.awaiting.close(timeout)
+        self.unsaved.close(timeout)
 
     def _finish(
         self, complete: list[tuple[Job, float, str | None]], now: float, crops: bool = True
@@ -258,16 +264,21 @@ class DecisionStage:
         return None if ring is None else crop(ring.frames[job.slot], job.box)
 
     def _store(self, items: list[_Decided]) -> None:
-        """Store decided items in one transaction; count them; save their hard cases."""
+        """Count decided items and hand them to the outbox (kept in memory while it fails)."""
         with self._store_lock:
             for d in items:
                 draft = d.draft
                 self.telemetry.record(draft["decision"], draft["defect"], d.latency,
                                       draft["missed_reject"])
-            t = time.perf_counter()
-            stored = self.outbox.store(self.boot_id, [d.draft for d in items])
-            self.telemetry.add_stage_time("outbox", time.perf_counter() - t)
             self.decided += len(items)
+        self.unsaved.put(items)
+
+    def _write(self, items: list[_Decided]) -> None:
+        """Store items in one transaction (raises DeliveryError); save their hard cases."""
+        t = time.perf_counter()
+        stored = self.outbox.store(self.boot_id, [d.draft for d in items])
+        self.telemetry.add_stage_time("outbox", time.perf_counter() - t)
+        try:
             if self.on_result is not None:
                 for r in stored:
                     self.on_result(r)
@@ -276,12 +287,19 @@ class DecisionStage:
                 result = by_item.get(d.job.item)
                 if d.image is not None and result is not None:
                     self._hard_case(d.image, result)
+        except Exception:  # the results are stored: a failed extra must not store them twice
+            log.exception("hard cases of %d stored results not saved", len(stored))
 
     def _hard_case(self, image: np.ndarray, result: ItemResult) -> None:
         if self.review is not None:
             self.review.save(image, {"boot_id": self.boot_id, **result.model_dump()})
         if self.thumbnail is not None and self.wants_thumbnail():
             self.thumbnail(result, thumbnail_jpeg(image, self.thumb_px))
+
+
+def _describe(item: _Decided) -> str:
+    """An unsaved result in a log line: its item id and decision."""
+    return f"item {item.job.item} {item.draft['decision']}"
 
 
 def _settle(item: _Decided, fired: bool) -> None:

@@ -40,6 +40,7 @@ from paho.mqtt.properties import Properties
 from edge.config_sections import MqttLinkConfig
 from edge.link import Flight, LinkStats, group_rows
 from edge.outbox import Outbox, OutboxRow
+from peakline.errors import DeliveryError
 from peakline.mqtt import make_client, run_network, warn_mqtt311_acl
 from peakline.wire import (
     ItemResult,
@@ -236,7 +237,12 @@ class Publisher:
         if (ack.site, ack.line, ack.node) != tuple(self.id):
             log.warning("ignored an ack addressed to %s/%s/%s", ack.site, ack.line, ack.node)
             return
-        self.stats.acked += self.outbox.ack(ack.boot_id, ack.acked_seq)
+        try:
+            self.stats.acked += self.outbox.ack(ack.boot_id, ack.acked_seq)
+        except DeliveryError as exc:  # the flights stay: resent, the plant acks them again
+            log.warning("plant ack up to %s seq %d not applied: %s", ack.boot_id,
+                        ack.acked_seq, exc)
+            return
         self._flights = deque(
             f for f in self._flights
             if not (f.boot_id == ack.boot_id and f.last_seq <= ack.acked_seq)
