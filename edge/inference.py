@@ -79,6 +79,8 @@ class Inference:
         self.batch_size = batch_size
         self.make_scorer = self._warmed(make_scorer)
         self.scorer = self.make_scorer()
+        #: the scorer of the batch being handed to ``on_scored`` (the current one before any)
+        self.scored_by: ScorerLike = self.scorer
         self.roi_for = roi_for
         self.on_scored = on_scored
         self.stall_s = stall_s
@@ -188,6 +190,7 @@ class Inference:
                 jobs = [self._jobs.pop(tag) for tag in tags]
             self.batches += 1
             self.items += len(jobs)
+            self.scored_by = scorer  # read by on_scored: the model that scored these jobs
             try:
                 self.on_scored(jobs, np.asarray(scores, dtype=np.float32),
                                list(names) if names is not None else [None] * len(jobs))

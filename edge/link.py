@@ -49,11 +49,11 @@ class Flight:
 
 
 def group_rows(rows: list[OutboxRow], boot_id: str, old_before: float) -> list[list[OutboxRow]]:
-    """Split rows into runs of one boot and one historical flag (one message each)."""
+    """Split rows into runs of one boot, one model and one historical flag (one message each)."""
     out: list[list[OutboxRow]] = []
-    key_prev: tuple[str, bool] | None = None
+    key_prev: tuple[str, str, bool] | None = None
     for r in rows:
-        key = (r.boot_id, r.boot_id != boot_id or r.created < old_before)
+        key = (r.boot_id, r.model, r.boot_id != boot_id or r.created < old_before)
         if key != key_prev:
             out.append([])
             key_prev = key

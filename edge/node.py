@@ -45,6 +45,11 @@ __all__ = ["Node", "new_boot_id"]
 log = logging.getLogger(__name__)
 
 
+def model_id(card: Any) -> str:
+    """A model card's id as results and the status carry it: ``name:version``."""
+    return f"{card.name}:{card.version}"
+
+
 def new_boot_id() -> str:
     """A new id for this process start: sortable by time, unique across restarts."""
     return f"{int(time.time()):x}-{uuid.uuid4().hex[:8]}"
@@ -65,7 +70,7 @@ class Node:
 
         scorer = make_scorer()  # ModelError here stops the node before anything starts
         card = scorer.card
-        self.model_id = f"{card.name}:{card.version}"
+        self.model_id = model_id(card)  # the model scoring now (a reload_model changes it)
         self.decider = Decider(Thresholds(
             inf.reject_threshold if inf.reject_threshold is not None else card.thresholds.reject,
             inf.uncertain_threshold if inf.uncertain_threshold is not None
@@ -92,6 +97,7 @@ class Node:
             lambda: self.capture.ring, c.actuator.reject_uncertain, review,
             self._thumbnail, self.publisher.wants_thumbnail, c.review.thumb_px,
             on_score=self.drift.add, max_unsaved=c.outbox.max_unsaved,
+            model=lambda: self._model_of(self.inference.scored_by),
         )
         scorers = iter([scorer])
         self.card = card  # the loaded model's card (a reload_model replaces it)
@@ -232,8 +238,15 @@ class Node:
             log.error("model reloaded, but its thresholds were refused (%s); the old ones stay",
                       exc)
             return
-        log.info("model %s:%s reloaded by command (thresholds reject %.4f uncertain %.4f)",
-                 card.name, card.version, t.reject, t.uncertain)
+        self.model_id = model_id(card)
+        self.publisher.set_model(self.model_id)
+        log.info("model %s reloaded by command (thresholds reject %.4f uncertain %.4f)",
+                 self.model_id, t.reject, t.uncertain)
+
+    def _model_of(self, scorer: object) -> str:
+        """The model id of the scorer of a batch (results carry it)."""
+        card = getattr(scorer, "card", None)
+        return self.model_id if card is None else model_id(card)
 
     def _thumbnail(self, result: ItemResult, jpeg_b64: str) -> None:
         c = self.config

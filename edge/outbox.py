@@ -20,7 +20,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,20 +38,22 @@ CREATE TABLE IF NOT EXISTS boots (
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY AUTOINCREMENT, boot_id TEXT NOT NULL, seq INTEGER NOT NULL,
     decision TEXT NOT NULL, created REAL NOT NULL, body TEXT NOT NULL,
-    UNIQUE (boot_id, seq));
+    model TEXT NOT NULL DEFAULT '', UNIQUE (boot_id, seq));
 CREATE TABLE IF NOT EXISTS dropped (decision TEXT PRIMARY KEY, n INTEGER NOT NULL);
 """
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
-    """One stored result: ``id`` orders rows across boots; ``body`` is the ItemResult JSON."""
+    """One stored result: ``id`` orders rows across boots; ``body`` is the ItemResult JSON;
+    ``model`` the model that scored it ("" in rows stored before results carried it)."""
 
     id: int
     boot_id: str
     seq: int
     created: float
     body: str
+    model: str = ""
 
 
 class Outbox:
@@ -78,6 +80,9 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(results)")}
+            if "model" not in columns:  # an outbox from before results carried their model
+                self._db.execute("ALTER TABLE results ADD COLUMN model TEXT NOT NULL DEFAULT ''")
             self._rows = int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
             self._dropped = dict(self._db.execute("SELECT decision, n FROM dropped").fetchall())
         except sqlite3.Error as exc:
@@ -96,8 +101,11 @@ class Outbox:
             ).fetchone()
         self._next_seq[boot_id] = int(row[0] or 0) + 1
 
-    def store(self, boot_id: str, drafts: Iterable[Mapping[str, Any]]) -> list[ItemResult]:
-        """Give each draft (ItemResult fields but ``seq``) a sequence number and store it.
+    def store(
+        self, boot_id: str, drafts: Iterable[Mapping[str, Any]], model: str | Sequence[str] = ""
+    ) -> list[ItemResult]:
+        """Give each draft (ItemResult fields but ``seq``) a sequence number and store it,
+        scored by ``model`` (one for all, or one per draft; "" for the boot's model).
 
         One transaction for the lot; returns the stored results. Drafts refused by the bound
         policy are counted (see the module docstring) and not returned.
@@ -108,22 +116,26 @@ class Outbox:
             seq = self._next_seq[boot_id]
             rows = []
             n = self._rows
-            for draft in drafts:
+            drafts = list(drafts)
+            models = [model] * len(drafts) if isinstance(model, str) else list(model)
+            if len(models) != len(drafts):
+                raise ValueError(f"{len(models)} models for {len(drafts)} results")
+            for draft, by in zip(drafts, models, strict=True):
                 decision = str(draft["decision"])
                 limit = self.soft_rows if decision == "pass" else self.max_rows
                 if n >= limit:
                     refused[decision] = refused.get(decision, 0) + 1
                     continue
                 result = ItemResult(seq=seq, **draft)
-                rows.append((boot_id, seq, decision, time.time(), result.model_dump_json()))
+                rows.append((boot_id, seq, decision, time.time(), result.model_dump_json(), by))
                 stored.append(result)
                 seq += 1
                 n += 1
             try:
                 with self._tx():
                     self._db.executemany(
-                        "INSERT INTO results (boot_id, seq, decision, created, body)"
-                        " VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO results (boot_id, seq, decision, created, body, model)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
                         rows,
                     )
                     for decision, k in refused.items():
@@ -170,7 +182,7 @@ class Outbox:
         """Up to ``limit`` rows with ``id > after_id``, in order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, boot_id, seq, created, body FROM results WHERE id > ?"
+                "SELECT id, boot_id, seq, created, body, model FROM results WHERE id > ?"
                 " ORDER BY id LIMIT ?",
                 (after_id, limit),
             ).fetchall()
@@ -180,8 +192,8 @@ class Outbox:
         """The rows still present with ``lo <= id <= hi`` (for a resend)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, boot_id, seq, created, body FROM results WHERE id BETWEEN ? AND ?"
-                " ORDER BY id",
+                "SELECT id, boot_id, seq, created, body, model FROM results"
+                " WHERE id BETWEEN ? AND ? ORDER BY id",
                 (lo, hi),
             ).fetchall()
         return [OutboxRow(*r) for r in rows]

@@ -151,6 +151,7 @@ class _Decided:
     draft: dict[str, Any]
     latency: float
     image: np.ndarray | None  # crop of a hard case, for review and the thumbnail
+    model: str  # the model that scored it ("" for the boot's model)
 
 
 class DecisionStage:
@@ -168,6 +169,7 @@ class DecisionStage:
         thumbnail: Callable[[ItemResult, str], None] | None = None,
         wants_thumbnail: Callable[[], bool] | None = None, thumb_px: int = 96,
         on_score: Callable[[float], None] | None = None, max_unsaved: int = 100_000,
+        model: Callable[[], str] | None = None,
     ) -> None:
         self.decider = decider
         self.rejects = rejects
@@ -181,6 +183,7 @@ class DecisionStage:
         self.wants_thumbnail = wants_thumbnail or (lambda: False)
         self.thumb_px = thumb_px
         self.on_score = on_score  # every decided item's score (the drift monitor)
+        self.model = model or (lambda: "")  # the model that scored the batch in hand
         self.smoother = Smoother()
         self._lock = threading.Lock()
         self._store_lock = threading.Lock()
@@ -229,6 +232,7 @@ class DecisionStage:
         self, complete: list[tuple[Job, float, str | None]], now: float, crops: bool = True
     ) -> None:
         ready: list[_Decided] = []
+        model = self.model() if complete else ""
         for job, score, name in complete:
             if self.on_score is not None:
                 self.on_score(score)
@@ -243,7 +247,7 @@ class DecisionStage:
                 "item_id": job.item, "ts": job.ts, "frame": job.frame, "bbox": job.box,
                 "score": score, "decision": decision, "defect": defect,
                 "latency_ms": latency * 1000.0, "rejected": False, "missed_reject": False,
-            }, latency, self._crop(job) if crops and decision != "pass" else None)
+            }, latency, self._crop(job) if crops and decision != "pass" else None, model)
             if fire:
                 event = RejectEvent(self.rejects.due(job.box, job.t0), job.item, job.frame,
                                     score, decision)
@@ -276,7 +280,8 @@ class DecisionStage:
     def _write(self, items: list[_Decided]) -> None:
         """Store items in one transaction (raises DeliveryError); save their hard cases."""
         t = time.perf_counter()
-        stored = self.outbox.store(self.boot_id, [d.draft for d in items])
+        stored = self.outbox.store(self.boot_id, [d.draft for d in items],
+                                   [d.model for d in items])
         self.telemetry.add_stage_time("outbox", time.perf_counter() - t)
         try:
             if self.on_result is not None:

@@ -154,6 +154,12 @@ class Publisher:
             fault=self.fault if state == "online" else "", last_command=self.last_command,
         ))
 
+    def set_model(self, model: str) -> None:
+        """The node now scores with ``model`` (a ``reload_model``): say so in the status."""
+        self.model = model
+        if self.connected:
+            self.client.publish(self.t_status, self._status("online"), qos=1, retain=True)
+
     def set_last_command(self, note: str) -> None:
         """Report the last command's outcome in the retained status."""
         self.last_command = note[:300]
@@ -322,7 +328,7 @@ class Publisher:
         boot = rows[0].boot_id
         batch = ResultsBatch(
             site=i.site, line=i.line, node=i.node, boot_id=boot,
-            model=self.model if boot == self.boot_id else self.outbox.model_of(boot),
+            model=rows[0].model or self.outbox.model_of(boot) or self.model,
             historical=historical, sent_at=time.time(),
             results=[ItemResult.model_validate_json(r.body) for r in rows],
         )

@@ -111,9 +111,11 @@ def test_reload_to_a_model_with_another_input_gets_new_batch_buffers(
     made = iter([first, _MeanScorer()])
     frame, boxes = _frame_and_boxes(recording_dir)
     got: dict[int, float] = {}
+    by: dict[int, object] = {}  # the scorer that scored each item, as the results say
 
     def scored(jobs: list[Job], scores: np.ndarray, names: Sequence[str | None]) -> None:
         got.update({j.item: float(s) for j, s in zip(jobs, scores, strict=True)})
+        by.update({j.item: inf.scored_by for j in jobs})
 
     inf = Inference(lambda: next(made), first.card.roi_for, scored, batch_size=4, max_wait_ms=2)
     inf.start()
@@ -128,6 +130,8 @@ def test_reload_to_a_model_with_another_input_gets_new_batch_buffers(
         assert inf.wait_idle(30)
     finally:
         inf.close()
+    assert all(by[i] is first for i in range(len(boxes)))
+    assert all(by[100 + i] is new for i in range(len(boxes)))
     h, w = frame.shape[:2]
     rois = np.array([first.card.roi_for(b, w, h) for b in boxes], np.int64)
     old = first.score(preprocess(frame, rois, first.spec))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from support.payloads import draft
@@ -59,3 +60,24 @@ def test_full_outbox_refuses_passes_first_and_counts_them(tmp_path: Path) -> Non
     assert [r.seq for r in box.store("b", [draft(13)])] == [11]
     box.close()
     assert Outbox(tmp_path / "o.db", max_rows=10).dropped == {"pass": 2, "reject": 1}
+
+
+def test_an_outbox_from_before_results_carried_their_model_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE boots (boot_id TEXT PRIMARY KEY, model TEXT NOT NULL, started REAL NOT NULL);"
+        "CREATE TABLE results (id INTEGER PRIMARY KEY AUTOINCREMENT, boot_id TEXT NOT NULL,"
+        " seq INTEGER NOT NULL, decision TEXT NOT NULL, created REAL NOT NULL, body TEXT NOT NULL,"
+        " UNIQUE (boot_id, seq));"
+        "INSERT INTO boots VALUES ('old', 'm:1', 0);"
+        "INSERT INTO results (boot_id, seq, decision, created, body)"
+        " VALUES ('old', 1, 'pass', 0, '{}');")
+    db.commit()
+    db.close()
+    box = Outbox(path)
+    box.begin_boot("new", "m:2")
+    box.store("new", [draft(1)], "m:3")
+    assert [(r.boot_id, r.model) for r in box.fetch(0, 10)] == [("old", ""), ("new", "m:3")]
+    assert box.model_of("old") == "m:1"  # what the link sends for the old row
+    box.close()

@@ -230,3 +230,21 @@ def test_wrong_acks_delete_nothing_and_vanished_rows_end_their_resends(
     finally:
         pub.stop(0)
         seen.close()
+
+
+def test_each_batch_names_the_model_that_scored_its_results(
+    broker: Mosquitto, outbox: Outbox
+) -> None:
+    acker = Acker(broker.port, site="s1")
+    pub = Publisher(NODE, _link(broker.port), outbox, "boot-a", "m:1")
+    outbox.store("boot-a", [draft(i) for i in range(3)], "m:1")
+    outbox.store("boot-a", [draft(3), draft(4)], ["m:1", "m:2"])  # a reload in between
+    outbox.store("boot-a", [draft(5)])  # a row without a model: the boot's
+    pub.start()
+    try:
+        acker.wait_stored(6)
+        by_model = sorted((b.model, [r.item_id for r in b.results]) for b in acker.batches)
+        assert by_model == [("m:1", [0, 1, 2, 3]), ("m:1", [5]), ("m:2", [4])]
+    finally:
+        pub.stop(1)
+        acker.close()

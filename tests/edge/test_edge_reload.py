@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support.configs import node_config
 
 from edge.config import load_config
+from edge.inference import Job
+from edge.link import group_rows
 from edge.model.card import read_card, write_card
 from edge.node import Node
 from peakline.procs import free_port
@@ -91,5 +95,35 @@ def test_a_broken_model_file_leaves_the_old_model(
         model.write_bytes(b"not a model")
         node._reload()
         assert (node.inference.scorer, node.decider.thresholds) == before
+    finally:
+        _close(node)
+
+
+def test_results_and_the_status_carry_the_model_that_scored_them(
+    model: Path, recording_dir: Path, tmp_path: Path,
+) -> None:
+    node = _node(tmp_path, recording_dir, model)
+    try:
+        old = read_card(model)
+        old_scorer = node.inference.scorer
+
+        def decide(item: int) -> None:  # as the inference worker hands over a scored batch
+            job = Job(item, item, 0, (0, 0, 100, 80), time.perf_counter(), time.time(), True)
+            node.decisions.scored([job], np.array([0.0], np.float32), [None])
+
+        node.inference.scored_by = old_scorer
+        decide(1)
+        write_card(model, old.model_copy(update={"version": "v-next"}))
+        node._command(NodeCommand(id="r2", ts=time.time(), sender="test",
+                                  command="reload_model"))
+        node._reload_done.wait(30)
+        assert node.model_id == node.publisher.model == f"{old.name}:v-next"
+        decide(2)  # a batch queued before the reload, scored by the old model
+        node.inference.scored_by = node.inference.scorer
+        decide(3)
+        rows = {json.loads(r.body)["item_id"]: r.model for r in node.outbox.fetch(0, 10)}
+        assert rows == {1: f"{old.name}:{old.version}", 2: f"{old.name}:{old.version}",
+                        3: f"{old.name}:v-next"}
+        assert [len(g) for g in group_rows(node.outbox.fetch(0, 10), node.boot_id, 0)] == [2, 1]
     finally:
         _close(node)
