@@ -17,17 +17,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.configs import node_config
 from support.mqtt import Acker
 from support.waiting import wait_until
 
 from edge.actuator import RejectEvent, RejectScheduler
+from edge.config import load_config
 from edge.config_sections import ActuatorConfig, BeltConfig, MqttLinkConfig
 from edge.decision import Decider, Thresholds
 from edge.inference import Job
 from edge.metrics import Telemetry
+from edge.node import Node
 from edge.outbox import Outbox
 from edge.pipeline import DecisionStage
 from edge.publisher import Publisher
+from peakline.procs import free_port
 from peakline.wire import NodeId
 from plant.broker.process import Mosquitto
 
@@ -163,3 +167,28 @@ def test_results_still_waiting_at_stop_are_written_when_the_lock_goes(line: Line
     line.stage.close(5)  # the stop waits for the outbox to take them
     assert line.stored().keys() == {1}
     assert line.stage.unsaved.dropped == 0
+
+
+def test_the_node_reports_an_outbox_that_refuses_writes(
+    tmp_path: Path, recording_dir: Path, line_model: Path
+) -> None:
+    node = Node(load_config(node_config(tmp_path, free_port(), recording_dir, line_model)))
+    try:
+        assert node._fault() == ""
+        lock = Lock(node.config.outbox.path)
+        job = Job(1, 1, 0, (0, 0, 100, 80), time.perf_counter(), time.time(), True)
+        node.decisions.scored([job], np.array([0.0], np.float32), [None])
+        assert node._fault().startswith("outbox refuses writes (outbox write failed: database "
+                                        "is locked)")
+        metrics = node.node_metrics()
+        assert metrics.outbox_backlog == 1 and metrics.outbox_dropped == 0
+        assert node.snapshot()["results_unsaved"].value == 1
+        lock.release()
+        wait_until("the result to be stored", lambda: node.outbox.backlog == 1, 10)
+        assert node._fault() == "" and node.node_metrics().outbox_backlog == 1
+    finally:
+        node.rejects.stop(fire_pending=False)
+        node.decisions.close()
+        node.inference.close()
+        node.outbox.close()
+        node.telemetry.close()
