@@ -31,7 +31,13 @@ from peakline.wire.nodes import (
     RejectThumbnail,
     ResultsBatch,
 )
-from peakline.wire.plans import PLAN_KINDS, PlanKind, PlanMessage
+from peakline.wire.plans import (
+    FORECAST_PLAN_KINDS,
+    HOLD_PLAN_KINDS,
+    PLAN_KINDS,
+    PlanKind,
+    PlanMessage,
+)
 from peakline.wire.suppliers import SupplierFeed, SupplierReply
 from peakline.wire.topics import (
     NODE_UPLINK,
@@ -46,6 +52,8 @@ from peakline.wire.topics import (
 __all__ = [
     "ERP_KINDS",
     "ERP_MESSAGES",
+    "FORECAST_PLAN_KINDS",
+    "HOLD_PLAN_KINDS",
     "MAX_PAYLOAD_BYTES",
     "MAX_RESULTS_PER_BATCH",
     "MODEL_ERROR",

@@ -4,6 +4,11 @@ A plan is published retained, QoS 1, on ``peakline/v1/<site>/plans/<kind>``. A p
 one message is split: part 1 (with the explanation) on ``plans/<kind>``, parts 2..n on
 ``plans/<kind>/<part>``; a consumer reads ``parts`` from part 1 and takes only parts with the
 same ``plan_id``. Rows are the plan's table, one JSON object per row, dates as ``YYYY-MM-DD``.
+
+Two commands make plans: ``peakline plant plan`` makes the :data:`FORECAST_PLAN_KINDS` from the
+latest forecast under one plan id; ``peakline plant holds`` makes the :data:`HOLD_PLAN_KINDS`
+(the release schedule of held web shop orders after the festival, with no forecast id). The plant
+service publishes every kind the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from pydantic import Field
 
 from peakline.wire.codec import Name, Payload
 
-__all__ = ["PLAN_KINDS", "PlanKind", "PlanMessage"]
+__all__ = ["FORECAST_PLAN_KINDS", "HOLD_PLAN_KINDS", "PLAN_KINDS", "PlanKind",
+           "PlanMessage"]
 
 
 class PlanKind(StrEnum):
@@ -28,10 +34,15 @@ class PlanKind(StrEnum):
     PACKAGING = "packaging"
     EXCEPTIONS = "exceptions"
     BUY_AHEAD = "buy_ahead"
+    RELEASES = "releases"
 
 
 #: every plan kind, in the order a plant manager reads them
 PLAN_KINDS: tuple[str, ...] = tuple(k.value for k in PlanKind)
+#: the plans of held orders (``peakline plant holds``)
+HOLD_PLAN_KINDS: tuple[str, ...] = (PlanKind.RELEASES.value,)
+#: the plans made from a forecast, together (``peakline plant plan``)
+FORECAST_PLAN_KINDS: tuple[str, ...] = tuple(k for k in PLAN_KINDS if k not in HOLD_PLAN_KINDS)
 
 
 class PlanMessage(Payload):

@@ -10,8 +10,9 @@ and the exceptions; the last line is one JSON object. ``--out`` writes ``offers.
 ``safekeeping.csv``, ``releases.csv`` (the delivery schedule after the festival, for the ERP)
 and ``exceptions.csv``. ``--backtest`` also replays last season with the policy. The store
 keeps the scored open orders, the offers and the safekeeping stock for the dashboard's orders
-page, and what the recorded holds do to demand (the cancellations they avoid), which the next
-``peakline plant forecast`` nets in.
+page, the release schedule as the ``releases`` plan (which the plant service publishes to the
+ERP on ``plans/releases``, retained), and what the recorded holds do to demand (the
+cancellations they avoid), which the next ``peakline plant forecast`` nets in.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from peakline.cliargs import IsoDate, Number, OutputDir, integer
+from peakline.wire import PlanKind
 from plant.commands.db import add_db_option, open_store
 from plant.csvout import to_csv
 
@@ -56,6 +58,10 @@ def _holds(args: argparse.Namespace) -> int:
         store.save_hold_effect(plan_id, plan.effect, meta)
         store.save_hold_plan(plan_id, plan.offers[[c for c in _SAVED if c in plan.offers]],
                              plan.stock, meta)
+        store.save_plan(PlanKind.RELEASES, plan_id, None, plan.releases, {
+            "as_of": str(plan.as_of), "festival": str(plan.festival),
+            "orders": int(plan.releases["orders"].sum()) if len(plan.releases) else 0,
+            "boxes": int(plan.releases["boxes"].sum()) if len(plan.releases) else 0})
     offered = plan.offers[plan.offers["offer"]] if len(plan.offers) else plan.offers
     print(f"as of {plan.as_of}, Mid-Autumn {plan.festival}: {len(offered)} of "
           f"{len(plan.offers)} eligible open orders to offer a hold")

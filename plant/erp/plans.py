@@ -1,4 +1,4 @@
-"""Plans out: the latest production, inventory or packaging plan as MQTT messages and CSV.
+"""Plans out: the latest plan of each kind (production ... releases) as MQTT messages and CSV.
 
 A plan is published retained, QoS 1, as :class:`peakline.wire.PlanMessage` parts on
 ``peakline/v1/<site>/plans/<kind>`` (the payload and the split into parts are documented
@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from peakline.errors import DataError
-from peakline.wire import PLAN_KINDS, PlanKind, PlanMessage, Topics, dump_payload
+from peakline.wire import HOLD_PLAN_KINDS, PLAN_KINDS, PlanKind, PlanMessage, Topics, dump_payload
 from plant.csvout import to_csv
 from plant.store import Store
 
@@ -90,7 +90,8 @@ def export_plan_csv(store: Store, kind: str, path: str | Path) -> Path:
         raise DataError(f"unknown plan kind {kind!r}; expected one of {', '.join(PLAN_KINDS)}")
     latest = store.latest_plan(kind)
     if latest is None:
-        raise DataError(f"no {kind} plan in the database yet; run `peakline plant plan` first")
+        made_by = "holds" if kind in HOLD_PLAN_KINDS else "plan"
+        raise DataError(f"no {kind} plan in the database yet; run `peakline plant {made_by}` first")
     meta, df = latest
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

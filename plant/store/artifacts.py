@@ -106,9 +106,9 @@ class ArtifactsMixin(StoreBase):
         """(meta, frame) of the newest backtest, or None."""
         return self._latest("backtest")
 
-    def save_plan(self, kind: str, plan_id: str, forecast_id: str, df: pd.DataFrame,
+    def save_plan(self, kind: str, plan_id: str, forecast_id: str | None, df: pd.DataFrame,
                   explanation: dict[str, Any]) -> None:
-        """Store a production, inventory or packaging plan with the figures behind it."""
+        """Store a plan with the figures behind it (``forecast_id`` None: not from a forecast)."""
         if kind not in PLAN_KINDS:
             raise DataError(f"unknown plan kind {kind!r}; expected one of {', '.join(PLAN_KINDS)}")
         self._save(f"plan.{kind}", plan_id, forecast_id, df,

@@ -134,6 +134,28 @@ def test_new_plans_are_published_retained_with_ids(
         late.close()
 
 
+def test_the_hold_release_schedule_goes_to_the_erp(
+    broker: Mosquitto, service: PlantService, site: str
+) -> None:
+    """`peakline plant holds` stores the releases plan (no forecast behind it); the service
+    publishes it retained like every other plan."""
+    topics = wire.Topics(site)
+    releases = pd.DataFrame({"held_until": ["2025-10-10", "2025-10-11"],
+                             "sku": ["LOTUS-GB-OEM"] * 2, "region": ["north", "south"],
+                             "orders": [3, 1], "boxes": [7, 2]})
+    service.store.save_plan("releases", "holds-A", None, releases,
+                            {"festival": "2025-10-06", "boxes": 9})
+    rec = Recorder(broker.port, [topics.plan("releases")])
+    try:
+        wait_until("the releases plan", lambda: bool(rec.on(topics.plan("releases"))), 20)
+        msg = json.loads(rec.on(topics.plan("releases"))[-1])
+    finally:
+        rec.close()
+    assert (msg["kind"], msg["plan_id"], msg["forecast_id"]) == ("releases", "holds-A", None)
+    assert msg["rows"] == releases.to_dict(orient="records")
+    assert msg["explanation"] == {"festival": "2025-10-06", "boxes": 9}
+
+
 def test_big_plans_are_split_into_parts_and_exported_as_csv(db_url: str, tmp_path: Path) -> None:
     with Store.open(db_url) as store:
         assert plan_messages(store, "s1", "packaging") == []
@@ -165,7 +187,7 @@ def test_every_plan_kind_exports_its_dates_as_days(store: Store, tmp_path: Path)
     store.save_forecast(f"fc-{uuid.uuid4().hex[:6]}", fc, {})
     plan_from_store(store, PlanConfig(), HolidayCalendar.default())
     stamp = re.compile(r"\d{4}-\d{2}-\d{2}T")
-    for kind in wire.PLAN_KINDS:
+    for kind in wire.FORECAST_PLAN_KINDS:
         out = export_plan_csv(store, kind, tmp_path / f"{kind}.csv")
         text = out.read_text()
         assert not stamp.search(text), (kind, stamp.search(text))

@@ -164,6 +164,13 @@ def test_holds_command_offers_within_the_capacity_left(
     releases = pd.read_csv(tmp_path / "holds" / "releases.csv")
     assert releases["boxes"].sum() == held_boxes
     assert set(releases["held_until"]) == {"2025-10-10"}
+    with Store.open(db) as store:  # the same schedule is the releases plan the service publishes
+        found = store.latest_plan("releases")
+    assert found is not None
+    plan_meta, plan_rows = found
+    assert plan_meta["id"].startswith("holds-")
+    assert plan_meta["forecast_id"] is None and plan_meta["explanation"]["boxes"] == held_boxes
+    assert int(plan_rows["boxes"].sum()) == held_boxes
     # what the holds do to demand is kept for the next forecast
     with Store.open(db) as store:
         saved = store.latest_hold_effect()

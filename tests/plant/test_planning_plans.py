@@ -13,7 +13,7 @@ from support.payloads import draft
 
 from peakline.cli import main
 from peakline.demo.sample_erp import generate
-from peakline.wire import PLAN_KINDS, ItemResult, ResultsBatch
+from peakline.wire import FORECAST_PLAN_KINDS, HOLD_PLAN_KINDS, PLAN_KINDS, ItemResult, ResultsBatch
 from plant.calendar import HolidayCalendar
 from plant.forecast.demand import forecast_demand
 from plant.planning.plans import build_plans
@@ -31,7 +31,10 @@ def plans() -> dict[str, tuple[pd.DataFrame, dict]]:
 
 
 def test_every_plan_explains_itself(plans: dict[str, tuple[pd.DataFrame, dict]]) -> None:
-    assert tuple(plans) == PLAN_KINDS
+    assert tuple(plans) == FORECAST_PLAN_KINDS
+    # the rest come from `peakline plant holds` (tests/plant/test_orders_risk.py)
+    assert set(PLAN_KINDS) == set(FORECAST_PLAN_KINDS) | set(HOLD_PLAN_KINDS)
+    assert not set(FORECAST_PLAN_KINDS) & set(HOLD_PLAN_KINDS)
     for df, expl in plans.values():
         assert isinstance(df, pd.DataFrame)
         json.dumps(expl, default=str)
@@ -113,7 +116,7 @@ def test_cli_sample_import_forecast_backtest_plan(tmp_path: Path, db_url: str,
     assert summary["forecast_id"] == last["forecast_id"]
     assert summary["reject_rate"] == pytest.approx(0.08)
     assert summary["reject_rate_source"].startswith("measured")
-    for kind in PLAN_KINDS:
+    for kind in FORECAST_PLAN_KINDS:
         assert (tmp_path / "plans" / f"{kind}.csv").stat().st_size > 0
     with Store.open(db) as store:
         found = store.latest_plan("production")
