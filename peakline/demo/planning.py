@@ -1,10 +1,11 @@
-"""The demo line's planning job: forecast, plans and backtest, then fresh plans as the lines run.
+"""The demo line's planning job: forecast, plans, holds and backtest, then fresh plans.
 
 Runs as one background child of ``peakline demo`` (``python -m peakline.demo.planning --db URL``)
-through the same use cases the ``peakline plant forecast | plan | backtest`` commands run, so
-the dashboard shows exactly what those commands store. The plans are made again every few
-minutes: the production plan's yield comes from the reject rate the camera nodes have measured
-so far.
+through the same use cases the ``peakline plant forecast | plan | holds | backtest`` commands
+run, so the dashboard shows exactly what those commands store (the orders page: the hold plan
+with last season's replay, as ``peakline plant holds --backtest`` makes it). The plans are made
+again every few minutes: the production plan's yield comes from the reject rate the camera nodes
+have measured so far.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(logging.INFO)
     from plant.calendar import HolidayCalendar
     from plant.forecast.run import backtest_into_store, forecast_into_store
+    from plant.orders.holds import HoldSettings
+    from plant.orders.run import holds_into_store
     from plant.planning.config import PlanConfig
     from plant.planning.run import plan_from_store
     from plant.store import Store
@@ -54,9 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         if not _step("plans", lambda: plan_from_store(store, cfg, cal)):
             return 1
+        holds_ok = _step("holds", lambda: holds_into_store(store, HoldSettings(), cal,
+                                                           backtest=True))
         backtest_ok = _step("backtest", lambda: backtest_into_store(store, cal))
         if args.replan_minutes <= 0:
-            return 0 if backtest_ok else 1
+            return 0 if backtest_ok and holds_ok else 1
         idle = threading.Event()
         while not idle.wait(60 * args.replan_minutes):
             _step("plans", lambda: plan_from_store(store, cfg, cal))

@@ -18,21 +18,15 @@ cancellations they avoid), which the next ``peakline plant forecast`` nets in.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import uuid
 from pathlib import Path
 
 from peakline.cliargs import IsoDate, Number, OutputDir, integer
-from peakline.wire import PlanKind
 from plant.commands.db import add_db_option, open_store
 from plant.csvout import to_csv
 
 __all__ = ["add_commands"]
 
-#: what the dashboard's orders page reads of the offers
-_SAVED = ["order_id", "region", "delivery", "boxes", "p_cancel", "margin_at_risk", "value",
-          "offer"]
 _OFFER_COLUMNS = ["order_id", "customer", "region", "delivery", "boxes", "p_cancel",
                   "margin_at_risk", "hold_until", "value", "offer"]
 
@@ -40,28 +34,14 @@ _OFFER_COLUMNS = ["order_id", "customer", "region", "delivery", "boxes", "p_canc
 def _holds(args: argparse.Namespace) -> int:
     from plant.calendar import HolidayCalendar
     from plant.orders.holds import HoldSettings
-    from plant.orders.holiday import coming_festival
-    from plant.orders.plan import plan_holds, replay_last_season
+    from plant.orders.run import holds_into_store
 
     settings = HoldSettings(capacity_boxes=args.capacity, cost_per_box_day=args.cost_per_box_day,
                             accept_rate=args.accept_rate, return_days=args.return_days,
                             window_days=args.window_days, min_shelf_days=args.min_shelf_days)
     cal = HolidayCalendar.default()
     with open_store(args) as store:
-        lines, skus = store.shop_orders(), store.skus()
-        plan = plan_holds(lines, skus, settings, cal, args.as_of)
-        plan_id = f"holds-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        if args.backtest:
-            last = coming_festival(dt.date(plan.festival.year - 1, 1, 1), cal)
-            plan.summary["last_season"] = replay_last_season(lines, skus, settings, cal, last)
-        meta = {**plan.summary, "plan_id": plan_id}
-        store.save_hold_effect(plan_id, plan.effect, meta)
-        store.save_hold_plan(plan_id, plan.offers[[c for c in _SAVED if c in plan.offers]],
-                             plan.stock, meta)
-        store.save_plan(PlanKind.RELEASES, plan_id, None, plan.releases, {
-            "as_of": str(plan.as_of), "festival": str(plan.festival),
-            "orders": int(plan.releases["orders"].sum()) if len(plan.releases) else 0,
-            "boxes": int(plan.releases["boxes"].sum()) if len(plan.releases) else 0})
+        plan = holds_into_store(store, settings, cal, args.as_of, backtest=args.backtest)
     offered = plan.offers[plan.offers["offer"]] if len(plan.offers) else plan.offers
     print(f"as of {plan.as_of}, Mid-Autumn {plan.festival}: {len(offered)} of "
           f"{len(plan.offers)} eligible open orders to offer a hold")

@@ -1,0 +1,49 @@
+"""The hold plan into the store: what ``peakline plant holds`` and the demo's planning job run.
+
+:func:`holds_into_store` plans the holds from the store's web shop history (as known at the end
+of ``as_of``) and stores everything that follows from it under one plan id: the hold effect the
+next forecast nets in, the scored offers and the safekeeping stock for the dashboard's orders
+page, and the release schedule as the ``releases`` plan that the plant service publishes to the
+ERP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from peakline.wire import PlanKind
+from plant.calendar import HolidayCalendar
+from plant.orders.holds import HoldSettings
+from plant.orders.holiday import coming_festival
+from plant.orders.plan import HoldPlan, plan_holds, replay_last_season
+
+__all__ = ["holds_into_store"]
+
+#: what the dashboard's orders page reads of the offers
+_SAVED = ["order_id", "region", "delivery", "boxes", "p_cancel", "margin_at_risk", "value",
+          "offer"]
+
+
+def holds_into_store(store: Any, settings: HoldSettings, cal: HolidayCalendar,
+                     as_of: dt.date | None = None, backtest: bool = False) -> HoldPlan:
+    """Plan the holds from the store's web shop orders and store the results.
+
+    ``backtest`` also replays last season with the policy (``summary["last_season"]``)."""
+    lines, skus = store.shop_orders(), store.skus()
+    plan = plan_holds(lines, skus, settings, cal, as_of)
+    plan_id = f"holds-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    if backtest:
+        last = coming_festival(dt.date(plan.festival.year - 1, 1, 1), cal)
+        plan.summary["last_season"] = replay_last_season(lines, skus, settings, cal, last)
+    meta = {**plan.summary, "plan_id": plan_id}
+    store.save_hold_effect(plan_id, plan.effect, meta)
+    store.save_hold_plan(plan_id, plan.offers[[c for c in _SAVED if c in plan.offers]],
+                         plan.stock, meta)
+    releases = plan.releases
+    store.save_plan(PlanKind.RELEASES, plan_id, None, releases, {
+        "as_of": str(plan.as_of), "festival": str(plan.festival),
+        "orders": int(releases["orders"].sum()) if len(releases) else 0,
+        "boxes": int(releases["boxes"].sum()) if len(releases) else 0})
+    return plan
