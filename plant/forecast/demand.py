@@ -32,6 +32,7 @@ from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 from plant.forecast.intervals import apply_bounds, calibration_origins, log_error_bounds
 from plant.forecast.model import HolidayForecaster
+from plant.forecast.peak_choice import choose_peak
 from plant.forecast.per_sku import boosted_sku_forecast
 from plant.peaks import DEFAULT_PEAK
 
@@ -100,7 +101,7 @@ def sku_shares(
 
 def forecast_demand(
     history: pd.DataFrame, skus: pd.DataFrame, h: int, cal: HolidayCalendar,
-    level: str = "channel", n_jobs: int = 1, calibrate: bool = True, peak: str = DEFAULT_PEAK,
+    level: str = "channel", n_jobs: int = 1, calibrate: bool = True, peak: str | None = None,
     future: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Daily SKU forecast of orders, cancellations and net demand with P10/P50/P90 and mean.
@@ -112,7 +113,9 @@ def forecast_demand(
     ``{orders,cancel,net}_{p10,p50,p90,mean}``. At ``level="sku"`` each SKU is a series of
     the global boosted model (:mod:`plant.forecast.per_sku`): further numeric columns of the
     history are known-in-advance regressors of its orders, their values for the horizon in
-    ``future`` (``sku, ds`` and the same columns).
+    ``future`` (``sku, ds`` and the same columns). Without ``peak`` the peak-distance
+    features follow the data: the calendar's holiday that lifted the history most
+    (:func:`plant.forecast.peak_choice.choose_peak`; Mid-Autumn for a Chinese calendar).
     """
     missing = {"sku", "ds", "orders", "cancellations"} - set(history.columns)
     if missing:
@@ -126,7 +129,7 @@ def forecast_demand(
     known = skus[skus["sku"].isin(set(hist["sku"]))]
     group = _groups(known, level)
     hist["group"] = hist["sku"].map(group)
-    cal.check_peak(peak)
+    peak = cal.check_peak(peak) if peak is not None else choose_peak(hist, cal)
     if level == "sku":
         out = boosted_sku_forecast(hist, h, cal, peak, future)
     else:

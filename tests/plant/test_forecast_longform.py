@@ -129,3 +129,30 @@ def test_forecast_demand_at_sku_level_is_the_boosted_model_with_regressors(
     np.testing.assert_allclose(fc["orders_p50"], easter_forecast["p50"])
     np.testing.assert_allclose(fc["net_mean"], easter_forecast["mean"])
     assert (fc["cancel_p50"] == 0).all()
+
+
+def test_forecast_demand_without_peak_follows_the_german_calendar(
+    shops: pd.DataFrame, easter_forecast: pd.DataFrame,
+) -> None:
+    """No ``peak=``: the German shops' Easter surge picks Easter, not the Mid-Autumn default."""
+    from plant.forecast.demand import forecast_demand
+
+    hist = shops.rename(columns={"unique_id": "sku", "y": "orders"}).assign(cancellations=0.0)
+    train = hist[hist["ds"] < CUT]
+    future = hist[(hist["ds"] >= CUT) & (hist["ds"] < CUT + pd.Timedelta(days=H))]
+    skus = pd.DataFrame({"sku": sorted(hist["sku"].unique())})
+    fc = forecast_demand(train, skus, H, HolidayCalendar("DE"), level="sku",
+                         future=future[["sku", "ds", "promo"]])
+    np.testing.assert_allclose(fc["orders_p50"], easter_forecast["p50"])
+
+
+def test_the_peak_is_chosen_from_the_calendar_and_the_surge() -> None:
+    from plant.forecast.peak_choice import choose_peak
+
+    days = pd.date_range("2021-01-01", "2023-12-31")
+    christmas = np.array([(pd.Timestamp(d.year, 12, 25) - d).days for d in days])
+    orders = 100.0 + np.where((christmas >= 0) & (christmas < 14), 150.0, 0.0)
+    hist = pd.DataFrame({"ds": days, "orders": orders})
+    assert choose_peak(hist, HolidayCalendar("DE")) == "christmas"
+    assert choose_peak(hist.assign(orders=100.0), HolidayCalendar("DE")) == "mid_autumn"
+    assert choose_peak(hist, HolidayCalendar("CN")) == "mid_autumn"
