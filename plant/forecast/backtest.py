@@ -52,7 +52,10 @@ def _actual(df: pd.DataFrame, target: str) -> pd.Series:
     return df[target]
 
 
-def _baselines(train: pd.DataFrame, h: int, ets_ids: list[str], n_jobs: int) -> pd.DataFrame:
+def baseline_forecasts(
+    train: pd.DataFrame, h: int, ets_ids: list[str], n_jobs: int
+) -> pd.DataFrame:
+    """Seasonal naive (lag 7) for every series and AutoETS for ``ets_ids``, ``h`` days ahead."""
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, SeasonalNaive
 
@@ -116,7 +119,7 @@ def backtest(
         ours = ours.rename(columns={f"{pre}_p10": "holiday_p10", f"{pre}_p90": "holiday_p90"})
         long = pd.DataFrame({"unique_id": train["sku"], "ds": train["ds"],
                              "y": _actual(train, target).astype(float)})
-        base = _baselines(long, h, ets_ids, n_jobs)
+        base = baseline_forecasts(long, h, ets_ids, n_jobs)
         actual = pd.DataFrame({"unique_id": test["sku"], "ds": test["ds"],
                                "y": _actual(test, target).astype(float)})
         merged = actual.merge(

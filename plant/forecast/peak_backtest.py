@@ -15,14 +15,12 @@ search is slow; ``ours@sample`` is ours on the same sample).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
-from plant.forecast.backtest import score
+from plant.forecast.backtest import baseline_forecasts, score
 from plant.forecast.engines import forecast_partitioned
 from plant.forecast.features import festival_distance
 from plant.forecast.panel import regressor_columns
@@ -45,20 +43,6 @@ def peak_origins(first: pd.Timestamp, last: pd.Timestamp, cal: HolidayCalendar, 
             if (origin - first).days >= min_train and origin + pd.Timedelta(days=h - 1) <= last:
                 out.append(origin)
     return sorted(set(out))
-
-
-def _baselines(train: pd.DataFrame, h: int, ets_ids: list[str], n_jobs: int) -> pd.DataFrame:
-    from statsforecast import StatsForecast
-    from statsforecast.models import AutoETS, SeasonalNaive
-
-    long = train[["unique_id", "ds", "y"]]
-    naive = StatsForecast(models=[SeasonalNaive(season_length=7)], freq="D", n_jobs=n_jobs)
-    out = naive.forecast(df=long, h=h)
-    ets = StatsForecast(models=[AutoETS(season_length=7)], freq="D", n_jobs=n_jobs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ets_fc = ets.forecast(df=long[long["unique_id"].isin(ets_ids)], h=h)
-    return out.merge(ets_fc, on=["unique_id", "ds"], how="left")
 
 
 def backtest_long(
@@ -90,10 +74,10 @@ def backtest_long(
                                     partition_size=partition_size, scheduler=scheduler)
         ours = ours.rename(columns={"p50": "ours", "p10": "ours_p10", "p90": "ours_p90",
                                     "mean": "ours_mean"})
+        base = baseline_forecasts(train[["unique_id", "ds", "y"]], h, ets_ids, n_jobs)
         merged = test[["unique_id", "ds", "y"]].merge(
             ours[["unique_id", "ds", "ours", "ours_p10", "ours_p90", "ours_mean"]],
-            on=["unique_id", "ds"]).merge(_baselines(train, h, ets_ids, n_jobs),
-                                          on=["unique_id", "ds"])
+            on=["unique_id", "ds"]).merge(base, on=["unique_id", "ds"])
         lag = train.pivot(index="ds", columns="unique_id", values="y")
         scale = (lag - lag.shift(7)).abs().mean()
         merged["origin"] = origin
