@@ -42,6 +42,11 @@ class DashboardConfig(BaseModel):
         default=64, ge=4, le=10_000,
         description="connections and requests served at once, at most (503 beyond)",
     )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300,
+        description="seconds a connection may take to send a request's headers; then it is "
+        "closed (half-sent requests cannot hold the connection cap)",
+    )
     site: str = Field(default="", description="site name shown in the header")
     progress_file: str | None = Field(
         default=None,

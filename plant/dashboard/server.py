@@ -19,6 +19,7 @@ from peakline.errors import ConfigError
 from plant.dashboard.app import DashboardApp, create_app
 from plant.dashboard.auth import require_token_for, resolve_token
 from plant.dashboard.config import DashboardConfig
+from plant.dashboard.deadline import with_header_deadline
 from plant.dashboard.views import DashboardStore
 
 __all__ = ["DashboardServer", "serve_dashboard"]
@@ -99,6 +100,7 @@ def serve_dashboard(
     server = uvicorn.Server(
         uvicorn.Config(
             app,
+            http=with_header_deadline(config.header_timeout_s),
             log_config=None,
             log_level="warning",
             access_log=False,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import re
 import socket
+import time
 import tomllib
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -146,3 +147,43 @@ def test_the_declared_starlette_has_the_range_header_fix() -> None:
                if Requirement(r).name == "starlette")
     assert not req.specifier.contains(Version("0.49.0"))
     assert Version(version("starlette")) >= Version("0.49.1")
+
+
+def test_a_connection_with_late_headers_is_closed(store: Store,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: half-sent headers held a connection (and a place under the cap) for ever."""
+    monkeypatch.delenv("PEAKLINE_DASHBOARD_TOKEN", raising=False)
+    config = DashboardConfig(port=0, max_connections=4, header_timeout_s=1.0)
+    with serve_dashboard(store, config=config) as server:
+        slow = []
+        for _ in range(4):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            slow.append(sock)
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        try:
+            assert _get(server, "/api/live", "127.0.0.1").status == 503  # the cap is full
+            started = time.monotonic()
+            for sock in [*slow, idle]:
+                assert sock.recv(4096) == b""  # closed by the server, no answer
+            assert time.monotonic() - started < 8
+            assert _get(server, "/api/live", "127.0.0.1").status == 200
+        finally:
+            for sock in [*slow, idle]:
+                sock.close()
+
+
+def test_a_kept_alive_connection_still_has_its_header_deadline(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PEAKLINE_DASHBOARD_TOKEN", raising=False)
+    config = DashboardConfig(port=0, header_timeout_s=1.0)
+    with serve_dashboard(store, config=config) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        started = time.monotonic()
+        while sock.recv(65536):  # the rest of the first answer, if any
+            pass
+        assert time.monotonic() - started < 4  # the keep-alive timeout (5 s) did not do it
