@@ -3,7 +3,8 @@
 9.  With no token on 127.0.0.1 every request was served whatever its ``Host`` header, so a
     web page whose name was rebound to 127.0.0.1 could read plans and reject images.
 10. ``POST /login`` read an unbounded body (one 50 MB body raised the plant's peak memory by
-    155 MB), and nothing capped the live event streams.
+    155 MB), nothing capped the live event streams, and half-sent request headers held a
+    connection (and its place under the connection cap) for ever.
 11. The session cookie never changed and lacked ``Secure`` behind TLS.
 """
 
