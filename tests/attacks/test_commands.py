@@ -11,6 +11,7 @@ The commands travel over a real Mosquitto to a real node's MQTT link.
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -104,8 +105,15 @@ def test_a_retained_command_is_not_applied_again_on_reconnect(
     node.decider.set(card.reject, None)  # an operator puts it back
     try:
         for _ in range(2):  # each reconnect delivers the retained copy again
-            node.publisher.client.reconnect()
-            wait_until("the node reconnected", lambda: node.publisher.connected, 10)
+            # drop the link under the node's own network thread, as a network fault would
+            # (calling paho's reconnect() from this thread raced that thread and leaked a socket)
+            connects = node.publisher.stats.connects
+            sock = node.publisher.client.socket()
+            assert sock is not None
+            sock.shutdown(socket.SHUT_RDWR)
+            wait_until("the node reconnected",
+                       lambda: node.publisher.stats.connects > connects
+                       and node.publisher.connected, 15)
             time.sleep(1.0)
         assert node.decider.thresholds.reject == card.reject  # before: 1.5 x again
         assert "ignored a retained command" in caplog.text
