@@ -112,7 +112,7 @@ def test_a_retained_command_is_not_applied_again_on_reconnect(
             assert sock is not None
             sock.shutdown(socket.SHUT_RDWR)
             wait_until("the node reconnected",
-                       lambda: node.publisher.stats.connects > connects
+                       lambda before=connects: node.publisher.stats.connects > before
                        and node.publisher.connected, 15)
             time.sleep(1.0)
         assert node.decider.thresholds.reject == card.reject  # before: 1.5 x again
