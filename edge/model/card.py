@@ -183,7 +183,10 @@ def _load_onnx(path: Path) -> Any:
     import onnx
 
     if not path.is_file():
-        raise ModelError(f"model file {path} does not exist")
+        raise ModelError(
+            f"model file {path} does not exist; build one with 'peakline model fit' "
+            "(docs/models.md) or point the config's [model] path at an existing model"
+        )
     try:
         return onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # onnx raises DecodeError, ValueError, ... for non-ONNX bytes
