@@ -9,7 +9,9 @@ the order-by date of each need (need date - supplier lead time): custom-printed 
 tins take six to eight weeks, so their order date, not the cakes', is often the binding one.
 The exceptions list, worst first (value at risk in sales), names what is at risk: demand the
 lines cannot make in time, materials or packaging whose order-by date has passed and that run
-out before the festival, and orders due within a week.
+out before the festival, orders due within a week, held web shop orders that cannot be made
+fresh enough for their held day, and days whose safekeeping stock (the boxes made for holds,
+waiting for delivery, :mod:`plant.planning.holds`) overflows the facility's capacity.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from peakline.wire import PlanKind
 from plant.calendar import HolidayCalendar
 from plant.forecast.demand import rollup
 from plant.planning.config import PlanConfig
+from plant.planning.holds import safekeeping_exceptions, safekeeping_from_plan
 from plant.planning.inventory import finished_goods, material_orders
 from plant.planning.production import production_plan
 from plant.prices.alerts import alert_exceptions
@@ -57,7 +60,9 @@ def exceptions(shortfalls: pd.DataFrame, orders: pd.DataFrame, plan: pd.DataFram
     rows = []
     for s in shortfalls.itertuples(index=False):
         rows.append({
-            "kind": "capacity_shortfall" if s.reason == "line capacity" else "too_late_to_make",
+            "kind": "capacity_shortfall" if s.reason == "line capacity" else
+                    "hold_beyond_shelf_life" if s.reason.startswith("beyond shelf life") else
+                    "too_late_to_make",
             "what": s.sku, "date": pd.Timestamp(s.need_date).date(),
             "qty": round(float(s.short_units)),
             "value_at_risk": round(float(s.short_units) * float(price.get(s.sku, 0.0)), 2),
@@ -126,8 +131,16 @@ def build_plans(
     inventory = data["inventory"]
     if production is None:
         production = production_plan(fc, skus, data["open_orders"], inventory, data["lines"],
-                                     start, cal, reject_rate, cfg)
+                                     start, cal, reject_rate, cfg, data.get("holds"))
     prod, prod_expl, short = production
+    safekeeping = safekeeping_from_plan(prod, data.get("hold_stock"))
+    if len(safekeeping):
+        prod_expl["safekeeping"] = {
+            "capacity": int(safekeeping["capacity"].iloc[0]),
+            "peak_held_boxes": int(safekeeping["held_boxes"].max()),
+            "peak_expected_boxes": int(safekeeping["expected_boxes"].max()),
+            "days_over_capacity": int((safekeeping["held_boxes"]
+                                       > safekeeping["capacity"]).sum())}
     weekly = rollup(fc, skus)
     prod_expl["net_demand_per_week"] = {
         str(pd.Timestamp(r.week).date()): {"p10": round(float(r.net_p10)),
@@ -178,6 +191,7 @@ def build_plans(
             "qty": float(binding["qty"].iloc[0])},
     }
     exc = exceptions(short, orders, prod, bom, skus, inventory, start, festival)
+    exc = _add_exceptions(exc, safekeeping_exceptions(safekeeping, skus, prod))
     purchases_all = orders
     supplier_items = data.get("supplier_items")
     if supplier_items is not None and len(supplier_items) and len(orders):

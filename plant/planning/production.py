@@ -12,6 +12,13 @@ each need, latest need first, into the pooled daily capacity of the lines - but 
 than the shelf life allows (a customer wants at least ``min_remaining_shelf`` of it left).
 What does not fit is a shortfall for the exceptions list. Each day's production is then split
 over the lines (:func:`assign_lines`).
+
+Recorded holds (web shop orders held for delivery after the festival,
+:mod:`plant.planning.holds`) are firm demand due on their held delivery day, made within their
+own window: no later than the festival's eve or the day before delivery, no earlier than the
+shelf life allows on the held day. The avoided cancellations that the forecast netted back in
+on their original delivery day (``cancel_avoided``, :mod:`plant.orders.netting`) are taken out
+there, so a held order counts once, on the day it is delivered.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import pandas as pd
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 from plant.planning.config import PlanConfig
+from plant.planning.holds import hold_requirements
 from plant.planning.rules import critical_ratio, daily_capacity, gross_up, quantile_from_p
 
 __all__ = ["assign_lines", "need_dates", "production_plan", "requirements"]
@@ -58,16 +66,23 @@ def need_dates(ds: pd.Series, channel: pd.Series, cal: HolidayCalendar, cfg: Pla
 
 
 def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame,
-                 start: dt.date, cal: HolidayCalendar, cfg: PlanConfig) -> pd.DataFrame:
-    """Units needed per SKU and need date (columns: sku, need_date, qty, source)."""
+                 start: dt.date, cal: HolidayCalendar, cfg: PlanConfig,
+                 holds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Units needed per SKU and need date (columns: sku, need_date, qty, source, earliest,
+    latest; the production window, NaT but for holds).
+
+    ``holds`` (:data:`plant.planning.holds.HOLD_COLUMNS`) are planned on their held delivery
+    day, and the forecast's ``cancel_avoided`` is taken out of its original day."""
     df = fc.copy()
     df["ds"] = pd.to_datetime(df["ds"])
     channel = df["sku"].map(skus.set_index("sku")["channel"])
     need, in_season = need_dates(df["ds"], channel, cal, cfg)
     level = df["sku"].map(_season_level(skus, cfg)).fillna(0.5).to_numpy()
-    q = quantile_from_p(df["net_p10"].to_numpy(), df["net_p50"].to_numpy(),
-                        df["net_p90"].to_numpy(), level)
-    df["qty"] = np.clip(np.where(in_season, q, df["net_p50"]), 0, None)
+    moved = (df["cancel_avoided"].fillna(0.0).to_numpy()
+             if holds is not None and "cancel_avoided" in df else 0.0)
+    q = quantile_from_p(df["net_p10"].to_numpy() - moved, df["net_p50"].to_numpy() - moved,
+                        df["net_p90"].to_numpy() - moved, level)
+    df["qty"] = np.clip(np.where(in_season, q, df["net_p50"] - moved), 0, None)
     df["need_date"] = need
     df["source"] = "forecast"
     oo = open_orders.copy()
@@ -75,12 +90,20 @@ def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame
     oo["source"] = "open_order"
     cols = ["sku", "need_date", "qty", "source"]
     parts = [p[cols].astype({"qty": float}) for p in (df, oo) if len(p)]
-    if not parts:
+    window = ["earliest", "latest"]
+    held, _ = hold_requirements(holds, skus, start, cal, cfg)
+    if not parts and held.empty:
         return pd.DataFrame({"sku": [], "need_date": pd.to_datetime([]), "qty": [],
-                             "source": []})
-    both = pd.concat(parts, ignore_index=True)
+                             "source": [], "earliest": pd.to_datetime([]),
+                             "latest": pd.to_datetime([])})
+    both = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     both = both[both["qty"] > 0]
-    return both.groupby(["sku", "need_date", "source"], as_index=False)["qty"].sum()
+    both = both.groupby(["sku", "need_date", "source"], as_index=False)["qty"].sum()
+    both[window] = pd.NaT
+    if held.empty:
+        return both
+    held = held[held["qty"] > 0].astype({"qty": float})
+    return pd.concat([p for p in (both, held) if len(p)] or [both], ignore_index=True)
 
 
 def _fefo_net(req: pd.DataFrame, on_hand: pd.Series) -> pd.DataFrame:
@@ -128,13 +151,16 @@ def assign_lines(plan: pd.DataFrame, lines: pd.DataFrame,
 def production_plan(
     fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame, inventory: pd.DataFrame,
     lines: pd.DataFrame, start: dt.date, cal: HolidayCalendar, reject_rate: float | None,
-    cfg: PlanConfig | None = None,
+    cfg: PlanConfig | None = None, holds: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """(plan rows, explanation, shortfalls) - see the module docstring for the rules."""
+    """(plan rows, explanation, shortfalls) - see the module docstring for the rules.
+
+    ``holds``: the recorded holds (:func:`plant.planning.holds.held_orders`)."""
     cfg = cfg or PlanConfig()
     measured = reject_rate is not None
     rate = float(reject_rate) if reject_rate is not None else cfg.default_reject_rate
-    req = requirements(fc, skus, open_orders, start, cal, cfg)
+    req = requirements(fc, skus, open_orders, start, cal, cfg, holds)
+    _, impossible = hold_requirements(holds, skus, start, cal, cfg)
     fg = inventory[inventory["kind"] == "sku"].set_index("item")["on_hand"].astype(float)
     req = _fefo_net(req, fg)
     req["to_start"] = gross_up(req["to_make"].to_numpy(), rate)
@@ -144,15 +170,20 @@ def production_plan(
     cap = daily_capacity(lines, days, cal.closures())
     left = cap.to_numpy().copy()
     shelf = skus.set_index("sku")["shelf_life_days"].astype(float)
-    rows, short = [], []
+    rows: list[tuple] = []
+    short = impossible.to_dict("records")
     for r in req.sort_values("need_date", ascending=False).itertuples(index=False):
         want = float(math.ceil(float(r.to_start) - 1e-9))  # whole boxes
         if want <= 0:
             continue
-        hi = (r.need_date - first).days - 1
-        max_age = int(shelf.get(r.sku, cfg.default_shelf_life_days)
-                      * (1 - cfg.min_remaining_shelf))
-        lo = max(0, hi - max_age)
+        if r.source == "hold":  # its own window (plant.planning.holds)
+            hi = (r.latest - first).days
+            lo = max(0, (r.earliest - first).days)
+        else:
+            hi = (r.need_date - first).days - 1
+            max_age = int(shelf.get(r.sku, cfg.default_shelf_life_days)
+                          * (1 - cfg.min_remaining_shelf))
+            lo = max(0, hi - max_age)
         for i in range(hi, lo - 1, -1):
             if want <= 1e-9:
                 break
@@ -190,4 +221,16 @@ def production_plan(
                               for k, v in weekly.iterrows()},
         "min_remaining_shelf": cfg.min_remaining_shelf,
     }
+    is_hold = req["source"] == "hold"
+    if is_hold.any() or len(impossible):
+        made = plan[plan["source"] == "hold"] if len(plan) else plan
+        explanation["holds"] = {
+            "rule": "held orders are due on their held delivery day, made no later than the "
+                    "festival's eve (or the day before delivery) and no earlier than keeps "
+                    f"{cfg.min_remaining_shelf:.0%} of the shelf life on that day",
+            "held_boxes": round(float(req.loc[is_hold, "qty"].sum()
+                                      + impossible["short_units"].sum()), 1),
+            "scheduled_start_units": round(float(made["qty_start"].sum()), 1),
+            "impossible_boxes": round(float(impossible["short_units"].sum()), 1),
+        }
     return plan, explanation, pd.DataFrame(short)

@@ -17,6 +17,7 @@ from peakline.errors import DataError
 from peakline.wire import PlanKind
 from plant.calendar import HolidayCalendar
 from plant.planning.config import PlanConfig
+from plant.planning.holds import held_orders
 from plant.planning.plans import Plans, build_plans
 
 __all__ = ["PlanRun", "plan_from_store", "planning_data"]
@@ -46,13 +47,18 @@ class PlanRun:
 
 
 def planning_data(store: Any) -> dict[str, pd.DataFrame]:
-    """The store's tables every plan is made from (the twin's optimiser reads the same)."""
+    """The store's tables every plan is made from (the twin's optimiser reads the same):
+    the master data, ERP tables, the recorded holds and the latest hold plan's safekeeping
+    stock (empty without one)."""
+    hold_plan = store.latest_hold_plan()
     return {"skus": store.skus(), "open_orders": store.open_orders(),
             "inventory": store.inventory(), "materials": store.materials(),
             "bom": store.bom(), "lines": store.lines(),
             "supplier_items": store.supplier_items(),
             "purchase_orders": store.purchase_orders(),
-            "supplier_replies": store.supplier_replies(), "prices": store.prices()}
+            "supplier_replies": store.supplier_replies(), "prices": store.prices(),
+            "holds": held_orders(store.shop_orders()),
+            "hold_stock": hold_plan[2] if hold_plan is not None else pd.DataFrame()}
 
 
 def plan_from_store(store: Any, cfg: PlanConfig, cal: HolidayCalendar,
