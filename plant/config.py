@@ -128,6 +128,12 @@ class ErpConfig(Section):
         default=512_000, ge=10_000, le=1_000_000,
         description="largest plan message; bigger plans are split into numbered parts",
     )
+    replan_after_s: float | None = Field(
+        default=None, gt=0,
+        description="re-plan when ERP data has arrived and none more for this many seconds: "
+        "the hold plan with its latest settings, then every plan from the latest forecast "
+        "(unset: plans come only from `peakline plant plan` and `peakline plant holds`)",
+    )
 
 
 class PlantConfig(Section):

@@ -3,8 +3,9 @@
 ``PlantService(config).run()`` opens the store, starts the ingest writer, connects to the
 broker (persistent MQTT 5 session, retained ``online`` status, Last Will ``offline``),
 publishes each new plan retained, then each supplier's feed of it (and stores the suppliers'
-replies) and, if the config has a ``[dashboard]`` section, serves the
-dashboard in the same process on the same store. Other components can be attached with
+replies), re-plans after new ERP data if ``erp.replan_after_s`` is set (the hold plan, then
+every plan: :mod:`plant.planning.replan`) and, if the config has a ``[dashboard]`` section,
+serves the dashboard in the same process on the same store. Other components can be attached with
 ``add_component`` (anything with ``stop()``). SIGTERM or Ctrl-C stop it cleanly: the queue
 is flushed and committed, acks are published, then ``offline``.
 """
@@ -76,6 +77,7 @@ class PlantService:
                               manual_ack=ing.manual_ack, on_connect=self._on_connect)
         self.components: list[Component] = []
         self._published: dict[str, str] = {}
+        self._replan_at: float | None = None  # monotonic time of the next re-plan
         self._plan_lock = threading.Lock()
         self._stop = threading.Event()
         self._plans_thread: threading.Thread | None = None
@@ -172,6 +174,10 @@ class PlantService:
     def _apply_erp(self, kind: str, raw: bytes) -> int:
         n = apply_erp_message(self.store, kind, raw)
         log.info("erp/%s: %d rows applied", kind, n)
+        delay = self.config.erp.replan_after_s
+        if n and delay is not None:
+            with self._plan_lock:
+                self._replan_at = time.monotonic() + delay
         return n
 
     def _apply_reply(self, supplier: str, raw: bytes) -> int:
@@ -230,8 +236,30 @@ class PlantService:
                      supplier)
         return sent
 
+    def replan_if_due(self) -> bool:
+        """Re-plan (:func:`plant.planning.replan.replan`) if ERP data arrived and the bridge
+        has been quiet for ``erp.replan_after_s``; True if it did."""
+        with self._plan_lock:
+            due = self._replan_at is not None and time.monotonic() >= self._replan_at
+            if due:
+                self._replan_at = None
+        if not due:
+            return False
+        from plant.calendar import HolidayCalendar
+        from plant.planning.replan import replan
+
+        done = replan(self.store, self.config.planning, HolidayCalendar.default())
+        log.info("re-planned after ERP data: hold plan %s, plans %s",
+                 "made" if done.holds is not None else "not made",
+                 done.plans.plan_id if done.plans is not None else "not made")
+        return True
+
     def _plans_loop(self) -> None:
         while not self._stop.is_set():
+            try:
+                self.replan_if_due()
+            except Exception:
+                log.exception("re-planning failed")
             if self.link.connected.is_set():
                 for kind in wire.PLAN_KINDS:
                     try:

@@ -3,9 +3,10 @@
 Runs as one background child of ``peakline demo`` (``python -m peakline.demo.planning --db URL``)
 through the same use cases the ``peakline plant forecast | plan | holds | backtest`` commands
 run, so the dashboard shows exactly what those commands store (the orders page: the hold plan
-with last season's replay, as ``peakline plant holds --backtest`` makes it). The plans are made
-again every few minutes: the production plan's yield comes from the reject rate the camera nodes
-have measured so far.
+with last season's replay, as ``peakline plant holds --backtest`` makes it). The hold plan and the
+plans are made again every few minutes (:func:`plant.planning.replan.replan`, as the plant
+service does after new ERP data): the production plan's yield comes from the reject rate the
+camera nodes have measured so far.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from plant.orders.holds import HoldSettings
     from plant.orders.run import holds_into_store
     from plant.planning.config import PlanConfig
+    from plant.planning.replan import replan
     from plant.planning.run import plan_from_store
     from plant.store import Store
 
@@ -64,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if backtest_ok and holds_ok else 1
         idle = threading.Event()
         while not idle.wait(60 * args.replan_minutes):
-            _step("plans", lambda: plan_from_store(store, cfg, cal))
+            _step("re-plan", lambda: replan(store, cfg, cal))
     return 0
 
 

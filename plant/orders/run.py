@@ -4,13 +4,15 @@
 of ``as_of``) and stores everything that follows from it under one plan id: the hold effect the
 next forecast nets in, the scored offers and the safekeeping stock for the dashboard's orders
 page, and the release schedule as the ``releases`` plan that the plant service publishes to the
-ERP.
+ERP. :func:`remake_hold_plan` makes it again with the settings the latest one used: what the
+plant service does when new ERP data arrives (:mod:`plant.planning.replan`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from peakline.wire import PlanKind
@@ -19,7 +21,7 @@ from plant.orders.holds import HoldSettings
 from plant.orders.holiday import coming_festival
 from plant.orders.plan import HoldPlan, plan_holds, replay_last_season
 
-__all__ = ["holds_into_store"]
+__all__ = ["holds_into_store", "remake_hold_plan"]
 
 #: what the dashboard's orders page reads of the offers
 _SAVED = ["order_id", "region", "delivery", "boxes", "p_cancel", "margin_at_risk", "value",
@@ -27,16 +29,22 @@ _SAVED = ["order_id", "region", "delivery", "boxes", "p_cancel", "margin_at_risk
 
 
 def holds_into_store(store: Any, settings: HoldSettings, cal: HolidayCalendar,
-                     as_of: dt.date | None = None, backtest: bool = False) -> HoldPlan:
+                     as_of: dt.date | None = None, backtest: bool = False,
+                     last_season: dict[str, Any] | None = None) -> HoldPlan:
     """Plan the holds from the store's web shop orders and store the results.
 
-    ``backtest`` also replays last season with the policy (``summary["last_season"]``)."""
+    ``backtest`` also replays last season with the policy (``summary["last_season"]``), unless
+    ``last_season`` already holds that replay (of the same festival, with the same settings).
+    The settings are stored with the plan (``summary["settings"]``)."""
     lines, skus = store.shop_orders(), store.skus()
     plan = plan_holds(lines, skus, settings, cal, as_of)
     plan_id = f"holds-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    if backtest:
-        last = coming_festival(dt.date(plan.festival.year - 1, 1, 1), cal)
+    last = coming_festival(dt.date(plan.festival.year - 1, 1, 1), cal)
+    if last_season is not None and last_season.get("festival") == last.isoformat():
+        plan.summary["last_season"] = last_season
+    elif backtest:
         plan.summary["last_season"] = replay_last_season(lines, skus, settings, cal, last)
+    plan.summary["settings"] = asdict(settings)
     meta = {**plan.summary, "plan_id": plan_id}
     store.save_hold_effect(plan_id, plan.effect, meta)
     store.save_hold_plan(plan_id, plan.offers[[c for c in _SAVED if c in plan.offers]],
@@ -47,3 +55,16 @@ def holds_into_store(store: Any, settings: HoldSettings, cal: HolidayCalendar,
         "orders": int(releases["orders"].sum()) if len(releases) else 0,
         "boxes": int(releases["boxes"].sum()) if len(releases) else 0})
     return plan
+
+
+def remake_hold_plan(store: Any, cal: HolidayCalendar) -> HoldPlan | None:
+    """Make the hold plan again from the store's current web shop orders, with the settings of
+    the latest one (and its replay of last season); None while no hold plan was ever made
+    (``peakline plant holds`` makes the first and chooses the settings)."""
+    found = store.latest_hold_plan()
+    if found is None:
+        return None
+    meta = found[0]
+    kept = meta.get("settings") or {"capacity_boxes": int(meta["capacity_boxes"])}
+    return holds_into_store(store, HoldSettings(**kept), cal,
+                            last_season=meta.get("last_season"))
