@@ -9,11 +9,17 @@ two-core machine its OpenMP threads waiting on each other made a round eight tim
 
 The boosters learn from origins whose days all lie before the last ``h`` days of history;
 those days are the held-out origin, scored before the forecast (the forecast itself then
-starts from the full history: its lags include the held-out days). The held-out score sets,
-per series, whether the boosted model or the weekly seasonal naive forecasts it (the one with
-the lower MAE there), and one factor that widens or narrows P10..P90 around P50 so that it
-covers 80% of those days (split conformal calibration). One fit serves both, which halves the
-cost on a small machine.
+starts from the full history: its lags include the held-out days). The held-out score sets
+one factor that widens or narrows P10..P90 around P50 so that it covers 80% of those days
+(split conformal calibration), and, per series, whether the boosted model or the weekly
+seasonal naive forecasts it. The last ``h`` days are often a quiet stretch while the
+forecast runs into the peak, where repeating last week fails worst; so, where half a year of
+history precedes it, the same season a year earlier is a second held-out origin (aligned on
+the peak, so a moving feast such as Easter is compared with itself), scored by a P50 booster
+fitted only on the days before it. A series is left to the seasonal naive only when that had
+the lower MAE on every held-out origin. (On Favorita's store transactions a quiet-stretch
+choice alone handed 1-3 of 40 stores to the seasonal naive before each Christmas and cost
+0.05 of MASE over 28 days, 0.10 over the peak window.)
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ _QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 _MIN_ORIGINS = 8
 #: origins every fit learns from at least (spread over the history)
 _SPREAD = 60
+#: days of history a same-season held-out origin needs before it
+_MIN_SEASON_TRAIN = 182
 
 
 def _seasonal_naive(panel: Panel, origin: int, h: int) -> np.ndarray:
@@ -99,12 +107,14 @@ class BoostedForecaster:
             targets.append(target[ok])
         return pd.concat(frames, ignore_index=True), np.concatenate(targets)
 
-    def _fit_models(self, x: pd.DataFrame, target: np.ndarray) -> dict:
+    def _fit_models(self, x: pd.DataFrame, target: np.ndarray,
+                    names: tuple[str, ...] = ("mean", *_QUANTILES)) -> dict:
         import lightgbm as lgb
 
         params = {"mean": self._params("regression")}
         for name, alpha in _QUANTILES.items():
             params[name] = self._params("quantile", alpha)
+        params = {name: params[name] for name in names}
         data = lgb.Dataset(x, target, free_raw_data=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -125,17 +135,55 @@ class BoostedForecaster:
         out["p10"], out["p50"], out["p90"] = q[0], q[1], q[2]
         return out
 
+    @staticmethod
+    def _maes(pred: np.ndarray, panel: Panel, origin: int,
+              h: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per series, the MAE of ``pred`` and of the seasonal naive on ``h`` days from
+        ``origin``."""
+        actual = panel.y[origin:origin + h]
+        is_open = panel.open[origin:origin + h]
+        naive = np.where(is_open, _seasonal_naive(panel, origin, h), 0.0)
+        return (np.abs(pred - actual).mean(axis=0), np.abs(naive - actual).mean(axis=0))
+
+    def season_origin(self, fm: FeatureMaker, h: int) -> int | None:
+        """The held-out origin a year before the forecast's, aligned on the peak nearest the
+        horizon; None when less than :data:`_MIN_SEASON_TRAIN` days precede it."""
+        n_hist = fm.panel.n_hist
+        days = np.arange(n_hist, n_hist + h)
+        nearest = days[np.argmin(np.abs(fm.peak_dist[days]))]
+        origin = n_hist - int(fm.peak_shift[nearest])
+        return origin if origin >= _MIN_SEASON_TRAIN and origin + h <= n_hist else None
+
+    def _naive_wins_last_season(self, fm: FeatureMaker, h: int) -> np.ndarray | None:
+        """Per series, whether the seasonal naive beat a P50 booster fitted on the days
+        before the same season a year earlier (None without such an origin)."""
+        origin = self.season_origin(fm, h)
+        if origin is None:
+            return None
+        x, target = self._training(fm, h, origin)
+        if len(target) == 0:
+            return None
+        models = self._fit_models(x, target, names=("p50",))
+        x_ho, level = fm.rows(origin, h)
+        pred = models["p50"].predict(x_ho).reshape(h, len(level)) * np.nan_to_num(level)
+        pred = np.where(fm.panel.open[origin:origin + h], np.clip(pred, 0, None), 0.0)
+        mae_gbm, mae_naive = self._maes(pred, fm.panel, origin, h)
+        return mae_naive < mae_gbm
+
     def _validate(self, models: dict, panel: Panel, fm: FeatureMaker, h: int) -> None:
-        """Choose per series (boosted or seasonal naive) and the interval width on the last
-        ``h`` days of history, which ``models`` were fitted without."""
+        """Choose per series (boosted or seasonal naive) on the held-out origins and the
+        interval width on the last ``h`` days of history, which ``models`` were fitted
+        without."""
         origin = panel.n_hist - h
         pred = self._predict(models, fm, origin, h)
         actual = panel.y[origin:panel.n_hist]
         is_open = panel.open[origin:panel.n_hist]
-        naive = np.where(is_open, _seasonal_naive(panel, origin, h), 0.0)
-        mae_gbm = np.abs(pred["p50"] - actual).mean(axis=0)
-        mae_naive = np.abs(naive - actual).mean(axis=0)
-        self.choice = {str(i): ("seasonal_naive" if mae_naive[j] < mae_gbm[j] else "boosted")
+        mae_gbm, mae_naive = self._maes(pred["p50"], panel, origin, h)
+        naive_wins = mae_naive < mae_gbm
+        last_season = self._naive_wins_last_season(fm, h) if naive_wins.any() else None
+        if last_season is not None:
+            naive_wins &= last_season
+        self.choice = {str(i): ("seasonal_naive" if naive_wins[j] else "boosted")
                        for j, i in enumerate(panel.ids)}
         lo, mid, hi = pred["p10"][is_open], pred["p50"][is_open], pred["p90"][is_open]
         act = actual[is_open]

@@ -156,3 +156,21 @@ def test_the_peak_is_chosen_from_the_calendar_and_the_surge() -> None:
     assert choose_peak(hist, HolidayCalendar("DE")) == "christmas"
     assert choose_peak(hist.assign(orders=100.0), HolidayCalendar("DE")) == "mid_autumn"
     assert choose_peak(hist, HolidayCalendar("CN")) == "mid_autumn"
+
+
+def test_a_quiet_stretch_alone_does_not_hand_a_series_to_the_seasonal_naive() -> None:
+    """The last weeks repeat exactly, so there the seasonal naive is perfect; but it missed
+    last year's Christmas rush, so the series heading into Christmas stays boosted."""
+    days = pd.date_range("2021-01-04", "2023-12-03")
+    to_xmas = np.array([(pd.Timestamp(d.year, 12, 24) - d).days for d in days])
+    week = np.array([100.0, 90.0, 95.0, 110.0, 140.0, 160.0, 60.0])[days.dayofweek]
+    rush = np.where((to_xmas >= 0) & (to_xmas <= 12), 2.5, 1.0)
+    frames = [pd.DataFrame({"unique_id": f"s{i}", "ds": days, "y": (i + 1) * week * rush})
+              for i in range(3)]
+    history = pd.concat(frames, ignore_index=True)
+    cal = HolidayCalendar("DE")
+    fc = forecast_long(history, H, cal, peak="christmas")
+    assert set(fc["model"]) == {"boosted"}
+    # from the same quiet weeks without a peak ahead it keeps the (perfect) seasonal naive
+    quiet = forecast_long(history[history["ds"] < "2023-09-01"], H, cal, peak="christmas")
+    assert set(quiet["model"]) == {"seasonal_naive"}
