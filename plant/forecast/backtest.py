@@ -9,7 +9,8 @@ weeks up to the festival) and for the whole horizon; for our forecast also the s
 days inside its P10..P90 interval (80% if the intervals are calibrated). Baselines in the same
 run: ``seasonal_naive`` (season 7) on every SKU, and ``autoets`` (AutoETS, season 7, no holiday
 features) on a fixed, seeded sample of SKUs because its model search is slow;
-``holiday@sample`` scores our forecast on that same sample."""
+``holiday@sample`` scores our forecast on that same sample. ``holiday`` is our P50,
+``holiday_mean`` our mean (what the plans use for volumes)."""
 
 from __future__ import annotations
 
@@ -123,8 +124,9 @@ def backtest(
         actual = pd.DataFrame({"unique_id": test["sku"], "ds": test["ds"],
                                "y": _actual(test, target).astype(float)})
         merged = actual.merge(
-            ours[["sku", "ds", f"{pre}_p50", "holiday_p10", "holiday_p90"]].rename(
-                columns={"sku": "unique_id", f"{pre}_p50": "holiday"}),
+            ours[["sku", "ds", f"{pre}_p50", f"{pre}_mean", "holiday_p10", "holiday_p90"]]
+            .rename(columns={"sku": "unique_id", f"{pre}_p50": "holiday",
+                             f"{pre}_mean": "holiday_mean"}),
             on=["unique_id", "ds"],
         ).merge(base, on=["unique_id", "ds"])
         lag = long.pivot(index="ds", columns="unique_id", values="y")
@@ -149,6 +151,7 @@ def _summarise(errors: pd.DataFrame, ets_ids: list[str], origins: list[pd.Timest
     for window, mask in (("festival", errors["festival"]), ("overall", errors["festival"] | True)):
         part = errors[mask]
         rows.append(score(part, "holiday", window, scale))
+        rows.append(score(part, "holiday_mean", window, scale))
         rows.append(score(part, "SeasonalNaive", window, scale) | {"method": "seasonal_naive"})
         sample = part[on_sample[mask]]
         rows.append(score(sample, "holiday", window, scale) | {"method": "holiday@sample"})

@@ -52,8 +52,10 @@ def test_backtest_table_and_summary() -> None:
     # of 6 SKUs: a binomial sd of 0.02); 5% or 100% would be a broken interval
     assert coverage["holiday"].between(0.65, 0.92).all(), coverage
     assert coverage["autoets"].isna().all()
-    assert len(table) == 8
-    assert set(table["method"]) == {"holiday", "seasonal_naive", "holiday@sample", "autoets"}
+    assert coverage["holiday_mean"].isna().all()  # a point forecast: no interval
+    assert len(table) == 10
+    assert set(table["method"]) == {"holiday", "holiday_mean", "seasonal_naive",
+                                    "holiday@sample", "autoets"}
     assert set(table["window"]) == {"festival", "overall"}
     assert np.isfinite(table["mase"]).all()
     assert summary["origins"] == ["2025-08-17"]
