@@ -51,9 +51,10 @@ PEAK = Text(pattern=r"[a-z][a-z0-9_]{0,63}",
             bad=("Mid Autumn", "1x"))
 
 
-#: a Dask scheduler's address
-SCHEDULER = Text(pattern=r"(tcp|tls|inproc)://[^\s]+",
-                 rule="must be a Dask scheduler address such as tcp://host:8786",
+#: a cluster's address: a Dask scheduler's, or a Ray cluster's Ray Client server
+SCHEDULER = Text(pattern=r"(tcp|tls|inproc|ray)://[^\s]+",
+                 rule="must be a Dask scheduler address such as tcp://host:8786 or a Ray "
+                 "cluster address such as ray://host:10001",
                  bad=("host:8786",))
 
 
@@ -62,12 +63,13 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--engine", default="local", choices=ENGINES,
                    help="with --csv: where the partitions of series are forecast: here, one "
-                   "after the other, or as Dask tasks (pip install 'peakline[cluster]')")
+                   "after the other, or as Dask or Ray tasks (pip install 'peakline[cluster]')")
     p.add_argument("--partition-size", type=integer(1), default=5000,
                    help="with --csv: series per partition (each its own global model)")
     p.add_argument("--scheduler", type=SCHEDULER, default=None,
-                   help="with --engine dask: the Dask scheduler's address "
-                   "(default: Dask's local process pool)")
+                   help="with --engine dask: the Dask scheduler's address (tcp://host:8786); "
+                   "with --engine ray: the Ray cluster's address (ray://host:10001) "
+                   "(default: a local pool, one worker per core)")
 
 
 def _peak_arg(p: argparse.ArgumentParser, default: str | None) -> None:

@@ -1,21 +1,25 @@
-"""Where a forecast of many series runs: in this process, or spread over a Dask cluster.
+"""Where a forecast of many series runs: in this process, or spread over a Dask or Ray cluster.
 
 A group of factories forecasting every SKU at every customer outgrows one machine. The series
 are cut into partitions of ``partition_size`` (in the order of their ids), and each partition
 is forecast by :func:`plant.forecast.longform.forecast_long` on its own (its own global model,
 choice and calibration): the partitions, not the engine, decide the result, so ``local``
-(one after the other, here) and ``dask`` (as Dask tasks: on a cluster given by its scheduler
-address, else on Dask's local process pool) give the same forecast. Dask is optional
-(``pip install peakline[cluster]``).
+(one after the other, here), ``dask`` (as Dask tasks: on a cluster given by its scheduler
+address, else on Dask's local process pool) and ``ray`` (as Ray tasks: on a cluster given by
+its Ray Client address, else on a Ray instance started here for the call) give the same
+forecast. Dask and Ray are optional (``pip install 'peakline[cluster]'``); a cluster's
+workers need peakline installed too.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 import pandas as pd
 
-from peakline.errors import ConfigError
+from peakline.errors import ConfigError, PeaklineError
 from plant.calendar import HolidayCalendar
 from plant.forecast.longform import forecast_long
 from plant.peaks import DEFAULT_PEAK
@@ -23,18 +27,28 @@ from plant.peaks import DEFAULT_PEAK
 __all__ = ["ENGINES", "forecast_partitioned"]
 
 #: the engines a forecast can run on
-ENGINES = ("local", "dask")
+ENGINES = ("local", "dask", "ray")
+
+_DASK_SCHEMES = ("tcp://", "tls://", "inproc://")
+
+Call = tuple[pd.DataFrame, "pd.DataFrame | None"]
 
 
-def _partitions(history: pd.DataFrame, size: int) -> list[list[str]]:
-    ids = sorted(history["unique_id"].astype(str).unique())
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
-
-
-def _part(frame: pd.DataFrame | None, ids: list[str]) -> pd.DataFrame | None:
-    if frame is None:
-        return None
-    return frame[frame["unique_id"].astype(str).isin(ids)]
+def _partitions(history: pd.DataFrame, future: pd.DataFrame | None,
+                size: int) -> list[Call]:
+    """(history, future) of each partition: ``size`` series in the order of their ids. One
+    pass over the rows (a filter per partition would scan every row once per partition)."""
+    ids = history["unique_id"].astype(str)
+    order = sorted(ids.unique())
+    part_of = pd.Series([i // size for i in range(len(order))], index=order)
+    hist_parts = dict(list(history.groupby(ids.map(part_of).to_numpy(), sort=True)))
+    fut_parts: dict[Any, pd.DataFrame] = {}
+    if future is not None:
+        fut_key = future["unique_id"].astype(str).map(part_of)
+        fut_parts = dict(list(future[fut_key.notna().to_numpy()].groupby(
+            fut_key.dropna().astype(int).to_numpy(), sort=True)))
+    empty = None if future is None else future.iloc[:0]
+    return [(hist_parts[k], fut_parts.get(k, empty)) for k in sorted(hist_parts)]
 
 
 def forecast_partitioned(
@@ -44,22 +58,27 @@ def forecast_partitioned(
 ) -> pd.DataFrame:
     """:func:`forecast_long` partition by partition on ``engine``; the same columns.
 
-    ``scheduler`` is a Dask scheduler's address (``tcp://host:8786``); without one, Dask
-    runs the partitions on its local ``dask_scheduler`` (``processes`` or ``threads``).
+    ``scheduler`` is the cluster's address: a Dask scheduler's (``tcp://host:8786``) or a Ray
+    cluster's Ray Client server (``ray://host:10001``). Without one, Dask runs the partitions
+    on its local ``dask_scheduler`` (``processes`` or ``threads``) and Ray on a local instance
+    of one worker per core, shut down afterwards.
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    parts = _partitions(history, partition_size)
-    calls = [(_part(history, ids), _part(future, ids)) for ids in parts]
+    if scheduler is not None and engine == "local":
+        raise ConfigError(f"--scheduler {scheduler} goes with --engine dask or ray")
+    calls = _partitions(history, future, partition_size)
     if engine == "local":
         frames = [forecast_long(hist, h, cal, peak=peak, future=fut) for hist, fut in calls]
-    else:
+    elif engine == "dask":
         frames = _on_dask(calls, h, cal, peak, scheduler, dask_scheduler)
+    else:
+        frames = _on_ray(calls, h, cal, peak, scheduler)
     return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"],
                                                             ignore_index=True)
 
 
-def _on_dask(calls: list[tuple[Any, Any]], h: int, cal: HolidayCalendar, peak: str,
+def _on_dask(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
              scheduler: str | None, dask_scheduler: str) -> list[pd.DataFrame]:
     try:
         import dask
@@ -69,6 +88,9 @@ def _on_dask(calls: list[tuple[Any, Any]], h: int, cal: HolidayCalendar, peak: s
              for hist, fut in calls]
     if scheduler is None:
         return list(dask.compute(*tasks, scheduler=dask_scheduler))
+    if not scheduler.startswith(_DASK_SCHEMES):
+        raise ConfigError(f"--scheduler {scheduler}: not a Dask scheduler's address "
+                          "(tcp://host:8786)")
     try:
         from distributed import Client
     except ImportError as exc:
@@ -81,3 +103,53 @@ def _on_dask(calls: list[tuple[Any, Any]], h: int, cal: HolidayCalendar, peak: s
                           f"({exc})") from exc
     with client:
         return list(client.gather(client.compute(tasks)))
+
+
+def _on_ray(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
+            address: str | None) -> list[pd.DataFrame]:
+    try:
+        import ray
+        from ray.exceptions import RayTaskError
+    except ImportError as exc:
+        raise ConfigError("--engine ray needs Ray: pip install 'peakline[cluster]'") from exc
+    if address is not None and not address.startswith("ray://"):
+        raise ConfigError(f"--scheduler {address}: not a Ray cluster's address "
+                          "(ray://host:10001)")
+    started = not ray.is_initialized()
+    if started:
+        _ray_init(ray, address)
+    try:
+        task = ray.remote(num_cpus=1)(forecast_long)
+        cal_ref = ray.put(cal)  # sent once, not once per partition
+        refs = [task.remote(hist, h, cal_ref, peak=peak, future=fut) for hist, fut in calls]
+        try:
+            return list(ray.get(refs))
+        except RayTaskError as exc:
+            if isinstance(exc.cause, PeaklineError):  # the partition's own clear message
+                raise exc.cause from None
+            raise
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_init(ray: Any, address: str | None) -> None:
+    """Join the Ray cluster at ``address``, or start one here with a worker per core (never
+    the cluster last started on this machine, which ``ray.init()`` would join)."""
+    quiet = {"include_dashboard": False, "log_to_driver": False,
+             "logging_level": logging.WARNING}
+    if address is None:
+        # Ray's token authentication stays on (its default); only its notice is not printed
+        notice = logging.getLogger("ray._private.authentication.authentication_token_setup")
+        level = notice.level
+        notice.setLevel(logging.ERROR)
+        try:
+            ray.init(address="local", num_cpus=os.cpu_count() or 1, **quiet)
+        finally:
+            notice.setLevel(level)
+        return
+    try:
+        ray.init(address=address, **quiet)
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        raise ConfigError(f"--scheduler {address}: no Ray cluster answers there "
+                          f"({exc})") from exc

@@ -1,6 +1,14 @@
-"""Partitions of series forecast here or as Dask tasks give the same forecast."""
+"""Partitions of series forecast here, as Dask tasks or as Ray tasks give the same forecast;
+Ray leaves no process behind."""
 
 from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -63,4 +71,119 @@ def test_unknown_engine_and_absent_scheduler_are_refused(
         forecast_partitioned(hist, H, HolidayCalendar("DE"), "easter", fut, engine="spark")
     with pytest.raises(ConfigError, match="no Dask scheduler answers"):
         forecast_partitioned(hist, H, HolidayCalendar("DE"), "easter", fut, engine="dask",
+                             scheduler="tcp://127.0.0.1:9")
+
+
+def _ray_processes() -> set[int]:
+    """Ids of the Ray processes on this machine (raylet, GCS, workers, agents)."""
+    import psutil
+
+    found = set()
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if "ray/core/src" in cmd or "ray/_private" in cmd or "ray::" in cmd \
+                or "ray/dashboard" in cmd or "ray.util.client" in cmd:
+            found.add(proc.info["pid"])
+    return found
+
+
+def _gone(before: set[int], wait_s: float = 20.0) -> set[int]:
+    """The Ray processes started since ``before`` that still run after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while (left := _ray_processes() - before) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
+def test_ray_local_instance_gives_the_same_forecast_and_leaves_no_process(
+    shops: tuple[pd.DataFrame, pd.DataFrame], local: pd.DataFrame,
+) -> None:
+    import ray
+
+    hist, fut = shops
+    before = _ray_processes()
+    got = forecast_partitioned(hist, H, HolidayCalendar("DE"), "easter", fut, engine="ray",
+                               partition_size=2)
+    pd.testing.assert_frame_equal(got, local)
+    assert not ray.is_initialized()
+    assert not _gone(before)
+
+
+def test_ray_cluster_by_its_address_gives_the_same_forecast(
+    shops: tuple[pd.DataFrame, pd.DataFrame], local: pd.DataFrame, tmp_path: Path,
+) -> None:
+    import ray
+
+    hist, fut = shops
+    before = _ray_processes()
+    gcs, client = _free_port(), _free_port()
+    ip = ray.util.get_node_ip_address()
+    with (tmp_path / "head.log").open("w") as log:
+        head = subprocess.Popen(
+            [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+             f"--port={gcs}", f"--ray-client-server-port={client}", "--num-cpus=2",
+             "--include-dashboard=false", "--disable-usage-stats"],
+            stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        _wait_for_port(ip, client, head)
+        _wait_for_ray_client(f"ray://{ip}:{client}")
+        got = forecast_partitioned(hist, H, HolidayCalendar("DE"), "easter", fut,
+                                   engine="ray", partition_size=2,
+                                   scheduler=f"ray://{ip}:{client}")
+        assert not ray.is_initialized()
+    finally:
+        head.send_signal(signal.SIGTERM)
+        head.wait(60)
+    pd.testing.assert_frame_equal(got, local)
+    assert not _gone(before)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_ray_client(address: str, tries: int = 4) -> None:
+    """Connect once and leave: on a busy machine the head's first Ray Client session can take
+    longer than Ray's own connection timeout."""
+    import ray
+
+    for _ in range(tries - 1):
+        try:
+            ray.init(address=address)
+        except ConnectionError:
+            continue
+        ray.shutdown()
+        return
+    ray.init(address=address)
+    ray.shutdown()
+
+
+def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes],
+                   wait_s: float = 120.0) -> None:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "ray start --head exited"
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"the Ray head did not listen on {host}:{port} in {wait_s:.0f} s")
+
+
+def test_addresses_are_checked_against_the_engine(
+    shops: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    hist, fut = shops
+    cal = HolidayCalendar("DE")
+    with pytest.raises(ConfigError, match="not a Ray cluster's address"):
+        forecast_partitioned(hist, H, cal, "easter", fut, engine="ray",
+                             scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(ConfigError, match="not a Dask scheduler's address"):
+        forecast_partitioned(hist, H, cal, "easter", fut, engine="dask",
+                             scheduler="ray://127.0.0.1:9")
+    with pytest.raises(ConfigError, match="goes with --engine dask or ray"):
+        forecast_partitioned(hist, H, cal, "easter", fut, engine="local",
                              scheduler="tcp://127.0.0.1:9")
