@@ -112,3 +112,24 @@ def test_bad_input_is_a_data_error(small: dict[str, pd.DataFrame], cal: HolidayC
                         small["skus"], H, cal)
     with pytest.raises(DataError, match="unknown forecast level"):
         forecast_demand(small["history"], small["skus"], H, cal, level="galaxy")
+
+
+def test_mean_of_a_lumpy_series_carries_its_season_volume(cal: HolidayCalendar) -> None:
+    """A brand-OEM-like series: a few large orders in the weeks before Mid-Autumn, next to
+    nothing otherwise. Its median day is near zero, but the mean must carry the season's
+    volume (one smearing factor for the whole, mostly quiet, year left it 90% short)."""
+    rng = np.random.default_rng(11)
+    days = pd.date_range("2022-01-01", "2025-08-06")
+    fest = pd.to_datetime([cal.festival("mid_autumn", y) for y in range(2022, 2026)])
+    to_fest = np.array([min(((f - d).days for f in fest if f >= d), default=999)
+                        for d in days])
+    season = (to_fest >= 0) & (to_fest < 42)
+    y = rng.poisson(2.0, len(days)) + np.where(season & (rng.random(len(days)) < 0.1),
+                                               1000.0, 0.0)
+    fc = HolidayForecaster(cal).forecast(pd.DataFrame({"unique_id": "oem", "ds": days,
+                                                       "y": y}), 60)
+    ahead = pd.to_datetime(fc["ds"])
+    window = (ahead > fest[-1] - pd.Timedelta(days=42)) & (ahead <= fest[-1])
+    expected = 42 * (2.0 + 0.1 * 1000.0)
+    assert fc.loc[window, "p50"].sum() < 0.3 * expected  # the median day has no order
+    assert 0.6 * expected < fc.loc[window, "mean"].sum() < 1.6 * expected
