@@ -87,7 +87,11 @@ def _on_dask(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
     tasks = [dask.delayed(forecast_long)(hist, h, cal, peak=peak, future=fut)
              for hist, fut in calls]
     if scheduler is None:
-        return list(dask.compute(*tasks, scheduler=dask_scheduler))
+        # one task per dispatch: Dask's process pool otherwise sends up to six ready tasks
+        # to one worker as a batch, so that two to six partitions ran one after the other
+        workers = min(os.cpu_count() or 1, len(tasks))
+        return list(dask.compute(*tasks, scheduler=dask_scheduler, num_workers=workers,
+                                 chunksize=1))
     if not scheduler.startswith(_DASK_SCHEMES):
         raise ConfigError(f"--scheduler {scheduler}: not a Dask scheduler's address "
                           "(tcp://host:8786)")
