@@ -69,7 +69,8 @@ def main() -> int:
     bt = backtest_risk(orders, ma - pd.Timedelta(days=100), ma + pd.Timedelta(days=1))
     fit_s = time.perf_counter() - t1
     print(f"sample shop, seed {args.seed}: {len(orders)} orders, season {args.season} "
-          f"(Mid-Autumn {ma:%Y-%m-%d}), options chosen: {bt.model.setting}")
+          f"(Mid-Autumn {ma:%Y-%m-%d}), options chosen: {bt.model.setting}, "
+          f"calibration: {bt.model.calibration}")
     print_table(bt.table.to_dict("records"), ["bin", "orders", "predicted", "observed"])
     lines = data["shop_orders"]
     values = order_values(lines, data["skus"])
@@ -122,7 +123,8 @@ def _real(path: Path, start: pd.Timestamp, end: pd.Timestamp) -> int:
                         keep_default_na=False)
     bt = backtest_risk(order_features(lines), start, end)
     print(f"{path}: {lines['order_id'].nunique()} orders; trained before {start:%Y-%m-%d}, "
-          f"scored {start:%Y-%m-%d} to {end:%Y-%m-%d}; options chosen: {bt.model.setting}")
+          f"scored {start:%Y-%m-%d} to {end:%Y-%m-%d}; options chosen: {bt.model.setting}, "
+          f"calibration: {bt.model.calibration}")
     print_table(bt.table.to_dict("records"), ["bin", "orders", "predicted", "observed"])
     result = {"data": path.name, **bt.summary(), "total_s": round(time.perf_counter() - t0, 1)}
     print(f"cancellation model: AUROC {result['auroc']:.3f} (days-to-holiday "

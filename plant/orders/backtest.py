@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,9 +59,10 @@ class RiskBacktest:
     table: pd.DataFrame
     model: CancellationModel
 
-    def summary(self) -> dict[str, float]:
-        """The headline figures as a flat dict (rounded)."""
+    def summary(self) -> dict[str, Any]:
+        """The headline figures as a flat dict (rounded), with the calibration map chosen."""
         return {
+            "calibration": self.model.calibration,
             "orders_scored": len(self.scored),
             "cancel_rate": round(float(self.scored["cancelled"].mean()), 4),
             "auroc": round(self.auroc, 4), "auroc_baseline": round(self.auroc_holiday, 4),

@@ -18,7 +18,7 @@ from plant.calendar import HolidayCalendar
 from plant.orders.backtest import RiskBacktest, backtest_risk, holiday_baseline
 from plant.orders.features import order_features
 from plant.orders.holds import HoldSettings, order_values, value_threshold
-from plant.orders.risk import CancellationModel
+from plant.orders.risk import CancellationModel, choose_calibration
 from plant.orders.season import replay_season, season_growth, season_orders
 from plant.store import Store
 
@@ -64,7 +64,9 @@ def test_features_know_only_the_past(sample: dict[str, pd.DataFrame],
     # the future changes completely: every later order cancelled, none before
     changed.loc[later, "cancelled_at"] = changed.loc[later, "delivery_date"] + "T00:00"
     again = order_features(changed)
-    cols = ["order_id", "popularity", "prior_orders", "prior_cancelled", "days_to_holiday"]
+    cols = ["order_id", "popularity", "prior_orders", "prior_cancelled", "days_to_holiday",
+            "days_since_last_order", "value_vs_usual", "sku_cancel_rate_max",
+            "sku_cancel_rate_mean"]
     before = features[features["placed"] < cut][cols].reset_index(drop=True)
     assert before.equals(again[again["placed"] < cut][cols].reset_index(drop=True))
     first = features.groupby("customer")["prior_orders"].min()
@@ -184,3 +186,19 @@ def _holds_csv(tmp_path: Path, ids: pd.Series) -> Path:
     path = tmp_path / "holds.csv"
     pd.DataFrame({"order_id": ids, "held_until": "2025-10-10"}).to_csv(path, index=False)
     return path
+
+
+def test_the_calibration_map_is_chosen_on_the_latest_scores() -> None:
+    """Scores whose truth is a smooth logistic curve of their log-odds (shifted: raw 0.5 is
+    0.12) get Platt's curve; scores whose truth jumps at 0.5 get the isotonic steps. Either way
+    the chosen map is fitted on all the scores and is close to the truth."""
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0.01, 0.99, 20_000)
+    smooth = 1 / (1 + np.exp(-(np.log(raw / (1 - raw)) * 1.5 - 2.0)))
+    step = np.where(raw < 0.5, 0.05, 0.6)
+    for truth, method in ((smooth, "platt"), (step, "isotonic")):
+        y = (rng.uniform(size=raw.size) < truth).astype(int)
+        cal = choose_calibration(raw, y, 15_000)
+        assert cal.method == method
+        assert np.abs(cal(raw) - truth).mean() < 0.02
+    assert choose_calibration(raw[:10], np.zeros(10, dtype=int) + 1, 5).method == "isotonic"
