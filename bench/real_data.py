@@ -19,6 +19,10 @@ they are rebuilt:
   ``image_data.json`` (ball-screw spindle surfaces; images with a pitting annotation are the
   defects, the rest good; many sizes). The goods are split by the time in their file name: the
   earliest 70% to fit on, the later ones to test, so no neighbouring frames leak into the test.
+- ``magtile``: abin24/Magnetic-tile-defect-datasets. @ cc4eb530b57b9cb7225bf76023873043ffd50655,
+  ``MT_<type>/Imgs/*.jpg`` (magnetic tile surfaces, grey, many sizes; the ``.png`` beside each is
+  its mask). ``MT_Free`` are the goods, split 70/30 by a hash of the file name; ``MT_Blowhole``,
+  ``MT_Break``, ``MT_Crack``, ``MT_Fray`` and ``MT_Uneven`` are the defects, named by type.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ __all__ = ["SOURCES", "build"]
 SOURCES = {
     "elpv": ("zae-bayern/elpv-dataset", "411fd729dad19511883306aa85e52f1962cba581"),
     "bsdata": ("2Obe/BSData", "7204b28a621733c01cd75899ed9ea27f6ea0b9e3"),
+    "magtile": (
+        "abin24/Magnetic-tile-defect-datasets.",
+        "cc4eb530b57b9cb7225bf76023873043ffd50655",
+    ),
 }
 TRAIN_FRACTION = 0.7
 
@@ -119,9 +127,23 @@ def _bsdata(snap: _Snapshot, out: Path) -> Counter[str]:
     return counts
 
 
+def _magtile(snap: _Snapshot, out: Path) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for kind in ("Free", "Blowhole", "Break", "Crack", "Fray", "Uneven"):
+        folder = f"MT_{kind}/Imgs"
+        for name in sorted(n for n in snap.names(folder) if n.endswith(".jpg")):
+            data = snap.read(f"{folder}/{name}")
+            if kind == "Free":
+                _write(out, "train" if _hashed_train(name) else "test", "good", name, data, counts)
+            else:
+                _write(out, "test", kind.lower(), name, data, counts)
+    return counts
+
+
 BUILDERS: dict[str, Callable[[_Snapshot, Path], Counter[str]]] = {
     "elpv": _elpv,
     "bsdata": _bsdata,
+    "magtile": _magtile,
 }
 
 
