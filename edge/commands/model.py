@@ -50,12 +50,13 @@ def _fit(args: argparse.Namespace) -> int:
         threads=args.threads,
         classifier=args.classifier,
         features=args.features,
+        scoring=args.scoring,
         fit=args.fit,
         say=lambda line: print(line, file=sys.stderr),
     )
     print(
         f"wrote {args.out}: {card.name} {card.version}, {card.options['features']} "
-        f"{card.input.width} px, grid {card.options['grid']}, "
+        f"{card.options['scoring']} {card.input.width} px, grid {card.options['grid']}, "
         f"flatten {card.options['flatten']}, {card.calibration.n_good} good items, "
         f"reject >= {card.thresholds.reject:.4g}"
     )
@@ -150,6 +151,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--features", choices=["auto", "filters", "lite0"], default="auto",
                      help="hand-made filter bank, pretrained EfficientNet-Lite0 stages, or auto "
                      "(filters on a recording; on a dataset folder chosen on held-out goods)")
+    fit.add_argument("--scoring", choices=["auto", "padim", "patchcore"], default="auto",
+                     help="a Gaussian per cell (padim), the distance to the nearest good patch "
+                     "(patchcore), or auto (padim on a recording; on a dataset folder chosen on "
+                     "held-out goods)")
     fit.add_argument("--fit", choices=["stretch", "letterbox"], default="stretch",
                      help="how a non-square image fills the square input (kept in the card)")
     fit.add_argument("--grid", type=integer(1, 256),

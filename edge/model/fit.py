@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from edge.model.backbone import BACKBONE_SOURCE, NORMALISATIONS
-from edge.model.calibration import ThresholdFit, item_region, robust_thresholds
+from edge.model.calibration import SHIFT_MARGIN, ThresholdFit, item_region, robust_thresholds
 from edge.model.card import (
     Calibration,
     CropPolicy,
@@ -33,8 +33,14 @@ from edge.model.card import (
 )
 from edge.model.classifier import cross_validate, fit_head, head_inputs
 from edge.model.data import ItemSet, load_items
-from edge.model.graph import FeatureOptions, build_feature_model, build_score_model
+from edge.model.graph import (
+    FeatureOptions,
+    build_bank_model,
+    build_feature_model,
+    build_score_model,
+)
 from edge.model.metrics import auroc, summarize, threshold_for_frr
+from edge.model.patchcore import PatchBank, aggregate, fit_bank, score_bank
 from edge.model.stats import PadimStats, fit_stats, score_stats
 from edge.model.synth import corrupt
 from edge.recording.dataset import is_dataset, read_dataset
@@ -86,10 +92,13 @@ def extract_features(
     return np.concatenate(parts)
 
 
-def thresholds_from_scores(good: np.ndarray, target_frr: float) -> tuple[Thresholds, ThresholdFit]:
-    """Reject threshold for ``target_frr`` on held-out good scores, with a margin for the next
-    session, and an uncertain band below it (see :mod:`edge.model.calibration`)."""
-    fit = robust_thresholds(good, target_frr)
+def thresholds_from_scores(
+    good: np.ndarray, target_frr: float, line: bool = True
+) -> tuple[Thresholds, ThresholdFit]:
+    """Reject threshold for ``target_frr`` on held-out good scores, and an uncertain band below
+    it (see :mod:`edge.model.calibration`); with ``line`` (a recording) plus the margin for the
+    next session's light, noise and belt."""
+    fit = robust_thresholds(good, target_frr, margin=SHIFT_MARGIN if line else 0.0)
     return Thresholds(reject=fit.reject, uncertain=fit.uncertain), fit
 
 
@@ -101,20 +110,29 @@ def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
 def _oof(
     good: np.ndarray,
     syn: np.ndarray,
+    scoring: str,
     components: int,
     folds: list[np.ndarray],
     extra: list[np.ndarray],
     region: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores of the good items and of their synthetic-defect copies; ``extra``
-    holds brightness-shifted copies of the good items, fitted on with their originals."""
+    holds brightness-shifted copies of the good items, fitted on with their originals.
+    ``scoring``: ``padim`` (per-cell Gaussians) or ``patchcore`` (nearest good patch; the
+    features are then already aggregated)."""
     og = np.empty(len(good))
     osyn = np.empty(len(good))
-    for hold in folds:
+    for k, hold in enumerate(folds):
         train = np.setdiff1d(np.arange(len(good)), hold)
-        st = fit_stats(np.concatenate([good[train], *(e[train] for e in extra)]), components)
-        og[hold] = score_stats(st, good[hold], region)[0]
-        osyn[hold] = score_stats(st, syn[hold], region)[0]
+        fit_on = np.concatenate([good[train], *(e[train] for e in extra)])
+        if scoring == "patchcore":
+            pb = fit_bank(fit_on, seed=k)
+            og[hold] = score_bank(pb, good[hold], region)[0]
+            osyn[hold] = score_bank(pb, syn[hold], region)[0]
+        else:
+            st = fit_stats(fit_on, components)
+            og[hold] = score_stats(st, good[hold], region)[0]
+            osyn[hold] = score_stats(st, syn[hold], region)[0]
     return og, osyn
 
 
@@ -192,6 +210,7 @@ def fit_model(
     classifier: bool = False,
     region: str = "auto",
     features: str = "auto",
+    scoring: str = "auto",
     fit: Literal["stretch", "letterbox"] = "stretch",
     say: Callable[[str], None] | None = None,
 ) -> ModelCard:
@@ -201,7 +220,10 @@ def fit_model(
     a round item) and ``full`` for dataset folders (the photo is the item). ``size`` None: chosen
     from the data (:func:`choose_size`). ``features``: ``filters`` (hand-made filter bank),
     ``lite0`` (pretrained backbone) or ``auto`` (filters on a recording, where the line's speed
-    budget rules; on a dataset folder both, chosen on held-out good items). ``fit``: how a
+    budget rules; on a dataset folder both, chosen on held-out good items). ``scoring``:
+    ``padim`` (a Gaussian per cell), ``patchcore`` (distance to the nearest good patch, see
+    :mod:`edge.model.patchcore`) or ``auto`` (PaDiM on a recording; on a dataset folder both,
+    chosen on held-out good items; PaDiM when ``classifier``). ``fit``: how a
     non-square image fills the input (``stretch`` or ``letterbox``). ``say`` gets one line per
     choice made."""
     started = time.monotonic()
@@ -213,6 +235,10 @@ def fit_model(
         raise DataError(f"fit must be stretch or letterbox, got {fit!r}")
     if features not in ("auto", "filters", "lite0"):
         raise DataError(f"features must be auto, filters or lite0, got {features!r}")
+    if scoring not in ("auto", "padim", "patchcore"):
+        raise DataError(f"scoring must be auto, padim or patchcore, got {scoring!r}")
+    if classifier and scoring == "patchcore":
+        raise DataError("the defect-naming head (--classifier) needs --scoring padim or auto")
     size, why = choose_size(data) if size is None else (size, "given")
     if say:
         say(f"input size {size} px ({why})")
@@ -235,50 +261,67 @@ def fit_model(
     use_item = region == "item" or (region == "auto" and not is_dataset)
     if features == "auto" and not is_dataset:
         features = "filters"
+    if scoring == "auto":
+        scoring = "padim" if classifier or not is_dataset else "auto"
+    scorings = ["padim", "patchcore"] if scoring == "auto" else [scoring]
     syn_x, _ = corrupt(good.x, seed=seed)
     tried: list[dict[str, Any]] = []
-    best: tuple[float, FeatureOptions, np.ndarray, np.ndarray, int] | None = None
+    best: tuple[float, FeatureOptions, str, np.ndarray, np.ndarray, int] | None = None
     for opt in _candidates(size, grid, flatten, features):
         cells = item_region(opt.grid, margin) if use_item else None
         feats = extract_features(good.x, opt, threads)
         shifted = [extract_features(_brighter(good.x, g), opt, threads) for g in BRIGHTNESS]
+        syn = extract_features(syn_x, opt, threads)
         d = int(min(components or DEFAULT_COMPONENTS[opt.features], d_max))
-        og, osyn = _oof(feats, extract_features(syn_x, opt, threads), d, split, shifted, cells)
-        sep = _separation(og, osyn, target_frr)
-        tried.append({**asdict(opt), "components": d, **sep})
-        crit = sep["auroc"] + sep["recall"]
-        log.info("option %s: synthetic AUROC %.4f recall %.3f", opt, sep["auroc"], sep["recall"])
-        if best is None or crit > best[0] + 1e-9:
-            best = (crit, opt, np.concatenate([feats, *shifted]), og, d)
+        for how in scorings:
+            if how == "patchcore":
+                f, sh, sy = aggregate(feats), [aggregate(e) for e in shifted], aggregate(syn)
+            else:
+                f, sh, sy = feats, shifted, syn
+            og, osyn = _oof(f, sy, how, d, split, sh, cells)
+            sep = _separation(og, osyn, target_frr)
+            tried.append({**asdict(opt), "scoring": how, "components": d, **sep})
+            crit = sep["auroc"] + sep["recall"]
+            log.info("option %s %s: synthetic AUROC %.4f recall %.3f", opt, how, *sep.values())
+            if best is None or crit > best[0] + 1e-9:
+                best = (crit, opt, how, np.concatenate([f, *sh]), og, d)
     assert best is not None
-    _, opt, feats, oof_good, d = best
+    _, opt, how, feats, oof_good, d = best
     if say and len(tried) > 1:
         say(
             "features "
             + ", ".join(
                 f"{t['features']}{'/' + t['norm'] if t['features'] == 'lite0' else ''}"
-                f"{' flattened' if t['flatten'] else ''}: {t['auroc']:.3f}"
+                f"{' flattened' if t['flatten'] else ''} {t['scoring']}: {t['auroc']:.3f}"
                 for t in tried
             )
-            + f" (AUROC, held-out goods vs synthetic defects); chose {opt.features}"
+            + f" (AUROC, held-out goods vs synthetic defects); chose {opt.features} {how}"
         )
     cells = item_region(opt.grid, margin) if use_item else None
-    stats: PadimStats = fit_stats(feats, d)  # the good items and their brightness-shifted copies
     head, head_acc = None, None
     classes: list[str] = []
-    if classifier:
-        head, classes, head_acc = _fit_head(items, fit_mask, opt, stats, threads, str(data))
-    proto = build_score_model(
-        opt,
-        stats.projection,
-        stats.bias,
-        stats.means,
-        stats.whiten,
-        input_name=input_spec.name,
-        head=head,
-        region=cells,
-    )
-    thresholds, tfit = thresholds_from_scores(oof_good, target_frr)
+    stats: PadimStats | PatchBank
+    if how == "patchcore":
+        stats = fit_bank(feats, seed=seed)  # the good items and their brightness-shifted copies
+        d = stats.projection.shape[0]
+        proto = build_bank_model(
+            opt, stats.projection, stats.bias, stats.bank, input_spec.name, region=cells
+        )
+    else:
+        stats = fit_stats(feats, d)
+        if classifier:
+            head, classes, head_acc = _fit_head(items, fit_mask, opt, stats, threads, str(data))
+        proto = build_score_model(
+            opt,
+            stats.projection,
+            stats.bias,
+            stats.means,
+            stats.whiten,
+            input_name=input_spec.name,
+            head=head,
+            region=cells,
+        )
+    thresholds, tfit = thresholds_from_scores(oof_good, target_frr, line=not is_dataset)
 
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -312,6 +355,8 @@ def fit_model(
             "grid": opt.grid,
             "flatten": opt.flatten,
             "score_region": "item" if use_item else "full",
+            "scoring": how,
+            **({"bank": int(stats.bank.shape[0])} if isinstance(stats, PatchBank) else {}),
             "components": d,
             "features_per_cell": int(feats.shape[1]),
             "brightness_copies": list(BRIGHTNESS),
@@ -320,8 +365,14 @@ def fit_model(
     )
     sess = _session(proto, threads)
     check = sess.run(["score"], {input_spec.name: good.x[: min(8, n)]})[0]
-    ref = score_stats(stats, feats[: min(8, n)], cells)[0]
-    if not np.allclose(check, ref, rtol=1e-3, atol=1e-3):
+    if isinstance(stats, PatchBank):
+        # fitted items lie in the bank: a distance near 0 is a difference of large squares, so
+        # compare the squares (float32 cancellation would dominate their square roots)
+        ref = score_bank(stats, feats[: min(8, n)], cells)[0]
+        check, ref = check**2, ref**2
+    else:
+        ref = score_stats(stats, feats[: min(8, n)], cells)[0]
+    if not np.allclose(check, ref, rtol=1e-3, atol=1e-3 * (1.0 + float(np.max(ref)))):
         raise ModelError(f"the ONNX graph disagrees with the fitted statistics: {check} vs {ref}")
     card.metrics = _fit_metrics(items, fit_mask, sess, input_spec.name, thresholds, oof_good)
     if head_acc is not None:

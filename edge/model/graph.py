@@ -29,7 +29,14 @@ from onnx import TensorProto, helper
 from edge.model.backbone import NORMALISATIONS, add_lite0
 from edge.model.onnxbuild import Builder
 
-__all__ = ["OPSET", "FeatureOptions", "build_feature_model", "build_score_model", "n_features"]
+__all__ = [
+    "OPSET",
+    "FeatureOptions",
+    "build_bank_model",
+    "build_feature_model",
+    "build_score_model",
+    "n_features",
+]
 
 OPSET = 17
 _LEVELS = 3
@@ -214,6 +221,65 @@ def build_feature_model(opt: FeatureOptions, input_name: str = "image") -> onnx.
     return _model(b, [_input(opt, input_name)], [out], "peakline_features")
 
 
+def _score_and_map(
+    b: Builder, dist: str, grid: int, region: np.ndarray | None
+) -> list[onnx.ValueInfoProto]:
+    """Outputs ``map`` (N, grid, grid) from the cell distances (N, cells) and ``score`` (N,),
+    their maximum (over the ``region`` cells only, when given)."""
+    b.nodes.append(
+        helper.make_node("Reshape", [dist, b.const(np.array([-1, grid, grid], np.int64))], ["map"])
+    )
+    scored = dist
+    if region is not None:
+        weight = b.const(np.asarray(region, np.float32).reshape(1, grid * grid), "region")
+        scored = b.one("Mul", [dist, weight], "in_region")  # distances are >= 0
+    b.nodes.append(helper.make_node("ReduceMax", [scored], ["score"], axes=[1], keepdims=0))
+    return [
+        helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),
+        helper.make_tensor_value_info("map", TensorProto.FLOAT, ["N", grid, grid]),
+    ]
+
+
+def build_bank_model(
+    opt: FeatureOptions,
+    projection: np.ndarray,
+    bias: np.ndarray,
+    bank: np.ndarray,
+    input_name: str = "image",
+    region: np.ndarray | None = None,
+) -> onnx.ModelProto:
+    """The PatchCore-style model (see ``edge.model.patchcore``): features averaged over each
+    cell's 3x3 neighbours, projected by ``projection`` (d, F) and ``bias`` (d,); each cell's
+    distance to its nearest row of ``bank`` (M, d) as one MatMul, the squared norms and a
+    ReduceMin. Same outputs as :func:`build_score_model` (without a naming head)."""
+    b = Builder()
+    feats = _features(b, input_name, opt)
+    agg = b.one(
+        "AveragePool",
+        [feats],
+        "patch3",
+        kernel_shape=[3, 3],
+        strides=[1, 1],
+        pads=[1, 1, 1, 1],
+        count_include_pad=0,
+    )
+    d = projection.shape[0]
+    cells = opt.grid * opt.grid
+    w = projection.astype(np.float32).reshape(d, -1, 1, 1)
+    z = b.one("Conv", [agg, b.const(w, "pca_w"), b.const(bias.astype(np.float32), "pca_b")], "pca")
+    flat = b.one("Reshape", [z, b.const(np.array([0, d, cells], np.int64))], "cells")
+    per_item = b.one("Transpose", [flat], "by_item", perm=[0, 2, 1])  # (N, cells, d)
+    bank32 = bank.astype(np.float32)
+    cross = b.one("MatMul", [per_item, b.const((-2.0 * bank32.T).astype(np.float32), "bank")])
+    bsq = b.const(np.einsum("md,md->m", bank32, bank32).astype(np.float32), "bank_sq")
+    nearest = b.one("ReduceMin", [b.one("Add", [cross, bsq])], "nearest", axes=[2], keepdims=0)
+    zsq = b.one("ReduceSumSquare", [per_item], "zsq", axes=[2], keepdims=0)  # (N, cells)
+    d2 = b.one("Relu", [b.one("Add", [nearest, zsq])], "d2")
+    dist = b.one("Sqrt", [d2], "dist")
+    outs = _score_and_map(b, dist, opt.grid, region)
+    return _model(b, [_input(opt, input_name)], outs, "peakline_patchcore")
+
+
 def build_score_model(
     opt: FeatureOptions,
     projection: np.ndarray,
@@ -252,20 +318,7 @@ def build_score_model(
     white = b.one("MatMul", [centred, b.const(whiten.astype(np.float32), "cell_whiten")], "white")
     d2 = b.one("ReduceSumSquare", [white], "d2", axes=[2], keepdims=0)  # (cells, N)
     dist = b.one("Sqrt", [b.one("Transpose", [d2], "d2t", perm=[1, 0])], "dist")  # (N, cells)
-    b.nodes.append(
-        helper.make_node(
-            "Reshape", [dist, b.const(np.array([-1, opt.grid, opt.grid], np.int64))], ["map"]
-        )
-    )
-    scored = dist
-    if region is not None:
-        weight = b.const(np.asarray(region, np.float32).reshape(1, cells), "region")
-        scored = b.one("Mul", [dist, weight], "in_region")  # distances are >= 0
-    b.nodes.append(helper.make_node("ReduceMax", [scored], ["score"], axes=[1], keepdims=0))
-    outs = [
-        helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),
-        helper.make_tensor_value_info("map", TensorProto.FLOAT, ["N", opt.grid, opt.grid]),
-    ]
+    outs = _score_and_map(b, dist, opt.grid, region)
     if head is not None:
         summary = [dist] + [
             b.one(op, [white], op.lower(), axes=[0], keepdims=0)

@@ -50,3 +50,20 @@ def test_item_region_is_the_inscribed_disc() -> None:
     assert r[8, 8] == 1 and r[0, 0] == 0 and r[15, 15] == 0 and r[0, 8] == 0
     assert r[1, 8] == 1 and r.sum() == r.T.sum() and (r == r[::-1]).all()
     assert item_region(8, 0.0).reshape(8, 8)[0, 4] == 1
+
+
+def test_threshold_aims_at_the_target_with_a_margin_that_shrinks() -> None:
+    """On a photo set (no line-shift margin) the threshold sits near the target's quantile,
+    not above every good item, and comes closer to it as the held-out goods grow."""
+    fresh = _good(200000, 5)
+    frr = {}
+    for n in (300, 3000):
+        fit = robust_thresholds(_good(n, 6), 0.01, margin=0.0)
+        frr[n] = float(np.mean(fresh >= fit.reject))
+        assert fit.reject < _good(n, 6).max()
+        assert "aimed at 1.0%" in fit.trust
+        assert 0.004 <= frr[n] <= 0.016
+    # the sampling margin: the quantile read is higher for fewer goods
+    assert "quantile 99.29%" in robust_thresholds(_good(300, 6), 0.01, margin=0.0).method
+    assert "quantile 99.09%" in robust_thresholds(_good(3000, 6), 0.01, margin=0.0).method
+    assert "1000 or more would pin it down" in robust_thresholds(_good(300, 6), 0.01).trust
