@@ -9,6 +9,7 @@ item at the edge's batch (8, 2 threads). The last line is one JSON object.
     python bench/real_quality.py runs/real/*                     # every rebuilt set
     python bench/real_quality.py runs/real/elpv --max-train 300  # fit on a sample of the goods
     python bench/real_quality.py DIR --no-baseline --features lite0 --size 128
+    python bench/real_quality.py DIR --no-baseline --scoring patchcore
 
 ``--max-train`` fits on a seeded sample of ``train/good`` (through a folder of links), to keep a
 run within minutes on two shared cores; the test split is always used whole.
@@ -79,6 +80,7 @@ def _run(data: Path, out: Path, options: dict[str, Any]) -> dict[str, Any]:
     return {
         "size": card.input.width,
         "features": card.options.get("features", "filters"),
+        "scoring": card.options.get("scoring", "padim"),
         "options": {
             k: card.options[k] for k in ("grid", "flatten", "components") if k in card.options
         }
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-train", type=int, help="fit on at most this many train goods")
     ap.add_argument("--size", type=int, help="input size (default: the model's own choice)")
     ap.add_argument("--features", help="filters, lite0 or auto (default: the model's)")
+    ap.add_argument("--scoring", help="padim, patchcore or auto (default: the model's)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the 64 px baseline")
     args = ap.parse_args(argv)
     options: dict[str, Any] = {}
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         options["size"] = args.size
     if args.features:
         options["features"] = args.features
+    if args.scoring:
+        options["scoring"] = args.scoring
     results: dict[str, Any] = {}
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -122,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                     {
                         "set": data.name,
                         "model": kind,
-                        "features": f"{r['features']} {r['size']}px",
+                        "features": f"{r['features']} {r['scoring']} {r['size']}px",
                         "fit on": r["n_fit"],
                         "good/defect": f"{r['n_good']}/{r['n_defect']}",
                         "AUROC": r["auroc"],
