@@ -100,7 +100,8 @@ def plan_holds(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
     chosen = offers[offers["offer"]] if len(offers) else offers
     summary = {
         "as_of": as_of.isoformat(), "festival": festival.isoformat(),
-        "orders_trained_on": len(resolved), "open_orders": len(open_),
+        "orders_trained_on": len(resolved), "calibration": model.calibration,
+        "open_orders": len(open_),
         "open_boxes": int(open_["boxes"].sum()), "eligible": len(offers),
         "offered": len(chosen), "offered_boxes": int(chosen["boxes"].sum()),
         "expected_cancel_boxes_avoided": round(float(
