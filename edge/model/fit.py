@@ -267,24 +267,37 @@ def fit_model(
     syn_x, _ = corrupt(good.x, seed=seed)
     tried: list[dict[str, Any]] = []
     best: tuple[float, FeatureOptions, str, np.ndarray, np.ndarray, int] | None = None
-    for opt in _candidates(size, grid, flatten, features):
+    kept: tuple[FeatureOptions, np.ndarray, list[np.ndarray], np.ndarray, int] | None = None
+
+    def attempt(
+        opt: FeatureOptions, how: str, f: np.ndarray, sh: list[np.ndarray], sy: np.ndarray, d: int
+    ) -> bool:
+        nonlocal best
         cells = item_region(opt.grid, margin) if use_item else None
+        if how == "patchcore":
+            f, sh, sy = aggregate(f), [aggregate(e) for e in sh], aggregate(sy)
+        og, osyn = _oof(f, sy, how, d, split, sh, cells)
+        sep = _separation(og, osyn, target_frr)
+        tried.append({**asdict(opt), "scoring": how, "components": d, **sep})
+        log.info("option %s %s: synthetic AUROC %.4f recall %.3f", opt, how, *sep.values())
+        crit = sep["auroc"] + sep["recall"]
+        if best is None or crit > best[0] + 1e-9:
+            best = (crit, opt, how, np.concatenate([f, *sh]), og, d)
+            return True
+        return False
+
+    # the features are compared with the first scoring; the other one is then tried on the
+    # chosen features only (trying it on every candidate quadrupled the fit time)
+    for opt in _candidates(size, grid, flatten, features):
         feats = extract_features(good.x, opt, threads)
         shifted = [extract_features(_brighter(good.x, g), opt, threads) for g in BRIGHTNESS]
         syn = extract_features(syn_x, opt, threads)
         d = int(min(components or DEFAULT_COMPONENTS[opt.features], d_max))
-        for how in scorings:
-            if how == "patchcore":
-                f, sh, sy = aggregate(feats), [aggregate(e) for e in shifted], aggregate(syn)
-            else:
-                f, sh, sy = feats, shifted, syn
-            og, osyn = _oof(f, sy, how, d, split, sh, cells)
-            sep = _separation(og, osyn, target_frr)
-            tried.append({**asdict(opt), "scoring": how, "components": d, **sep})
-            crit = sep["auroc"] + sep["recall"]
-            log.info("option %s %s: synthetic AUROC %.4f recall %.3f", opt, how, *sep.values())
-            if best is None or crit > best[0] + 1e-9:
-                best = (crit, opt, how, np.concatenate([f, *sh]), og, d)
+        if attempt(opt, scorings[0], feats, shifted, syn, d):
+            kept = (opt, feats, shifted, syn, d)
+    assert kept is not None
+    for how in scorings[1:]:
+        attempt(kept[0], how, *kept[1:])
     assert best is not None
     _, opt, how, feats, oof_good, d = best
     if say and len(tried) > 1:

@@ -331,6 +331,9 @@ def test_any_real_dataset_goes_in(tmp_path: Path) -> None:
     assert card.input.fit == "stretch" and card.options["score_region"] == "full"
     assert card.calibration.n_good == 15
     assert "only 15 held-out good items" in card.calibration.trust
+    # PaDiM chooses among the feature candidates, PatchCore is tried on the chosen ones
+    scorings = [t["scoring"] for t in card.options["candidates"]]
+    assert scorings.count("patchcore") == 1 and scorings[-1] == "patchcore" and len(scorings) > 2
 
 
 def test_metrics() -> None:
