@@ -188,15 +188,18 @@ def _backtest(args: argparse.Namespace) -> int:
     cal.check_peak(args.peak)
     if args.csv:
         from plant.erp.history import read_long_history
+        from plant.forecast.engines import engine_session
         from plant.forecast.peak_backtest import PEAK_WINDOW, backtest_long
 
         history = read_long_history(args.csv)
-        table, summary = backtest_long(history, cal, args.peak, h=args.horizon,
-                                       leads=args.lead or (21, 14),
-                                       window=args.window or PEAK_WINDOW,
-                                       ets_sample=args.ets_sample, n_jobs=args.jobs,
-                                       engine=args.engine, partition_size=args.partition_size,
-                                       scheduler=args.scheduler)
+        with engine_session(args.engine, args.scheduler):  # one Ray start for all origins
+            table, summary = backtest_long(history, cal, args.peak, h=args.horizon,
+                                           leads=args.lead or (21, 14),
+                                           window=args.window or PEAK_WINDOW,
+                                           ets_sample=args.ets_sample, n_jobs=args.jobs,
+                                           engine=args.engine,
+                                           partition_size=args.partition_size,
+                                           scheduler=args.scheduler)
     else:
         from plant.forecast.backtest import FESTIVAL_WINDOW
         from plant.forecast.run import backtest_into_store

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -24,7 +26,7 @@ from plant.calendar import HolidayCalendar
 from plant.forecast.longform import forecast_long
 from plant.peaks import DEFAULT_PEAK
 
-__all__ = ["ENGINES", "forecast_partitioned"]
+__all__ = ["ENGINES", "engine_session", "forecast_partitioned"]
 
 #: the engines a forecast can run on
 ENGINES = ("local", "dask", "ray")
@@ -111,18 +113,9 @@ def _on_dask(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
 
 def _on_ray(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
             address: str | None) -> list[pd.DataFrame]:
-    try:
-        import ray
-        from ray.exceptions import RayTaskError
-    except ImportError as exc:
-        raise ConfigError("--engine ray needs Ray: pip install 'peakline[cluster]'") from exc
-    if address is not None and not address.startswith("ray://"):
-        raise ConfigError(f"--scheduler {address}: not a Ray cluster's address "
-                          "(ray://host:10001)")
-    started = not ray.is_initialized()
-    if started:
-        _ray_init(ray, address)
-    try:
+    from ray.exceptions import RayTaskError
+
+    with engine_session("ray", address) as ray:
         task = ray.remote(num_cpus=1)(forecast_long)
         cal_ref = ray.put(cal)  # sent once, not once per partition
         refs = [task.remote(hist, h, cal_ref, peak=peak, future=fut) for hist, fut in calls]
@@ -132,6 +125,29 @@ def _on_ray(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
             if isinstance(exc.cause, PeaklineError):  # the partition's own clear message
                 raise exc.cause from None
             raise
+
+
+@contextmanager
+def engine_session(engine: str, scheduler: str | None = None) -> Iterator[Any]:
+    """One Ray instance for every :func:`forecast_partitioned` call inside (a backtest's
+    origins): started here (or joined at ``scheduler``) unless Ray already runs, and shut
+    down on leaving if it was started here. Yields the ``ray`` module; ``None`` and nothing
+    done for the other engines (their start costs little)."""
+    if engine != "ray":
+        yield None
+        return
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError("--engine ray needs Ray: pip install 'peakline[cluster]'") from exc
+    if scheduler is not None and not scheduler.startswith("ray://"):
+        raise ConfigError(f"--scheduler {scheduler}: not a Ray cluster's address "
+                          "(ray://host:10001)")
+    started = not ray.is_initialized()
+    if started:
+        _ray_init(ray, scheduler)
+    try:
+        yield ray
     finally:
         if started:
             ray.shutdown()

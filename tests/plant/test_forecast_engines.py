@@ -16,7 +16,7 @@ from support.sales import shop_history
 
 from peakline.errors import ConfigError
 from plant.calendar import HolidayCalendar
-from plant.forecast.engines import forecast_partitioned
+from plant.forecast.engines import engine_session, forecast_partitioned
 
 H = 14
 
@@ -105,6 +105,13 @@ def test_ray_local_instance_gives_the_same_forecast_and_leaves_no_process(
     got = forecast_partitioned(hist, H, HolidayCalendar("DE"), "easter", fut, engine="ray",
                                partition_size=2)
     pd.testing.assert_frame_equal(got, local)
+    assert not ray.is_initialized()
+    with engine_session("ray") as session:  # one instance for several calls (backtest)
+        for _ in range(2):
+            got = forecast_partitioned(hist, H, HolidayCalendar("DE"), "easter", fut,
+                                       engine="ray", partition_size=2)
+            assert session.is_initialized()
+            pd.testing.assert_frame_equal(got, local)
     assert not ray.is_initialized()
     assert not _gone(before)
 
