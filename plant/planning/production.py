@@ -32,7 +32,7 @@ import pandas as pd
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 from plant.planning.config import PlanConfig
-from plant.planning.holds import hold_requirements
+from plant.planning.holds import hold_requirements, max_age_days
 from plant.planning.rules import critical_ratio, daily_capacity, gross_up, quantile_from_p
 
 __all__ = ["assign_lines", "need_dates", "production_plan", "requirements"]
@@ -181,9 +181,9 @@ def production_plan(
             lo = max(0, (r.earliest - first).days)
         else:
             hi = (r.need_date - first).days - 1
-            max_age = int(shelf.get(r.sku, cfg.default_shelf_life_days)
-                          * (1 - cfg.min_remaining_shelf))
-            lo = max(0, hi - max_age)
+            max_age = max_age_days(shelf.get(r.sku, cfg.default_shelf_life_days), cfg)
+            # made on day d, the box is need - d days old on the day it is needed: at most max_age
+            lo = max(0, hi + 1 - max_age)
         for i in range(hi, lo - 1, -1):
             if want <= 1e-9:
                 break

@@ -155,17 +155,18 @@ def test_capacity_clipping_puts_the_rest_on_the_shortfall_list() -> None:
 
 
 def test_reject_rate_default_is_said_and_shelf_life_limits_build_ahead() -> None:
-    m = _one_sku(shelf=8)  # at least half the shelf life left: made at most 4 days ahead
+    # at least half of an 8-day shelf life left on 21 August: made at most 4 days before it
+    m = _one_sku(shelf=8)
     cal = HolidayCalendar.default()
     plan, expl, short = production_plan(_no_forecast(), m["skus"], _open(1050, "2026-08-21"),
                                         m["inventory"], m["lines"], D(2026, 8, 1), cal, None,
                                         PlanConfig(default_reject_rate=0.2))
     assert expl["reject_rate"] == 0.2
     assert expl["reject_rate_source"].startswith("DEFAULT")
-    assert plan["date"].min() == pd.Timestamp("2026-08-16")
-    # 1,000 good units need 1,250 starts at 20% rejects; 5 days x 100 fit
-    assert plan["qty_start"].sum() == pytest.approx(500.0)
-    assert short["short_units"].sum() == pytest.approx((1250 - 500) * 0.8)
+    assert plan["date"].min() == pd.Timestamp("2026-08-17")
+    # 1,000 good units need 1,250 starts at 20% rejects; 4 days x 100 fit (17-20 August)
+    assert plan["qty_start"].sum() == pytest.approx(400.0)
+    assert short["short_units"].sum() == pytest.approx((1250 - 400) * 0.8)
 
 
 def test_material_order_dates_moq_and_late_flag() -> None:

@@ -96,6 +96,24 @@ def test_an_order_due_today_is_too_late_to_make(cal: HolidayCalendar) -> None:
     assert plan["date"].max() == pd.Timestamp("2026-08-02")
 
 
+def test_a_box_is_never_made_earlier_than_its_shelf_life_allows(cal: HolidayCalendar) -> None:
+    """Shelf life 60 days, at least 50% of it left on delivery: a box may be 30 days old.
+
+    An order of 5,000 due on 11 September, one line making 100 a day from 1 August: the box
+    made on day d is (11 Sep - d) days old, so the earliest day is 12 August (30 days) and the
+    latest 10 September. 30 days x 100 = 3,000 fit; 2,000 are short for the line's capacity.
+    One day earlier (11 August, 31 days old) would be a box a customer refuses."""
+    oo = pd.DataFrame([{"order_id": "1", "sku": "R", "order_date": "2026-07-20",
+                        "due_date": "2026-09-11", "qty": 5000.0, "channel": "retail"}])
+    plan, _expl, short = production_plan(_fc([]), _skus(), oo, pd.DataFrame(
+        columns=["item", "kind", "on_hand"]), _one_line(), START, cal, 0.0,
+        PlanConfig(min_remaining_shelf=0.5))
+    assert plan["date"].min() == pd.Timestamp("2026-08-12")
+    assert plan["date"].max() == pd.Timestamp("2026-09-10")
+    assert plan["qty_start"].sum() == pytest.approx(3000.0)
+    assert short["short_units"].sum() == pytest.approx(2000.0)
+
+
 def test_exceptions_hand_worked_worst_first() -> None:
     skus = pd.DataFrame([{"sku": "A", "price": 10.0}, {"sku": "B", "price": 20.0}])
     shortfalls = pd.DataFrame([
