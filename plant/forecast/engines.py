@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -145,12 +147,28 @@ def engine_session(engine: str, scheduler: str | None = None) -> Iterator[Any]:
                           "(ray://host:10001)")
     started = not ray.is_initialized()
     if started:
-        _ray_init(ray, scheduler)
+        _keeping_sigterm(lambda: _ray_init(ray, scheduler))
     try:
         yield ray
     finally:
         if started:
             ray.shutdown()
+
+
+def _keeping_sigterm(start: Callable[[], None]) -> None:
+    """Call ``start`` (``ray.init``), then give back this process's own SIGTERM handler.
+
+    ``ray.init`` replaces it with one that raises ``SystemExit`` wherever the main thread is,
+    for the rest of the process's life: a plant service or test run would no longer stop the
+    way it says (seen as fixtures failing at random points after a SIGTERM)."""
+    if threading.current_thread() is not threading.main_thread():
+        start()  # Ray leaves the handlers alone off the main thread
+        return
+    own = signal.getsignal(signal.SIGTERM)
+    try:
+        start()
+    finally:
+        signal.signal(signal.SIGTERM, own)
 
 
 def _ray_init(ray: Any, address: str | None) -> None:

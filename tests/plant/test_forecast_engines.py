@@ -102,10 +102,12 @@ def test_ray_local_instance_gives_the_same_forecast_and_leaves_no_process(
 
     hist, fut = shops
     before = _ray_processes()
+    own_sigterm = signal.getsignal(signal.SIGTERM)
     got = forecast_partitioned(hist, H, HolidayCalendar("DE"), "easter", fut, engine="ray",
                                partition_size=2)
     pd.testing.assert_frame_equal(got, local)
     assert not ray.is_initialized()
+    assert signal.getsignal(signal.SIGTERM) is own_sigterm  # Ray's SystemExit handler is gone
     with engine_session("ray") as session:  # one instance for several calls (backtest)
         for _ in range(2):
             got = forecast_partitioned(hist, H, HolidayCalendar("DE"), "easter", fut,
