@@ -73,13 +73,23 @@ def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame
 
     ``holds`` (:data:`plant.planning.holds.HOLD_COLUMNS`) are planned on their held delivery
     day, and the forecast's ``cancel_avoided`` is taken out of its original day."""
+    held, _ = hold_requirements(holds, skus, start, cal, cfg)
+    return _requirements(fc, skus, open_orders, start, cal, cfg, held, holds is not None)
+
+
+def _requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame,
+                  start: dt.date, cal: HolidayCalendar, cfg: PlanConfig, held: pd.DataFrame,
+                  net_holds: bool) -> pd.DataFrame:
+    """:func:`requirements` with the holds' requirements ``held`` already made
+    (:func:`plant.planning.holds.hold_requirements`); ``net_holds``: take the forecast's
+    ``cancel_avoided`` out (holds were given)."""
     df = fc.copy()
     df["ds"] = pd.to_datetime(df["ds"])
     channel = df["sku"].map(skus.set_index("sku")["channel"])
     need, in_season = need_dates(df["ds"], channel, cal, cfg)
     level = df["sku"].map(_season_level(skus, cfg)).fillna(0.5).to_numpy()
     moved = (df["cancel_avoided"].fillna(0.0).to_numpy()
-             if holds is not None and "cancel_avoided" in df else 0.0)
+             if net_holds and "cancel_avoided" in df else 0.0)
     q = quantile_from_p(df["net_p10"].to_numpy() - moved, df["net_p50"].to_numpy() - moved,
                         df["net_p90"].to_numpy() - moved, level)
     df["qty"] = np.clip(np.where(in_season, q, df["net_p50"] - moved), 0, None)
@@ -91,7 +101,6 @@ def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame
     cols = ["sku", "need_date", "qty", "source"]
     parts = [p[cols].astype({"qty": float}) for p in (df, oo) if len(p)]
     window = ["earliest", "latest"]
-    held, _ = hold_requirements(holds, skus, start, cal, cfg)
     if not parts and held.empty:
         return pd.DataFrame({"sku": [], "need_date": pd.to_datetime([]), "qty": [],
                              "source": [], "earliest": pd.to_datetime([]),
@@ -159,8 +168,8 @@ def production_plan(
     cfg = cfg or PlanConfig()
     measured = reject_rate is not None
     rate = float(reject_rate) if reject_rate is not None else cfg.default_reject_rate
-    req = requirements(fc, skus, open_orders, start, cal, cfg, holds)
-    _, impossible = hold_requirements(holds, skus, start, cal, cfg)
+    held, impossible = hold_requirements(holds, skus, start, cal, cfg)
+    req = _requirements(fc, skus, open_orders, start, cal, cfg, held, holds is not None)
     fg = inventory[inventory["kind"] == "sku"].set_index("item")["on_hand"].astype(float)
     req = _fefo_net(req, fg)
     req["to_start"] = gross_up(req["to_make"].to_numpy(), rate)
