@@ -32,11 +32,15 @@ from plant.orders.plan import stock_exceptions
 from plant.orders.records import latest_production
 from plant.planning.config import PlanConfig
 
-__all__ = ["HOLD_COLUMNS", "held_orders", "hold_requirements", "max_age_days",
+__all__ = ["HOLD_COLUMNS", "SHORT_COLUMNS", "held_orders", "hold_requirements", "max_age_days",
            "safekeeping_exceptions", "safekeeping_from_plan"]
 
 #: recorded holds as the plans read them: one row per held order line
 HOLD_COLUMNS = ["order_id", "sku", "qty", "delivery_date", "held_until"]
+
+#: a production plan's shortfalls: boxes that cannot be made by their need date; ``kind`` is
+#: the exception they become (:func:`plant.planning.plans.exceptions`), ``reason`` its text
+SHORT_COLUMNS = ["sku", "need_date", "source", "short_units", "kind", "reason"]
 
 
 def max_age_days(shelf_life_days: float, cfg: PlanConfig) -> int:
@@ -59,10 +63,11 @@ def hold_requirements(holds: pd.DataFrame, skus: pd.DataFrame, start: dt.date,
     """(requirements, impossible) of the holds delivered from ``start`` on.
 
     requirements: ``sku, need_date (the held day), qty, source='hold', earliest, latest``
-    (production days); impossible: ``sku, need_date, source, short_units, reason`` (the
-    shortfall form of :func:`plant.planning.production.production_plan`)."""
+    (production days); impossible: :data:`SHORT_COLUMNS` (the shortfall form of
+    :func:`plant.planning.production.production_plan`), ``kind``
+    ``hold_beyond_shelf_life`` or ``too_late_to_make``."""
     cols = ["sku", "need_date", "qty", "source", "earliest", "latest"]
-    short_cols = ["sku", "need_date", "source", "short_units", "reason"]
+    short_cols = SHORT_COLUMNS
     if holds is None or holds.empty:
         return pd.DataFrame(columns=cols), pd.DataFrame(columns=short_cols)
     h = holds.copy()
@@ -83,6 +88,8 @@ def hold_requirements(holds: pd.DataFrame, skus: pd.DataFrame, start: dt.date,
     late = ~stale & (req["latest"] < first)
     short = req[stale | late].copy()
     short["short_units"] = short["qty"]
+    short["kind"] = ["hold_beyond_shelf_life" if r.earliest > r.latest else "too_late_to_make"
+                     for r in short.itertuples(index=False)]
     short["reason"] = [
         (f"beyond shelf life: made by {r.latest:%Y-%m-%d} at the latest, a box must be made on "
          f"{r.earliest:%Y-%m-%d} or later to keep {cfg.min_remaining_shelf:.0%} of its shelf "

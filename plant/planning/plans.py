@@ -55,14 +55,15 @@ def packaging_needs(plan: pd.DataFrame, bom: pd.DataFrame, materials: pd.DataFra
 def exceptions(shortfalls: pd.DataFrame, orders: pd.DataFrame, plan: pd.DataFrame,
                bom: pd.DataFrame, skus: pd.DataFrame, inventory: pd.DataFrame,
                start: dt.date, festival: dt.date, order_due_days: int = 7) -> pd.DataFrame:
-    """What is at risk, worst first (``value_at_risk`` = sales that may be lost)."""
+    """What is at risk, worst first (``value_at_risk`` = sales that may be lost).
+
+    ``shortfalls`` (:data:`plant.planning.holds.SHORT_COLUMNS`) carry the kind of exception
+    each one is, set where it was found; ``reason`` is only its text."""
     price = skus.set_index("sku")["price"].astype(float)
     rows = []
     for s in shortfalls.itertuples(index=False):
         rows.append({
-            "kind": "capacity_shortfall" if s.reason == "line capacity" else
-                    "hold_beyond_shelf_life" if s.reason.startswith("beyond shelf life") else
-                    "too_late_to_make",
+            "kind": s.kind,
             "what": s.sku, "date": pd.Timestamp(s.need_date).date(),
             "qty": round(float(s.short_units)),
             "value_at_risk": round(float(s.short_units) * float(price.get(s.sku, 0.0)), 2),

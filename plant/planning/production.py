@@ -32,7 +32,7 @@ import pandas as pd
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
 from plant.planning.config import PlanConfig
-from plant.planning.holds import hold_requirements, max_age_days
+from plant.planning.holds import SHORT_COLUMNS, hold_requirements, max_age_days
 from plant.planning.rules import critical_ratio, daily_capacity, gross_up, quantile_from_p
 
 __all__ = ["assign_lines", "need_dates", "production_plan", "requirements"]
@@ -164,6 +164,9 @@ def production_plan(
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """(plan rows, explanation, shortfalls) - see the module docstring for the rules.
 
+    Shortfalls (:data:`plant.planning.holds.SHORT_COLUMNS`) say which exception they are:
+    ``capacity_shortfall``, ``too_late_to_make`` or, for a hold, ``hold_beyond_shelf_life``.
+
     ``holds``: the recorded holds (:func:`plant.planning.holds.held_orders`)."""
     cfg = cfg or PlanConfig()
     measured = reject_rate is not None
@@ -204,6 +207,7 @@ def production_plan(
         if want > 1e-6:
             short.append({"sku": r.sku, "need_date": r.need_date, "source": r.source,
                           "short_units": want * (1 - rate),
+                          "kind": "too_late_to_make" if hi < 0 else "capacity_shortfall",
                           "reason": "too late to make" if hi < 0 else "line capacity"})
     plan = pd.DataFrame(rows, columns=["sku", "date", "need_date", "source", "qty_start"])
     plan = plan.groupby(["sku", "date", "need_date", "source"], as_index=False)["qty_start"].sum()
@@ -242,4 +246,4 @@ def production_plan(
             "scheduled_start_units": round(float(made["qty_start"].sum()), 1),
             "impossible_boxes": round(float(impossible["short_units"].sum()), 1),
         }
-    return plan, explanation, pd.DataFrame(short)
+    return plan, explanation, pd.DataFrame(short, columns=SHORT_COLUMNS)

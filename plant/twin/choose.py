@@ -125,7 +125,7 @@ def _candidate(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.date,
     sol = solve(problem, time_limit_s)
     prod = lots_from_solution(problem, sol, needs, working)
     short = pd.DataFrame({"sku": [], "need_date": pd.to_datetime([]), "source": [],
-                          "short_units": [], "reason": []})
+                          "short_units": [], "kind": [], "reason": []})
     mean_rej = float(np.mean([b.reject_mean for b in behaviour.values()]))
     expl = {"method": "optimised: mixed-integer programme (HiGHS via scipy.optimize.milp), "
                       "chosen by simulated expected cost in the twin",

@@ -150,6 +150,7 @@ def test_capacity_clipping_puts_the_rest_on_the_shortfall_list() -> None:
     assert plan.groupby("date")["qty_start"].sum().max() <= 100.0 + 1e-9
     assert short["short_units"].sum() == pytest.approx(450.0)
     assert short["reason"].tolist() == ["line capacity"]
+    assert short["kind"].tolist() == ["capacity_shortfall"]
     assert expl["from_stock_units"] == 50.0
     assert "DEFAULT" not in expl["reject_rate_source"]
 

@@ -91,7 +91,7 @@ def test_an_order_due_today_is_too_late_to_make(cal: HolidayCalendar) -> None:
     # them. The second order: 2 days of 100 before its due date, 150 fits.
     assert short.to_dict("records") == [{
         "sku": "R", "need_date": pd.Timestamp("2026-08-01"), "source": "open_order",
-        "short_units": 50.0, "reason": "too late to make"}]
+        "short_units": 50.0, "kind": "too_late_to_make", "reason": "too late to make"}]
     assert plan["qty_start"].sum() == pytest.approx(150.0)
     assert plan["date"].max() == pd.Timestamp("2026-08-02")
 
@@ -118,9 +118,9 @@ def test_exceptions_hand_worked_worst_first() -> None:
     skus = pd.DataFrame([{"sku": "A", "price": 10.0}, {"sku": "B", "price": 20.0}])
     shortfalls = pd.DataFrame([
         {"sku": "A", "need_date": pd.Timestamp("2026-09-10"), "source": "forecast",
-         "short_units": 30.0, "reason": "line capacity"},
+         "short_units": 30.0, "kind": "capacity_shortfall", "reason": "line capacity"},
         {"sku": "B", "need_date": pd.Timestamp("2026-08-02"), "source": "open_order",
-         "short_units": 5.0, "reason": "too late to make"},
+         "short_units": 5.0, "kind": "too_late_to_make", "reason": "too late to make"},
     ])
     plan = pd.DataFrame({"sku": ["A", "A", "B", "A"], "date": pd.to_datetime(
         ["2026-08-03", "2026-08-05", "2026-08-05", "2026-08-10"]),

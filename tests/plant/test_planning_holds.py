@@ -74,6 +74,10 @@ def test_holds_are_made_in_their_window_before_the_held_day(
     assert by_need.loc["2026-10-20", "reason"].startswith("beyond shelf life")
     assert by_need.loc["2026-10-20", "short_units"] == 10.0
     assert by_need.loc["2026-09-01", "reason"].startswith("too late to make")
+    assert by_need["kind"].to_dict() == {
+        pd.Timestamp("2026-09-27"): "capacity_shortfall",
+        pd.Timestamp("2026-10-20"): "hold_beyond_shelf_life",
+        pd.Timestamp("2026-09-01"): "too_late_to_make"}
     assert len(short) == 3  # H5 is not planned at all
     assert expl["holds"]["held_boxes"] == 1065.0
     assert expl["holds"]["impossible_boxes"] == 15.0
@@ -82,6 +86,24 @@ def test_holds_are_made_in_their_window_before_the_held_day(
     assert sorted(exc["kind"]) == ["capacity_shortfall", "hold_beyond_shelf_life",
                                    "too_late_to_make"]
     assert exc["value_at_risk"].tolist() == [5000.0, 200.0, 100.0]  # boxes x 20.0, worst first
+
+
+def test_exceptions_take_their_kind_from_the_shortfall_not_from_its_wording() -> None:
+    """The kind is set where the shortfall is found; rewording a reason changes nothing."""
+    short = pd.DataFrame([
+        ("A", pd.Timestamp("2026-10-20"), "hold", 10.0, "hold_beyond_shelf_life",
+         "made too early to keep half of its shelf life"),
+        ("A", pd.Timestamp("2026-09-27"), "hold", 5.0, "capacity_shortfall", "lines full"),
+        ("A", pd.Timestamp("2026-09-01"), "hold", 2.0, "too_late_to_make",
+         "beyond shelf life is not why"),
+    ], columns=["sku", "need_date", "source", "short_units", "kind", "reason"])
+    exc = exceptions(short, pd.DataFrame(), pd.DataFrame(columns=["sku", "date", "qty_start"]),
+                     pd.DataFrame(columns=["sku", "item", "qty_per_unit"]), SKUS, NO_STOCK,
+                     D(2026, 9, 1), D(2026, 9, 25))
+    assert exc[["kind", "qty"]].values.tolist() == [["hold_beyond_shelf_life", 10],
+                                                    ["capacity_shortfall", 5],
+                                                    ["too_late_to_make", 2]]
+    assert "made too early" in exc["detail"].iloc[0]
 
 
 def test_safekeeping_stock_from_the_plan_against_capacity(
