@@ -31,7 +31,7 @@ import pandas as pd
 from peakline.errors import DataError
 
 __all__ = ["HoldSettings", "hold_window", "offer_holds", "order_values", "safekeeping_days",
-           "value_threshold"]
+           "stock_exceptions", "value_threshold"]
 
 
 @dataclass(frozen=True)
@@ -165,3 +165,18 @@ def offer_holds(
             offer[i] = True
     cand["offer"] = offer
     return cand
+
+
+def stock_exceptions(stock: pd.DataFrame, s: HoldSettings) -> pd.DataFrame:
+    """Critical: a day with more boxes held than capacity; warning: expected above 90%."""
+    rows = []
+    for r in stock.itertuples(index=False):
+        if r.held_boxes > s.capacity_boxes:
+            rows.append({"day": r.day, "severity": "critical", "message": (
+                f"safekeeping over capacity on {r.day:%Y-%m-%d}: {r.held_boxes} boxes held, "
+                f"capacity {s.capacity_boxes}")})
+        elif r.expected_boxes > 0.9 * s.capacity_boxes:
+            rows.append({"day": r.day, "severity": "warning", "message": (
+                f"safekeeping nearly full on {r.day:%Y-%m-%d}: {r.expected_boxes} boxes "
+                f"expected, capacity {s.capacity_boxes}")})
+    return pd.DataFrame(rows, columns=["day", "severity", "message"])

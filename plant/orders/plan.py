@@ -29,14 +29,14 @@ from plant.orders.holds import (
     offer_holds,
     order_values,
     safekeeping_days,
+    stock_exceptions,
     value_threshold,
 )
 from plant.orders.holiday import coming_festival
 from plant.orders.risk import CancellationModel
 from plant.orders.season import replay_season, season_growth, season_orders
 
-__all__ = ["HoldPlan", "hold_effect", "plan_holds", "replay_last_season", "safekeeping_plan",
-           "stock_exceptions"]
+__all__ = ["HoldPlan", "hold_effect", "plan_holds", "replay_last_season", "safekeeping_plan"]
 
 
 @dataclass
@@ -158,21 +158,6 @@ def _releases(lines: pd.DataFrame, held: pd.DataFrame, as_of: dt.date) -> pd.Dat
     rel = rel[pd.to_datetime(rel["held_until"]) >= pd.Timestamp(as_of)]
     return (rel.groupby(["held_until", "sku", "region"], as_index=False)
             .agg(orders=("order_id", "nunique"), boxes=("qty", "sum")))
-
-
-def stock_exceptions(stock: pd.DataFrame, s: HoldSettings) -> pd.DataFrame:
-    """Critical: a day with more boxes held than capacity; warning: expected above 90%."""
-    rows = []
-    for r in stock.itertuples(index=False):
-        if r.held_boxes > s.capacity_boxes:
-            rows.append({"day": r.day, "severity": "critical", "message": (
-                f"safekeeping over capacity on {r.day:%Y-%m-%d}: {r.held_boxes} boxes held, "
-                f"capacity {s.capacity_boxes}")})
-        elif r.expected_boxes > 0.9 * s.capacity_boxes:
-            rows.append({"day": r.day, "severity": "warning", "message": (
-                f"safekeeping nearly full on {r.day:%Y-%m-%d}: {r.expected_boxes} boxes "
-                f"expected, capacity {s.capacity_boxes}")})
-    return pd.DataFrame(rows, columns=["day", "severity", "message"])
 
 
 def replay_last_season(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,

@@ -27,8 +27,7 @@ import datetime as dt
 import pandas as pd
 
 from plant.calendar import HolidayCalendar
-from plant.orders.holds import HoldSettings
-from plant.orders.plan import stock_exceptions
+from plant.orders.holds import HoldSettings, stock_exceptions
 from plant.orders.records import latest_production
 from plant.planning.config import PlanConfig
 

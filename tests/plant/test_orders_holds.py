@@ -9,9 +9,15 @@ import pandas as pd
 import pytest
 
 from peakline.errors import DataError
-from plant.orders.holds import HoldSettings, offer_holds, order_values, safekeeping_days
+from plant.orders.holds import (
+    HoldSettings,
+    offer_holds,
+    order_values,
+    safekeeping_days,
+    stock_exceptions,
+)
 from plant.orders.netting import net_with_holds
-from plant.orders.plan import safekeeping_plan, stock_exceptions
+from plant.orders.plan import safekeeping_plan
 from plant.orders.season import leftover_boxes
 
 FEST = dt.date(2025, 10, 6)

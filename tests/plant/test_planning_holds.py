@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -168,3 +170,13 @@ def test_held_orders_are_the_held_not_cancelled_lines() -> None:
                           "held_until": ["2026-09-29", "", "2026-09-29"]})
     assert held_orders(lines)["order_id"].tolist() == ["1"]
     assert held_orders(lines.iloc[:0]).empty
+
+
+def test_planning_does_not_load_the_cancellation_model() -> None:
+    """`peakline plant plan` reads the recorded holds but scores no order: scikit-learn (the
+    cancellation model's, seconds to import) stays unloaded until `plant holds` needs it."""
+    code = ("import sys\nimport plant.planning.run, plant.planning.plans\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
