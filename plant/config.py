@@ -163,8 +163,21 @@ def load_config(path: str | Path | None = None, data: dict[str, Any] | None = No
     if data is None:
         if path is None:
             return PlantConfig()
-        data = read_toml(path)
+        data = _relative_to(read_toml(path), Path(path).resolve().parent)
     try:
         return PlantConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_errors(exc, source, model=PlantConfig)) from exc
+
+
+def _relative_to(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``planning.events``, a file the service reads while it runs, relative to the TOML
+    file's folder (the service's working directory says nothing about where the file is)."""
+    planning = data.get("planning")
+    if not isinstance(planning, dict):
+        return data
+    events = planning.get("events")
+    if isinstance(events, str) and events:
+        given = Path(events).expanduser()
+        planning["events"] = os.path.normpath(given if given.is_absolute() else folder / given)
+    return data

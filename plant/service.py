@@ -245,10 +245,10 @@ class PlantService:
                 self._replan_at = None
         if not due:
             return False
-        from plant.calendar import HolidayCalendar
         from plant.planning.replan import replan
 
-        done = replan(self.store, self.config.planning, HolidayCalendar.default())
+        # the calendar `peakline plant plan --config` uses: [planning] events, if any
+        done = replan(self.store, self.config.planning, self.config.planning.calendar())
         log.info("re-planned after ERP data: hold plan %s, plans %s",
                  "made" if done.holds is not None else "not made",
                  done.plans.plan_id if done.plans is not None else "not made")

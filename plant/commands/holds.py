@@ -21,7 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
-from peakline.cliargs import IsoDate, Number, OutputDir, integer
+from peakline.cliargs import ExistingFile, IsoDate, Number, OutputDir, integer
 from plant.commands.db import add_db_option, open_store
 from plant.csvout import to_csv
 
@@ -32,14 +32,16 @@ _OFFER_COLUMNS = ["order_id", "customer", "region", "delivery", "boxes", "p_canc
 
 
 def _holds(args: argparse.Namespace) -> int:
-    from plant.calendar import HolidayCalendar
+    from plant.commands.planning import _calendar
+    from plant.config import load_config
     from plant.orders.holds import HoldSettings
     from plant.orders.run import holds_into_store
 
     settings = HoldSettings(capacity_boxes=args.capacity, cost_per_box_day=args.cost_per_box_day,
                             accept_rate=args.accept_rate, return_days=args.return_days,
                             window_days=args.window_days, min_shelf_days=args.min_shelf_days)
-    cal = HolidayCalendar.default()
+    # the calendar the plans use: --events, else the --config's [planning] events
+    cal = _calendar(args, load_config(args.config).planning if args.config else None)
     with open_store(args) as store:
         plan = holds_into_store(store, settings, cal, args.as_of, backtest=args.backtest)
     offered = plan.offers[plan.offers["offer"]] if len(plan.offers) else plan.offers
@@ -67,6 +69,8 @@ def _holds(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``holds`` to ``peakline plant``."""
+    from plant.commands.planning import _calendar_args
+
     h = sub.add_parser("holds", help="offer holds to open web shop orders; safekeeping plan")
     add_db_option(h, creates=False)
     h.add_argument("--as-of", type=IsoDate(),
@@ -90,4 +94,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "what holds would have saved, shown on the dashboard")
     h.add_argument("--out", type=OutputDir(),
                    help="folder for offers.csv, safekeeping.csv, releases.csv, exceptions.csv")
+    h.add_argument("--config", type=ExistingFile("TOML config"),
+                   help="plant service TOML whose [planning] events file to use (the "
+                   "festival's date and closures, as `plant plan --config` and the service's "
+                   "re-plans read them), unless --events is given")
+    _calendar_args(h)
     h.set_defaults(handler=_holds)

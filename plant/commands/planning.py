@@ -100,9 +100,13 @@ def _level_arg(p: argparse.ArgumentParser, what: str) -> None:
                    help=f"{what}: %(choices)s")
 
 
-def _calendar(args: argparse.Namespace) -> Any:
+def _calendar(args: argparse.Namespace, cfg: Any = None) -> Any:
+    """The calendar of --country and --events; with ``cfg`` (a PlanConfig), its ``events``
+    where --events is not given, as the plant service plans."""
     from plant.calendar import HolidayCalendar
 
+    if cfg is not None:
+        return cfg.calendar(args.country, args.events)
     return HolidayCalendar.default(args.country, args.events)
 
 
@@ -239,8 +243,8 @@ def _plan(args: argparse.Namespace) -> int:
     from plant.config import load_config
     from plant.planning.run import plan_from_store
 
-    cal = _calendar(args)
     cfg = _plan_config(args)
+    cal = _calendar(args, cfg)
     cal.check_peak(cfg.peak)
     if args.optimise:
         from plant.commands.twin import optimise_plan
@@ -349,7 +353,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=OutputDir(),
                    help="folder for <kind>.csv and <kind>.json (the explanation)")
     p.add_argument("--config", type=ExistingFile("TOML config"),
-                   help="plant service TOML whose [planning] section to use")
+                   help="plant service TOML whose [planning] section to use (its events file "
+                   "too, unless --events is given)")
     p.add_argument("--service-level", type=Number(0, 1, lo_open=True, hi_open=True,
                                                   hint="a fraction: 0.9 means 90%"),
                    help="fixed service level instead of each SKU's newsvendor critical ratio")

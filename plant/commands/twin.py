@@ -67,7 +67,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     plan_cfg, twin_cfg = twin_configs(args)
     scenario = load_scenario(args.scenario) if args.scenario else None
-    cal = _calendar(args)
+    cal = _calendar(args, plan_cfg)
     with open_store(args) as store:
         run = simulate_plan(store, args.plan, args.runs, args.seed, cal, plan_cfg, twin_cfg,
                             scenario, str(args.scenario or "scenario"), jobs=args.jobs)

@@ -7,9 +7,15 @@ settings. Every number that shapes a plan has a name and a description here.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
 
 from peakline.config import Section
+from peakline.errors import PeaklineError
+
+if TYPE_CHECKING:
+    from plant.calendar import HolidayCalendar
 
 __all__ = ["PlanConfig"]
 
@@ -22,6 +28,13 @@ class PlanConfig(Section):
         description="the festival the season is built around: a built-in peak (mid_autumn, "
         "spring_festival, dragon_boat, easter, christmas, thanksgiving, black_friday, "
         "eid_al_fitr, diwali) or a festival named in the events file",
+    )
+    events: str | None = Field(
+        default=None,
+        description="extra events CSV (date, name, kind[, days_before, days_after]) instead of "
+        "the packaged promotion days: closures, festivals on another date, the plant's own "
+        "festivals; plans, re-plans and hold plans use it (a command's --events overrides "
+        "it); a relative path is relative to the TOML file's folder (unset: packaged events)",
     )
     season_days: int = Field(
         default=100, ge=7, le=366,
@@ -74,3 +87,22 @@ class PlanConfig(Section):
         description="per material: the most the plant's store can hold (in the item's unit); "
         "buying ahead stays within it (an item not named has no limit)",
     )
+
+    @field_validator("events")
+    @classmethod
+    def _readable_events(cls, path: str | None) -> str | None:
+        if path is not None:
+            from plant.calendar import read_events
+
+            try:
+                read_events(path)
+            except PeaklineError as exc:
+                raise ValueError(str(exc)) from exc
+        return path
+
+    def calendar(self, country: str = "CN", events: str | None = None) -> HolidayCalendar:
+        """The holiday calendar plans are made with: the country's holidays and ``events``
+        (a command's ``--events``), else this section's ``events``, else the packaged ones."""
+        from plant.calendar import HolidayCalendar
+
+        return HolidayCalendar.default(country, events or self.events)
