@@ -27,6 +27,7 @@ from peakline.errors import DataError
 from peakline.wire import PlanKind
 from plant.calendar import HolidayCalendar
 from plant.planning.config import PlanConfig
+from plant.planning.holds import hold_requirements
 from plant.planning.plans import Plans, build_plans
 from plant.planning.production import requirements
 from plant.planning.run import PlanRun
@@ -80,7 +81,8 @@ def build_problem(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.dat
                   ) -> tuple[Problem, pd.DataFrame, np.ndarray]:
     """(programme, needs per SKU and date, working[line, day]) at service ``level``."""
     level_cfg = plan_cfg.model_copy(update={"service_level": level})
-    req = requirements(fc, data["skus"], data["open_orders"], start, cal, level_cfg)
+    req = requirements(fc, data["skus"], data["open_orders"], start, cal, level_cfg,
+                       data.get("holds"))
     skus = data["skus"].reset_index(drop=True)
     ix = {str(s): i for i, s in enumerate(skus["sku"])}
     days = max(int((pd.to_datetime(fc["ds"]).max() - pd.Timestamp(start)).days) + 1,
@@ -92,7 +94,7 @@ def build_problem(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.dat
     for r, d in zip(req.itertuples(index=False), day, strict=True):
         if str(r.sku) in ix:
             need[ix[str(r.sku)], d // bucket_days] += float(r.qty)
-            if r.source == "open_order":
+            if r.source in ("open_order", "hold"):  # a held order is firm, on its held day
                 firm[ix[str(r.sku)], d // bucket_days] += float(r.qty)
     lines = data["lines"].reset_index(drop=True)
     working = _working(lines, start, n_b * bucket_days, cal)
@@ -124,8 +126,8 @@ def _candidate(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.date,
                                             level)
     sol = solve(problem, time_limit_s)
     prod = lots_from_solution(problem, sol, needs, working)
-    short = pd.DataFrame({"sku": [], "need_date": pd.to_datetime([]), "source": [],
-                          "short_units": [], "kind": [], "reason": []})
+    # holds that cannot be made fresh enough or in time stay exceptions of the optimised plan
+    _, short = hold_requirements(data.get("holds"), data["skus"], start, cal, plan_cfg)
     mean_rej = float(np.mean([b.reject_mean for b in behaviour.values()]))
     expl = {"method": "optimised: mixed-integer programme (HiGHS via scipy.optimize.milp), "
                       "chosen by simulated expected cost in the twin",
@@ -134,7 +136,7 @@ def _candidate(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.date,
             "solver": {"status": sol.status, "objective": round(sol.objective),
                        "solve_s": round(sol.solve_s, 2), **sol.stats},
             "scheduled_start_units": round(float(prod["qty_start"].sum()), 1),
-            "shortfall_units": round(float(sol.short.sum()), 1),
+            "shortfall_units": round(float(sol.short.sum() + short["short_units"].sum()), 1),
             "overtime_hours_planned": round(float(sol.overtime.sum()), 1)}
     plans = build_plans(fc, data, start, cal, mean_rej, plan_cfg, production=(prod, expl, short))
     plans[PlanKind.PURCHASES] = _safety_time(plans[PlanKind.PURCHASES], start, plan_cfg, cfg)

@@ -54,7 +54,7 @@ class Problem:
     skus: pd.DataFrame  # sku, flavour, packaging, unit_cost, price, shelf_life_days
     lines: pd.DataFrame  # line, units_per_hour, hours_per_shift, shifts_per_day, days_per_week
     need: np.ndarray  # [sku, bucket] boxes wanted (firm + forecast at the chosen level)
-    firm: np.ndarray  # [sku, bucket] of which firm open orders
+    firm: np.ndarray  # [sku, bucket] of which firm: open orders and holds (on the held day)
     on_hand: np.ndarray  # [sku] finished goods now
     hours: np.ndarray  # [line, bucket] regular working hours
     workdays: np.ndarray  # [line, bucket] working days

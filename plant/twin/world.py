@@ -3,7 +3,8 @@
 :func:`build_world` turns DataFrames (the production and purchase plans, the forecast, the
 ERP tables) and the lines' measured behaviour (:mod:`plant.twin.measure`) into plain arrays
 and dicts, so one simulated season (:mod:`plant.twin.sim`) touches no pandas. Day ``d`` is
-``start + d``; the season runs from the plan's first day to the forecast's last.
+``start + d``; the season runs from the plan's first day to the forecast's last (or to the
+last held delivery: recorded holds are firm orders on their held day).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class World:
     p90: np.ndarray
     due: np.ndarray  # [sku, day] day an order placed that day is due
     in_season: np.ndarray  # [day] festival window: demand correlated across SKUs
-    firm: list[FirmOrder]
+    firm: list[FirmOrder]  # open orders and recorded holds
     fg_on_hand: np.ndarray  # [sku]
     material_on_hand: np.ndarray  # [item]
     arrivals: list[Arrival]
@@ -182,6 +183,11 @@ def build_world(
     fc["ds"] = pd.to_datetime(fc["ds"])
     start = pd.Timestamp(fc["ds"].min()).date()
     days = int((fc["ds"].max() - fc["ds"].min()).days) + 1
+    holds = data.get("holds")
+    held = (holds.assign(day=(pd.to_datetime(holds["held_until"]) - pd.Timestamp(start)).dt.days)
+            .query("day >= 0") if holds is not None and len(holds) else None)
+    if held is not None and len(held):  # the season lasts until the last held delivery
+        days = max(days, int(held["day"].max()) + 1)
     skus_df = data["skus"].reset_index(drop=True)
     sku_ix = {str(s): i for i, s in enumerate(skus_df["sku"])}
     mats = data["materials"]
@@ -213,8 +219,12 @@ def build_world(
     known = fc[fc["sku"].isin(sku_ix)]
     si = known["sku"].map(sku_ix).to_numpy()
     di = (known["ds"] - pd.Timestamp(start)).dt.days.to_numpy()
+    # held orders are firm demand on their held day: the cancellations they avoid, which the
+    # forecast netted back in on the original day, are taken out there (as the planner does)
+    moved = (known["cancel_avoided"].fillna(0.0).to_numpy(dtype=float)
+             if holds is not None and "cancel_avoided" in known else 0.0)
     for arr, col in ((p10, "net_p10"), (p50, "net_p50"), (p90, "net_p90")):
-        arr[si, di] = np.clip(known[col].to_numpy(dtype=float), 0, None)
+        arr[si, di] = np.clip(known[col].to_numpy(dtype=float) - moved, 0, None)
     grid = pd.DataFrame({"sku": np.repeat(skus_df["sku"].to_numpy(), days),
                          "ds": np.tile(pd.date_range(start, periods=days), n)})
     need, season = need_dates(grid["ds"], grid["sku"].map(skus_df.set_index("sku")["channel"]),
@@ -227,6 +237,9 @@ def build_world(
     firm = [FirmOrder(sku_ix[str(o.sku)],
                       max(0, (pd.Timestamp(o.due_date).date() - start).days), float(o.qty))
             for o in data["open_orders"].itertuples(index=False) if str(o.sku) in sku_ix]
+    firm += [FirmOrder(sku_ix[str(h.sku)], int(h.day), float(h.qty))
+             for h in (held.itertuples(index=False) if held is not None else [])
+             if str(h.sku) in sku_ix]
     inv = data["inventory"]
     fg = np.zeros(n)
     stock = np.zeros(len(items))

@@ -48,6 +48,25 @@ def test_it_makes_what_is_needed_within_the_week_less_rejects() -> None:
     assert (pd.to_datetime(plan["date"]).dt.weekday < 5).all()
 
 
+def test_a_recorded_hold_is_a_firm_need_on_its_held_day() -> None:
+    """40 e-commerce boxes delivered on day 5 (week 0) are held until day 17 (week 2): the
+    programme needs them, firm, in week 2; the forecast's 30 avoided cancellations of day 5
+    are taken out of week 0."""
+    data = tables()
+    data["holds"] = pd.DataFrame([{"order_id": "W1", "sku": ECO, "qty": 40.0,
+                                   "delivery_date": START + pd.Timedelta(days=5),
+                                   "held_until": START + pd.Timedelta(days=17)}])
+    fc = forecast(days=28).assign(cancel_avoided=0.0)
+    day5 = (fc["sku"] == ECO) & (fc["ds"] == pd.Timestamp(START + pd.Timedelta(days=5)))
+    fc.loc[day5, ["net_p10", "net_p50", "net_p90", "cancel_avoided"]] = 30.0
+    problem, _, _ = _problem(fc, data)
+    assert problem.need.tolist() == [[0.0] * 4, [0.0, 0.0, 40.0, 0.0]]
+    assert problem.firm.tolist() == problem.need.tolist()
+    sol = solve(problem)
+    assert sol.short.sum() == pytest.approx(0, abs=1e-6)
+    assert sol.start_boxes[1, 0, :3].sum() * 0.95 == pytest.approx(40.0, rel=0.02)
+
+
 def test_two_flavours_run_as_campaigns_not_alternating() -> None:
     fc = forecast()
     for sku in (LOT, ECO):

@@ -140,3 +140,25 @@ def test_worker_processes_give_the_same_figures() -> None:
     one, two = simulate(w, runs=6, seed=4), simulate(w, runs=6, seed=4, jobs=2)
     assert one.per_run().equals(two.per_run())
     assert one.gantt().equals(two.gantt())
+
+
+def test_a_recorded_hold_is_a_firm_order_on_its_held_day() -> None:
+    """40 e-commerce boxes delivered on day 5 are held until day 25, past the forecast's 21
+    days: the season runs to day 25, the hold is a firm order then, served from the 47.5 good
+    boxes of a lot on day 18 (a Friday). The 30 cancellations the forecast netted back in on
+    day 5 for it are taken out there: nothing else is ordered."""
+    data = tables()
+    data["holds"] = pd.DataFrame([{"order_id": "W1", "sku": ECO, "qty": 40.0,
+                                   "delivery_date": START + pd.Timedelta(days=5),
+                                   "held_until": START + pd.Timedelta(days=25)}])
+    fc = forecast().assign(cancel_avoided=0.0)
+    day5 = (fc["sku"] == ECO) & (fc["ds"] == pd.Timestamp(START + pd.Timedelta(days=5)))
+    fc.loc[day5, ["net_p10", "net_p50", "net_p90", "cancel_avoided"]] = 30.0
+    w = world([("L1", 18, ECO, 50)], data=data, fc=fc)
+    assert w.days == 26
+    assert [(f.sku, f.due_day, f.qty) for f in w.firm] == [(1, 25, 40.0)]
+    assert w.p90.sum() == 0.0
+    r = simulate_run(w, seed=1, run=0)
+    assert r.demand["ecommerce"] == pytest.approx(40.0)
+    assert r.on_time["ecommerce"] == pytest.approx(40.0)
+    assert r.leftover == pytest.approx(7.5, rel=1e-2)
