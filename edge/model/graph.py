@@ -26,7 +26,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edge.model.backbone import NORMALISATIONS, add_lite0
+from edge.model.backbone import CHANNELS, NORMALISATIONS, add_lite0
 from edge.model.onnxbuild import Builder
 
 __all__ = [
@@ -41,20 +41,21 @@ __all__ = [
 OPSET = 17
 _LEVELS = 3
 _PER_LEVEL = 4  # smoothed, gradient magnitude, Hessian eigenvalues (2)
-LITE0_CHANNELS = 40 + 112  # the backbone's stride-8 and stride-16 outputs
 
 
 @dataclass(frozen=True)
 class FeatureOptions:
     """The feature extractor: input size, pooling grid, and either the hand-made filter bank
     (``features="filters"``, with optional illumination flattening) or the pretrained
-    EfficientNet-Lite0 stages (``features="lite0"``, with its input normalisation ``norm``)."""
+    EfficientNet-Lite0 stages (``features="lite0"``, with its input normalisation ``norm`` and
+    the ``strides`` of the stages taken, all brought onto the stride-8 grid)."""
 
     size: int = 64
     grid: int = 8
     flatten: bool = False
     features: str = "filters"
     norm: str = "imagenet"
+    strides: tuple[int, ...] = (8, 16)
 
     def check(self) -> None:
         if self.features == "lite0":
@@ -65,6 +66,10 @@ class FeatureOptions:
                 )
             if self.norm not in NORMALISATIONS:
                 raise ValueError(f"unknown input normalisation {self.norm!r}")
+            if not self.strides or any(s not in CHANNELS for s in self.strides):
+                raise ValueError(f"backbone strides must be among {sorted(CHANNELS)}")
+            if 32 in self.strides and self.size % 32:
+                raise ValueError(f"the stride-32 stage needs a multiple of 32, got {self.size}")
             return
         if self.features != "filters":
             raise ValueError(f"features must be filters or lite0, got {self.features!r}")
@@ -79,7 +84,7 @@ class FeatureOptions:
 def n_features(opt: FeatureOptions | None = None) -> int:
     """Features per cell before PCA."""
     if opt is not None and opt.features == "lite0":
-        return LITE0_CHANNELS
+        return sum(CHANNELS[s] for s in opt.strides)
     return _LEVELS * _PER_LEVEL * 2 + 4 + 5
 
 
@@ -103,13 +108,22 @@ def _gauss_kernels(sigma: float = 1.0, radius: int = 2) -> np.ndarray:
 
 
 def _backbone_features(b: Builder, image: str, opt: FeatureOptions) -> str:
-    """The stride-16 output upsampled onto the stride-8 one, concatenated, and area-pooled to the
-    grid (PaDiM's recipe on a small pretrained network)."""
-    s8, s16 = add_lite0(b, image, opt.size, opt.norm)
-    up = b.one(
-        "Resize", [s16, "", b.const(np.array([1, 1, 2, 2], np.float32))], "up16", mode="linear"
-    )
-    both = b.one("Concat", [s8, up], "bb_feats", axis=1)
+    """The chosen stages brought onto the stride-8 grid (the stride-4 one area-pooled, the coarser
+    ones upsampled), concatenated, and area-pooled to the grid (PaDiM's recipe on a small
+    pretrained network)."""
+    maps = add_lite0(b, image, opt.size, opt.norm, opt.strides)
+    parts = []
+    for s in opt.strides:
+        m = maps[s]
+        if s < 8:
+            m = b.one(
+                "AveragePool", [m], f"down{s}", kernel_shape=[8 // s] * 2, strides=[8 // s] * 2
+            )
+        elif s > 8:
+            scale = np.array([1, 1, s // 8, s // 8], np.float32)
+            m = b.one("Resize", [m, "", b.const(scale)], f"up{s}", mode="linear")
+        parts.append(m)
+    both = parts[0] if len(parts) == 1 else b.one("Concat", parts, "bb_feats", axis=1)
     k = opt.size // 8 // opt.grid
     if k > 1:
         both = b.one("AveragePool", [both], "bb_pool", kernel_shape=[k, k], strides=[k, k])

@@ -16,6 +16,7 @@ from onnx import TensorProto, helper
 from edge.model import backbone
 from edge.model.backbone import _conv_bn, _Unpickler, lite0_weights
 from edge.model.fit import fit_model
+from edge.model.graph import FeatureOptions, build_feature_model
 from edge.model.onnxbuild import Builder
 from edge.model.scorer import Scorer
 
@@ -88,3 +89,33 @@ def test_fit_with_the_backbone(tmp_path: Path) -> None:
     scorer = Scorer(tmp_path / "m.onnx")
     x = np.random.default_rng(3).random((2, 3, 32, 32), np.float32)
     assert scorer.score(x).shape == (2,) and scorer.anomaly_map(x) is not None
+
+
+def _features(opt: FeatureOptions, x: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(
+        build_feature_model(opt).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return np.asarray(sess.run(["features"], {"image": x})[0])
+
+
+def test_more_stages_keep_the_default_ones_and_pool_the_fine_one() -> None:
+    """Strides 4 and 32 add their channels around the default stride-8 and -16 ones, which stay
+    the same; the stride-4 stage is area-pooled onto the stride-8 grid."""
+    x = np.random.default_rng(4).random((2, 3, 64, 64), np.float32)
+    base = _features(FeatureOptions(64, 8, False, "lite0"), x)
+    wide = _features(FeatureOptions(64, 8, False, "lite0", strides=(4, 8, 16, 32)), x)
+    assert base.shape == (2, 152, 8, 8) and wide.shape == (2, 24 + 152 + 192, 8, 8)
+    np.testing.assert_allclose(wide[:, 24:176], base, rtol=1e-4, atol=1e-4)
+    b = Builder()
+    s4 = backbone.add_lite0(b, "x", 64, "imagenet", (4,))[4]
+    fine = _run(b, s4, x[:1], 24, 16)
+    pooled = fine.reshape(1, 24, 8, 2, 8, 2).mean(axis=(3, 5))
+    np.testing.assert_allclose(wide[:1, :24], pooled, rtol=1e-4, atol=1e-4)
+    assert np.abs(wide[:, 176:]).max() > 0
+
+
+def test_backbone_strides_are_checked() -> None:
+    with pytest.raises(ValueError, match="strides must be among"):
+        FeatureOptions(64, 8, False, "lite0", strides=(2, 8)).check()
+    with pytest.raises(ValueError, match="multiple of 32"):
+        FeatureOptions(48, 6, False, "lite0", strides=(8, 32)).check()
