@@ -56,7 +56,8 @@ def worst_origin(summary: dict) -> dict:
     return {"origin": origin, "ours_over_seasonal_naive": round(ratios[origin], 3)}
 
 
-def run_set(name: str, peak: str, series: int, ets_sample: int, jobs: int) -> dict:
+def run_set(name: str, peak: str, series: int, ets_sample: int, jobs: int,
+            candidates: tuple[str, ...] = ()) -> dict:
     country, _, maker = SETS[name]
     path = DATA / name / "history.csv"
     if not path.is_file():
@@ -68,7 +69,8 @@ def run_set(name: str, peak: str, series: int, ets_sample: int, jobs: int) -> di
     history = history[history["unique_id"].isin(ids)]
     t0 = time.perf_counter()
     table, summary = backtest_long(history, cal, peak, h=28,
-                                   leads=(21, 14), ets_sample=ets_sample, n_jobs=jobs)
+                                   leads=(21, 14), ets_sample=ets_sample, n_jobs=jobs,
+                                   candidates=candidates)
     wall = time.perf_counter() - t0
     print(f"== {name}: {len(ids)} series, peak {peak}, country {country}, "
           f"{len(summary['origins'])} origins")
@@ -96,16 +98,20 @@ def main() -> int:
     ap.add_argument("--series", type=int, default=1000, help="at most this many series a set")
     ap.add_argument("--ets-sample", type=int, default=40)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--candidates", default="",
+                    help="per-series candidates with regressors for the held-out choice, "
+                         "e.g. mfles,arima (none by default: measured, not adopted)")
     args = ap.parse_args()
     unknown = [s for s in args.sets.split(",") if s not in SETS]
     if unknown:
         raise SystemExit(f"unknown set {unknown[0]!r}; expected one of {', '.join(SETS)}")
     wanted = None if args.peaks is None else set(args.peaks.split(","))
-    results = [run_set(s, peak, args.series, args.ets_sample, args.jobs)
+    cands = tuple(c for c in args.candidates.split(",") if c)
+    results = [run_set(s, peak, args.series, args.ets_sample, args.jobs, cands)
                for s in args.sets.split(",") for peak in SETS[s][1]
                if wanted is None or peak in wanted]
     print(json.dumps({"cpus": os.cpu_count(), "python": platform.python_version(),
-                      "sets": results}))
+                      "candidates": list(cands), "sets": results}))
     return 0
 
 

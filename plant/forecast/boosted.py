@@ -33,6 +33,7 @@ import pandas as pd
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.boosted_features import FeatureMaker
+from plant.forecast.exog_models import candidate_forecast
 from plant.forecast.panel import Panel
 from plant.peaks import DEFAULT_PEAK
 
@@ -68,6 +69,9 @@ class BoostedForecaster:
     seed: int = 0
     choice: dict[str, str] = field(default_factory=dict)
     width: float = 1.0
+    #: per-series candidates (:data:`plant.forecast.exog_models.CANDIDATES`) that may take a
+    #: series from the boosted model by winning on every held-out origin
+    candidates: tuple[str, ...] = ()
 
     def _params(self, objective: str, alpha: float | None = None) -> dict:
         params = {"objective": objective, "learning_rate": 0.05, "num_leaves": 31,
@@ -154,9 +158,9 @@ class BoostedForecaster:
         origin = n_hist - int(fm.peak_shift[nearest])
         return origin if origin >= _MIN_SEASON_TRAIN and origin + h <= n_hist else None
 
-    def _naive_wins_last_season(self, fm: FeatureMaker, h: int) -> np.ndarray | None:
-        """Per series, whether the seasonal naive beat a P50 booster fitted on the days
-        before the same season a year earlier (None without such an origin)."""
+    def _season_p50(self, fm: FeatureMaker, h: int) -> tuple[int, np.ndarray] | None:
+        """The same-season held-out origin and a P50 booster's forecast from it, fitted on
+        the days before it (None without such an origin)."""
         origin = self.season_origin(fm, h)
         if origin is None:
             return None
@@ -166,9 +170,7 @@ class BoostedForecaster:
         models = self._fit_models(x, target, names=("p50",))
         x_ho, level = fm.rows(origin, h)
         pred = models["p50"].predict(x_ho).reshape(h, len(level)) * np.nan_to_num(level)
-        pred = np.where(fm.panel.open[origin:origin + h], np.clip(pred, 0, None), 0.0)
-        mae_gbm, mae_naive = self._maes(pred, fm.panel, origin, h)
-        return mae_naive < mae_gbm
+        return origin, np.where(fm.panel.open[origin:origin + h], np.clip(pred, 0, None), 0.0)
 
     def _validate(self, models: dict, panel: Panel, fm: FeatureMaker, h: int) -> None:
         """Choose per series (boosted or seasonal naive) on the held-out origins and the
@@ -180,10 +182,30 @@ class BoostedForecaster:
         is_open = panel.open[origin:panel.n_hist]
         mae_gbm, mae_naive = self._maes(pred["p50"], panel, origin, h)
         naive_wins = mae_naive < mae_gbm
-        last_season = self._naive_wins_last_season(fm, h) if naive_wins.any() else None
-        if last_season is not None:
-            naive_wins &= last_season
-        self.choice = {str(i): ("seasonal_naive" if naive_wins[j] else "boosted")
+        # a candidate with regressors takes a series from the boosted model only if it had
+        # the lowest MAE of all on the last h days and beat the boosted model on the same
+        # season a year earlier too
+        rest = np.flatnonzero(~naive_wins)
+        pick = np.full(len(naive_wins), "boosted", dtype=object)
+        if self.candidates and len(rest):
+            maes = np.stack([mae_gbm[rest]] + [
+                np.abs(candidate_forecast(c, fm, origin, h, rest) - actual[:, rest]).mean(axis=0)
+                for c in self.candidates])
+            pick[rest] = np.array(["boosted", *self.candidates], dtype=object)[
+                maes.argmin(axis=0)]
+        season = (self._season_p50(fm, h) if naive_wins.any() or (pick != "boosted").any()
+                  else None)
+        if season is not None:
+            s_origin, s_pred = season
+            s_gbm, s_naive = self._maes(s_pred, panel, s_origin, h)
+            naive_wins &= s_naive < s_gbm
+            for c in self.candidates:
+                cand = np.flatnonzero(pick == c)
+                if len(cand):
+                    s_fc = candidate_forecast(c, fm, s_origin, h, cand)
+                    s_mae = np.abs(s_fc - panel.y[s_origin:s_origin + h, cand]).mean(axis=0)
+                    pick[cand[s_mae >= s_gbm[cand]]] = "boosted"
+        self.choice = {str(i): ("seasonal_naive" if naive_wins[j] else str(pick[j]))
                        for j, i in enumerate(panel.ids)}
         lo, mid, hi = pred["p10"][is_open], pred["p50"][is_open], pred["p90"][is_open]
         act = actual[is_open]
@@ -210,6 +232,11 @@ class BoostedForecaster:
         lo = np.clip(mid - self.width * (mid - pred["p10"]), 0, None)
         hi = mid + self.width * (pred["p90"] - mid)
         use_naive = np.array([self.choice.get(str(i)) == "seasonal_naive" for i in panel.ids])
+        for c in self.candidates:
+            use = np.array([self.choice.get(str(i)) == c for i in panel.ids])
+            if use.any():
+                naive[:, use] = candidate_forecast(c, fm, panel.n_hist, h, np.flatnonzero(use))
+                use_naive |= use
         # seasonal naive keeps the boosted model's relative interval around its own point
         ratio_lo = np.divide(lo, mid, out=np.ones_like(mid), where=mid > 0)
         ratio_hi = np.divide(hi, mid, out=np.ones_like(mid), where=mid > 0)
@@ -224,6 +251,7 @@ class BoostedForecaster:
             "unique_id": np.tile(panel.ids.astype(str).to_numpy(), h),
             "ds": np.repeat(panel.future.to_numpy(), n_series),
             **{k: cols[k].reshape(-1) for k in ("p10", "p50", "p90", "mean")},
-            "model": np.tile(np.where(use_naive, "seasonal_naive", "boosted"), h),
+            "model": np.tile(np.array([self.choice.get(str(i), "boosted") for i in panel.ids]),
+                             h),
         })
         return frame.sort_values(["unique_id", "ds"], ignore_index=True)

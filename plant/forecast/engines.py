@@ -59,6 +59,7 @@ def forecast_partitioned(
     history: pd.DataFrame, h: int, cal: HolidayCalendar, peak: str = DEFAULT_PEAK,
     future: pd.DataFrame | None = None, engine: str = "local", partition_size: int = 5000,
     scheduler: str | None = None, dask_scheduler: str = "processes",
+    candidates: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """:func:`forecast_long` partition by partition on ``engine``; the same columns.
 
@@ -73,22 +74,25 @@ def forecast_partitioned(
         raise ConfigError(f"--scheduler {scheduler} goes with --engine dask or ray")
     calls = _partitions(history, future, partition_size)
     if engine == "local":
-        frames = [forecast_long(hist, h, cal, peak=peak, future=fut) for hist, fut in calls]
+        frames = [forecast_long(hist, h, cal, peak=peak, future=fut, candidates=candidates)
+                  for hist, fut in calls]
     elif engine == "dask":
-        frames = _on_dask(calls, h, cal, peak, scheduler, dask_scheduler)
+        frames = _on_dask(calls, h, cal, peak, scheduler, dask_scheduler, candidates)
     else:
-        frames = _on_ray(calls, h, cal, peak, scheduler)
+        frames = _on_ray(calls, h, cal, peak, scheduler, candidates)
     return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"],
                                                             ignore_index=True)
 
 
 def _on_dask(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
-             scheduler: str | None, dask_scheduler: str) -> list[pd.DataFrame]:
+             scheduler: str | None, dask_scheduler: str,
+             candidates: tuple[str, ...] = ()) -> list[pd.DataFrame]:
     try:
         import dask
     except ImportError as exc:
         raise ConfigError("--engine dask needs Dask: pip install 'peakline[cluster]'") from exc
-    tasks = [dask.delayed(forecast_long)(hist, h, cal, peak=peak, future=fut)
+    tasks = [dask.delayed(forecast_long)(hist, h, cal, peak=peak, future=fut,
+                                         candidates=candidates)
              for hist, fut in calls]
     if scheduler is None:
         # one task per dispatch: Dask's process pool otherwise sends up to six ready tasks
@@ -114,13 +118,14 @@ def _on_dask(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
 
 
 def _on_ray(calls: list[Call], h: int, cal: HolidayCalendar, peak: str,
-            address: str | None) -> list[pd.DataFrame]:
+            address: str | None, candidates: tuple[str, ...] = ()) -> list[pd.DataFrame]:
     from ray.exceptions import RayTaskError
 
     with engine_session("ray", address) as ray:
         task = ray.remote(num_cpus=1)(forecast_long)
         cal_ref = ray.put(cal)  # sent once, not once per partition
-        refs = [task.remote(hist, h, cal_ref, peak=peak, future=fut) for hist, fut in calls]
+        refs = [task.remote(hist, h, cal_ref, peak=peak, future=fut, candidates=candidates)
+                for hist, fut in calls]
         try:
             return list(ray.get(refs))
         except RayTaskError as exc:

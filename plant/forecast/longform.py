@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from peakline.errors import DataError
+from peakline.errors import ConfigError, DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.boosted import BoostedForecaster
+from plant.forecast.exog_models import CANDIDATES
 from plant.forecast.panel import Panel, regressor_columns
 from plant.peaks import DEFAULT_PEAK
 
@@ -84,12 +85,18 @@ def check_history(history: pd.DataFrame, h: int) -> pd.DataFrame:
 
 def forecast_long(
     history: pd.DataFrame, h: int, cal: HolidayCalendar, peak: str = DEFAULT_PEAK,
-    future: pd.DataFrame | None = None,
+    future: pd.DataFrame | None = None, candidates: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """P10/P50/P90 and mean for ``h`` days after the history, per series."""
+    """P10/P50/P90 and mean for ``h`` days after the history, per series. ``candidates``
+    (:data:`plant.forecast.exog_models.CANDIDATES`, none by default) may each take a series
+    from the boosted model on the held-out origins."""
     if h < 1:
         raise DataError("horizon must be at least one day")
     cal.check_peak(peak)
+    unknown = sorted(set(candidates) - set(CANDIDATES))
+    if unknown:
+        raise ConfigError(f"unknown candidate {unknown[0]!r}; expected one of "
+                          f"{', '.join(CANDIDATES)}")
     df = check_history(history, h)
     if future is not None:
         future = future.copy()
@@ -98,5 +105,5 @@ def forecast_long(
     years = range(df["ds"].min().year, df["ds"].max().year + 2)
     hol = cal.public_holidays(years[0], years[-1])
     panel = Panel.build(df, h, future, hol)
-    model = BoostedForecaster(cal, peak=peak)
+    model = BoostedForecaster(cal, peak=peak, candidates=tuple(candidates))
     return model.forecast(panel)

@@ -49,10 +49,10 @@ def backtest_long(
     history: pd.DataFrame, cal: HolidayCalendar, peak: str, h: int = 28,
     leads: tuple[int, ...] = (21, 14), window: tuple[int, int] = PEAK_WINDOW,
     ets_sample: int = 50, seed: int = 0, n_jobs: int = 1, engine: str = "local",
-    partition_size: int = 5000, scheduler: str | None = None,
+    partition_size: int = 5000, scheduler: str | None = None, candidates: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, dict]:
     """Score ours and both baselines around every past ``peak``; returns (table, summary).
-    ``engine``, ``partition_size`` and ``scheduler`` are those of
+    ``engine``, ``partition_size``, ``scheduler`` and ``candidates`` are those of
     :func:`plant.forecast.engines.forecast_partitioned`."""
     cal.check_peak(peak)
     hist = history.sort_values(["unique_id", "ds"], ignore_index=True)
@@ -71,7 +71,8 @@ def backtest_long(
         test = hist[(hist["ds"] >= origin) & (hist["ds"] < origin + pd.Timedelta(days=h))]
         future = test[["unique_id", "ds", *regs]] if regs else None
         ours = forecast_partitioned(train, h, cal, peak=peak, future=future, engine=engine,
-                                    partition_size=partition_size, scheduler=scheduler)
+                                    partition_size=partition_size, scheduler=scheduler,
+                                    candidates=candidates)
         ours = ours.rename(columns={"p50": "ours", "p10": "ours_p10", "p90": "ours_p90",
                                     "mean": "ours_mean"})
         base = baseline_forecasts(train[["unique_id", "ds", "y"]], h, ets_ids, n_jobs)
