@@ -166,7 +166,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="illumination flattening (auto: chosen on held-out good items)",
     )
     fit.add_argument("--components", type=integer(1, 1024),
-                     help="PCA components per cell (default: 16 for filters, 96 for lite0; "
+                     help="PCA components per cell (default: 16 for filters, 48 for lite0; "
                           "at most a third of the goods fitted on per fold)")
     fit.add_argument("--target-frr", type=FRR, default=0.01, help="target false-reject rate")
     fit.add_argument("--margin", type=MARGIN, default=0.15, help="crop margin (fraction of item)")
