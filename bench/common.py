@@ -8,21 +8,25 @@ alone to measure the memory copy bandwidth (numpy) that bandwidth fractions are 
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "CacheEvictor",
+    "convert_main",
     "copy_bandwidth",
     "emit_json",
     "print_table",
     "time_interleaved",
     "time_ms",
+    "write_history",
 ]
 
 
@@ -110,6 +114,24 @@ def emit_json(obj: dict[str, Any]) -> None:
     """Print the benchmark's machine-readable result as the last line of its output."""
     print(json.dumps(obj, separators=(",", ":"), sort_keys=False), flush=True)
 
+
+
+def write_history(long: Any, out: Path) -> None:
+    """Write a long-format sales history (``unique_id, ds, y, open``) as ``out/history.csv``."""
+    out.mkdir(parents=True, exist_ok=True)
+    long[["unique_id", "ds", "y", "open"]].sort_values(["unique_id", "ds"]).to_csv(
+        out / "history.csv", index=False)
+
+
+def convert_main(doc: str, repo: str, convert: Callable[[Path, Path], dict[str, Any]],
+                 out: Path) -> int:
+    """Command line of a fetch-and-convert script: ``--mirror`` (bare git dir), ``--out``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--mirror", type=Path, required=True, help="bare git directory of " + repo)
+    ap.add_argument("--out", type=Path, default=out)
+    args = ap.parse_args()
+    print(json.dumps(convert(args.mirror, args.out)))
+    return 0
 
 def main() -> None:
     """Measure and report this machine's copy bandwidth."""

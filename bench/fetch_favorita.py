@@ -20,13 +20,12 @@ opened late or have gaps longer than a week are left out (they are not daily his
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 import subprocess
 from pathlib import Path
 
 import pandas as pd
+from common import convert_main, write_history
 
 REPO = "alexbabits/store-sales-forecasting-model"
 COMMIT = "87ca29820f3ddd55edcd2692343dd535c8728f14"
@@ -60,21 +59,14 @@ def convert(mirror: Path, out: Path = OUT) -> dict:
     long["y"] = long["y"].fillna(0.0)
     long["unique_id"] = "store_" + long["store"].astype(str).str.zfill(2)
     long["ds"] = long["ds"].dt.strftime("%Y-%m-%d")
-    out.mkdir(parents=True, exist_ok=True)
-    long[["unique_id", "ds", "y", "open"]].sort_values(["unique_id", "ds"]).to_csv(
-        out / "history.csv", index=False)
+    write_history(long, out)
     return {"source": REPO, "commit": COMMIT, "series": len(keep),
             "first": str(first.date()), "last": str(last.date()), "rows": len(long),
             "closed_days": int((long["open"] == 0).sum()), "out": str(out)}
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mirror", type=Path, required=True, help="bare git directory of " + REPO)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
-    print(json.dumps(convert(args.mirror, args.out)))
-    return 0
+    return convert_main(__doc__, REPO, convert, OUT)
 
 
 if __name__ == "__main__":

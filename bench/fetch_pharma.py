@@ -25,14 +25,13 @@ festivals, ``orthodox_easter`` (dateutil's Orthodox computus) and ``orthodox_chr
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
-import json
 import subprocess
 from pathlib import Path
 
 import pandas as pd
+from common import convert_main, write_history
 from dateutil.easter import EASTER_ORTHODOX, easter
 
 REPO = "Hanoudahind/PharmaPredict"
@@ -66,9 +65,7 @@ def convert(mirror: Path, out: Path = OUT) -> dict:
     long.columns = ["ds", "unique_id", "y"]
     long["open"] = (~long["ds"].map(closed)).astype(int)
     long["ds"] = long["ds"].dt.strftime("%Y-%m-%d")
-    out.mkdir(parents=True, exist_ok=True)
-    long[["unique_id", "ds", "y", "open"]].sort_values(["unique_id", "ds"]).to_csv(
-        out / "history.csv", index=False)
+    write_history(long, out)
     events(days[0].year - 1, days[-1].year + 2).to_csv(out / "events.csv", index=False)
     return {"source": REPO, "commit": COMMIT, "series": len(CLASSES),
             "first": str(days[0].date()), "last": str(days[-1].date()), "rows": len(long),
@@ -76,12 +73,7 @@ def convert(mirror: Path, out: Path = OUT) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mirror", type=Path, required=True, help="bare git directory of " + REPO)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
-    print(json.dumps(convert(args.mirror, args.out)))
-    return 0
+    return convert_main(__doc__, REPO, convert, OUT)
 
 
 if __name__ == "__main__":
