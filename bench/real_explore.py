@@ -12,6 +12,14 @@ rejects for each image-level aggregation (``max`` cell, or ``topK``: the mean of
     python bench/real_explore.py runs/real/* --strides 8,16 4,8,16 --components 48 96
     python bench/real_explore.py runs/real/magtile --norm symmetric --aug h,v --agg max top3
 
+``--member`` instead scores members (``padim``; ``full``: all channels, no PCA; ``pooled``: all
+channels, each cell shrunk towards the covariance pooled over the cells; ``patchcore``;
+``filters``/``filters-flat``: the 64 px filter bank, loaded from the images) and every pair as
+the sum or max of z- or rank-normalised scores (normalised on each member's out-of-fold goods).
+A cache named ``insp_<set>_128.npz`` (the earlier layout) in ``--cache`` is read as well:
+
+    python bench/real_explore.py runs/real/elpv --cache /work/data --member padim full patchcore
+
 The test defects only report; they choose nothing.
 """
 
@@ -34,10 +42,11 @@ from edge.model.backbone import NORMALISATIONS, add_lite0
 from edge.model.calibration import robust_thresholds
 from edge.model.card import InputSpec
 from edge.model.data import load_items
-from edge.model.fit import BRIGHTNESS, _brighter, _folds, _session, choose_size
-from edge.model.graph import OPSET
+from edge.model.fit import BRIGHTNESS, _brighter, _folds, _session, choose_size, extract_features
+from edge.model.graph import OPSET, FeatureOptions
 from edge.model.metrics import auroc, threshold_for_frr
 from edge.model.onnxbuild import Builder
+from edge.model.patchcore import PatchBank, aggregate, fit_bank, score_bank
 from edge.model.stats import PadimStats, fit_stats, whitened
 from edge.model.synth import corrupt
 
@@ -58,11 +67,26 @@ def _graph(size: int, norm: str) -> onnx.ModelProto:
     return m
 
 
+def _legacy_key(k: str) -> str:
+    """Keys of the earlier cache files (``insp_<set>_128.npz``: ``norm/part/s8``, ``a_h``,
+    ``test_labels``) as this harness names them."""
+    if k == "test_labels":
+        return "labels"
+    parts = k.split("/")
+    if len(parts) == 3:
+        parts[1] = parts[1].replace("a_", "a")
+        parts[2] = parts[2].lstrip("s")
+    return "/".join(parts)
+
+
 def _cache(data: Path, cache: Path, max_train: int) -> dict[str, np.ndarray]:
     path = cache / f"{data.name}.npz"
+    legacy = cache / f"insp_{data.name}_128.npz"
+    if not path.exists() and legacy.exists():
+        path = legacy
     if path.exists():
         with np.load(path) as z:
-            return {k: z[k] for k in z.files}
+            return {_legacy_key(k): z[k] for k in z.files}
     size = choose_size(data)[0]
     items = load_items(data, InputSpec(width=size, height=size).preprocess_spec())
     train = np.flatnonzero(np.array([s == "train" for s in items.splits]) & items.is_good)
@@ -110,8 +134,14 @@ def _score(dist: np.ndarray, agg: str) -> np.ndarray:
     return np.sort(dist, axis=1)[:, -int(agg[3:]) :].mean(axis=1)
 
 
-def evaluate(c: dict[str, np.ndarray], norm: str, strides: tuple[int, ...], d: int,
-             aug: tuple[str, ...], aggs: list[str]) -> dict[str, dict[str, float]]:
+def evaluate(
+    c: dict[str, np.ndarray],
+    norm: str,
+    strides: tuple[int, ...],
+    d: int,
+    aug: tuple[str, ...],
+    aggs: list[str],
+) -> dict[str, dict[str, float]]:
     g = c[f"{norm}/good/8"].shape[-1]
 
     def f(part: str) -> np.ndarray:
@@ -151,6 +181,160 @@ def evaluate(c: dict[str, np.ndarray], norm: str, strides: tuple[int, ...], d: i
     return res
 
 
+# -- members and ensembles: every member gives out-of-fold good and synthetic scores and test
+# -- scores (image score = max cell), fitted on the same goods and copies as ``evaluate``
+
+
+def _stage_feats(
+    c: dict[str, np.ndarray], norm: str, strides: tuple[int, ...], part: str
+) -> np.ndarray:
+    g = c[f"{norm}/good/8"].shape[-1]
+    return np.concatenate([_to_grid(c[f"{norm}/{part}/{s}"], g) for s in strides], axis=1)
+
+
+def _fit_pooled(feats: np.ndarray, min_shrink: float = 0.02) -> PadimStats:
+    """Full-dimensional per-cell Gaussians (standardised features, no PCA), each cell's
+    covariance shrunk towards the covariance pooled over all cells (Ledoit-Wolf intensity with
+    that target) instead of towards a scaled identity."""
+    base = fit_stats(feats, feats.shape[1])  # full rotation: projection carries the scaling
+    x = feats.reshape(len(feats), feats.shape[1], -1).transpose(2, 0, 1).astype(np.float64)
+    z = x @ base.projection.T.astype(np.float64) + base.bias
+    n, d = z.shape[1], z.shape[2]
+    zc = z - z.mean(axis=1, keepdims=True)
+    s = np.einsum("cnd,cne->cde", zc, zc) / n
+    target = s.mean(axis=0)
+    d2 = ((s - target) ** 2).sum(axis=(1, 2))
+    norms4 = (np.einsum("cnd,cnd->cn", zc, zc) ** 2).sum(axis=1)
+    b2 = np.minimum((norms4 / n - (s**2).sum(axis=(1, 2))) / n, d2)
+    shrink = np.clip(b2 / np.maximum(d2, 1e-12), min_shrink, 1.0)
+    eye = np.eye(d)
+    sigma = (1 - shrink)[:, None, None] * s + shrink[:, None, None] * target + 1e-6 * eye
+    inv = np.linalg.inv(np.linalg.cholesky(sigma))
+    return PadimStats(
+        base.projection,
+        base.bias,
+        z.mean(axis=1).astype(np.float32),
+        inv.transpose(0, 2, 1).astype(np.float32),
+        shrink,
+    )
+
+
+Scores = tuple[np.ndarray, np.ndarray, np.ndarray]  # out-of-fold good, out-of-fold syn, test
+
+
+def _member_scores(
+    good: np.ndarray, syn: np.ndarray, test: np.ndarray, extra: list[np.ndarray], kind: str, d: int
+) -> Scores:
+    """``kind``: ``padim`` (``d`` components), ``full`` (all channels, identity target),
+    ``pooled`` (all channels, target shared across cells) or ``patchcore``."""
+    n = len(good)
+
+    def fit(x: np.ndarray, k: int) -> object:
+        if kind == "patchcore":
+            return fit_bank(aggregate(x), seed=k)
+        if kind == "pooled":
+            return _fit_pooled(x)
+        return fit_stats(x, x.shape[1] if kind == "full" else d)
+
+    def score(m: object, x: np.ndarray) -> np.ndarray:
+        if isinstance(m, PatchBank):
+            return score_bank(m, aggregate(x))[0]
+        assert isinstance(m, PadimStats)
+        return np.sqrt((whitened(m, x) ** 2).sum(axis=2)).max(axis=0)
+
+    og, osyn = np.empty(n), np.empty(n)
+    for k, hold in enumerate(_folds(n, 5, 0)):
+        tr = np.setdiff1d(np.arange(n), hold)
+        m = fit(np.concatenate([good[tr], *(e[tr] for e in extra)]), k)
+        og[hold], osyn[hold] = score(m, good[hold]), score(m, syn[hold])
+    return og, osyn, score(fit(np.concatenate([good, *extra]), len(_folds(n, 5, 0))), test)
+
+
+def _filter_member(data: Path, max_train: int, flatten: bool) -> Scores:
+    """The filter bank (64 px, 16x16 cells, 16 components) on the same goods as the cache:
+    loaded from the images, synthetic defects drawn at 64 px with the same seed."""
+    opt = FeatureOptions(64, 16, flatten)
+    spec = InputSpec(width=64, height=64).preprocess_spec()
+    items = load_items(data, spec)
+    train = np.flatnonzero(np.array([s == "train" for s in items.splits]) & items.is_good)
+    by_name = sorted(train, key=lambda i: items.names[i])
+    if len(by_name) > max_train:
+        keep = set(random.Random(0).sample([items.names[i] for i in by_name], max_train))
+        by_name = [i for i in by_name if items.names[i] in keep]
+    x = items.x[np.array(by_name)]
+    test = items.subset(np.array([s == "test" for s in items.splits])).x
+    good, syn, tst = (extract_features(a, opt) for a in (x, corrupt(x, seed=0)[0], test))
+    extra = [extract_features(_brighter(x, b), opt) for b in BRIGHTNESS]
+    return _member_scores(good, syn, tst, extra, "padim", 16)
+
+
+def _z(member: Scores) -> Scores:
+    """Scores as z-values of the member's out-of-fold good scores."""
+    mu, sd = float(np.mean(member[0])), float(np.std(member[0])) + 1e-12
+    return (member[0] - mu) / sd, (member[1] - mu) / sd, (member[2] - mu) / sd
+
+
+def _rank(member: Scores) -> Scores:
+    """Scores as the share of out-of-fold good scores below them (ties halved), so a member's
+    scale does not count; beyond the goods' range the z-value past the top decides."""
+    ref = np.sort(member[0])
+    sd = float(np.std(ref)) + 1e-12
+
+    def r(x: np.ndarray) -> np.ndarray:
+        q = (np.searchsorted(ref, x, "left") + np.searchsorted(ref, x, "right")) / (2 * len(ref))
+        return q + np.maximum(x - ref[-1], 0.0) / sd
+
+    return r(member[0]), r(member[1]), r(member[2])
+
+
+def _row(s: Scores, labels: np.ndarray) -> dict[str, float]:
+    og, osyn, st = s
+    isg = labels == "good"
+    thr = robust_thresholds(og, 0.01, margin=0.0).reject
+    t_syn, _ = threshold_for_frr(og, 0.01)
+    return {
+        "syn_auroc": round(auroc(og, osyn), 4),
+        "syn_recall": round(float(np.mean(osyn >= t_syn)), 3),
+        "auroc": round(auroc(st[isg], st[~isg]), 4),
+        "escape_rate": round(float(np.mean(st[~isg] < thr)), 3),
+        "false_reject_rate": round(float(np.mean(st[isg] >= thr)), 3),
+    }
+
+
+def members(
+    data: Path,
+    c: dict[str, np.ndarray],
+    norm: str,
+    strides: tuple[int, ...],
+    d: int,
+    kinds: list[str],
+    max_train: int,
+) -> dict[str, dict[str, float]]:
+    """Each member alone, then each pair as the sum and the max of z- and rank-normalised
+    scores (``--member padim patchcore filters``...)."""
+    parts = {p: _stage_feats(c, norm, strides, p) for p in ("good", "syn", "test")}
+    extra = [_stage_feats(c, norm, strides, f"b{b}") for b in BRIGHTNESS]
+    scores: dict[str, Scores] = {}
+    for kind in kinds:
+        if kind.startswith("filters"):
+            scores[kind] = _filter_member(data, max_train, kind == "filters-flat")
+        else:
+            scores[kind] = _member_scores(
+                parts["good"], parts["syn"], parts["test"], extra, kind, d
+            )
+    res = {k: _row(s, c["labels"]) for k, s in scores.items()}
+    for a, b in itertools.combinations(scores, 2):
+        for nm, f in (("z", _z), ("rank", _rank)):
+            ma, mb = f(scores[a]), f(scores[b])
+            res[f"{a}+{b} {nm}-sum"] = _row(
+                tuple(x + y for x, y in zip(ma, mb, strict=True)), c["labels"]
+            )
+            res[f"{a}+{b} {nm}-max"] = _row(
+                tuple(np.maximum(x, y) for x, y in zip(ma, mb, strict=True)), c["labels"]
+            )
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", nargs="+", type=Path, help="dataset folders (MVTec layout)")
@@ -161,12 +345,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--components", nargs="+", type=int, default=[48])
     ap.add_argument("--aug", nargs="+", default=[""], help="copies fitted on: '' h v h,v")
     ap.add_argument("--agg", nargs="+", default=["max"], help="max topK")
+    ap.add_argument(
+        "--member",
+        nargs="+",
+        default=[],
+        help="members, then their pairwise ensembles: padim full pooled patchcore "
+        "filters filters-flat (first --norm, --strides, --components)",
+    )
     args = ap.parse_args(argv)
     results = []
     for data in args.data:
         c = _cache(data, args.cache, args.max_train)
-        for norm, st, d, aug in itertools.product(args.norm, args.strides, args.components,
-                                                  args.aug):
+        if args.member:
+            strides = tuple(int(s) for s in args.strides[0].split(","))
+            for name, r in members(
+                data, c, args.norm[0], strides, args.components[0], args.member, args.max_train
+            ).items():
+                row = {"set": data.name, "norm": args.norm[0], "model": name, **r}
+                results.append(row)
+                print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+            continue
+        for norm, st, d, aug in itertools.product(
+            args.norm, args.strides, args.components, args.aug
+        ):
             strides = tuple(int(s) for s in st.split(","))
             augs = tuple(a for a in aug.split(",") if a)
             for agg, r in evaluate(c, norm, strides, d, augs, args.agg).items():
