@@ -122,7 +122,9 @@ def test_results_refused_by_a_locked_outbox_reach_the_plant_once_it_recovers(
                    10)
         assert line.stage.unsaved.failing and "locked" in line.stage.unsaved.error
         wait_until("a retry", lambda: line.stage.unsaved.failures >= 2, 10)  # backs off
-        assert line.stored().keys() == {1}
+        # nothing of 2..31 reached the outbox while it was locked (1 may be gone: its PUBACK
+        # can arrive, and delete it, before the lock is taken)
+        assert not line.stored().keys() - {1}
         lock.release()
         acker.wait_stored(31)
         got = acker.results[("l1", "n1", "b1")]
