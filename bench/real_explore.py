@@ -41,7 +41,7 @@ from common import emit_json
 from edge.model.backbone import NORMALISATIONS, add_lite0
 from edge.model.calibration import robust_thresholds
 from edge.model.card import InputSpec
-from edge.model.data import load_items
+from edge.model.data import ItemSet, load_items
 from edge.model.fit import BRIGHTNESS, _brighter, _folds, _session, choose_size, extract_features
 from edge.model.graph import OPSET, FeatureOptions
 from edge.model.metrics import auroc, threshold_for_frr
@@ -79,6 +79,16 @@ def _legacy_key(k: str) -> str:
     return "/".join(parts)
 
 
+
+def _split(items: ItemSet, max_train: int) -> tuple[np.ndarray, ItemSet]:
+    """(good training images, at most ``max_train`` drawn by name with seed 0; test items)."""
+    train = np.flatnonzero(np.array([s == "train" for s in items.splits]) & items.is_good)
+    by_name = sorted(train, key=lambda i: items.names[i])
+    if len(by_name) > max_train:
+        keep = set(random.Random(0).sample([items.names[i] for i in by_name], max_train))
+        by_name = [i for i in by_name if items.names[i] in keep]
+    return items.x[np.array(by_name)], items.subset(np.array([s == "test" for s in items.splits]))
+
 def _cache(data: Path, cache: Path, max_train: int) -> dict[str, np.ndarray]:
     path = cache / f"{data.name}.npz"
     legacy = cache / f"insp_{data.name}_128.npz"
@@ -89,13 +99,7 @@ def _cache(data: Path, cache: Path, max_train: int) -> dict[str, np.ndarray]:
             return {_legacy_key(k): z[k] for k in z.files}
     size = choose_size(data)[0]
     items = load_items(data, InputSpec(width=size, height=size).preprocess_spec())
-    train = np.flatnonzero(np.array([s == "train" for s in items.splits]) & items.is_good)
-    by_name = sorted(train, key=lambda i: items.names[i])
-    if len(by_name) > max_train:
-        keep = set(random.Random(0).sample([items.names[i] for i in by_name], max_train))
-        by_name = [i for i in by_name if items.names[i] in keep]
-    good = items.x[np.array(by_name)]
-    test = items.subset(np.array([s == "test" for s in items.splits]))
+    good, test = _split(items, max_train)
     parts = {"good": good, "syn": corrupt(good, seed=0)[0], "test": test.x}
     parts |= {f"b{g}": _brighter(good, g) for g in BRIGHTNESS}
     parts |= {f"a{k}": np.ascontiguousarray(f(good)) for k, f in AUGS.items()}
@@ -256,13 +260,8 @@ def _filter_member(data: Path, max_train: int, flatten: bool) -> Scores:
     opt = FeatureOptions(64, 16, flatten)
     spec = InputSpec(width=64, height=64).preprocess_spec()
     items = load_items(data, spec)
-    train = np.flatnonzero(np.array([s == "train" for s in items.splits]) & items.is_good)
-    by_name = sorted(train, key=lambda i: items.names[i])
-    if len(by_name) > max_train:
-        keep = set(random.Random(0).sample([items.names[i] for i in by_name], max_train))
-        by_name = [i for i in by_name if items.names[i] in keep]
-    x = items.x[np.array(by_name)]
-    test = items.subset(np.array([s == "test" for s in items.splits])).x
+    x, test_items = _split(items, max_train)
+    test = test_items.x
     good, syn, tst = (extract_features(a, opt) for a in (x, corrupt(x, seed=0)[0], test))
     extra = [extract_features(_brighter(x, b), opt) for b in BRIGHTNESS]
     return _member_scores(good, syn, tst, extra, "padim", 16)
