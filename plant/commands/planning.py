@@ -6,7 +6,11 @@
     peakline plant backtest --db sqlite:///plant.db
     peakline plant backtest --csv history.csv --peak easter --country DE --horizon 28 --lead 21,14
     peakline plant plan --db sqlite:///plant.db --out plans/ [--peak NAME]
+    peakline plant forecast --db sqlite:///plant.db --config plant.toml   its [planning] peak
 
+``forecast``, ``backtest`` and ``plan`` take the peak and the events file from ``--config``'s
+``[planning]`` section as the plant service does; a flag given wins over the TOML, the TOML
+over the defaults (:func:`_plan_config`).
 ``--db`` follows the one rule of ``plant.commands.db`` (default ``$PEAKLINE_DB``, else
 ``sqlite:///peakline.db``; the database must exist).
 
@@ -72,13 +76,20 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    "(default: a local pool, one worker per core)")
 
 
-def _peak_arg(p: argparse.ArgumentParser, default: str | None) -> None:
+def _peak_arg(p: argparse.ArgumentParser) -> None:
     from plant.peaks import PEAKS
 
-    p.add_argument("--peak", type=PEAK, default=default,
+    p.add_argument("--peak", type=PEAK, default=None,
                    help=f"the festival the season is built around: {', '.join(PEAKS)}, or a "
-                   "festival dated in the --events file" + (
-                       "" if default else " (default: the [planning] peak, mid_autumn)"))
+                   "festival dated in the events file (default: the --config's [planning] "
+                   "peak, else mid_autumn)")
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=ExistingFile("TOML config"),
+                   help="plant service TOML whose [planning] section to use: its peak and its "
+                   "events file, as `plant serve` plans with them (--peak, --events and the "
+                   "other flags given here win)")
 
 
 def _calendar_args(p: argparse.ArgumentParser) -> None:
@@ -86,7 +97,8 @@ def _calendar_args(p: argparse.ArgumentParser) -> None:
                    help="public holidays of this country")
     p.add_argument("--events", type=ExistingFile("events CSV"),
                    help="extra events CSV (date,name,kind[,days_before,days_after]) "
-                   "instead of the packaged promotion days")
+                   "instead of the --config's [planning] events or the packaged promotion "
+                   "days")
 
 
 def _levels() -> list[str]:
@@ -129,15 +141,16 @@ def _forecast(args: argparse.Namespace) -> int:
     from plant.forecast.demand import rollup
     from plant.forecast.run import forecast_into_store
 
-    cal = _calendar(args)
-    cal.check_peak(args.peak)
+    cfg = _plan_config(args)
+    cal = _calendar(args, cfg)
+    cal.check_peak(cfg.peak)
     if args.csv:
-        return _forecast_csv(args, cal)
+        return _forecast_csv(args, cal, cfg.peak)
     if args.future:
         raise ConfigError("--future goes with --csv (the store's history has no regressors)")
     with open_store(args) as store:
         run = forecast_into_store(store, cal, args.horizon, args.level, args.jobs, args.country,
-                                  peak=args.peak)
+                                  peak=cfg.peak)
         skus = store.skus()
     weekly = rollup(run.frame, skus)
     cols = ["week", "orders_p50", "cancel_p50", "net_p10", "net_p50", "net_p90"]
@@ -150,7 +163,7 @@ def _forecast(args: argparse.Namespace) -> int:
     return 0
 
 
-def _forecast_csv(args: argparse.Namespace, cal: Any) -> int:
+def _forecast_csv(args: argparse.Namespace, cal: Any, peak: str) -> int:
     """``forecast --csv``: any long-format history, the regressors' future from --future."""
     import pandas as pd
 
@@ -166,7 +179,7 @@ def _forecast_csv(args: argparse.Namespace, cal: Any) -> int:
                         f"give their future values with --future FILE (unique_id, ds, "
                         f"{', '.join(regs)})")
     future = read_future(args.future, regs) if args.future else None
-    fc = forecast_partitioned(history, args.horizon, cal, peak=args.peak, future=future,
+    fc = forecast_partitioned(history, args.horizon, cal, peak=peak, future=future,
                               engine=args.engine, partition_size=args.partition_size,
                               scheduler=args.scheduler)
     weekly = fc.assign(week=pd.to_datetime(fc["ds"]).dt.to_period("W-SUN").dt.start_time)
@@ -178,7 +191,7 @@ def _forecast_csv(args: argparse.Namespace, cal: Any) -> int:
         to_csv(out, args.out)
     print(json.dumps({
         "csv": str(args.csv), "series": int(fc["unique_id"].nunique()),
-        "horizon": args.horizon, "peak": args.peak, "regressors": regs,
+        "horizon": args.horizon, "peak": peak, "regressors": regs,
         "start": str(pd.Timestamp(fc["ds"].min()).date()),
         "models": {str(k): int(v) for k, v in
                    fc.drop_duplicates("unique_id")["model"].value_counts().items()},
@@ -188,8 +201,9 @@ def _forecast_csv(args: argparse.Namespace, cal: Any) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    cal = _calendar(args)
-    cal.check_peak(args.peak)
+    cfg = _plan_config(args)
+    cal = _calendar(args, cfg)
+    cal.check_peak(cfg.peak)
     if args.csv:
         from plant.erp.history import read_long_history
         from plant.forecast.engines import engine_session
@@ -197,7 +211,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
         history = read_long_history(args.csv)
         with engine_session(args.engine, args.scheduler):  # one Ray start for all origins
-            table, summary = backtest_long(history, cal, args.peak, h=args.horizon,
+            table, summary = backtest_long(history, cal, cfg.peak, h=args.horizon,
                                            leads=args.lead or (21, 14),
                                            window=args.window or PEAK_WINDOW,
                                            ets_sample=args.ets_sample, n_jobs=args.jobs,
@@ -211,7 +225,7 @@ def _backtest(args: argparse.Namespace) -> int:
         with open_store(args) as store:
             table, summary = backtest_into_store(store, cal, args.horizon, args.level,
                                                  args.target, args.ets_sample, args.jobs,
-                                                 peak=args.peak, leads=args.lead or (50,),
+                                                 peak=cfg.peak, leads=args.lead or (50,),
                                                  window=args.window or FESTIVAL_WINDOW)
     print(table.round(3).to_string(index=False))
     print(json.dumps(summary))
@@ -219,16 +233,17 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _plan_config(args: argparse.Namespace) -> Any:
-    """The ``[planning]`` section of ``--config`` (or the defaults), with the flags on top."""
+    """The ``[planning]`` section of ``--config`` (or the defaults), with the flags on top:
+    what ``plan``, ``forecast`` and ``backtest`` run with (the latter two have only
+    ``--peak`` of those flags)."""
     from pydantic import ValidationError
 
     from plant.config import load_config
     from plant.planning.config import PlanConfig
 
     base = load_config(args.config).planning if args.config else PlanConfig()
-    flags = {"default_reject_rate": ("--default-reject-rate", args.default_reject_rate),
-             "service_level": ("--service-level", args.service_level),
-             "peak": ("--peak", args.peak)}
+    flags = {k: (f"--{k.replace('_', '-')}", getattr(args, k, None))
+             for k in ("default_reject_rate", "service_level", "peak")}
     update = {k: v for k, (_, v) in flags.items() if v is not None}
     try:
         return PlanConfig.model_validate({**base.model_dump(), **update})
@@ -318,7 +333,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--out", type=OutputFile("CSV file"),
                    help="also write the forecast to this CSV (with --csv: unique_id, ds, p10, "
                    "p50, p90, mean)")
-    _peak_arg(f, "mid_autumn")
+    _peak_arg(f)
+    _config_arg(f)
     _engine_args(f)
     _calendar_args(f)
     f.set_defaults(handler=_forecast)
@@ -343,7 +359,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--ets-sample", type=integer(1), default=50,
                    help="series the (slow) AutoETS baseline runs on, a fixed seeded sample")
     b.add_argument("--jobs", type=JOBS, default=1, help="statsforecast worker processes")
-    _peak_arg(b, "mid_autumn")
+    _peak_arg(b)
+    _config_arg(b)
     _engine_args(b)
     _calendar_args(b)
     b.set_defaults(handler=_backtest)
@@ -352,9 +369,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_db_option(p, creates=False)
     p.add_argument("--out", type=OutputDir(),
                    help="folder for <kind>.csv and <kind>.json (the explanation)")
-    p.add_argument("--config", type=ExistingFile("TOML config"),
-                   help="plant service TOML whose [planning] section to use (its events file "
-                   "too, unless --events is given)")
+    _config_arg(p)
     p.add_argument("--service-level", type=Number(0, 1, lo_open=True, hi_open=True,
                                                   hint="a fraction: 0.9 means 90%"),
                    help="fixed service level instead of each SKU's newsvendor critical ratio")
@@ -366,7 +381,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="days of line results to measure")
     p.add_argument("--top", type=integer(1), default=10,
                    help="exceptions to print (all of them are in --out and the store)")
-    _peak_arg(p, None)
+    _peak_arg(p)
     p.add_argument("--optimise", action="store_true",
                    help="choose lot sizes, lines, sequence and overtime with a solver and "
                    "pick among candidate plans by simulated cost in the twin (docs/twin.md)")

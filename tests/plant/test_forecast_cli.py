@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.configs import to_toml
 from support.sales import shop_history
 
 from peakline.cli import main
@@ -82,3 +83,49 @@ def test_backtest_csv_around_easter(files: dict[str, Path],
                                          "autoets"}
     assert summary["mase_peak"]["ours"] < summary["mase_peak"]["seasonal_naive"]
     assert 0 < summary["coverage_p10_p90"]["horizon"] <= 1
+
+
+def _planning_toml(folder: Path, planning: dict[str, str], events: str | None = None) -> Path:
+    folder.mkdir(exist_ok=True)
+    if events is not None:
+        (folder / "events.csv").write_text(events)
+    path = folder / "plant.toml"
+    path.write_text(to_toml({"planning": planning}))
+    return path
+
+
+def test_forecast_and_backtest_take_the_peak_of_the_config(
+        files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """The plant's TOML says Easter: ``--config`` is enough; ``--peak`` still wins."""
+    toml = str(_planning_toml(files["dir"] / "easter", {"peak": "easter"}))
+    common = ["--csv", str(files["history"]), "--horizon", "21", "--country", "DE",
+              "--config", toml]
+    assert main(["plant", "forecast", *common, "--future", str(files["future"])]) == 0
+    assert _last_json(capsys.readouterr().out)["peak"] == "easter"
+    assert main(["plant", "backtest", *common, "--lead", "14", "--ets-sample", "1"]) == 0
+    summary = _last_json(capsys.readouterr().out)
+    assert summary["peak"] == "easter" and summary["origins"] == ["2022-04-03"]
+    assert main(["plant", "forecast", *common, "--future", str(files["future"]),
+                 "--peak", "christmas"]) == 0
+    assert _last_json(capsys.readouterr().out)["peak"] == "christmas"
+
+
+@pytest.mark.parametrize("action", ["forecast", "backtest"])
+def test_a_peak_dated_only_in_the_config_s_events_file(
+        files: dict[str, Path], action: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``[planning] peak`` names the plant's own festival, dated in its ``events`` file: the
+    calendar of ``--config`` knows it; without ``--config`` the name is unknown."""
+    toml = str(_planning_toml(files["dir"] / "own", {"peak": "open_day",
+                                                     "events": "events.csv"},
+                              "date,name,kind\n2021-06-12,open_day,festival\n"
+                              "2022-06-11,open_day,festival\n2023-06-10,open_day,festival\n"))
+    args = ["plant", action, "--csv", str(files["history"]), "--horizon", "7"]
+    args += (["--future", str(files["future"])] if action == "forecast"
+             else ["--lead", "14", "--ets-sample", "1"])
+    assert main([*args, "--peak", "open_day"]) == 2
+    assert "unknown peak 'open_day'" in capsys.readouterr().err
+    assert main([*args, "--config", toml]) == 0
+    summary = _last_json(capsys.readouterr().out)
+    assert summary["peak"] == "open_day"
+    if action == "backtest":  # 2021's has no year of history before it, 2023's no actuals
+        assert summary["origins"] == ["2022-05-28"]
