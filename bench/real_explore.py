@@ -1,13 +1,14 @@
-"""Compare Lite0-PaDiM variants on real sets in seconds: backbone maps cached once per image.
+"""Compare backbone-PaDiM variants on real sets in seconds: backbone maps cached once per image.
 
-The first run for a set extracts the raw Lite0 stage maps (strides 4, 8, 16 and 32, both input
-normalisations) of a seeded sample of its train goods (as ``bench/real_quality.py --max-train``
-draws it), their brightness-shifted and flipped copies, their synthetic-defect copies and the
-whole test split, into ``--cache`` (git-ignored ``runs/``; a few hundred MB per set). Every
-run then fits PaDiM on the chosen stages, components and copies exactly as ``model fit`` does
-(5-fold out-of-fold goods for the threshold at 1% and the synthetic separation that ``auto``
-chooses on) and prints per set the synthetic AUROC/recall and the test AUROC, escapes and false
-rejects for each image-level aggregation (``max`` cell, or ``topK``: the mean of the K largest).
+The first run for a set extracts the raw stage maps of the ``--backbone`` (default Lite0;
+strides 4, 8, 16 and 32, both input normalisations) of a seeded sample of its train goods (as
+``bench/real_quality.py --max-train`` draws it), their brightness-shifted and flipped copies,
+their synthetic-defect copies and the whole test split, into ``--cache`` (git-ignored ``runs/``;
+a few hundred MB per set). Every run then fits PaDiM on the chosen stages, components and copies
+exactly as ``model fit`` does (5-fold out-of-fold goods for the threshold at 1% and the
+synthetic separation that ``auto`` chooses on) and prints per set the synthetic AUROC/recall and
+the test AUROC, escapes and false rejects for each image-level aggregation (``max`` cell, or
+``topK``: the mean of the K largest).
 
     python bench/real_explore.py runs/real/* --strides 8,16 4,8,16 --components 48 96
     python bench/real_explore.py runs/real/magtile --norm symmetric --aug h,v --agg max top3
@@ -20,6 +21,12 @@ A cache named ``insp_<set>_128.npz`` (the earlier layout) in ``--cache`` is read
 
     python bench/real_explore.py runs/real/elpv --cache /work/data --member padim full patchcore
 
+``--backbone lite1`` (or ``lite2``) does the same with that EfficientNet-Lite (its own cache,
+``<set>_lite1.npz``); ``--time`` first prints the ms per item of the model's feature graph
+(strides 8 and 16, both normalisations' cost is the same) at batch 8 on 2 threads:
+
+    python bench/real_explore.py runs/real/magtile --backbone lite2 --norm symmetric --time
+
 The test defects only report; they choose nothing.
 """
 
@@ -29,6 +36,7 @@ import argparse
 import itertools
 import random
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +46,12 @@ from onnx import TensorProto, helper
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit_json
 
-from edge.model.backbone import NORMALISATIONS, add_lite0
+from edge.model.backbone import BACKBONES, NORMALISATIONS, add_backbone
 from edge.model.calibration import robust_thresholds
 from edge.model.card import InputSpec
 from edge.model.data import ItemSet, load_items
 from edge.model.fit import BRIGHTNESS, _brighter, _folds, _session, choose_size, extract_features
-from edge.model.graph import OPSET, FeatureOptions
+from edge.model.graph import OPSET, FeatureOptions, build_feature_model
 from edge.model.metrics import auroc, threshold_for_frr
 from edge.model.onnxbuild import Builder
 from edge.model.patchcore import PatchBank, aggregate, fit_bank, score_bank
@@ -54,9 +62,9 @@ STRIDES = (4, 8, 16, 32)
 AUGS = {"h": lambda x: x[..., ::-1], "v": lambda x: x[..., ::-1, :]}
 
 
-def _graph(size: int, norm: str) -> onnx.ModelProto:
+def _graph(size: int, norm: str, backbone: str) -> onnx.ModelProto:
     b = Builder()
-    maps = add_lite0(b, "image", size, norm, STRIDES)
+    maps = add_backbone(b, "image", size, norm, STRIDES, backbone)
     for s in STRIDES:
         b.nodes.append(helper.make_node("Identity", [maps[s]], [f"s{s}"]))
     inp = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, size, size])
@@ -79,7 +87,6 @@ def _legacy_key(k: str) -> str:
     return "/".join(parts)
 
 
-
 def _split(items: ItemSet, max_train: int) -> tuple[np.ndarray, ItemSet]:
     """(good training images, at most ``max_train`` drawn by name with seed 0; test items)."""
     train = np.flatnonzero(np.array([s == "train" for s in items.splits]) & items.is_good)
@@ -89,10 +96,12 @@ def _split(items: ItemSet, max_train: int) -> tuple[np.ndarray, ItemSet]:
         by_name = [i for i in by_name if items.names[i] in keep]
     return items.x[np.array(by_name)], items.subset(np.array([s == "test" for s in items.splits]))
 
-def _cache(data: Path, cache: Path, max_train: int) -> dict[str, np.ndarray]:
-    path = cache / f"{data.name}.npz"
+
+def _cache(data: Path, cache: Path, max_train: int, backbone: str) -> dict[str, np.ndarray]:
+    lite0 = backbone == "lite0"
+    path = cache / (f"{data.name}.npz" if lite0 else f"{data.name}_{backbone}.npz")
     legacy = cache / f"insp_{data.name}_128.npz"
-    if not path.exists() and legacy.exists():
+    if lite0 and not path.exists() and legacy.exists():
         path = legacy
     if path.exists():
         with np.load(path) as z:
@@ -105,7 +114,7 @@ def _cache(data: Path, cache: Path, max_train: int) -> dict[str, np.ndarray]:
     parts |= {f"a{k}": np.ascontiguousarray(f(good)) for k, f in AUGS.items()}
     out = {"labels": np.array(test.labels)}
     for norm in NORMALISATIONS:
-        sess = _session(_graph(size, norm), 2)
+        sess = _session(_graph(size, norm, backbone), 2)
         for part, x in parts.items():
             runs = [sess.run(None, {"image": x[i : i + 64]}) for i in range(0, len(x), 64)]
             for j, s in enumerate(STRIDES):
@@ -334,11 +343,29 @@ def members(
     return res
 
 
+def time_features(size: int, backbone: str, batch: int = 8, repeats: int = 50) -> float:
+    """Median ms per item of the model's feature graph (strides 8 and 16, the stride-8 grid)
+    over ``repeats`` runs of a batch."""
+    opt = FeatureOptions(size, size // 8, False, backbone)
+    sess = _session(build_feature_model(opt), 2)
+    x = np.random.default_rng(0).random((batch, 3, size, size), np.float32)
+    for _ in range(5):
+        sess.run(None, {"image": x})
+    runs = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        sess.run(None, {"image": x})
+        runs.append(time.perf_counter() - t)
+    return float(np.median(runs)) * 1000 / batch
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", nargs="+", type=Path, help="dataset folders (MVTec layout)")
     ap.add_argument("--cache", type=Path, default=Path("runs/explore"))
     ap.add_argument("--max-train", type=int, default=300)
+    ap.add_argument("--backbone", default="lite0", choices=sorted(BACKBONES))
+    ap.add_argument("--time", action="store_true", help="time the feature graph first")
     ap.add_argument("--norm", nargs="+", default=["imagenet"], choices=sorted(NORMALISATIONS))
     ap.add_argument("--strides", nargs="+", default=["8,16"], help="e.g. 8,16 4,8,16")
     ap.add_argument("--components", nargs="+", type=int, default=[48])
@@ -354,13 +381,25 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     results = []
     for data in args.data:
-        c = _cache(data, args.cache, args.max_train)
+        if args.time:
+            size = choose_size(data)[0]
+            ms = time_features(size, args.backbone)
+            row = {"set": data.name, "backbone": args.backbone, "size": size, "ms_per_item": ms}
+            results.append(row)
+            print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+        c = _cache(data, args.cache, args.max_train, args.backbone)
         if args.member:
             strides = tuple(int(s) for s in args.strides[0].split(","))
             for name, r in members(
                 data, c, args.norm[0], strides, args.components[0], args.member, args.max_train
             ).items():
-                row = {"set": data.name, "norm": args.norm[0], "model": name, **r}
+                row = {
+                    "set": data.name,
+                    "backbone": args.backbone,
+                    "norm": args.norm[0],
+                    "model": name,
+                    **r,
+                }
                 results.append(row)
                 print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
             continue
@@ -370,7 +409,15 @@ def main(argv: list[str] | None = None) -> int:
             strides = tuple(int(s) for s in st.split(","))
             augs = tuple(a for a in aug.split(",") if a)
             for agg, r in evaluate(c, norm, strides, d, augs, args.agg).items():
-                row = {"set": data.name, "norm": norm, "strides": st, "aug": aug, "agg": agg, **r}
+                row = {
+                    "set": data.name,
+                    "backbone": args.backbone,
+                    "norm": norm,
+                    "strides": st,
+                    "aug": aug,
+                    "agg": agg,
+                    **r,
+                }
                 results.append(row)
                 print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
     emit_json({"results": results})

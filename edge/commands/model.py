@@ -148,8 +148,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                      help="ONNX file to write")
     fit.add_argument("--size", type=integer(32, 1024, multiple_of=16),
                      help="model input size in px (default: chosen from the data and printed)")
-    fit.add_argument("--features", choices=["auto", "filters", "lite0"], default="auto",
-                     help="hand-made filter bank, pretrained EfficientNet-Lite0 stages, or auto "
+    fit.add_argument("--features", default="auto",
+                     help="filters (hand-made filter bank), the stages of a pretrained "
+                     "EfficientNet-Lite (lite0, lite1, lite2; checked by the fit), or auto "
                      "(filters on a recording; on a dataset folder chosen on held-out goods)")
     fit.add_argument("--scoring", choices=["auto", "padim", "patchcore"], default="auto",
                      help="a Gaussian per cell (padim), the distance to the nearest good patch "
@@ -158,7 +159,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--fit", choices=["stretch", "letterbox"], default="stretch",
                      help="how a non-square image fills the square input (kept in the card)")
     fit.add_argument("--grid", type=integer(1, 256),
-                     help="pooling grid (default: size/4 for filters, size/8 for lite0)")
+                     help="pooling grid (default: size/4 for filters, size/8 for a backbone)")
     fit.add_argument(
         "--flatten",
         choices=["auto", "on", "off"],
@@ -166,7 +167,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="illumination flattening (auto: chosen on held-out good items)",
     )
     fit.add_argument("--components", type=integer(1, 1024),
-                     help="PCA components per cell (default: 16 for filters, 48 for lite0; "
+                     help="PCA components per cell (default: 16 for filters, 48 for a backbone; "
                           "at most a third of the goods fitted on per fold)")
     fit.add_argument("--target-frr", type=FRR, default=0.01, help="target false-reject rate")
     fit.add_argument("--margin", type=MARGIN, default=0.15, help="crop margin (fraction of item)")

