@@ -124,9 +124,9 @@ def _oof(
     osyn = np.empty(len(good))
     for k, hold in enumerate(folds):
         train = np.setdiff1d(np.arange(len(good)), hold)
-        fit_on = np.concatenate([good[train], *(e[train] for e in extra)])
+        fit_on = [good[train], *(e[train] for e in extra)]
         if scoring == "patchcore":
-            pb = fit_bank(fit_on, seed=k)
+            pb = fit_bank(np.concatenate(fit_on), seed=k)
             og[hold] = score_bank(pb, good[hold], region)[0]
             osyn[hold] = score_bank(pb, syn[hold], region)[0]
         else:
@@ -272,7 +272,9 @@ def fit_model(
     scorings = ["padim", "patchcore"] if scoring == "auto" else [scoring]
     syn_x, _ = corrupt(good.x, seed=seed)
     tried: list[dict[str, Any]] = []
-    best: tuple[float, FeatureOptions, str, np.ndarray, np.ndarray, int] | None = None
+    # the best so far: criterion, options, scoring, features of the goods and of their
+    # brightness-shifted copies (kept apart, not concatenated), out-of-fold good scores, components
+    best: tuple[float, FeatureOptions, str, list[np.ndarray], np.ndarray, int] | None = None
     kept: tuple[FeatureOptions, np.ndarray, list[np.ndarray], np.ndarray, int] | None = None
 
     def attempt(
@@ -288,7 +290,7 @@ def fit_model(
         log.info("option %s %s: synthetic AUROC %.4f recall %.3f", opt, how, *sep.values())
         crit = sep["auroc"] + sep["recall"]
         if best is None or crit > best[0] + 1e-9:
-            best = (crit, opt, how, np.concatenate([f, *sh]), og, d)
+            best = (crit, opt, how, [f, *sh], og, d)
             return True
         return False
 
@@ -301,11 +303,13 @@ def fit_model(
         d = int(min(components or DEFAULT_COMPONENTS[opt.features], d_max))
         if attempt(opt, scorings[0], feats, shifted, syn, d):
             kept = (opt, feats, shifted, syn, d)
+        del feats, shifted, syn
     assert kept is not None
     for how in scorings[1:]:
         attempt(kept[0], how, *kept[1:])
     assert best is not None
-    _, opt, how, feats, oof_good, d = best
+    _, opt, how, parts, oof_good, d = best
+    kept = best = None  # the chosen features stay in ``parts`` only
     if say and len(tried) > 1:
         say(
             "features "
@@ -321,13 +325,14 @@ def fit_model(
     classes: list[str] = []
     stats: PadimStats | PatchBank
     if how == "patchcore":
-        stats = fit_bank(feats, seed=seed)  # the good items and their brightness-shifted copies
+        # the good items and their brightness-shifted copies
+        stats = fit_bank(np.concatenate(parts), seed=seed)
         d = stats.projection.shape[0]
         proto = build_bank_model(
             opt, stats.projection, stats.bias, stats.bank, input_spec.name, region=cells
         )
     else:
-        stats = fit_stats(feats, d)
+        stats = fit_stats(parts, d)
         if classifier:
             head, classes, head_acc = _fit_head(items, fit_mask, opt, stats, threads, str(data))
         proto = build_score_model(
@@ -385,7 +390,7 @@ def fit_model(
             "scoring": how,
             **({"bank": int(stats.bank.shape[0])} if isinstance(stats, PatchBank) else {}),
             "components": d,
-            "features_per_cell": int(feats.shape[1]),
+            "features_per_cell": int(parts[0].shape[1]),
             "brightness_copies": list(BRIGHTNESS),
             "candidates": tried,
         },
@@ -395,10 +400,10 @@ def fit_model(
     if isinstance(stats, PatchBank):
         # fitted items lie in the bank: a distance near 0 is a difference of large squares, so
         # compare the squares (float32 cancellation would dominate their square roots)
-        ref = score_bank(stats, feats[: min(8, n)], cells)[0]
+        ref = score_bank(stats, parts[0][: min(8, n)], cells)[0]
         check, ref = check**2, ref**2
     else:
-        ref = score_stats(stats, feats[: min(8, n)], cells)[0]
+        ref = score_stats(stats, parts[0][: min(8, n)], cells)[0]
     if not np.allclose(check, ref, rtol=1e-3, atol=1e-3 * (1.0 + float(np.max(ref)))):
         raise ModelError(f"the ONNX graph disagrees with the fitted statistics: {check} vs {ref}")
     card.metrics = _fit_metrics(items, fit_mask, sess, input_spec.name, thresholds, oof_good)
