@@ -63,7 +63,7 @@ def main() -> int:
     cal = HolidayCalendar.default()
     t0 = time.perf_counter()
     data = generate(seed=args.seed, years=args.years, n_skus=args.skus)
-    orders = order_features(data["shop_orders"])
+    orders = order_features(data["shop_orders"], cal)
     ma = pd.Timestamp(cal.festival("mid_autumn", args.season))
     t1 = time.perf_counter()
     bt = backtest_risk(orders, ma - pd.Timedelta(days=100), ma + pd.Timedelta(days=1))
@@ -121,7 +121,8 @@ def _real(path: Path, start: pd.Timestamp, end: pd.Timestamp) -> int:
     t0 = time.perf_counter()
     lines = pd.read_csv(path, dtype={"sku": str, "cancelled_at": str, "held_until": str},
                         keep_default_na=False)
-    bt = backtest_risk(order_features(lines), start, end)
+    # days to the coming lunar festival, as the sample factory's model is built around
+    bt = backtest_risk(order_features(lines, HolidayCalendar.default()), start, end)
     print(f"{path}: {lines['order_id'].nunique()} orders; trained before {start:%Y-%m-%d}, "
           f"scored {start:%Y-%m-%d} to {end:%Y-%m-%d}; options chosen: {bt.model.setting}, "
           f"calibration: {bt.model.calibration}")

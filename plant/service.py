@@ -17,8 +17,9 @@ import logging
 import signal
 import threading
 import time
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from peakline import wire
 from peakline.wire.erp import ERP_KINDS
@@ -31,6 +32,9 @@ from plant.mqttlink import PlantLink
 from plant.store import Store
 from plant.suppliers.publish import feed_message, refresh_feeds
 from plant.suppliers.replies import apply_reply
+
+if TYPE_CHECKING:
+    from plant.calendar import HolidayCalendar
 
 __all__ = ["Component", "PlantService"]
 
@@ -94,7 +98,8 @@ class PlantService:
             return None
         from plant.dashboard import serve_dashboard
 
-        server: Any = serve_dashboard(self.store, config=self.config.dashboard)
+        server: Any = serve_dashboard(self.store, config=self.config.dashboard,
+                                      planning=self.config.planning)
         log.info("dashboard on %s", server.url)
         self.add_component(server)
         return server
@@ -162,6 +167,12 @@ class PlantService:
                 signal.signal(sig, handler)
         return 0
 
+    @cached_property
+    def calendar(self) -> HolidayCalendar:
+        """The plant's calendar, as ``peakline plant plan --config`` makes it: ``[planning]
+        events``, if any; re-plans, the ERP bridge's hold checks and the dashboard use it."""
+        return self.config.planning.calendar()
+
     # --- callbacks ---------------------------------------------------------------------------
     def _on_commit(self, acks: dict[tuple[str, str, str, str], int], tokens: list[Any]) -> None:
         now = time.time()
@@ -172,7 +183,7 @@ class PlantService:
         self.link.release(tokens)
 
     def _apply_erp(self, kind: str, raw: bytes) -> int:
-        n = apply_erp_message(self.store, kind, raw)
+        n = apply_erp_message(self.store, kind, raw, self.calendar)
         log.info("erp/%s: %d rows applied", kind, n)
         delay = self.config.erp.replan_after_s
         if n and delay is not None:
@@ -247,8 +258,7 @@ class PlantService:
             return False
         from plant.planning.replan import replan
 
-        # the calendar `peakline plant plan --config` uses: [planning] events, if any
-        done = replan(self.store, self.config.planning, self.config.planning.calendar())
+        done = replan(self.store, self.config.planning, self.calendar)
         log.info("re-planned after ERP data: hold plan %s, plans %s",
                  "made" if done.holds is not None else "not made",
                  done.plans.plan_id if done.plans is not None else "not made")

@@ -32,8 +32,7 @@ _OFFER_COLUMNS = ["order_id", "customer", "region", "delivery", "boxes", "p_canc
 
 
 def _holds(args: argparse.Namespace) -> int:
-    from plant.commands.planning import _calendar
-    from plant.config import load_config
+    from plant.commands.planning import _configured_calendar
     from plant.orders.holds import HoldSettings
     from plant.orders.run import holds_into_store
 
@@ -41,7 +40,7 @@ def _holds(args: argparse.Namespace) -> int:
                             accept_rate=args.accept_rate, return_days=args.return_days,
                             window_days=args.window_days, min_shelf_days=args.min_shelf_days)
     # the calendar the plans use: --events, else the --config's [planning] events
-    cal = _calendar(args, load_config(args.config).planning if args.config else None)
+    cal = _configured_calendar(args)
     with open_store(args) as store:
         plan = holds_into_store(store, settings, cal, args.as_of, backtest=args.backtest)
     offered = plan.offers[plan.offers["offer"]] if len(plan.offers) else plan.offers

@@ -122,6 +122,14 @@ def _calendar(args: argparse.Namespace, cfg: Any = None) -> Any:
     return HolidayCalendar.default(args.country, args.events)
 
 
+def _configured_calendar(args: argparse.Namespace) -> Any:
+    """The calendar of --country and --events over the ``--config``'s [planning] events (for
+    commands that read no other planning setting: ``holds``, ``import``)."""
+    from plant.config import load_config
+
+    return _calendar(args, load_config(args.config).planning if args.config else None)
+
+
 def _sample(args: argparse.Namespace) -> int:
     from peakline.demo.sample_erp import generate, write
 

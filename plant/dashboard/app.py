@@ -65,6 +65,7 @@ from plant.dashboard.orders import orders_view
 from plant.dashboard.procurement import materials_view, suppliers_view
 from plant.dashboard.state import DashboardState
 from plant.dashboard.views import DashboardStore, plan_frame
+from plant.planning.config import PlanConfig
 
 __all__ = ["STATIC_DIR", "DashboardApp", "create_app"]
 
@@ -94,11 +95,12 @@ class DashboardApp:
 
 def create_app(
     store: DashboardStore, config: DashboardConfig | None = None, token: str | None = None,
-    listen: str | None = None,
+    listen: str | None = None, planning: PlanConfig | None = None,
 ) -> DashboardApp:
     """The ASGI app for ``store``; with a ``token``, every request must carry it. It answers
     only to the ``Host`` names of ``listen`` (default ``config.host``) and
-    ``config.allowed_hosts`` (:mod:`plant.dashboard.guard`)."""
+    ``config.allowed_hosts`` (:mod:`plant.dashboard.guard`). ``planning``: the plant's
+    ``[planning]`` section, whose calendar and peak the materials page checks new prices with."""
     config = config or DashboardConfig()
     hosts = allowed_hosts(config.host if listen is None else listen, config.allowed_hosts)
     state = DashboardState(store, config)
@@ -203,7 +205,7 @@ def create_app(
         return _json(await run(suppliers_view, store))
 
     async def materials(request: Request) -> Response:
-        return _json(await run(materials_view, store))
+        return _json(await run(materials_view, store, planning))
 
     async def orders(request: Request) -> Response:
         return _json(await run(orders_view, store))

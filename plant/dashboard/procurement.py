@@ -8,7 +8,8 @@ of its own kind). :func:`materials_view` reads the newest ``buy_ahead`` plan: ea
 price model, band and alert, the buy-ahead calls, and the season's material cost as a
 distribution, plus the last year of quotes per material for the price chart. A price that
 arrived after the plan (from the ERP over MQTT, say) is checked against its band at once:
-only the materials with newer prices are refitted, and their alerts are listed with
+only the materials with newer prices are refitted, with the calendar and peak of the plant's
+``[planning]`` section as the plans fit them, and their alerts are listed with
 ``"since_plan": true`` until the next plan takes them in.
 """
 
@@ -19,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from plant.calendar import HolidayCalendar
 from plant.dashboard.frames import frame_records, json_safe
 from plant.dashboard.views import DashboardStore
+from plant.planning.config import PlanConfig
 from plant.prices.report import fit_models, price_alerts
 from plant.suppliers.split import confirmed_capacity
 
@@ -66,8 +67,10 @@ def suppliers_view(store: DashboardStore) -> dict[str, Any]:
     return {"suppliers": out, "shortfalls": short}
 
 
-def materials_view(store: DashboardStore, weeks: int = 52) -> dict[str, Any]:
-    """Price models, bands, alerts, buy-ahead calls and season cost of the newest plan."""
+def materials_view(store: DashboardStore, planning: PlanConfig | None = None, weeks: int = 52,
+                   ) -> dict[str, Any]:
+    """Price models, bands, alerts, buy-ahead calls and season cost of the newest plan;
+    ``planning``: the plant's ``[planning]`` section (its events and peak; None: defaults)."""
     found = store.latest_plan("buy_ahead")
     if found is None:
         return {"plan_id": None, "models": {}, "alerts": [], "calls": [], "history": {}}
@@ -82,8 +85,9 @@ def materials_view(store: DashboardStore, weeks: int = 52) -> dict[str, Any]:
         fresh = [str(i) for i, d in latest.items() if str(i) in models
                  and d.date().isoformat() > str(models[str(i)]["last_date"])]
         if fresh:
+            planning = planning or PlanConfig()
             new = price_alerts(fit_models(prices[prices["item"].isin(fresh)],
-                                          HolidayCalendar.default()))
+                                          planning.calendar(), planning.peak))
             alerts = [a for a in alerts if a["item"] not in fresh]
             alerts += [dict(r, since_plan=True) for r in frame_records(new)]
         since = prices["date"].max() - pd.Timedelta(weeks=weeks)

@@ -21,6 +21,7 @@ from plant.dashboard.auth import require_token_for, resolve_token
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.deadline import with_header_deadline
 from plant.dashboard.views import DashboardStore
+from plant.planning.config import PlanConfig
 
 __all__ = ["DashboardServer", "serve_dashboard"]
 
@@ -82,9 +83,11 @@ def serve_dashboard(
     port: int | None = None,
     token: str | None = None,
     config: DashboardConfig | None = None,
+    planning: PlanConfig | None = None,
 ) -> DashboardServer:
     """Start the dashboard for ``store`` in a background thread and return its handle.
 
+    ``planning``: the plant's ``[planning]`` section (see :func:`create_app`).
     ``host``/``port`` override the config. Without an explicit ``token`` the operator's token
     is read from the environment or file named in the config; off loopback a token is
     required (ConfigError otherwise).
@@ -95,7 +98,7 @@ def serve_dashboard(
     if token is None:
         token = resolve_token(config.token_env, config.token_file)
     require_token_for(host, token, config.token_env)
-    app = create_app(store, config, token, listen=host)
+    app = create_app(store, config, token, listen=host, planning=planning)
     sock = _bind(host, port)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from peakline.wire.erp import ErpOrders, ErpPurchaseOrders, parse_erp
+from plant.calendar import HolidayCalendar
 from plant.store import Store
 
 __all__ = ["apply_erp_message"]
@@ -23,8 +24,10 @@ _TABLE = {"sales": "sales", "cancellations": "cancellations", "inventory": "inve
           "prices": "prices", "shop_orders": "shop_orders", "holds": "holds"}
 
 
-def apply_erp_message(store: Store, kind: str, raw: bytes) -> int:
-    """Validate and apply one ERP message of topic leaf ``kind``; returns the rows applied."""
+def apply_erp_message(store: Store, kind: str, raw: bytes, cal: HolidayCalendar | None = None,
+                      ) -> int:
+    """Validate and apply one ERP message of topic leaf ``kind``; returns the rows applied.
+    ``cal``: the plant's calendar, which holds are checked with (None: the packaged one)."""
     msg: Any = parse_erp(kind, raw)
     source = f"erp/{kind} message"
     rows = [row.model_dump() for row in msg.rows]
@@ -42,4 +45,4 @@ def apply_erp_message(store: Store, kind: str, raw: bytes) -> int:
         gone = [(r["po_id"], r["item"]) for r in rows if r["status"] == "closed"]
         n = store.upsert_rows("purchase_orders", lines, source) if lines else 0
         return n + store.close_purchase_orders(gone)
-    return store.upsert_rows(_TABLE[kind], rows, source)
+    return store.upsert_rows(_TABLE[kind], rows, source, cal)

@@ -97,16 +97,16 @@ def _customer_history(orders: pd.DataFrame) -> pd.DataFrame:
     }, index=orders.index)
 
 
-def order_features(lines: pd.DataFrame, cal: HolidayCalendar | None = None) -> pd.DataFrame:
+def order_features(lines: pd.DataFrame, cal: HolidayCalendar) -> pd.DataFrame:
     """One row per order: ``order_id``, ``placed``, ``delivery``, ``cancelled`` and FEATURES.
 
     ``days_to_holiday`` is taken from the lines when they have it, else counted with ``cal``
-    (the default calendar when None)."""
+    (the plant's calendar: a festival its events file moves moves the feature too)."""
     df = lines.copy()
     df["placed"] = pd.to_datetime(df["placed_at"])
     if "days_to_holiday" not in df.columns:
         days = df["placed"].dt.normalize().to_numpy().astype("datetime64[D]")
-        df["days_to_holiday"] = days_to_holiday(days, cal or HolidayCalendar.default())
+        df["days_to_holiday"] = days_to_holiday(days, cal)
     df["day"] = df["placed"].dt.normalize()
     df["line_value"] = df["qty"] * df["unit_price"]
     df["popularity"] = _popularity(df)

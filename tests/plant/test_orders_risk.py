@@ -32,7 +32,7 @@ def sample() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def features(sample: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return order_features(sample["shop_orders"])
+    return order_features(sample["shop_orders"], CAL)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_features_know_only_the_past(sample: dict[str, pd.DataFrame],
     changed = lines.copy()
     # the future changes completely: every later order cancelled, none before
     changed.loc[later, "cancelled_at"] = changed.loc[later, "delivery_date"] + "T00:00"
-    again = order_features(changed)
+    again = order_features(changed, CAL)
     cols = ["order_id", "popularity", "prior_orders", "prior_cancelled", "days_to_holiday",
             "days_since_last_order", "value_vs_usual", "sku_cancel_rate_max",
             "sku_cancel_rate_mean"]
@@ -107,7 +107,7 @@ def test_too_little_history_is_refused(features: pd.DataFrame) -> None:
 
 def test_holds_in_the_last_season_cut_cancellations_within_capacity(
         sample: dict[str, pd.DataFrame], season: RiskBacktest) -> None:
-    lines, features = sample["shop_orders"], order_features(sample["shop_orders"])
+    lines, features = sample["shop_orders"], order_features(sample["shop_orders"], CAL)
     values = order_values(lines, sample["skus"])
     scored = season.scored.rename(columns={"p_model": "p_cancel"}).merge(values, on="order_id")
     ma, last = CAL.festival("mid_autumn", 2025), CAL.festival("mid_autumn", 2024)

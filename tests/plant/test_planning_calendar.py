@@ -1,18 +1,20 @@
 """The calendar plans are made with follows the plant's TOML: `[planning] events` (a closure, a
 festival on another date) reaches `plant plan --config`, `plant holds --config` and the plant
-service's re-plans alike; `--events` overrides it; check-config reads the file."""
+service's re-plans alike, and the checks of a hold when it is stored; `--events` overrides it;
+check-config reads the file."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from support.configs import plant_config, to_toml
 
 from peakline.cli import main
 from peakline.demo.sample_erp import generate, write
-from peakline.errors import ConfigError
+from peakline.errors import ConfigError, DataError
 from plant.calendar import HolidayCalendar
 from plant.config import load_config
 from plant.forecast.run import forecast_into_store
@@ -103,3 +105,51 @@ def test_the_service_re_plans_with_the_config_s_calendar(forecast_db: Path,
     finally:
         service.store.close()
     assert _festival(db) == "2026-10-02"
+
+
+#: a snow skin box keeps 21 days; a hold must leave it 7 on delivery
+SNOW = {"sku": "SNW-GB4-ECO01", "flavour": "snow_skin", "packaging": "gift_box_4",
+        "channel": "ecommerce", "price": 118.0, "unit_cost": 40.0, "salvage_value": 12.0,
+        "shelf_life_days": 21, "units_per_case": 12}
+SHOP = ("order_id,customer,placed_at,sku,qty,unit_price,region,delivery_date,cancelled_at\n"
+        "W1,C1,2026-09-01T10:00,SNW-GB4-ECO01,2,118,shenzhen,2026-09-20,\n")
+#: made on the festival's eve, kept to 10-12: beyond the shelf life for an eve of 09-24
+#: (delivered by 10-08 at the latest), within it for the plant's eve of 10-01 (by 10-15)
+HOLD = "order_id,held_until\nW1,2026-10-12\n"
+
+
+def test_a_hold_is_checked_against_the_plant_s_festival_when_stored(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``plant import --config`` and the service's ERP bridge check a hold's shelf life with
+    the festival's eve of the plant's calendar, not the packaged one."""
+    db = f"sqlite:///{tmp_path / 'shop.db'}"
+    with Store.open(db) as store:
+        store.upsert_rows("skus", [SNOW])
+    (tmp_path / "shop_orders.csv").write_text(SHOP)
+    (tmp_path / "holds.csv").write_text(HOLD)
+    toml = str(_toml(tmp_path, "moved.csv"))
+    assert main(["plant", "import", "--db", db, "--kind", "shop_orders",
+                 str(tmp_path / "shop_orders.csv")]) == 0
+    imp = ["plant", "import", "--db", db, "--kind", "holds", str(tmp_path / "holds.csv")]
+    assert main(imp) == 2
+    assert "beyond the shelf life: made on 2026-09-24 at the latest" in capsys.readouterr().err
+    assert main([*imp, "--config", toml]) == 0
+    with Store.open(db) as store:
+        assert store.holds()["held_until"].tolist() == [pd.Timestamp("2026-10-12")]
+    # the same hold over MQTT: the service checks it with its own [planning] events
+    msg = json.dumps({"schema": "peakline.erp.holds/1", "source": "shop",
+                      "rows": [{"order_id": "W1", "held_until": "2026-10-13"}]}).encode()
+    for events, stored in ((None, False), ("moved.csv", True)):
+        base = plant_config(1, "calendar", db)
+        planning = load_config(_toml(tmp_path, events)).planning if events else base.planning
+        service = PlantService(base.model_copy(update={"planning": planning}))
+        try:
+            if stored:
+                assert service._apply_erp("holds", msg) == 1
+            else:
+                with pytest.raises(DataError, match="made on 2026-09-24 at the latest"):
+                    service._apply_erp("holds", msg)
+        finally:
+            service.store.close()
+    with Store.open(db) as store:
+        assert store.holds()["held_until"].tolist() == [pd.Timestamp("2026-10-13")]

@@ -20,6 +20,7 @@ from plant.dashboard import DashboardConfig, DashboardServer, serve_dashboard
 from plant.forecast.demand import forecast_demand
 from plant.planning.config import PlanConfig
 from plant.planning.run import plan_from_store
+from plant.prices.report import fit_models, price_alerts
 from plant.store import Store
 from plant.suppliers.publish import refresh_feeds
 from plant.suppliers.replies import apply_reply
@@ -148,3 +149,31 @@ def _wait(driver: Any, script: str, timeout: float = 30) -> None:
     shown = driver.find_element(By.ID, "errors").text
     raise AssertionError(f"timed out waiting for {script}: page errors {shown!r}, console "
                          f"{console_errors(driver)}")
+
+
+def test_new_prices_are_checked_with_the_plant_s_calendar_and_peak(planned: Store) -> None:
+    """A plant built around Christmas: a lotus paste price after the plan is checked against
+    the band of the model fitted around Christmas, as its plans fit it (the Mid-Autumn one
+    differs)."""
+    last = planned.prices(["lotus_paste"]).iloc[-1]
+    planned.upsert_rows("prices", [{"item": "lotus_paste",
+                                    "date": (last["date"] + pd.Timedelta(days=7)).date(),
+                                    "price": float(last["price"]) * 1.5}])
+    prices = planned.prices(["lotus_paste"])
+    band = {}
+    for peak in ("christmas", "mid_autumn"):
+        cfg = PlanConfig(peak=peak)
+        alert = price_alerts(fit_models(prices, cfg.calendar(), peak)).iloc[0]
+        band[peak] = [alert["low"], alert["high"]]
+    assert band["christmas"] != band["mid_autumn"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("PEAKLINE_DASHBOARD_TOKEN", raising=False)
+        mp.delenv("PEAKLINE_DASHBOARD_TOKEN_FILE", raising=False)
+        handle = serve_dashboard(planned, "127.0.0.1", 0, planning=PlanConfig(peak="christmas"))
+    try:
+        alerts = get_json(handle.url, "/api/materials")["alerts"]
+    finally:
+        handle.stop()
+    lotus = [a for a in alerts if a["item"] == "lotus_paste"]
+    assert len(lotus) == 1 and lotus[0]["since_plan"]
+    assert [lotus[0]["low"], lotus[0]["high"]] == band["christmas"]
