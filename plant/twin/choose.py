@@ -27,12 +27,12 @@ from peakline.errors import DataError
 from peakline.wire import PlanKind
 from plant.calendar import HolidayCalendar
 from plant.planning.config import PlanConfig
-from plant.planning.holds import hold_requirements
+from plant.planning.holds import SHORT_COLUMNS, hold_requirements
 from plant.planning.plans import Plans, build_plans
 from plant.planning.production import requirements
 from plant.planning.run import PlanRun
 from plant.twin.config import TwinConfig
-from plant.twin.lots import lots_from_solution
+from plant.twin.lots import hold_lots, lots_from_solution
 from plant.twin.measure import LineBehaviour, measure_lines
 from plant.twin.montecarlo import Simulation, simulate
 from plant.twin.optimise import Problem, solve
@@ -79,10 +79,14 @@ def build_problem(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.dat
                   cal: HolidayCalendar, plan_cfg: PlanConfig, cfg: TwinConfig,
                   behaviour: dict[str, LineBehaviour], level: float, bucket_days: int = 7,
                   ) -> tuple[Problem, pd.DataFrame, np.ndarray]:
-    """(programme, needs per SKU and date, working[line, day]) at service ``level``."""
+    """(programme, needs per SKU and date, working[line, day]) at service ``level``; the
+    held orders' lots are made first (:func:`plant.twin.lots.hold_lots`), the programme plans
+    the rest in what the lines have left."""
     level_cfg = plan_cfg.model_copy(update={"service_level": level})
     req = requirements(fc, data["skus"], data["open_orders"], start, cal, level_cfg,
                        data.get("holds"))
+    held_req, impossible = hold_requirements(data.get("holds"), data["skus"], start, cal,
+                                             plan_cfg)
     skus = data["skus"].reset_index(drop=True)
     ix = {str(s): i for i, s in enumerate(skus["sku"])}
     days = max(int((pd.to_datetime(fc["ds"]).max() - pd.Timestamp(start)).days) + 1,
@@ -90,16 +94,21 @@ def build_problem(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.dat
     n_b = -(-days // bucket_days)
     need = np.zeros((len(skus), n_b))
     firm = np.zeros((len(skus), n_b))
+    req = req[req["source"] != "hold"]  # made ahead, in their own window
     day = (req["need_date"] - pd.Timestamp(start)).dt.days.clip(lower=1) - 1
     for r, d in zip(req.itertuples(index=False), day, strict=True):
         if str(r.sku) in ix:
             need[ix[str(r.sku)], d // bucket_days] += float(r.qty)
-            if r.source in ("open_order", "hold"):  # a held order is firm, on its held day
+            if r.source == "open_order":
                 firm[ix[str(r.sku)], d // bucket_days] += float(r.qty)
     lines = data["lines"].reset_index(drop=True)
     working = _working(lines, start, n_b * bucket_days, cal)
+    held = hold_lots(held_req, impossible, skus, lines, behaviour, working, start)
     per_day = lines["hours_per_shift"].to_numpy(float) * lines["shifts_per_day"].to_numpy(float)
     workdays = working.reshape(len(lines), n_b, bucket_days).sum(axis=2).astype(float)
+    avail = np.array([behaviour[str(n)].availability for n in lines["line"]])
+    taken = held.busy.reshape(len(lines), n_b, bucket_days).sum(axis=2) / avail[:, None]
+    hours = np.maximum(workdays * per_day[:, None] - taken, 0.0)
     inv = data["inventory"]
     fg = inv[inv["kind"] == "sku"].groupby("item")["on_hand"].sum()
     on_hand = skus["sku"].map(fg).fillna(0.0).to_numpy(float)
@@ -112,9 +121,9 @@ def build_problem(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.dat
             usage[mix[str(r.item)], ix[str(r.sku)]] = float(r.qty_per_unit)
     stock = inv[inv["kind"] != "sku"].groupby("item")["on_hand"].sum()
     ready = np.floor(mats["lead_time_days"].to_numpy(float) / bucket_days).astype(int)
-    problem = Problem(start, bucket_days, skus, lines, need, firm, on_hand,
-                      workdays * per_day[:, None], workdays, behaviour, cfg, plan_cfg, items,
-                      usage, mats["item"].map(stock).fillna(0.0).to_numpy(float), ready)
+    problem = Problem(start, bucket_days, skus, lines, need, firm, on_hand, hours, workdays,
+                      behaviour, cfg, plan_cfg, items, usage,
+                      mats["item"].map(stock).fillna(0.0).to_numpy(float), ready, held=held)
     return problem, req[["sku", "need_date"]], working
 
 
@@ -126,8 +135,9 @@ def _candidate(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.date,
                                             level)
     sol = solve(problem, time_limit_s)
     prod = lots_from_solution(problem, sol, needs, working)
-    # holds that cannot be made fresh enough or in time stay exceptions of the optimised plan
-    _, short = hold_requirements(data.get("holds"), data["skus"], start, cal, plan_cfg)
+    # holds that cannot be made in their window stay exceptions of the optimised plan
+    short = problem.held.short if problem.held is not None else pd.DataFrame(
+        columns=SHORT_COLUMNS)
     mean_rej = float(np.mean([b.reject_mean for b in behaviour.values()]))
     expl = {"method": "optimised: mixed-integer programme (HiGHS via scipy.optimize.milp), "
                       "chosen by simulated expected cost in the twin",
@@ -138,6 +148,15 @@ def _candidate(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.date,
             "scheduled_start_units": round(float(prod["qty_start"].sum()), 1),
             "shortfall_units": round(float(sol.short.sum() + short["short_units"].sum()), 1),
             "overtime_hours_planned": round(float(sol.overtime.sum()), 1)}
+    made = prod[prod["source"] == "hold"]
+    if len(made) or len(short):
+        expl["holds"] = {
+            "rule": "held orders' lots are scheduled day by day before the programme, made no "
+                    "later than the festival's eve (or the day before delivery) and no earlier "
+                    f"than keeps {plan_cfg.min_remaining_shelf:.0%} of the shelf life on the "
+                    "held day (plant.twin.lots.hold_lots)",
+            "scheduled_start_units": round(float(made["qty_start"].sum()), 1),
+            "short_boxes": round(float(short["short_units"].sum()), 1)}
     plans = build_plans(fc, data, start, cal, mean_rej, plan_cfg, production=(prod, expl, short))
     plans[PlanKind.PURCHASES] = _safety_time(plans[PlanKind.PURCHASES], start, plan_cfg, cfg)
     sim = _simulate(plans, fc, data, behaviour, cal, plan_cfg, cfg, runs, seed)

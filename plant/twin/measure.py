@@ -43,6 +43,11 @@ class LineBehaviour:
     source: str
     items_per_hour: float = 0.0  # measured while running (0: not measured)
 
+    @property
+    def availability(self) -> float:
+        """Share of its hours the line runs: MTBF / (MTBF + MTTR)."""
+        return self.mtbf / (self.mtbf + self.mttr)
+
     @classmethod
     def from_config(cls, cfg: TwinConfig, why: str = "no measurements") -> LineBehaviour:
         a, b = beta_params(cfg.reject_rate, cfg.reject_rate * cfg.reject_cv)

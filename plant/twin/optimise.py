@@ -20,6 +20,11 @@ says what binds: an item whose stock on hand does not cover the open orders due 
 order can arrive, or the first bucket whose open orders need more line hours than the lines
 have by then.
 
+Held web shop orders are not in the programme: a week is too coarse for their window (made
+by the festival's eve, which may fall mid-week, and still fresh enough on the held day), so
+their lots are scheduled day by day first (:func:`plant.twin.lots.hold_lots`) and the hours
+they take are out of the lines' ``hours`` (``Problem.held``).
+
 Minimised: production cost of started boxes, changeovers (scrap and fixed cost), overtime,
 holding (box-days between bucket middles) and lost sales. Solved with HiGHS through
 ``scipy.optimize.milp``.
@@ -42,7 +47,17 @@ from plant.planning.config import PlanConfig
 from plant.twin.config import TwinConfig
 from plant.twin.measure import LineBehaviour
 
-__all__ = ["Problem", "Solution", "solve"]
+__all__ = ["HeldLots", "Problem", "Solution", "solve"]
+
+
+@dataclass
+class HeldLots:
+    """Held web shop orders' lots, scheduled day by day within each hold's own window before
+    the programme is solved (:func:`plant.twin.lots.hold_lots`)."""
+
+    rows: pd.DataFrame  # production plan rows, source 'hold', need_date the held day
+    short: pd.DataFrame  # plant.planning.holds.SHORT_COLUMNS: what cannot be made in its window
+    busy: np.ndarray  # [line, day] line hours the lots take
 
 
 @dataclass
@@ -54,9 +69,9 @@ class Problem:
     skus: pd.DataFrame  # sku, flavour, packaging, unit_cost, price, shelf_life_days
     lines: pd.DataFrame  # line, units_per_hour, hours_per_shift, shifts_per_day, days_per_week
     need: np.ndarray  # [sku, bucket] boxes wanted (firm + forecast at the chosen level)
-    firm: np.ndarray  # [sku, bucket] of which firm: open orders and holds (on the held day)
+    firm: np.ndarray  # [sku, bucket] of which firm: open orders (holds: ``held``)
     on_hand: np.ndarray  # [sku] finished goods now
-    hours: np.ndarray  # [line, bucket] regular working hours
+    hours: np.ndarray  # [line, bucket] regular working hours (less the held orders' lots)
     workdays: np.ndarray  # [line, bucket] working days
     behaviour: dict[str, LineBehaviour]
     cfg: TwinConfig
@@ -68,6 +83,8 @@ class Problem:
     # [item] first bucket a purchase order placed today can be counted on to have arrived
     utilisation: float = 1.0  # share of the available hours the plan may fill (slack for luck)
     material_limits: bool = False  # before an order can arrive, only the stock on hand
+    held: HeldLots | None = None  # held orders' lots, made ahead of the programme (their
+    # hours are already out of ``hours``; plant.twin.lots.hold_lots)
 
 
 @dataclass
@@ -127,10 +144,6 @@ class _Rows:
         self.names.append(name)
 
 
-def _availability(b: LineBehaviour) -> float:
-    return b.mtbf / (b.mtbf + b.mttr)
-
-
 def solve(p: Problem, time_limit_s: float = 30.0, gap: float = 0.01) -> Solution:
     """Solve the programme; DataError naming what binds when firm orders cannot be served."""
     t0 = time.perf_counter()
@@ -151,7 +164,7 @@ def solve(p: Problem, time_limit_s: float = 30.0, gap: float = 0.01) -> Solution
     names = [str(x) for x in p.lines["line"]]
     rate = p.lines["units_per_hour"].to_numpy(float)
     rej = np.array([p.behaviour[n].reject_mean for n in names])
-    avail = np.array([_availability(p.behaviour[n]) for n in names])
+    avail = np.array([p.behaviour[n].availability for n in names])
     cap_h = p.hours * avail[:, None] * p.utilisation
     big = rate[:, None] * (cap_h + cfg.overtime_max_hours * p.workdays)  # boxes at most
     scrap_cost = cfg.changeover_scrap_boxes * cost.mean() + cfg.changeover_cost

@@ -15,6 +15,7 @@ from peakline.cli import main
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.planning.config import PlanConfig
+from plant.planning.holds import safekeeping_from_plan
 from plant.store import Store
 from plant.twin.choose import build_problem
 from plant.twin.config import TwinConfig
@@ -48,23 +49,59 @@ def test_it_makes_what_is_needed_within_the_week_less_rejects() -> None:
     assert (pd.to_datetime(plan["date"]).dt.weekday < 5).all()
 
 
-def test_a_recorded_hold_is_a_firm_need_on_its_held_day() -> None:
-    """40 e-commerce boxes delivered on day 5 (week 0) are held until day 17 (week 2): the
-    programme needs them, firm, in week 2; the forecast's 30 avoided cancellations of day 5
-    are taken out of week 0."""
+def _hold(delivery: pd.Timestamp, held_until: pd.Timestamp, qty: float = 40.0,
+          ) -> pd.DataFrame:
+    return pd.DataFrame([{"order_id": "W1", "sku": ECO, "qty": qty, "delivery_date": delivery,
+                          "held_until": held_until}])
+
+
+def test_a_recorded_hold_is_made_ahead_for_its_held_day() -> None:
+    """40 e-commerce boxes delivered on day 5 (week 0) are held until day 17: made for day 17,
+    by the day before it (day 16, a Wednesday), out of the programme; the forecast's 30 avoided
+    cancellations of day 5 are taken out of week 0."""
     data = tables()
-    data["holds"] = pd.DataFrame([{"order_id": "W1", "sku": ECO, "qty": 40.0,
-                                   "delivery_date": START + pd.Timedelta(days=5),
-                                   "held_until": START + pd.Timedelta(days=17)}])
+    data["holds"] = _hold(START + pd.Timedelta(days=5), START + pd.Timedelta(days=17))
     fc = forecast(days=28).assign(cancel_avoided=0.0)
     day5 = (fc["sku"] == ECO) & (fc["ds"] == pd.Timestamp(START + pd.Timedelta(days=5)))
     fc.loc[day5, ["net_p10", "net_p50", "net_p90", "cancel_avoided"]] = 30.0
-    problem, _, _ = _problem(fc, data)
-    assert problem.need.tolist() == [[0.0] * 4, [0.0, 0.0, 40.0, 0.0]]
-    assert problem.firm.tolist() == problem.need.tolist()
-    sol = solve(problem)
-    assert sol.short.sum() == pytest.approx(0, abs=1e-6)
-    assert sol.start_boxes[1, 0, :3].sum() * 0.95 == pytest.approx(40.0, rel=0.02)
+    problem, needs, working = _problem(fc, data)
+    assert problem.need.sum() == 0 and problem.firm.sum() == 0
+    assert problem.held is not None and problem.held.short.empty
+    # 43 boxes (40 good at 5% rejects) at 100 an hour: 0.43 h off week 2's 40 hours
+    assert problem.hours[0].tolist() == pytest.approx([40.0, 40.0, 39.57, 40.0])
+    plan = lots_from_solution(problem, solve(problem), needs, working)
+    assert plan[["sku", "date", "need_date", "source", "qty_start"]].to_dict("records") == [
+        {"sku": ECO, "date": pd.Timestamp(START + pd.Timedelta(days=16)),
+         "need_date": pd.Timestamp(START + pd.Timedelta(days=17)), "source": "hold",
+         "qty_start": 43.0}]
+
+
+def test_a_held_order_is_made_by_the_festival_s_eve_and_kept_in_safekeeping() -> None:
+    """Mid-Autumn 2026 is Friday 09-25 (day 53): an order for 09-22 held until 09-29 must be
+    made by the eve, Thursday 09-24, though its held day's week (from Monday 09-28) and the
+    festival's week have working days after the eve; its boxes wait in safekeeping until
+    09-29 and count there, as in the backward-scheduling plan."""
+    data = tables()
+    eve, held_day = pd.Timestamp("2026-09-24"), pd.Timestamp("2026-09-29")
+    data["holds"] = _hold(pd.Timestamp("2026-09-22"), held_day, qty=2_000.0)
+    fc = forecast(days=63)
+    fc.loc[fc["sku"] == LOT, "net_p50"] = 300.0  # the line makes the OEM SKU too
+    problem, needs, working = _problem(fc, data)
+    plan = lots_from_solution(problem, solve(problem), needs, working)
+    held = plan[plan["source"] == "hold"]
+    assert held["qty_good"].sum() >= 2_000.0
+    assert (held["date"] <= eve).all() and (held["need_date"] == held_day).all()
+    assert set(held["sku"]) == {ECO} and not (plan["source"] == "optimised").loc[
+        plan["sku"] == ECO].any()
+    # no day is planned past the line's regular hours (8 h x 100 boxes) but for overtime
+    per_day = plan.groupby("date")["qty_start"].sum()
+    assert (per_day <= 800 + 100 * TwinConfig().overtime_max_hours + 1).all()
+    stock = safekeeping_from_plan(plan, pd.DataFrame([{
+        "day": held_day, "held_boxes": 0, "offered_boxes": 0, "expected_boxes": 0,
+        "capacity": 5_000}]))
+    kept = stock.set_index("day")["held_boxes"]
+    assert kept[pd.Timestamp("2026-09-25")] >= 2_000
+    assert kept[held_day - pd.Timedelta(days=1)] >= 2_000
 
 
 def test_two_flavours_run_as_campaigns_not_alternating() -> None:
