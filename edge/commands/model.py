@@ -10,7 +10,16 @@ import sys
 from typing import Any
 
 from edge.commands.options import Providers
-from peakline.cliargs import ExistingDir, ExistingFile, Number, OutputDir, OutputFile, Text, integer
+from peakline.cliargs import (
+    ExistingDir,
+    ExistingFile,
+    LazyChoices,
+    Number,
+    OutputDir,
+    OutputFile,
+    Text,
+    integer,
+)
 
 __all__ = ["register"]
 
@@ -30,6 +39,12 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [_clean(v) for v in obj]
     return obj
+
+
+def _feature_kinds() -> list[str]:
+    from edge.model.backbone import BACKBONES
+
+    return ["auto", "filters", *BACKBONES]
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -148,9 +163,10 @@ def register(parser: argparse.ArgumentParser) -> None:
                      help="ONNX file to write")
     fit.add_argument("--size", type=integer(32, 1024, multiple_of=16),
                      help="model input size in px (default: chosen from the data and printed)")
-    fit.add_argument("--features", default="auto",
+    fit.add_argument("--features", default="auto", choices=LazyChoices(_feature_kinds),
+                     metavar="FEATURES",
                      help="filters (hand-made filter bank), the stages of a pretrained "
-                     "EfficientNet-Lite (lite0, lite1, lite2; checked by the fit), or auto "
+                     "EfficientNet-Lite (lite0, lite1, lite2), or auto "
                      "(filters on a recording; on a dataset folder chosen on held-out goods)")
     fit.add_argument("--scoring", choices=["auto", "padim", "patchcore"], default="auto",
                      help="a Gaussian per cell (padim), the distance to the nearest good patch "
