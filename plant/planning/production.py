@@ -67,22 +67,18 @@ def need_dates(ds: pd.Series, channel: pd.Series, cal: HolidayCalendar, cfg: Pla
 
 def requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame,
                  start: dt.date, cal: HolidayCalendar, cfg: PlanConfig,
-                 holds: pd.DataFrame | None = None) -> pd.DataFrame:
+                 holds: pd.DataFrame | None = None, *, held: pd.DataFrame | None = None,
+                 ) -> pd.DataFrame:
     """Units needed per SKU and need date (columns: sku, need_date, qty, source, earliest,
     latest; the production window, NaT but for holds).
 
     ``holds`` (:data:`plant.planning.holds.HOLD_COLUMNS`) are planned on their held delivery
-    day, and the forecast's ``cancel_avoided`` is taken out of its original day."""
-    held, _ = hold_requirements(holds, skus, start, cal, cfg)
-    return _requirements(fc, skus, open_orders, start, cal, cfg, held, holds is not None)
-
-
-def _requirements(fc: pd.DataFrame, skus: pd.DataFrame, open_orders: pd.DataFrame,
-                  start: dt.date, cal: HolidayCalendar, cfg: PlanConfig, held: pd.DataFrame,
-                  net_holds: bool) -> pd.DataFrame:
-    """:func:`requirements` with the holds' requirements ``held`` already made
-    (:func:`plant.planning.holds.hold_requirements`); ``net_holds``: take the forecast's
-    ``cancel_avoided`` out (holds were given)."""
+    day, and the forecast's ``cancel_avoided`` is taken out of its original day. ``held``: the
+    holds' requirements when the caller has already made them
+    (:func:`plant.planning.holds.hold_requirements`), so they are not made twice."""
+    if held is None:
+        held, _ = hold_requirements(holds, skus, start, cal, cfg)
+    net_holds = holds is not None  # holds given: the forecast's cancel_avoided comes out
     df = fc.copy()
     df["ds"] = pd.to_datetime(df["ds"])
     channel = df["sku"].map(skus.set_index("sku")["channel"])
@@ -172,7 +168,7 @@ def production_plan(
     measured = reject_rate is not None
     rate = float(reject_rate) if reject_rate is not None else cfg.default_reject_rate
     held, impossible = hold_requirements(holds, skus, start, cal, cfg)
-    req = _requirements(fc, skus, open_orders, start, cal, cfg, held, holds is not None)
+    req = requirements(fc, skus, open_orders, start, cal, cfg, holds, held=held)
     fg = inventory[inventory["kind"] == "sku"].set_index("item")["on_hand"].astype(float)
     req = _fefo_net(req, fg)
     req["to_start"] = gross_up(req["to_make"].to_numpy(), rate)

@@ -83,10 +83,10 @@ def build_problem(fc: pd.DataFrame, data: dict[str, pd.DataFrame], start: dt.dat
     held orders' lots are made first (:func:`plant.twin.lots.hold_lots`), the programme plans
     the rest in what the lines have left."""
     level_cfg = plan_cfg.model_copy(update={"service_level": level})
-    req = requirements(fc, data["skus"], data["open_orders"], start, cal, level_cfg,
-                       data.get("holds"))
     held_req, impossible = hold_requirements(data.get("holds"), data["skus"], start, cal,
                                              plan_cfg)
+    req = requirements(fc, data["skus"], data["open_orders"], start, cal, level_cfg,
+                       data.get("holds"), held=held_req)
     skus = data["skus"].reset_index(drop=True)
     ix = {str(s): i for i, s in enumerate(skus["sku"])}
     days = max(int((pd.to_datetime(fc["ds"]).max() - pd.Timestamp(start)).days) + 1,
