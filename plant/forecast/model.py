@@ -1,11 +1,14 @@
 """The holiday-aware forecaster: ridge regression on calendar features + a statsforecast residual.
 
-For each series, ``log1p(y)`` is regressed on a trend (given two years of history or more) and
-the calendar features of :func:`~plant.forecast.features.calendar_features` (weekdays,
-festival-distance bins, pre-holiday windows, promotions) with a small ridge penalty, all series
-in one linear solve. What the regression leaves is modelled by statsforecast's ``ARIMA``
-(AR(1), conditional sum of squares: about 25 ms a series) with conformal prediction intervals,
-so the P10/P90 come from the model's own out-of-sample errors on the last windows of history.
+For each series, ``log1p(y)`` is regressed on a trend and the calendar features of
+:func:`~plant.forecast.features.calendar_features` (weekdays, festival-distance bins,
+pre-holiday windows, promotions) with a small ridge penalty, all series in one linear solve.
+The trend is estimated with two years of history or more; with less it is held at the
+year-over-year growth of recent weeks, shrunk by its uncertainty with a strength chosen on
+held-out history (:mod:`plant.forecast.growth`). What the regression leaves is
+modelled by statsforecast's ``ARIMA`` (AR(1), conditional sum of squares: about 25 ms a
+series) with conformal prediction intervals, so the P10/P90 come from the model's own
+out-of-sample errors on the last windows of history.
 AutoETS takes no regressors and its model search is slow (376 s for 1,000 daily series here),
 which is why it is only a baseline.
 
@@ -29,13 +32,17 @@ import pandas as pd
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import calendar_features
+from plant.forecast.growth import aligned_lag, choose_tau, nan_mean, shrink, yoy_growth
 from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["QUANTILE_COLUMNS", "HolidayForecaster"]
 
 QUANTILE_COLUMNS = ("p10", "p50", "p90")
-#: days of history before a trend is estimated; with less it is held at zero
+#: days of history before a trend is estimated; with less it is held at the shrunk
+#: year-over-year growth (zero where a year and two weeks are not there to estimate it)
 TREND_DAYS = 730
+#: feature columns whose effects are taken out before this year is compared with the last
+_KNOWN = ("dow_", "holiday", "pre_holiday", "promo_")
 
 
 @dataclass
@@ -65,10 +72,10 @@ class HolidayForecaster:
             raise DataError(f"history of {len(wide)} days is too short for a {h}-day horizon")
         last = wide.index[-1]
         future = pd.date_range(last + pd.Timedelta(days=1), periods=h, freq="D")
-        design = self._design(wide.index.append(future), last)
+        design, known = self._design(wide.index.append(future), last)
         x_fit, x_new = design[: len(wide)], design[len(wide):]
         z = np.log1p(np.clip(wide.to_numpy(dtype=float), 0, None))
-        coef = self._solve(x_fit, z, trend=len(wide) >= TREND_DAYS)
+        coef = self._fit(x_fit, z, wide.index, h, known)
         resid = z - x_fit @ coef
         res_fc = self._residual_forecast(resid, wide.columns, wide.index, h)
         base = x_new @ coef  # (h, n_series)
@@ -87,10 +94,46 @@ class HolidayForecaster:
         })
         return frame.sort_values(["unique_id", "ds"], ignore_index=True)
 
-    def _design(self, dates: pd.DatetimeIndex, last: pd.Timestamp) -> np.ndarray:
+    def _design(self, dates: pd.DatetimeIndex,
+                last: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """Intercept, trend (years from ``last``) and calendar features; and which columns
+        are weekday, public-holiday and promotion effects (taken out to compare years)."""
         feats = calendar_features(dates, self.cal, self.peak)
         trend = ((dates - last).days.to_numpy() / 365.25)[:, None]
-        return np.hstack([np.ones((len(dates), 1)), trend, feats.to_numpy()])
+        known = np.array([False, False, *(c.startswith(_KNOWN) for c in feats.columns)])
+        return np.hstack([np.ones((len(dates), 1)), trend, feats.to_numpy()]), known
+
+    def _fit(self, x: np.ndarray, z: np.ndarray, dates: pd.DatetimeIndex, h: int,
+             known: np.ndarray) -> np.ndarray:
+        """Regression coefficients: a free trend from two years of history; with less, the
+        trend held at the shrunk year-over-year growth, its strength chosen on held-out days."""
+        if len(z) >= TREND_DAYS:
+            return self._solve(x, z, trend=True)
+        tau = choose_tau(len(z), h, 2 * h + 30,
+                         lambda cut, tau: self._level_error(x, z, dates, known, cut, h, tau))
+        return self._grown(x, z, dates, known, tau)
+
+    def _grown(self, x: np.ndarray, z: np.ndarray, dates: pd.DatetimeIndex, known: np.ndarray,
+               tau: float) -> np.ndarray:
+        """Coefficients with the trend (column 1) held at the growth shrunk with prior ``tau``."""
+        coef = self._solve(x, z, trend=False)
+        if tau == 0.0:
+            return coef
+        lag = aligned_lag(dates[-1], self.cal, self.peak)
+        slope = shrink(*yoy_growth(z - x[:, known] @ coef[known], lag), tau)
+        coef = self._solve(x, z - x[:, 1:2] * slope[None, :], trend=False)
+        coef[1] += slope
+        return coef
+
+    def _level_error(self, x: np.ndarray, z: np.ndarray, dates: pd.DatetimeIndex,
+                     known: np.ndarray, cut: int, h: int, tau: float) -> float | None:
+        """Summed |mean log error| per series over ``h`` days from ``cut``, fitted before it."""
+        coef = self._grown(x[:cut], z[:cut], dates[:cut], known, tau)
+        err = z[cut: cut + h] - x[cut: cut + h] @ coef
+        per_series = nan_mean(err, axis=0)
+        if np.isnan(per_series).all():
+            return None
+        return float(np.nansum(np.abs(per_series)))
 
     def _solve(self, x: np.ndarray, z: np.ndarray, trend: bool = True) -> np.ndarray:
         """Ridge coefficients per series; rows where a series has no data are left out.
