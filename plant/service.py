@@ -105,7 +105,10 @@ class PlantService:
         return server
 
     def start(self) -> PlantService:
-        """Start the writer, the MQTT link and the plan publisher; returns at once."""
+        """Start the writer, the MQTT link and the plan publisher; returns at once (a
+        ``[planning] peak`` the calendar does not know is a ConfigError before anything
+        starts)."""
+        _ = self.calendar
         self.ingest.start()
         self.link.start()
         if self.config.erp.enabled and self.config.erp.publish_plans:
@@ -170,8 +173,11 @@ class PlantService:
     @cached_property
     def calendar(self) -> HolidayCalendar:
         """The plant's calendar, as ``peakline plant plan --config`` makes it: ``[planning]
-        events``, if any; re-plans, the ERP bridge's hold checks and the dashboard use it."""
-        return self.config.planning.calendar()
+        events``, if any, which knows its ``[planning] peak``; re-plans and the ERP bridge's
+        hold checks use them."""
+        cal = self.config.planning.calendar()
+        cal.check_peak(self.config.planning.peak)
+        return cal
 
     # --- callbacks ---------------------------------------------------------------------------
     def _on_commit(self, acks: dict[tuple[str, str, str, str], int], tokens: list[Any]) -> None:
@@ -183,7 +189,7 @@ class PlantService:
         self.link.release(tokens)
 
     def _apply_erp(self, kind: str, raw: bytes) -> int:
-        n = apply_erp_message(self.store, kind, raw, self.calendar)
+        n = apply_erp_message(self.store, kind, raw, self.calendar, self.config.planning.peak)
         log.info("erp/%s: %d rows applied", kind, n)
         delay = self.config.erp.replan_after_s
         if n and delay is not None:

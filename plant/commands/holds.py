@@ -2,13 +2,15 @@
 
     peakline plant holds --db sqlite:///plant.db --capacity 5000 --out holds/
     peakline plant holds --db sqlite:///plant.db --as-of 2025-09-28     (as known that day)
+    peakline plant holds --db sqlite:///plant.db --config plant.toml    its [planning] peak
 
 Fits the cancellation model on the store's web shop history, scores the open orders, offers
-holds around the coming Mid-Autumn festival within the safekeeping capacity
-(:mod:`plant.orders.plan`), and prints the best offers, the safekeeping stock against capacity
-and the exceptions; the last line is one JSON object. ``--out`` writes ``offers.csv``,
-``safekeeping.csv``, ``releases.csv`` (the delivery schedule after the festival, for the ERP)
-and ``exceptions.csv``. ``--backtest`` also replays last season with the policy. The store
+holds around the coming peak (``--peak``, else the ``--config``'s ``[planning] peak``, else
+Mid-Autumn; dated by its calendar) within the safekeeping capacity (:mod:`plant.orders.plan`),
+and prints the best offers, the safekeeping stock against capacity and the exceptions; the
+last line is one JSON object. ``--out`` writes ``offers.csv``, ``safekeeping.csv``,
+``releases.csv`` (the delivery schedule after the festival, for the ERP) and
+``exceptions.csv``. ``--backtest`` also replays last season with the policy. The store
 keeps the scored open orders, the offers and the safekeeping stock for the dashboard's orders
 page, the release schedule as the ``releases`` plan (which the plant service publishes to the
 ERP on ``plans/releases``, retained), and what the recorded holds do to demand (the
@@ -32,19 +34,21 @@ _OFFER_COLUMNS = ["order_id", "customer", "region", "delivery", "boxes", "p_canc
 
 
 def _holds(args: argparse.Namespace) -> int:
-    from plant.commands.planning import _configured_calendar
+    from plant.commands.planning import _holds_calendar
     from plant.orders.holds import HoldSettings
     from plant.orders.run import holds_into_store
+    from plant.peaks import peak_label
 
     settings = HoldSettings(capacity_boxes=args.capacity, cost_per_box_day=args.cost_per_box_day,
                             accept_rate=args.accept_rate, return_days=args.return_days,
                             window_days=args.window_days, min_shelf_days=args.min_shelf_days)
-    # the calendar the plans use: --events, else the --config's [planning] events
-    cal = _configured_calendar(args)
+    # the calendar and peak the plans use: --events and --peak over the --config's [planning]
+    cal, peak = _holds_calendar(args)
     with open_store(args) as store:
-        plan = holds_into_store(store, settings, cal, args.as_of, backtest=args.backtest)
+        plan = holds_into_store(store, settings, cal, args.as_of, backtest=args.backtest,
+                                peak=peak)
     offered = plan.offers[plan.offers["offer"]] if len(plan.offers) else plan.offers
-    print(f"as of {plan.as_of}, Mid-Autumn {plan.festival}: {len(offered)} of "
+    print(f"as of {plan.as_of}, {peak_label(peak)} {plan.festival}: {len(offered)} of "
           f"{len(plan.offers)} eligible open orders to offer a hold")
     if len(offered):
         print(offered[_OFFER_COLUMNS[:-1]].head(args.top).to_string(
@@ -68,7 +72,7 @@ def _holds(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``holds`` to ``peakline plant``."""
-    from plant.commands.planning import _calendar_args
+    from plant.commands.planning import _calendar_args, _peak_arg
 
     h = sub.add_parser("holds", help="offer holds to open web shop orders; safekeeping plan")
     add_db_option(h, creates=False)
@@ -94,8 +98,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--out", type=OutputDir(),
                    help="folder for offers.csv, safekeeping.csv, releases.csv, exceptions.csv")
     h.add_argument("--config", type=ExistingFile("TOML config"),
-                   help="plant service TOML whose [planning] events file to use (the "
+                   help="plant service TOML whose [planning] peak and events file to use (the "
                    "festival's date and closures, as `plant plan --config` and the service's "
-                   "re-plans read them), unless --events is given")
+                   "re-plans read them), unless --peak or --events is given")
+    _peak_arg(h)
     _calendar_args(h)
     h.set_defaults(handler=_holds)

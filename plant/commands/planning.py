@@ -122,12 +122,13 @@ def _calendar(args: argparse.Namespace, cfg: Any = None) -> Any:
     return HolidayCalendar.default(args.country, args.events)
 
 
-def _configured_calendar(args: argparse.Namespace) -> Any:
-    """The calendar of --country and --events over the ``--config``'s [planning] events (for
-    commands that read no other planning setting: ``holds``, ``import``)."""
-    from plant.config import load_config
-
-    return _calendar(args, load_config(args.config).planning if args.config else None)
+def _holds_calendar(args: argparse.Namespace) -> tuple[Any, str]:
+    """(calendar, peak) that holds are planned and checked with (``holds``, ``import``): the
+    calendar of --country and --events over the ``--config``'s [planning] events, and --peak
+    (where the command has it) over the config's [planning] peak, checked against it."""
+    cfg = _plan_config(args)
+    cal = _calendar(args, cfg)
+    return cal, cal.check_peak(cfg.peak)
 
 
 def _sample(args: argparse.Namespace) -> int:

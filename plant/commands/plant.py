@@ -5,7 +5,7 @@
     peakline plant import --db URL --kind demand FILE    load one ERP CSV (all or nothing)
     peakline plant import --db URL --dir FOLDER          load every standard CSV of a folder
     peakline plant import --db URL --dir FOLDER --config plant.toml   holds checked with its
-                                                         [planning] events (festival's eve)
+                                                         [planning] peak and events (its eve)
     peakline plant export-plan --db URL --kind production --out plan.csv
     peakline plant status --db URL                       lines, gaps and dead letters
 
@@ -78,11 +78,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file", nargs="?", type=ExistingFile("CSV file"),
                      help="CSV file (with --kind)")
     imp.add_argument("--config", type=ExistingFile("TOML config"),
-                     help="plant service TOML whose [planning] events file to check holds "
-                     "with (a held box is made by the festival's eve), unless --events is "
-                     "given")
-    from plant.commands.planning import _calendar_args
+                     help="plant service TOML whose [planning] peak and events file to check "
+                     "holds with (a held box is made by the peak's eve), unless --peak or "
+                     "--events is given")
+    from plant.commands.planning import _calendar_args, _peak_arg
 
+    _peak_arg(imp)
     _calendar_args(imp)
     imp.set_defaults(handler=_import)
 
@@ -149,15 +150,15 @@ def _import(args: argparse.Namespace) -> int:
         raise ConfigError("--kind is required with a FILE")
     if args.kind and not args.file:
         raise ConfigError("--kind goes with a FILE; --dir finds the kinds by file name")
-    from plant.commands.planning import _configured_calendar
+    from plant.commands.planning import _holds_calendar
 
-    cal = _configured_calendar(args)
+    cal, peak = _holds_calendar(args)
     with new_store(args) as store:  # a database this import created goes if it fails
         t0 = time.perf_counter()
         if args.dir:
-            counts = store.import_dir(args.dir, cal)
+            counts = store.import_dir(args.dir, cal, peak)
         else:
-            counts = {args.kind: store.import_csv(args.kind, args.file, cal)}
+            counts = {args.kind: store.import_csv(args.kind, args.file, cal, peak)}
     for kind, n in counts.items():
         print(f"{kind:12s} {n:>10,d} rows")
     print(f"imported in {time.perf_counter() - t0:.1f} s")

@@ -12,9 +12,11 @@ import datetime as dt
 from typing import Any
 
 from peakline.wire import MODEL_ERROR
-from plant.calendar import festival_label
+from plant.calendar import HolidayCalendar, festival_label
 from plant.dashboard.config import DashboardConfig
-from plant.dashboard.frames import as_date, festival_dates
+from plant.dashboard.frames import as_date
+from plant.orders.holiday import coming_festival
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["exception_alerts", "line_alerts", "next_festival", "plan_alerts", "sort_alerts"]
 
@@ -110,15 +112,17 @@ def line_alerts(
 
 
 def next_festival(as_of: dt.date, inventory_plan: dict[str, Any] | None = None,
-                  ) -> dict[str, str] | None:
-    """The peak the plans are built around (from the inventory plan), else the next
-    Mid-Autumn Festival on or after ``as_of`` (date and name)."""
+                  cal: HolidayCalendar | None = None, peak: str = DEFAULT_PEAK,
+                  ) -> dict[str, str]:
+    """The peak the plans are built around (from the inventory plan), else the plant's
+    configured ``peak`` on or after ``as_of`` as its calendar ``cal`` dates it (None: the
+    packaged one): date and name. A ConfigError when the calendar gives the peak no date."""
     expl = (inventory_plan or {}).get("meta", {}).get("explanation") or {}
     day = as_date(expl.get("festival"))
     if day is not None:
         return {"date": day.isoformat(), "name": festival_label(str(expl.get("peak") or "peak"))}
-    upcoming = festival_dates(as_of, as_of + dt.timedelta(days=400))
-    return next((f for f in upcoming if f["name"] == "Mid-Autumn"), None)
+    day = coming_festival(as_of, cal or HolidayCalendar.default(), peak)
+    return {"date": day.isoformat(), "name": festival_label(peak)}
 
 
 def _row_name(row: dict[str, Any], columns: list[str]) -> str:

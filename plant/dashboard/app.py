@@ -100,10 +100,11 @@ def create_app(
     """The ASGI app for ``store``; with a ``token``, every request must carry it. It answers
     only to the ``Host`` names of ``listen`` (default ``config.host``) and
     ``config.allowed_hosts`` (:mod:`plant.dashboard.guard`). ``planning``: the plant's
-    ``[planning]`` section, whose calendar and peak the materials page checks new prices with."""
+    ``[planning]`` section, whose calendar and peak the materials page checks new prices with
+    and the countdown shows before any plan."""
     config = config or DashboardConfig()
     hosts = allowed_hosts(config.host if listen is None else listen, config.allowed_hosts)
-    state = DashboardState(store, config)
+    state = DashboardState(store, config, planning)
 
     async def run(fn: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(fn, *args)

@@ -14,7 +14,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from peakline.progress import read_progress
 from peakline.wire import PLAN_KINDS, PlanKind
@@ -29,6 +30,10 @@ from plant.dashboard.alerts import (
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import as_date
 from plant.dashboard.scenarios import scenarios_view, simulation_view
+from plant.planning.config import PlanConfig
+
+if TYPE_CHECKING:
+    from plant.calendar import HolidayCalendar
 
 __all__ = ["DashboardState"]
 
@@ -42,11 +47,16 @@ def _digest(value: Any) -> str:
 
 
 class DashboardState:
-    """Cached, thread-safe access to the dashboard's views of one store."""
+    """Cached, thread-safe access to the dashboard's views of one store.
 
-    def __init__(self, store: views.DashboardStore, config: DashboardConfig) -> None:
+    ``planning``: the plant's ``[planning]`` section (None: the defaults), whose peak the
+    countdown shows until an inventory plan names the one it was built around."""
+
+    def __init__(self, store: views.DashboardStore, config: DashboardConfig,
+                 planning: PlanConfig | None = None) -> None:
         self.store = store
         self.config = config
+        self.planning = planning or PlanConfig()
         self.stopping = threading.Event()
         self._lock = threading.RLock()
         self._cache: dict[str, tuple[float, Any]] = {}
@@ -72,6 +82,11 @@ class DashboardState:
                 self._logged.add(message)
                 log.warning("dashboard could not read %s", message)
             return fallback, message
+
+    @cached_property
+    def calendar(self) -> HolidayCalendar:
+        """The plant's calendar (``[planning] events``), which dates its peak."""
+        return self.planning.calendar()
 
     def gallery(self) -> list[dict[str, Any]]:
         limit = self.config.gallery_limit
@@ -147,7 +162,10 @@ class DashboardState:
             plans[kind] = _digest(plan["meta"]) if plan else None
             if plan is not None:
                 as_of = as_date(plan["as_of"]) or as_of
-        festival = next_festival(as_of or dt.date.today(), by_kind[PlanKind.INVENTORY])
+        festival, err = self._guard("festival", lambda: next_festival(
+            as_of or dt.date.today(), by_kind[PlanKind.INVENTORY], self.calendar,
+            self.planning.peak), None)
+        errors += [err] if err else []
         found = exception_alerts(by_kind[PlanKind.EXCEPTIONS])
         alerts += found
         if not found:  # the planner said nothing: read the tables for run-outs and late orders

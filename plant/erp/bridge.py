@@ -16,6 +16,7 @@ from typing import Any
 
 from peakline.wire.erp import ErpOrders, ErpPurchaseOrders, parse_erp
 from plant.calendar import HolidayCalendar
+from plant.peaks import DEFAULT_PEAK
 from plant.store import Store
 
 __all__ = ["apply_erp_message"]
@@ -25,9 +26,10 @@ _TABLE = {"sales": "sales", "cancellations": "cancellations", "inventory": "inve
 
 
 def apply_erp_message(store: Store, kind: str, raw: bytes, cal: HolidayCalendar | None = None,
-                      ) -> int:
+                      peak: str = DEFAULT_PEAK) -> int:
     """Validate and apply one ERP message of topic leaf ``kind``; returns the rows applied.
-    ``cal``: the plant's calendar, which holds are checked with (None: the packaged one)."""
+    ``cal``, ``peak``: the plant's calendar and peak, which holds are checked with (None: the
+    packaged calendar)."""
     msg: Any = parse_erp(kind, raw)
     source = f"erp/{kind} message"
     rows = [row.model_dump() for row in msg.rows]
@@ -45,4 +47,4 @@ def apply_erp_message(store: Store, kind: str, raw: bytes, cal: HolidayCalendar 
         gone = [(r["po_id"], r["item"]) for r in rows if r["status"] == "closed"]
         n = store.upsert_rows("purchase_orders", lines, source) if lines else 0
         return n + store.close_purchase_orders(gone)
-    return store.upsert_rows(_TABLE[kind], rows, source, cal)
+    return store.upsert_rows(_TABLE[kind], rows, source, cal, peak)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from plant.calendar import HolidayCalendar
 from plant.orders.holiday import days_to_holiday
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["FEATURES", "order_features"]
 
@@ -97,16 +98,18 @@ def _customer_history(orders: pd.DataFrame) -> pd.DataFrame:
     }, index=orders.index)
 
 
-def order_features(lines: pd.DataFrame, cal: HolidayCalendar) -> pd.DataFrame:
+def order_features(lines: pd.DataFrame, cal: HolidayCalendar,
+                   peak: str = DEFAULT_PEAK) -> pd.DataFrame:
     """One row per order: ``order_id``, ``placed``, ``delivery``, ``cancelled`` and FEATURES.
 
     ``days_to_holiday`` is taken from the lines when they have it, else counted with ``cal``
-    (the plant's calendar: a festival its events file moves moves the feature too)."""
+    to the coming lunar festival or ``peak`` (the plant's calendar and peak: a festival its
+    events file moves moves the feature too)."""
     df = lines.copy()
     df["placed"] = pd.to_datetime(df["placed_at"])
     if "days_to_holiday" not in df.columns:
         days = df["placed"].dt.normalize().to_numpy().astype("datetime64[D]")
-        df["days_to_holiday"] = days_to_holiday(days, cal)
+        df["days_to_holiday"] = days_to_holiday(days, cal, peak)
     df["day"] = df["placed"].dt.normalize()
     df["line_value"] = df["qty"] * df["unit_price"]
     df["popularity"] = _popularity(df)

@@ -4,7 +4,8 @@
 knows only what was known at the end of ``as_of``: it fits the cancellation model on the orders
 delivered before then, scores the open orders (placed, not cancelled, not delivered, not held
 yet), sets the policy's threshold from the same festival last year, and offers holds around
-the coming Mid-Autumn festival within the safekeeping capacity left by the holds already
+the coming peak (the plant's ``[planning] peak``, Mid-Autumn by default, dated by its
+calendar: :mod:`plant.orders.holiday`) within the safekeeping capacity left by the holds already
 recorded. The safekeeping plan counts per day the boxes held (recorded holds) and those
 expected from the offers (times the acceptance rate), against capacity; a day over capacity is
 an exception. The release schedule lists the held boxes per delivery day, SKU and region: what
@@ -32,9 +33,10 @@ from plant.orders.holds import (
     stock_exceptions,
     value_threshold,
 )
-from plant.orders.holiday import coming_festival
+from plant.orders.holiday import coming_festival, previous_festival
 from plant.orders.risk import CancellationModel
 from plant.orders.season import replay_season, season_growth, season_orders
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["HoldPlan", "hold_effect", "plan_holds", "replay_last_season", "safekeeping_plan"]
 
@@ -63,28 +65,30 @@ def _known_at(feats: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
 
 
 def plan_holds(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
-               cal: HolidayCalendar, as_of: dt.date | None = None) -> HoldPlan:
-    """The hold plan for the shop history ``lines`` (the store's ``shop_orders()`` form)."""
+               cal: HolidayCalendar, as_of: dt.date | None = None,
+               peak: str = DEFAULT_PEAK) -> HoldPlan:
+    """The hold plan for the shop history ``lines`` (the store's ``shop_orders()`` form)
+    around the coming ``peak`` as ``cal`` dates it."""
     if lines.empty:
         raise DataError("no web shop orders in the store: import shop_orders.csv or send "
                         "erp/shop_orders messages first")
     placed_last = pd.to_datetime(lines["placed_at"]).max()
     as_of = as_of or placed_last.date()
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    feats = _known_at(order_features(lines, cal), end)
+    feats = _known_at(order_features(lines, cal, peak), end)
     resolved = feats[feats["delivery"] < pd.Timestamp(as_of)]
     model = CancellationModel().fit(resolved)
-    festival = coming_festival(as_of, cal)
+    festival = coming_festival(as_of, cal, peak)
     values = order_values(lines, skus)
     held = lines.loc[lines["held_until"] != "", ["order_id", "held_until"]].drop_duplicates()
     open_ = feats[(feats["delivery"] >= pd.Timestamp(as_of)) & (feats["cancelled"] == 0)
                   & ~feats["order_id"].isin(held["order_id"])]
     open_ = open_.merge(values, on="order_id")
     open_["p_cancel"] = model.predict(open_) if len(open_) else np.zeros(0)
-    last = coming_festival(dt.date(festival.year - 1, 1, 1), cal)
-    past = season_orders(feats, last).merge(values, on="order_id")
+    last = previous_festival(festival, cal, peak)
+    past = season_orders(feats, last).merge(values, on="order_id") if last else None
     threshold = 0.0
-    if len(past):
+    if last is not None and past is not None and len(past):
         past["p_cancel"] = model.out_of_time(past)
         start = min(end, pd.Timestamp(festival) - pd.Timedelta(days=100))
         threshold = value_threshold(past, last, s, season_growth(feats, start))
@@ -161,19 +165,21 @@ def _releases(lines: pd.DataFrame, held: pd.DataFrame, as_of: dt.date) -> pd.Dat
 
 
 def replay_last_season(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
-                       cal: HolidayCalendar, festival: dt.date) -> dict[str, Any]:
-    """What the policy would have saved in the season of ``festival``: a model fitted before
-    it scores its orders, the season is replayed with holds (:mod:`plant.orders.season`)."""
-    feats = order_features(lines, cal)
+                       cal: HolidayCalendar, festival: dt.date,
+                       peak: str = DEFAULT_PEAK) -> dict[str, Any]:
+    """What the policy would have saved in the season of ``festival`` (a ``peak``): a model
+    fitted before it scores its orders, the season is replayed with holds
+    (:mod:`plant.orders.season`)."""
+    feats = order_features(lines, cal, peak)
     fest = pd.Timestamp(festival)
     start = fest - pd.Timedelta(days=100)
     bt = backtest_risk(feats, start, fest + pd.Timedelta(days=1))
     values = order_values(lines, skus)
     scored = bt.scored.rename(columns={"p_model": "p_cancel"}).merge(values, on="order_id")
-    before = coming_festival(dt.date(festival.year - 1, 1, 1), cal)
-    past = season_orders(feats, before).merge(values, on="order_id")
+    before = previous_festival(festival, cal, peak)
+    past = season_orders(feats, before).merge(values, on="order_id") if before else None
     threshold = 0.0
-    if len(past):
+    if before is not None and past is not None and len(past):
         past["p_cancel"] = bt.model.out_of_time(past)
         threshold = value_threshold(past, before, s, season_growth(feats, start))
     season_lines = lines[lines["order_id"].isin(scored["order_id"])]

@@ -18,6 +18,7 @@ import pandas as pd
 from plant.calendar import HolidayCalendar
 from plant.erp.validate import fail
 from plant.orders.holiday import coming_festival
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["MIN_SHELF_DAYS", "check_holds", "check_shop_orders", "latest_production"]
 
@@ -58,11 +59,12 @@ def check_shop_orders(df: pd.DataFrame, src: str, now: dt.datetime | None = None
                        f"{df['order_id'].iloc[i]!r}")
 
 
-def latest_production(delivery: pd.Series, held_until: pd.Series, cal: HolidayCalendar
-                      ) -> pd.Series:
-    """The last day a held box can be made: the eve of the first festival on or after its
-    original delivery (mooncakes are made for the festival), or the day before the hold ends."""
-    eve = [pd.Timestamp(coming_festival(d.date(), cal)) - pd.Timedelta(days=1)
+def latest_production(delivery: pd.Series, held_until: pd.Series, cal: HolidayCalendar,
+                      peak: str = DEFAULT_PEAK) -> pd.Series:
+    """The last day a held box can be made: the eve of the first ``peak`` on or after its
+    original delivery (the goods are made for the festival), or the day before the hold
+    ends."""
+    eve = [pd.Timestamp(coming_festival(d.date(), cal, peak)) - pd.Timedelta(days=1)
            for d in delivery]
     return pd.Series(np.minimum(pd.DatetimeIndex(eve).to_numpy(),
                                 (held_until - pd.Timedelta(days=1)).to_numpy()),
@@ -70,9 +72,10 @@ def latest_production(delivery: pd.Series, held_until: pd.Series, cal: HolidayCa
 
 
 def check_holds(df: pd.DataFrame, src: str, orders: pd.DataFrame, cal: HolidayCalendar,
-                min_shelf_days: int = MIN_SHELF_DAYS) -> None:
+                min_shelf_days: int = MIN_SHELF_DAYS, peak: str = DEFAULT_PEAK) -> None:
     """Refuse holds for unknown or cancelled orders, ending before the order's delivery date,
-    or later than a box made on its last production day keeps ``min_shelf_days`` of shelf life.
+    or later than a box made on its last production day (the eve of ``peak``, dated by
+    ``cal``) keeps ``min_shelf_days`` of shelf life.
 
     ``orders`` has one row per known order: ``order_id, delivery_date, cancelled_at,
     shelf_life_days`` (the shortest of its SKUs)."""
@@ -89,7 +92,7 @@ def check_holds(df: pd.DataFrame, src: str, orders: pd.DataFrame, cal: HolidayCa
     if (i := _first(until < delivery)) is not None:
         raise fail(src, i + 1, "held_until", f"before the order's delivery date "
                    f"({delivery.iloc[i]:%Y-%m-%d}): a hold delivers later, not sooner")
-    made = latest_production(delivery, until, cal)
+    made = latest_production(delivery, until, cal, peak)
     limit = made + pd.to_timedelta(o["shelf_life_days"] - min_shelf_days, unit="D")
     if (i := _first(until > limit)) is not None:
         raise fail(src, i + 1, "held_until", f"beyond the shelf life: made on "

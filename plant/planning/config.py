@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 
 from peakline.config import Section
 from peakline.errors import PeaklineError
+from plant.peaks import DEFAULT_PEAK
 
 if TYPE_CHECKING:
     from plant.calendar import HolidayCalendar
@@ -24,7 +25,7 @@ class PlanConfig(Section):
     """How plans are made (defaults fit the sample mooncake factory)."""
 
     peak: str = Field(
-        default="mid_autumn",
+        default=DEFAULT_PEAK,
         description="the festival the season is built around: a built-in peak (mid_autumn, "
         "spring_festival, dragon_boat, easter, christmas, thanksgiving, black_friday, "
         "eid_al_fitr, diwali) or a festival named in the events file",

@@ -4,9 +4,9 @@ A recorded hold (``peakline plant holds``, ERP ``erp/holds``) turns an order int
 due on its ``held_until`` day instead of its original delivery day, so its production moves
 later. Each held order line gets a production window:
 
-- latest: the day before it is delivered, and no later than the eve of the festival its original
-  delivery belonged to (mooncakes are made for the festival; :func:`plant.orders.records.
-  latest_production`, the rule a recorded hold was checked against);
+- latest: the day before it is delivered, and no later than the eve of the peak (``cfg.peak``)
+  its original delivery belonged to (the goods are made for the festival;
+  :func:`plant.orders.records.latest_production`, the rule a recorded hold was checked against);
 - earliest: the held delivery day less the days a box may age and still keep
   ``min_remaining_shelf`` of its shelf life on delivery (``int(shelf x (1 - min_remaining))``).
 
@@ -78,7 +78,8 @@ def hold_requirements(holds: pd.DataFrame, skus: pd.DataFrame, start: dt.date,
         cfg.default_shelf_life_days).astype(float)
     age = shelf.map(lambda v: max_age_days(v, cfg))
     h["earliest"] = h["need_date"] - pd.to_timedelta(age, unit="D")
-    h["latest"] = latest_production(pd.to_datetime(h["delivery_date"]), h["need_date"], cal)
+    h["latest"] = latest_production(pd.to_datetime(h["delivery_date"]), h["need_date"], cal,
+                                    cfg.peak)
     h["source"] = "hold"
     req = h.groupby(["sku", "need_date", "source", "earliest", "latest"], as_index=False)[
         "qty"].sum()

@@ -24,6 +24,7 @@ import pandas as pd
 
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
+from plant.peaks import DEFAULT_PEAK
 from plant.planning.rules import (
     Z90,
     critical_ratio,
@@ -39,7 +40,7 @@ __all__ = ["finished_goods", "material_orders"]
 
 
 def finished_goods(fc: pd.DataFrame, skus: pd.DataFrame, cal: HolidayCalendar,
-                   open_orders: pd.DataFrame | None = None, *, peak: str = "mid_autumn",
+                   open_orders: pd.DataFrame | None = None, *, peak: str = DEFAULT_PEAK,
                    season_days: int = 100) -> pd.DataFrame:
     """Newsvendor quantity, expected leftover and salvage per SKU for the coming season.
 

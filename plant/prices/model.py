@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from plant.calendar import HolidayCalendar
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["METHODS", "PriceForecast", "fit_price_model", "regular_series", "year_lags"]
 
@@ -58,7 +59,7 @@ def _steps_per_year(freq: str) -> int:
 
 
 def year_lags(dates: pd.DatetimeIndex, freq: str, cal: HolidayCalendar | None = None,
-              peak: str = "mid_autumn") -> np.ndarray:
+              peak: str = DEFAULT_PEAK) -> np.ndarray:
     """Steps back from each date to the same moment one year earlier (festival-aligned with a
     calendar: the same distance from the nearest ``peak``)."""
     season = _steps_per_year(freq)
@@ -173,7 +174,7 @@ class PriceForecast:
 
 def fit_price_model(item: str, prices: pd.DataFrame, horizon: int | None = None,
                     holdout: float = 0.4, cal: HolidayCalendar | None = None,
-                    peak: str = "mid_autumn") -> PriceForecast:
+                    peak: str = DEFAULT_PEAK) -> PriceForecast:
     """Choose and fit the price model of one item from its ``date, price`` history."""
     s, freq = regular_series(prices)
     season = _steps_per_year(freq)

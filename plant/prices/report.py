@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from plant.calendar import HolidayCalendar
+from plant.peaks import DEFAULT_PEAK
 from plant.planning.rules import Z90
 from plant.prices.buyahead import buy_ahead, season_cost
 from plant.prices.model import PriceForecast, fit_price_model
@@ -25,7 +26,7 @@ __all__ = ["fit_models", "price_alerts", "price_plan"]
 BAND_LEVEL = 0.9
 
 
-def fit_models(prices: pd.DataFrame, cal: HolidayCalendar | None = None, peak: str = "mid_autumn",
+def fit_models(prices: pd.DataFrame, cal: HolidayCalendar | None = None, peak: str = DEFAULT_PEAK,
                min_points: int = 8) -> dict[str, PriceForecast]:
     """A price model per item with at least ``min_points`` prices."""
     out = {}

@@ -2,9 +2,10 @@
 
 ``import_csv`` reads a whole file as text, checks every cell (``plant.erp.validate``) and
 every reference (SKUs and items must be known), and only then writes it in ONE transaction,
-so a bad file imports nothing. A hold is checked against the festival's eve of the calendar
-given as ``cal`` (the plant's configured one: ``plant import --config``, the service's ERP
-bridge); the packaged default calendar only where none is given. Upserts overwrite by key,
+so a bad file imports nothing. A hold is checked against the eve of the peak ``peak`` as the
+calendar ``cal`` dates it (the plant's configured ones, ``[planning] peak`` and ``events``:
+``plant import --config``, the service's ERP bridge); the default peak and the packaged
+calendar only where none is given. Upserts overwrite by key,
 so loading the same rows twice changes nothing. Readers return pandas frames with dates as
 ``datetime64``.
 """
@@ -24,6 +25,7 @@ from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.erp.validate import check_frame, fail
 from plant.orders.records import check_holds, check_shop_orders
+from plant.peaks import DEFAULT_PEAK
 from plant.prices.history import find_gap
 from plant.store import schema as t
 from plant.store.base import StoreBase, frame
@@ -99,30 +101,31 @@ class ErpMixin(StoreBase):
     """Import, upsert and read SKUs, demand, orders, inventory, materials, BOM and lines."""
 
     def import_csv(self, kind: str, path: str | Path, cal: HolidayCalendar | None = None,
-                   ) -> int:
+                   peak: str = DEFAULT_PEAK) -> int:
         """Import one CSV file of ``kind``; DataError (file, row, column) imports nothing.
-        ``cal``: the calendar holds are checked with (None: the packaged default)."""
+        ``cal``, ``peak``: the calendar and the peak holds are checked with (None: the packaged
+        calendar)."""
         path = Path(path)
         if kind not in CSV_KINDS:
             raise DataError(f"{path.name}: unknown kind {kind!r}; expected one of "
                             f"{', '.join(CSV_KINDS)}")
-        return self._write_frame(kind, _read_csv(path), path.name, cal)
+        return self._write_frame(kind, _read_csv(path), path.name, cal, peak)
 
     def import_dir(self, folder: str | Path, cal: HolidayCalendar | None = None,
-                   ) -> dict[str, int]:
+                   peak: str = DEFAULT_PEAK) -> dict[str, int]:
         """Import every standard ``<kind>.csv`` present in ``folder``, references first
-        (``cal`` as for :meth:`import_csv`)."""
+        (``cal`` and ``peak`` as for :meth:`import_csv`)."""
         folder = Path(folder)
         if not folder.is_dir():
             raise DataError(f"{folder}: not a folder")
         found = {k: folder / f"{k}.csv" for k in CSV_KINDS if (folder / f"{k}.csv").is_file()}
         if not found:
             raise DataError(f"{folder}: none of {', '.join(k + '.csv' for k in CSV_KINDS)}")
-        return {kind: self.import_csv(kind, path, cal) for kind, path in found.items()}
+        return {kind: self.import_csv(kind, path, cal, peak) for kind, path in found.items()}
 
     def upsert_rows(
         self, kind: str, rows: Iterable[Mapping[str, Any]] | pd.DataFrame, source: str = "",
-        cal: HolidayCalendar | None = None,
+        cal: HolidayCalendar | None = None, peak: str = DEFAULT_PEAK,
     ) -> int:
         """Insert or overwrite rows by key (idempotent); same checks as ``import_csv``."""
         df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
@@ -132,7 +135,7 @@ class ErpMixin(StoreBase):
         for col in df.columns:  # dates given as date objects: back to ISO text for the checks
             if df[col].map(lambda v: isinstance(v, dt.date)).any():
                 df[col] = df[col].map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
-        return self._write_frame(kind, df, source or f"{kind} rows", cal)
+        return self._write_frame(kind, df, source or f"{kind} rows", cal, peak)
 
     def close_purchase_orders(self, lines: Iterable[tuple[str, str]]) -> int:
         """Remove received or cancelled purchase order lines, given as (po_id, item)."""
@@ -154,7 +157,7 @@ class ErpMixin(StoreBase):
             return int(res.rowcount or 0)
 
     def _write_frame(self, kind: str, raw: pd.DataFrame, source: str,
-                     cal: HolidayCalendar | None) -> int:
+                     cal: HolidayCalendar | None, peak: str) -> int:
         if kind not in _TARGETS:
             raise DataError(f"{source}: unknown kind {kind!r}")
         df = check_frame(kind, raw, source)
@@ -171,7 +174,7 @@ class ErpMixin(StoreBase):
             for col in times:
                 r[col] = None if pd.isna(r[col]) else r[col].to_pydatetime()
         with self.engine.begin() as conn:
-            self._check_references(conn, kind, df, source, cal)
+            self._check_references(conn, kind, df, source, cal, peak)
             for i in range(0, len(records), _CHUNK):
                 chunk = records[i : i + _CHUNK]
                 if update is not None:  # partial demand rows: fill the other measure with 0
@@ -180,13 +183,15 @@ class ErpMixin(StoreBase):
                 self.upsert(conn, table, chunk, keys, update)
             if held is not None:  # holds given with the orders: same checks, same transaction
                 hdf = check_frame("holds", held, f"{source} (held_until)")
-                self._check_references(conn, "holds", hdf, f"{source} (held_until)", cal)
+                self._check_references(conn, "holds", hdf, f"{source} (held_until)", cal,
+                                       peak)
                 hdf["held_until"] = hdf["held_until"].dt.date
                 self.upsert(conn, t.holds, hdf.to_dict("records"), ("order_id",), None)
         return len(records)
 
     def _check_references(self, conn: Connection, kind: str, df: pd.DataFrame, src: str,
-                          cal: HolidayCalendar | None = None) -> None:
+                          cal: HolidayCalendar | None = None, peak: str = DEFAULT_PEAK
+                          ) -> None:
         known_skus: set[str] | None = None
 
         def skus() -> set[str]:
@@ -207,7 +212,7 @@ class ErpMixin(StoreBase):
             unknown("sku", skus())
         if kind == "holds":
             check_holds(df, src, _hold_orders(conn, df["order_id"]),
-                        cal or HolidayCalendar.default())
+                        cal or HolidayCalendar.default(), peak=peak)
         if kind == "bom":
             items = set(conn.execute(select(t.materials.c.item)).scalars())
             unknown("item", items, what="material or packaging item")
