@@ -21,6 +21,13 @@ A cache named ``insp_<set>_128.npz`` (the earlier layout) in ``--cache`` is read
 
     python bench/real_explore.py runs/real/elpv --cache /work/data --member padim full patchcore
 
+``--norm-gain`` with two ``--norm`` values prints per member what the fit's normalisation rule
+sees: the second normalisation's synthetic AUROC minus the first's, and the standard error of
+that paired difference (DeLong):
+
+    python bench/real_explore.py runs/real/magtile --member padim full \\
+        --norm symmetric imagenet --norm-gain
+
 ``--backbone lite1`` (or ``lite2``) does the same with that EfficientNet-Lite (its own cache,
 ``<set>_lite1.npz``); ``--time`` first prints the ms per item of the model's feature graph
 (strides 8 and 16, both normalisations' cost is the same) at batch 8 on 2 threads:
@@ -52,7 +59,7 @@ from edge.model.card import InputSpec
 from edge.model.data import ItemSet, load_items
 from edge.model.fit import BRIGHTNESS, _brighter, _folds, _session, choose_size, extract_features
 from edge.model.graph import OPSET, FeatureOptions, build_feature_model
-from edge.model.metrics import auroc, threshold_for_frr
+from edge.model.metrics import auroc, auroc_gain, threshold_for_frr
 from edge.model.onnxbuild import Builder
 from edge.model.patchcore import PatchBank, aggregate, fit_bank, score_bank
 from edge.model.stats import PadimStats, fit_stats, whitened
@@ -343,6 +350,21 @@ def members(
     return res
 
 
+def norm_gain(
+    c: dict[str, np.ndarray], norms: list[str], strides: tuple[int, ...], d: int, kind: str
+) -> dict[str, float]:
+    """The fit's normalisation rule on one member: how much higher the second normalisation's
+    synthetic AUROC is than the first's, and the standard error of that paired difference."""
+    scores = []
+    for norm in norms:
+        parts = [_stage_feats(c, norm, strides, p) for p in ("good", "syn", "test")]
+        extra = [_stage_feats(c, norm, strides, f"b{b}") for b in BRIGHTNESS]
+        og, osyn, _ = _member_scores(*parts, extra, kind, d)
+        scores.append((og, osyn))
+    gain, se = auroc_gain(scores[0], scores[1])
+    return {"syn_auroc_gain": round(gain, 5), "gain_se": round(se, 5), "z": round(gain / se, 2)}
+
+
 def time_features(size: int, backbone: str, batch: int = 8, repeats: int = 50) -> float:
     """Median ms per item of the model's feature graph (strides 8 and 16, the stride-8 grid)
     over ``repeats`` runs of a batch."""
@@ -378,6 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         help="members, then their pairwise ensembles: padim full pooled patchcore "
         "filters filters-flat (first --norm, --strides, --components)",
     )
+    ap.add_argument(
+        "--norm-gain",
+        action="store_true",
+        help="with two --norm and --member: per member the second normalisation's paired "
+        "synthetic AUROC gain over the first and its standard error (the fit's rule)",
+    )
     args = ap.parse_args(argv)
     results = []
     for data in args.data:
@@ -388,6 +416,16 @@ def main(argv: list[str] | None = None) -> int:
             results.append(row)
             print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
         c = _cache(data, args.cache, args.max_train, args.backbone)
+        if args.member and args.norm_gain:
+            if len(args.norm) != 2:
+                ap.error("--norm-gain needs two --norm values")
+            strides = tuple(int(s) for s in args.strides[0].split(","))
+            for kind in args.member:
+                g = norm_gain(c, args.norm, strides, args.components[0], kind)
+                row = {"set": data.name, "norms": "->".join(args.norm), "model": kind, **g}
+                results.append(row)
+                print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+            continue
         if args.member:
             strides = tuple(int(s) for s in args.strides[0].split(","))
             for name, r in members(

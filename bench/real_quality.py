@@ -93,6 +93,7 @@ def _run(data: Path, out: Path, options: dict[str, Any]) -> dict[str, Any]:
         "false_reject_rate": round(o["false_reject_rate"], 4),
         "fit_s": round(fit_s, 1),
         "ms_per_item": round(_ms_per_item(out), 3),
+        "model_mb": round(out.stat().st_size / 1e6, 1),
     }
 
 

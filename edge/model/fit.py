@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from edge.model.backbone import BACKBONES, NORMALISATIONS, source
+from edge.model.backbone import BACKBONES, source
 from edge.model.calibration import SHIFT_MARGIN, ThresholdFit, item_region, robust_thresholds
 from edge.model.card import (
     Calibration,
@@ -148,7 +148,8 @@ def _candidates(
     allows (cells of 4 input pixels, about 10 px of a 720p frame): measured on the recordings,
     8x8 cells at 64 px let mild deformations and small flecks through that 16x16 cells catch,
     at the same CPU cost; illumination flattening is chosen on held-out good items unless given.
-    The pretrained backbone works on its stride-8 grid, with either input normalisation."""
+    The pretrained backbone works on its stride-8 grid, with the input normalisation its weights
+    were trained with (``Backbone.norm``)."""
     if size % 16 or size < 32:
         raise DataError(f"input size {size} must be a multiple of 16, at least 32")
     kinds = ["filters", "lite0"] if features == "auto" else [features]
@@ -158,10 +159,7 @@ def _candidates(
             flats = [flatten] if flatten is not None else [False, True]
             opts += [FeatureOptions(size, grid or size // 4, f) for f in flats]
         else:
-            opts += [
-                FeatureOptions(size, grid or size // 8, False, kind, norm)
-                for norm in NORMALISATIONS
-            ]
+            opts.append(FeatureOptions(size, grid or size // 8, False, kind, BACKBONES[kind].norm))
     for o in opts:
         try:
             o.check()
@@ -170,13 +168,13 @@ def _candidates(
     return opts
 
 
-#: principal components per cell unless given: the filter bank's 33 features are well kept by 16;
-#: the backbone's 152 channels need more (solar cells: AUROC 0.865 with 16, 0.893 with 48). 96
-#: (80 with 300 goods) was a little better with the normalisation held fixed (solar cells 0.896,
-#: spindles 0.912, tiles 0.933), but in the fit it tipped the tiles' choice of normalisation
-#: on synthetic defects to the worse one: tiles 0.930 -> 0.916; all 152 (each cell's full
-#: covariance) did the same, end to end: tiles 0.930 -> 0.915 (solar cells 0.898, spindles 0.914)
-DEFAULT_COMPONENTS = {"filters": 16, **dict.fromkeys(BACKBONES, 48)}
+#: principal components per cell unless given (None: all features, each cell's full covariance,
+#: not capped by the number of goods: Ledoit-Wolf shrinkage keeps it well posed). The filter
+#: bank's 33 features are well kept by 16. The backbones keep all their channels: with the
+#: normalisation fixed per backbone the full covariance beat 48 components on all three real
+#: sets, end to end: spindles 0.908 -> 0.920, solar cells 0.892 -> 0.898, tiles 0.930 -> 0.942
+#: (docs/models.md "Input normalisation")
+DEFAULT_COMPONENTS: dict[str, int | None] = {"filters": 16, **dict.fromkeys(BACKBONES, None)}
 #: the largest input size chosen by itself: above it, fitting on two cores takes many minutes
 MAX_AUTO_SIZE = 128
 #: the camera node's items: about 160 px across at 720p, scored at 64 px within its budget
@@ -301,7 +299,8 @@ def fit_model(
         feats = extract_features(good.x, opt, threads)
         shifted = [extract_features(_brighter(good.x, g), opt, threads) for g in BRIGHTNESS]
         syn = extract_features(syn_x, opt, threads)
-        d = int(min(components or DEFAULT_COMPONENTS[opt.features], d_max))
+        want = components or DEFAULT_COMPONENTS[opt.features]
+        d = int(min(want, d_max)) if want else feats.shape[1]
         if attempt(opt, scorings[0], feats, shifted, syn, d):
             kept = (opt, feats, shifted, syn, d)
         del feats, shifted, syn
@@ -316,10 +315,12 @@ def fit_model(
             "features "
             + ", ".join(
                 f"{t['features']}{'/' + t['norm'] if t['features'] != 'filters' else ''}"
-                f"{' flattened' if t['flatten'] else ''} {t['scoring']}: {t['auroc']:.3f}"
+                f"{' flattened' if t['flatten'] else ''} {t['scoring']}: {t['auroc']:.4f}"
                 for t in tried
             )
-            + f" (AUROC, held-out goods vs synthetic defects); chose {opt.features} {how}"
+            + f" (AUROC, held-out goods vs synthetic defects); chose {opt.features}"
+            + (f"/{opt.norm}" if opt.features in BACKBONES else "")
+            + f" {how}"
         )
     cells = item_region(opt.grid, margin) if use_item else None
     head, head_acc = None, None

