@@ -14,6 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from peakline.errors import ConfigError
+from plant.calendar import FESTIVALS, HolidayCalendar, festival_label
+from plant.peaks import DEFAULT_PEAK
+
 __all__ = [
     "as_date",
     "as_unix",
@@ -119,28 +123,20 @@ def is_order_by_column(name: str, series: pd.Series) -> bool:
     return bool(sample) and all(as_date(v) is not None for v in sample)
 
 
-def festival_dates(start: dt.date, end: dt.date) -> list[dict[str, str]]:
-    """Mid-Autumn, Dragon Boat and Spring Festival dates between start and end (inclusive).
-
-    From the ``holidays`` package's Chinese calendar, computed offline; only the first day
-    of each festival, which is what the demand peaks before.
-    """
-    import holidays
-
-    wanted = {"mid-autumn": "Mid-Autumn", "dragon boat": "Dragon Boat", "spring festival": None}
+def festival_dates(start: dt.date, end: dt.date, cal: HolidayCalendar | None = None,
+                   peak: str = DEFAULT_PEAK) -> list[dict[str, str]]:
+    """The lunar festivals (Spring Festival, Dragon Boat, Mid-Autumn) and ``peak`` between
+    start and end (inclusive), by date, as the plant's calendar ``cal`` dates them (None: the
+    packaged one); only the first day of each festival, which is what the demand peaks
+    before. A peak the calendar does not know is left out (it marks a chart, nothing more)."""
+    cal = cal or HolidayCalendar.default()
+    names = list(FESTIVALS) if peak in FESTIVALS else [*FESTIVALS, peak]
     out: list[dict[str, str]] = []
-    seen: set[str] = set()
-    calendar = holidays.country_holidays(
-        "CN", years=range(start.year, end.year + 1), language="en_US"
-    )
-    for day, name in sorted(calendar.items()):
-        lowered = name.lower()
-        for key, label in wanted.items():
-            if key in lowered and "observed" not in lowered and "day off" not in lowered:
-                tag = f"{key}{day.year}"
-                if tag in seen:
-                    continue
-                seen.add(tag)
-                if start <= day <= end:
-                    out.append({"date": day.isoformat(), "name": label or "Spring Festival"})
-    return out
+    for name in names:
+        try:
+            days = cal.occurrences(name, start.year, end.year)
+        except ConfigError:
+            continue
+        out += [{"date": d.isoformat(), "name": festival_label(name)} for d in days
+                if start <= d <= end]
+    return sorted(out, key=lambda f: f["date"])

@@ -95,7 +95,8 @@ class DashboardState:
         )
 
     def forecast(self) -> dict[str, Any] | None:
-        return self.cached("forecast", _SLOW_S, lambda: views.forecast_view(self.store))
+        return self.cached("forecast", _SLOW_S, lambda: views.forecast_view(
+            self.store, self.calendar, self.planning.peak))
 
     def backtest(self) -> dict[str, Any] | None:
         return self.cached("backtest", _SLOW_S, lambda: views.backtest_view(self.store))

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from peakline.wire import PlanKind
+from plant.calendar import HolidayCalendar
 from plant.dashboard.config import DashboardConfig
 from plant.dashboard.frames import (
     as_date,
@@ -23,6 +24,7 @@ from plant.dashboard.frames import (
     is_order_by_column,
     json_safe,
 )
+from plant.peaks import DEFAULT_PEAK
 
 __all__ = [
     "DashboardStore",
@@ -132,8 +134,12 @@ def gallery(store: DashboardStore, limit: int) -> list[dict[str, Any]]:
     return rows[:limit]
 
 
-def forecast_view(store: DashboardStore) -> dict[str, Any] | None:
-    """Forecast bands per series (the SKU sum and each SKU), holiday markers, and its meta."""
+def forecast_view(store: DashboardStore, cal: HolidayCalendar | None = None,
+                  peak: str = DEFAULT_PEAK) -> dict[str, Any] | None:
+    """Forecast bands per series (the SKU sum and each SKU), holiday markers, and its meta.
+
+    The markers are the lunar festivals and the forecast's peak (its meta's, else ``peak``,
+    the plant's configured one) as the plant's calendar ``cal`` dates them."""
     latest = store.latest_forecast()
     if latest is None:
         return None
@@ -159,13 +165,14 @@ def forecast_view(store: DashboardStore) -> dict[str, Any] | None:
         for sku in totals.sort_values(ascending=False).index.tolist():
             add(str(sku), df[df["sku"] == sku])
     start, end = index[0].date(), index[-1].date()
+    info = _meta_dict(meta)
     return {
-        "meta": _meta_dict(meta),
+        "meta": info,
         "ds": [d.date().isoformat() for d in index],
         "ts": [float(d.timestamp()) for d in index],
         "quantiles": quantiles,
         "series": series,
-        "holidays": festival_dates(start, end),
+        "holidays": festival_dates(start, end, cal, str(info.get("peak") or peak)),
     }
 
 

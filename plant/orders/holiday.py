@@ -14,16 +14,14 @@ import datetime as dt
 import numpy as np
 
 from peakline.errors import ConfigError
-from plant.calendar import HolidayCalendar
+from plant.calendar import FESTIVALS, HolidayCalendar
 from plant.peaks import DEFAULT_PEAK
 
-__all__ = ["FESTIVALS", "coming_festival", "days_to_holiday", "previous_festival"]
-
-#: the lunar festivals whose eve web shop customers travel for (the configured peak joins them)
-FESTIVALS = ("mid_autumn", "spring_festival", "dragon_boat")
+__all__ = ["coming_festival", "days_to_holiday", "previous_festival"]
 
 
 def _dates(cal: HolidayCalendar, first_year: int, last_year: int, peak: str) -> np.ndarray:
+    # the lunar festivals, whose eve web shop customers travel for, and the plant's peak
     names = FESTIVALS if peak in FESTIVALS else (*FESTIVALS, peak)
     return np.sort(np.array([np.datetime64(d, "D") for f in names
                              for d in cal.occurrences(f, first_year, last_year)]))

@@ -7,6 +7,7 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from plant.calendar import HolidayCalendar
@@ -90,3 +91,29 @@ def test_served_dashboard_counts_down_to_the_configured_peak(
             handle.stop()
     assert live["festival"]["name"] == "Christmas"
     assert live["festival"]["date"].endswith("-12-25")
+
+
+def _forecast(store: Store, meta: dict[str, str]) -> None:
+    ds = pd.date_range("2026-11-20", periods=60)
+    store.save_forecast("F-1", pd.DataFrame({"sku": "STOLLEN-1KG", "ds": ds, "net_p10": 1.0,
+                                             "net_p50": 2.0, "net_p90": 3.0}), meta)
+
+
+@pytest.mark.parametrize(("meta", "planning"), [
+    ({"model": "test", "peak": "christmas"}, PlanConfig()),      # the forecast's own peak
+    ({"model": "test"}, PlanConfig(peak="christmas")),           # else the plant's
+], ids=["forecast's peak", "configured peak"])
+def test_forecast_chart_marks_the_peak_beside_the_lunar_festivals(
+        tmp_path: Path, meta: dict[str, str], planning: PlanConfig) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'plant.db'}") as store:
+        _forecast(store, meta)
+        fc = DashboardState(store, DashboardConfig(), planning).forecast()
+    assert fc is not None
+    assert fc["holidays"] == [{"date": "2026-12-25", "name": "Christmas"}]
+
+
+def test_a_mid_autumn_plant_marks_no_festival_in_those_weeks(tmp_path: Path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'plant.db'}") as store:
+        _forecast(store, {"model": "test"})
+        fc = DashboardState(store, DashboardConfig()).forecast()
+    assert fc is not None and fc["holidays"] == []
