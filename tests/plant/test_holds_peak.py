@@ -1,6 +1,7 @@
 """Holds follow the plant's configured peak: a Christmas plant and a plant whose festival is
 dated in its events file get their eves, offers and safekeeping around that peak, at import,
-in the hold plan and in the re-plan; the default peak keeps Mid-Autumn."""
+through the plant service's ERP bridge, in the hold plan and in the re-plan; the default peak
+keeps Mid-Autumn."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support.configs import plant_config
+from support.mqtt import Recorder
+from support.waiting import wait_until
 
+from peakline import wire
 from peakline.demo.sample_erp import generate
 from peakline.errors import ConfigError, DataError
+from plant.broker.process import Mosquitto
 from plant.calendar import Event, HolidayCalendar
 from plant.erp.bridge import apply_erp_message
 from plant.orders.holds import HoldSettings
@@ -22,6 +28,7 @@ from plant.orders.records import latest_production
 from plant.orders.run import holds_into_store
 from plant.planning.config import PlanConfig
 from plant.planning.replan import replan
+from plant.service import PlantService
 from plant.store import Store
 
 CAL = HolidayCalendar.default()
@@ -162,3 +169,38 @@ def test_no_last_season_to_replay_is_said(tmp_path: Path,
                                               "winter_fair no date before 2025-12-18"):
             holds_into_store(store, HoldSettings(), only, backtest=True, peak="winter_fair")
         assert store.latest_hold_plan() is None
+
+
+def test_the_plant_service_checks_erp_holds_against_its_peak(
+        broker: Mosquitto, tmp_path: Path, site: str) -> None:
+    """A Christmas plant's ERP bridge refuses W4 held past what a box made on Christmas Eve
+    keeps (a Mid-Autumn plant takes it: see above), and holds W1 past Mid-Autumn's limit."""
+    cfg = plant_config(broker.port, site, f"sqlite:///{tmp_path / 'plant.db'}")
+    cfg = cfg.model_copy(update={"planning": PlanConfig(peak="christmas")})
+    service = PlantService(cfg).start()
+    rec = Recorder(broker.port, [])
+    try:
+        assert service.wait_connected(10)
+        service.store.upsert_rows("skus", [SKU])
+        (tmp_path / "shop_orders.csv").write_text(ORDERS)
+        service.store.import_csv("shop_orders", tmp_path / "shop_orders.csv")
+        topic = wire.Topics(site).erp("holds")
+        for order, until in (("W4", "2026-01-10"), ("W1", "2025-10-20")):
+            rec.publish(topic, json.dumps({"schema": "peakline.erp.holds/1", "source": "shop",
+                                           "rows": [{"order_id": order, "held_until": until}]}
+                                          ).encode())
+        wait_until("a dead letter and a hold", lambda: len(service.store.dead_letters()) == 1
+                   and len(service.store.holds()) == 1, 20)
+        assert "made on 2025-12-24 at the latest" in service.store.dead_letters()["reason"][0]
+        assert service.store.holds()["order_id"].tolist() == ["W1"]
+    finally:
+        rec.close()
+        service.stop()
+
+
+def test_the_plant_service_refuses_a_peak_its_calendar_does_not_know(tmp_path: Path) -> None:
+    cfg = plant_config(1, "nowhere", f"sqlite:///{tmp_path / 'plant.db'}")
+    service = PlantService(cfg.model_copy(update={"planning": PlanConfig(peak="harvest")}))
+    with pytest.raises(ConfigError, match="unknown peak 'harvest'"):
+        service.start()
+    service.store.close()
