@@ -116,10 +116,11 @@ def emit_json(obj: dict[str, Any]) -> None:
 
 
 
-def write_history(long: Any, out: Path) -> None:
-    """Write a long-format sales history (``unique_id, ds, y, open``) as ``out/history.csv``."""
+def write_history(long: Any, out: Path, regressors: Sequence[str] = ("open",)) -> None:
+    """Write a long-format sales history (``unique_id, ds, y`` and ``regressors``) as
+    ``out/history.csv``."""
     out.mkdir(parents=True, exist_ok=True)
-    long[["unique_id", "ds", "y", "open"]].sort_values(["unique_id", "ds"]).to_csv(
+    long[["unique_id", "ds", "y", *regressors]].sort_values(["unique_id", "ds"]).to_csv(
         out / "history.csv", index=False)
 
 

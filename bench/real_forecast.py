@@ -2,8 +2,9 @@
 
     python bench/fetch_favorita.py --mirror DIR          # once each: converts the real data
     python bench/fetch_pharma.py --mirror DIR
+    python bench/fetch_m5.py --mirror DIR --snap-mirror DIR
     python bench/real_forecast.py [--sets favorita] [--peaks christmas,easter] [--series 40]
-                                  [--ets-sample 40]
+                                  [--ets-sample 40] [--drop snap,open]
 
 For each real set (converted by its ``bench/fetch_*.py`` into ``bench/data/<set>/``, never
 committed) and each of its peaks, the peak backtest of ``peakline plant backtest --csv``
@@ -21,6 +22,13 @@ Sets:
   Orthodox Christmas and Easter Sunday and three other holidays (an ``open`` regressor),
   Serbia's public holidays; peaks Orthodox Easter (moving) and Orthodox Christmas (7 January),
   festivals named in the set's ``events.csv``.
+- ``m5``: Walmart's daily unit sales per store (M5), 10 stores in California, Texas and
+  Wisconsin, 2011-2016, closed on Christmas Day (``open``), with each state's SNAP days
+  (``snap``, a published schedule), US public holidays; peaks Christmas, Thanksgiving and
+  Easter.
+
+``--drop`` removes regressor columns before the backtest (``--drop snap``: what the SNAP
+days bring; ``--drop snap,open``: no regressors at all).
 
 Prints a table per set and a one-line summary; the last line is one JSON object.
 """
@@ -45,7 +53,8 @@ DATA = Path(__file__).resolve().parent / "data"
 #: set -> (country, its peaks, the script that makes it); a set's own festivals (a peak that
 #: is not built in) are in its folder's events.csv
 SETS = {"favorita": ("EC", ("christmas", "easter"), "bench/fetch_favorita.py"),
-        "pharma": ("RS", ("orthodox_easter", "orthodox_christmas"), "bench/fetch_pharma.py")}
+        "pharma": ("RS", ("orthodox_easter", "orthodox_christmas"), "bench/fetch_pharma.py"),
+        "m5": ("US", ("christmas", "thanksgiving", "easter"), "bench/fetch_m5.py")}
 
 
 def worst_origin(summary: dict) -> dict:
@@ -57,12 +66,16 @@ def worst_origin(summary: dict) -> dict:
 
 
 def run_set(name: str, peak: str, series: int, ets_sample: int, jobs: int,
-            candidates: tuple[str, ...] = ()) -> dict:
+            candidates: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> dict:
     country, _, maker = SETS[name]
     path = DATA / name / "history.csv"
     if not path.is_file():
         raise SystemExit(f"{path} is missing: run {maker} first")
     history = read_long_history(path)
+    absent = [c for c in drop if c not in history.columns or c in ("unique_id", "ds", "y")]
+    if absent:
+        raise SystemExit(f"--drop {absent[0]!r}: not a regressor column of {path}")
+    history = history.drop(columns=list(drop))
     events = path.parent / "events.csv"
     cal = HolidayCalendar(country, events=read_events(events) if events.is_file() else [])
     ids = sorted(history["unique_id"].unique())[:series]
@@ -73,7 +86,8 @@ def run_set(name: str, peak: str, series: int, ets_sample: int, jobs: int,
                                    candidates=candidates)
     wall = time.perf_counter() - t0
     print(f"== {name}: {len(ids)} series, peak {peak}, country {country}, "
-          f"{len(summary['origins'])} origins")
+          f"{len(summary['origins'])} origins"
+          + (f", without {','.join(drop)}" if drop else ""))
     print(table.round(3).to_string(index=False))
     m28, mpk = summary["mase_horizon"], summary["mase_peak"]
     worst = worst_origin(summary)
@@ -87,8 +101,8 @@ def run_set(name: str, peak: str, series: int, ets_sample: int, jobs: int,
           f"{summary['coverage_p10_p90']['peak']:.0%}; origins worse than seasonal naive: "
           f"{summary['origins_worse_than_seasonal_naive']} (worst: {worst['origin']}, "
           f"{worst['ours_over_seasonal_naive']:.2f} of its MASE); {wall:.0f} s")
-    return {"set": name, "country": country, "wall_s": round(wall, 1), "worst_origin": worst,
-            **summary}
+    return {"set": name, "country": country, "dropped": list(drop), "wall_s": round(wall, 1),
+            "worst_origin": worst, **summary}
 
 
 def main() -> int:
@@ -101,13 +115,16 @@ def main() -> int:
     ap.add_argument("--candidates", default="",
                     help="per-series candidates with regressors for the held-out choice, "
                          "e.g. mfles,arima (none by default: measured, not adopted)")
+    ap.add_argument("--drop", default="",
+                    help="regressor columns to remove first, e.g. snap or snap,open")
     args = ap.parse_args()
     unknown = [s for s in args.sets.split(",") if s not in SETS]
     if unknown:
         raise SystemExit(f"unknown set {unknown[0]!r}; expected one of {', '.join(SETS)}")
     wanted = None if args.peaks is None else set(args.peaks.split(","))
     cands = tuple(c for c in args.candidates.split(",") if c)
-    results = [run_set(s, peak, args.series, args.ets_sample, args.jobs, cands)
+    drop = tuple(c for c in args.drop.split(",") if c)
+    results = [run_set(s, peak, args.series, args.ets_sample, args.jobs, cands, drop)
                for s in args.sets.split(",") for peak in SETS[s][1]
                if wanted is None or peak in wanted]
     print(json.dumps({"cpus": os.cpu_count(), "python": platform.python_version(),
