@@ -40,6 +40,7 @@ from edge.model.graph import (
     build_score_model,
 )
 from edge.model.metrics import auroc, summarize, threshold_for_frr
+from edge.model.onnxbuild import fits_half
 from edge.model.patchcore import PatchBank, aggregate, fit_bank, score_bank
 from edge.model.stats import PadimStats, fit_stats, score_stats
 from edge.model.synth import corrupt
@@ -335,6 +336,7 @@ def fit_model(
         )
     else:
         stats = fit_stats(parts, d)
+        storage: Literal["float16", "float32"] = "float16" if fits_half(stats.whiten) else "float32"
         if classifier:
             head, classes, head_acc = _fit_head(items, fit_mask, opt, stats, threads, str(data))
         proto = build_score_model(
@@ -346,6 +348,7 @@ def fit_model(
             input_name=input_spec.name,
             head=head,
             region=cells,
+            whiten_storage=storage,
         )
     thresholds, tfit = thresholds_from_scores(oof_good, target_frr, line=not is_dataset)
 
@@ -390,7 +393,11 @@ def fit_model(
             "flatten": opt.flatten,
             "score_region": "item" if use_item else "full",
             "scoring": how,
-            **({"bank": int(stats.bank.shape[0])} if isinstance(stats, PatchBank) else {}),
+            **(
+                {"bank": int(stats.bank.shape[0])}
+                if isinstance(stats, PatchBank)
+                else {"whiten_storage": storage}
+            ),
             "components": d,
             "features_per_cell": int(parts[0].shape[1]),
             "brightness_copies": list(BRIGHTNESS),

@@ -6,9 +6,17 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["Builder"]
+__all__ = ["HALF_MAX", "Builder", "fits_half"]
+
+#: the largest magnitude float16 holds
+HALF_MAX = float(np.finfo(np.float16).max)
+
+
+def fits_half(a: np.ndarray) -> bool:
+    """Whether every value of ``a`` is finite and within float16's range."""
+    return bool(np.isfinite(a).all() and np.abs(a).max(initial=0.0) <= HALF_MAX)
 
 
 class Builder:
@@ -27,6 +35,16 @@ class Builder:
         n = self.name(hint)
         self.inits.append(numpy_helper.from_array(np.asarray(value), n))
         return n
+
+    def half_const(self, value: np.ndarray, hint: str = "c") -> str:
+        """A float32 constant stored as float16 (half the file) behind a Cast back to float32;
+        ONNX Runtime folds the Cast when the session is created, so inference stays float32
+        (on values rounded to float16: about 5e-4 relative per entry)."""
+        a = np.asarray(value, np.float32)
+        if not fits_half(a):
+            raise ValueError(f"constant {hint!r} does not fit float16 (|x| <= {HALF_MAX})")
+        stored = self.const(a.astype(np.float16), f"{hint}_f16")
+        return self.one("Cast", [stored], hint, to=TensorProto.FLOAT)
 
     def op(
         self,

@@ -8,7 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
+from onnx import TensorProto
 
 from edge.fastpath import preprocess
 from edge.model.calibration import item_region, robust_thresholds
@@ -59,9 +61,26 @@ def test_scorer_matches_fitted_statistics(model_path: Path, recording_dir: Path)
     assert scorer.card.options["score_region"] == "item"  # a recording: the belt is not scored
     region = item_region(opt.grid, scorer.card.crop.margin)
     assert 0 < region.sum() < region.size
-    np.testing.assert_allclose(
-        scorer.score(good.x), score_stats(stats, feats, region)[0], rtol=1e-3, atol=1e-3
-    )
+    got, want = scorer.score(good.x), score_stats(stats, feats, region)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+    # the file's whitening is float16: the scores stay within 1e-3 of the threshold of the
+    # float32 reference
+    assert np.abs(got - want).max() <= 1e-3 * scorer.card.thresholds.reject
+
+
+def test_whitening_is_stored_as_float16(model_path: Path, tmp_path: Path) -> None:
+    """The per-cell whitening matrices, the largest constant, are float16 in the file behind a
+    Cast that ONNX Runtime folds when it loads the model, so inference runs in float32."""
+    graph = onnx.load(str(model_path)).graph
+    biggest = max(graph.initializer, key=lambda t: int(np.prod(t.dims)))
+    assert biggest.name.startswith("cell_whiten") and biggest.data_type == TensorProto.FLOAT16
+    assert read_card(model_path).options["whiten_storage"] == "float16"
+    so = ort.SessionOptions()
+    so.optimized_model_filepath = str(tmp_path / "loaded.onnx")
+    ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
+    loaded = onnx.load(str(tmp_path / "loaded.onnx")).graph
+    assert not [n.name for n in loaded.node if n.op_type == "Cast"]
+    assert all(t.data_type != TensorProto.FLOAT16 for t in loaded.initializer)
 
 
 def test_edge_and_eval_give_the_same_score(model_path: Path, recording_dir: Path) -> None:
