@@ -213,8 +213,13 @@ class HolidayCalendar:
 
     def public_holidays(self, first_year: int, last_year: int) -> set[dt.date]:
         """The country's public holidays (days off) in the inclusive year range."""
+        return set(self.public_holiday_names(first_year, last_year))
+
+    def public_holiday_names(self, first_year: int, last_year: int) -> dict[dt.date, str]:
+        """The country's public holidays in the inclusive year range, each with its name
+        (the same holiday has the same name every year; two on one day are joined by "; ")."""
         years = list(range(first_year, last_year + 1))
-        return set(holidays.country_holidays(self.country, years=years).keys())
+        return dict(holidays.country_holidays(self.country, years=years))
 
     def promotions(self) -> list[str]:
         """Names of the promotion events, sorted (one feature per name)."""

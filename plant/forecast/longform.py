@@ -103,7 +103,7 @@ def forecast_long(
         future["unique_id"] = future["unique_id"].astype(str)
         future["ds"] = pd.to_datetime(future["ds"])
     years = range(df["ds"].min().year, df["ds"].max().year + 2)
-    hol = cal.public_holidays(years[0], years[-1])
+    hol = cal.public_holiday_names(years[0], years[-1])
     panel = Panel.build(df, h, future, hol)
     model = BoostedForecaster(cal, peak=peak, candidates=tuple(candidates))
     return model.forecast(panel)

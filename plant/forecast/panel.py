@@ -10,6 +10,8 @@ demand: models leave it out of fitting and forecast it as zero.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,13 +29,15 @@ def regressor_columns(history: pd.DataFrame) -> list[str]:
     return [c for c in history.columns if c not in _BASE]
 
 
-def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: set, n_all: int) -> np.ndarray:
+def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: Mapping[dt.date, str],
+               n_all: int) -> np.ndarray:
     """Open days ``(n_all, series)`` from a history ``y`` ``(len(dates), series)`` without an
     ``open`` column: a weekday that was zero on 80% or more of its last 12 occurrences is
-    closed (a shop shut on Sundays), and so are public holidays for a series that sold
-    nothing on half or more of its past ones. Only a series that sells on most ordinary days
-    (zero on under a fifth of the weekdays it keeps open) has closures: in a lumpy series
-    (orders twice a season) zeros are demand, not closures. Other zeros are demand."""
+    closed (a shop shut on Sundays), and so is a public holiday (``holidays``: day -> name,
+    :meth:`plant.calendar.HolidayCalendar.public_holiday_names`) that the series closes
+    (:func:`_closed_holidays`). Only a series that sells on most ordinary days (zero on
+    under a fifth of the weekdays it keeps open) has closures: in a lumpy series (orders
+    twice a season) zeros are demand, not closures. Other zeros are demand."""
     n_hist, n_series = y.shape
     all_dates = pd.date_range(dates[0], periods=n_all, freq="D")
     seen = ~np.isnan(y)
@@ -54,15 +58,39 @@ def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: set, n_all: int
     closed_dow &= regular[None, :]
     for d in range(7):
         is_open[np.ix_(dow_all == d, closed_dow[d])] = False
-    hol_days = np.array(sorted(holidays), dtype="datetime64[D]")
-    hol_all = np.isin(all_dates.values.astype("datetime64[D]"), hol_days)
-    hol_hist = hol_all[:n_hist]
-    if hol_hist.sum() >= 2:
-        closed = zero[hol_hist].sum(axis=0) >= 0.5 * np.maximum(seen[hol_hist].sum(axis=0), 2)
-        is_open[np.ix_(hol_all, closed & regular)] = False
+    is_open &= ~(_closed_holidays(zero, seen, all_dates, holidays) & regular[None, :])
     # a day that sold something was open, whatever the pattern says
     is_open[:n_hist] |= ~zero
     return is_open
+
+
+def _closed_holidays(zero: np.ndarray, seen: np.ndarray, all_dates: pd.DatetimeIndex,
+                     holidays: Mapping[dt.date, str]) -> np.ndarray:
+    """Closed public holidays ``(len(all_dates), series)``, decided per holiday (by name, so
+    the same holiday across years; a day with two is closed if either is): closed if the
+    series sold nothing on most (over half) of that holiday's past occurrences - one is
+    enough, as a regular series rarely sells nothing on a day it opens. A holiday with no
+    past occurrence follows the series' holidays together: closed if it sold nothing on
+    half or more of them (at least two seen)."""
+    n_hist = zero.shape[0]
+    first = all_dates[0].date()
+    days: dict[str, list[int]] = {}
+    for day, names in holidays.items():
+        i = (day - first).days
+        if 0 <= i < len(all_dates):
+            for name in names.split("; "):
+                days.setdefault(name, []).append(i)
+    past = sorted({i for rows in days.values() for i in rows if i < n_hist})
+    pooled = np.zeros(zero.shape[1], dtype=bool)
+    if len(past) >= 2:
+        pooled = zero[past].sum(axis=0) >= 0.5 * np.maximum(seen[past].sum(axis=0), 2)
+    closed = np.zeros((len(all_dates), zero.shape[1]), dtype=bool)
+    for rows in days.values():
+        hist = [i for i in rows if i < n_hist]
+        n_seen = seen[hist].sum(axis=0)
+        shut = np.where(n_seen >= 1, 2 * zero[hist].sum(axis=0) > n_seen, pooled)
+        closed[rows] |= shut[None, :]
+    return closed
 
 
 @dataclass
@@ -82,8 +110,9 @@ class Panel:
 
     @classmethod
     def build(cls, history: pd.DataFrame, h: int, future: pd.DataFrame | None = None,
-              holidays: set | None = None) -> Panel:
-        """A panel from a checked long history (no gaps) and the regressors' future values."""
+              holidays: Mapping[dt.date, str] | None = None) -> Panel:
+        """A panel from a checked long history (no gaps), the regressors' future values and the
+        public holidays by name (for closures inferred without an ``open`` column)."""
         wide = history.pivot(index="ds", columns="unique_id", values="y")
         wide.index = pd.DatetimeIndex(wide.index)
         wide = wide.asfreq("D")
@@ -113,5 +142,5 @@ class Panel:
         if "open" in regs:
             is_open = regs["open"] > 0
         else:
-            is_open = infer_open(y, pd.DatetimeIndex(wide.index), holidays or set(), len(dates))
+            is_open = infer_open(y, pd.DatetimeIndex(wide.index), holidays or {}, len(dates))
         return cls(ids, dates, len(wide), y, is_open, regs)

@@ -32,7 +32,7 @@ def features() -> FeatureMaker:
     cal = HolidayCalendar("DE")
     train = shops[shops["ds"] < CUT]
     future = shops[(shops["ds"] >= CUT) & (shops["ds"] < CUT + pd.Timedelta(days=H))]
-    hol = cal.public_holidays(2020, 2024)
+    hol = cal.public_holiday_names(2020, 2024)
     panel = Panel.build(train, H, future[["unique_id", "ds", "promo"]], hol)
     return FeatureMaker(panel, cal, "easter")
 

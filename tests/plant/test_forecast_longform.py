@@ -10,7 +10,6 @@ from support.sales import shop_history
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.longform import forecast_long
-from plant.forecast.panel import infer_open
 
 H = 28
 CUT = pd.Timestamp("2023-03-19")  # 14 days before Easter 2023 (04-09)
@@ -64,20 +63,6 @@ def test_forecast_beats_seasonal_naive_and_its_mean_is_unbiased(
     inside = ((actual["y"] >= actual["p10"]) & (actual["y"] <= actual["p90"]))
     open_days = actual["y"] > 0
     assert 0.6 <= inside[open_days].mean() <= 0.97
-
-
-def test_closures_are_inferred_from_zero_weekdays_and_holidays() -> None:
-    days = pd.date_range("2024-01-01", periods=120)
-    y = np.where(days.dayofweek == 6, 0.0, 10.0)[:, None].repeat(2, axis=1)
-    y[10, 1] = 0.0  # a one-off zero is demand, not a closure
-    is_open = infer_open(y, days, {days[40].date(), days[80].date()}, 127)
-    sundays = np.flatnonzero(pd.date_range("2024-01-01", periods=127).dayofweek == 6)
-    assert not is_open[sundays].any()
-    assert is_open[10, 1]
-    # a lumpy series (an order now and then) has zeros, not closures
-    lumpy = np.zeros((120, 1))
-    lumpy[::9] = 50.0
-    assert infer_open(lumpy, days, {days[40].date()}, 127).all()
 
 
 def _refusal(history: pd.DataFrame, match: str, future: pd.DataFrame | None = None) -> None:
