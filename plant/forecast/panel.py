@@ -35,9 +35,13 @@ def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: Mapping[dt.date
     ``open`` column: a weekday that was zero on 80% or more of its last 12 occurrences is
     closed (a shop shut on Sundays), and so is a public holiday (``holidays``: day -> name,
     :meth:`plant.calendar.HolidayCalendar.public_holiday_names`) that the series closes
-    (:func:`_closed_holidays`). Only a series that sells on most ordinary days (zero on
-    under a fifth of the weekdays it keeps open) has closures: in a lumpy series (orders
-    twice a season) zeros are demand, not closures. Other zeros are demand."""
+    (:func:`_closed_holidays`; a holiday counts as shut on a past occurrence that sold
+    nothing or near nothing, :func:`_near_zero_holidays`). Only a series that sells on most
+    ordinary days (zero on under a fifth of the weekdays it keeps open) has closures: in a
+    lumpy series (orders twice a season) zeros are demand, not closures. Other zeros are
+    demand. A past day was open if it sold something, except a holiday occurrence that sold
+    near nothing on a holiday the series closes: it is closed like an ``open`` = 0 day (its
+    few units, returns or adjustments booked while shut, are left out of fitting and lags)."""
     n_hist, n_series = y.shape
     all_dates = pd.date_range(dates[0], periods=n_all, freq="D")
     seen = ~np.isnan(y)
@@ -58,20 +62,47 @@ def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: Mapping[dt.date
     closed_dow &= regular[None, :]
     for d in range(7):
         is_open[np.ix_(dow_all == d, closed_dow[d])] = False
-    is_open &= ~(_closed_holidays(zero, seen, all_dates, holidays) & regular[None, :])
-    # a day that sold something was open, whatever the pattern says
-    is_open[:n_hist] |= ~zero
+    shut = zero | _near_zero_holidays(y, all_dates, holidays)
+    is_open &= ~(_closed_holidays(shut, seen, all_dates, holidays) & regular[None, :])
+    # a day that sold more than near nothing was open, whatever the pattern says
+    is_open[:n_hist] |= ~shut
     return is_open
+
+
+NEAR_ZERO = 1 / 200
+"""A holiday occurrence that sold under this fraction of the series' level (the median of
+the days that sold something in the four weeks either side) counts as shut: M5's stores book
+1-11 units (at most 0.3% of their level) on the Christmas Days they are closed, while the
+slowest ordinary open days of the real sets sell 1% of their level or more. Below a level of
+200 a day the threshold is under one unit, so a series of whole units needs an exact zero."""
+
+
+def _near_zero_holidays(y: np.ndarray, all_dates: pd.DatetimeIndex,
+                        holidays: Mapping[dt.date, str]) -> np.ndarray:
+    """Past public holidays ``(len(y), series)`` on which the series sold something, but under
+    :data:`NEAR_ZERO` of its level; a level needs 7 days that sold something around it."""
+    n_hist = y.shape[0]
+    first = all_dates[0].date()
+    rows = sorted({i for day in holidays if 0 <= (i := (day - first).days) < n_hist})
+    sold = np.where(y > 0, y, np.nan)  # NaN (not seen) compares False
+    near = np.zeros(y.shape, dtype=bool)
+    for i in rows:
+        window = sold[max(0, i - 28):i + 29]
+        enough = (~np.isnan(window)).sum(axis=0) >= 7
+        if enough.any():
+            level = np.nanmedian(window[:, enough], axis=0)
+            near[i, enough] = sold[i, enough] < NEAR_ZERO * level
+    return near
 
 
 def _closed_holidays(zero: np.ndarray, seen: np.ndarray, all_dates: pd.DatetimeIndex,
                      holidays: Mapping[dt.date, str]) -> np.ndarray:
     """Closed public holidays ``(len(all_dates), series)``, decided per holiday (by name, so
     the same holiday across years; a day with two is closed if either is): closed if the
-    series sold nothing on most (over half) of that holiday's past occurrences - one is
-    enough, as a regular series rarely sells nothing on a day it opens. A holiday with no
-    past occurrence follows the series' holidays together: closed if it sold nothing on
-    half or more of them (at least two seen)."""
+    series was shut (``zero``: sold nothing or near nothing) on most (over half) of that
+    holiday's past occurrences - one is enough, as a regular series rarely sells nothing on
+    a day it opens. A holiday with no past occurrence follows the series' holidays
+    together: closed if it was shut on half or more of them (at least two seen)."""
     n_hist = zero.shape[0]
     first = all_dates[0].date()
     days: dict[str, list[int]] = {}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from plant.calendar import HolidayCalendar
-from plant.forecast.panel import infer_open
+from plant.forecast.panel import Panel, infer_open
 
 DAYS = pd.date_range("2021-01-01", "2023-12-10")  # three past Christmases: 2021, 2022 (no 2023)
 N_ALL = len(DAYS) + 40  # the horizon runs to 2024-01-19
@@ -81,3 +81,42 @@ def test_a_shop_shut_on_every_holiday_is_shut_on_one_never_seen() -> None:
     assert is_open[_row("2024-01-05"), 1] and is_open[_row("2024-01-01"), 1]
     # a day with two holidays is closed if either is
     assert not is_open[_row("2024-01-08")].any()
+
+
+def test_a_shop_booking_a_few_units_every_christmas_is_closed_then() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.poisson(2000, (len(DAYS), 2)).astype(float)
+    y[_christmases(), 0] = 3.0  # shut: a few returns booked, against ~2,000 a day
+    y[_christmases()[0], 1] = 3.0  # one such Christmas (a storm) among normal ones
+    is_open = infer_open(y, DAYS, US, N_ALL)
+    assert not is_open[_row("2023-12-25"), 0] and is_open[_row("2023-12-25"), 1]
+    # its past Christmases are closed like an ``open`` = 0 day; a storm's day stays demand
+    assert not is_open[_christmases(), 0].any() and is_open[_christmases(), 1].all()
+    other = np.ones(len(DAYS), dtype=bool)
+    other[_christmases()] = False
+    assert is_open[: len(DAYS)][other].all()
+
+
+def test_a_small_count_series_selling_one_unit_on_a_holiday_stays_open() -> None:
+    rng = np.random.default_rng(1)
+    y = np.maximum(rng.poisson(2.0, (len(DAYS), 1)), 1).astype(float)  # median 2, never zero
+    y[_christmases()] = 1.0  # half its median: a slow day, not a closure
+    assert infer_open(y, DAYS, US, N_ALL).all()
+
+
+def test_a_lumpy_series_with_a_unit_on_each_christmas_is_unchanged() -> None:
+    y = np.zeros((len(DAYS), 1))
+    y[::9] = 5000.0
+    y[_christmases()] = 1.0
+    assert infer_open(y, DAYS, US, N_ALL).all()
+
+
+def test_an_open_column_is_taken_as_it_is() -> None:
+    days = pd.date_range("2021-01-01", "2023-12-10")
+    y = np.full(len(days), 2000.0)
+    y[_christmases()] = 3.0
+    history = pd.DataFrame({"unique_id": "s", "ds": days, "y": y, "open": 1.0})
+    future = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2023-12-11", periods=40),
+                           "open": 1.0})
+    panel = Panel.build(history, 40, future, US)
+    assert panel.open.all()
