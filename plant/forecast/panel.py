@@ -72,9 +72,10 @@ def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: Mapping[dt.date
 NEAR_ZERO = 1 / 200
 """A holiday occurrence that sold under this fraction of the series' level (the median of
 the days that sold something in the four weeks either side) counts as shut: M5's stores book
-1-11 units (at most 0.3% of their level) on the Christmas Days they are closed, while the
-slowest ordinary open days of the real sets sell 1% of their level or more. Below a level of
-200 a day the threshold is under one unit, so a series of whole units needs an exact zero."""
+1-11 units (at most 0.3% of their level) on the Christmas Days they are closed, while no
+holiday that M5, Favorita or the pharmacy set marks open sold under 1% of its level. Below a
+level of 200 a day the threshold is under one unit, so a series of whole units needs an exact
+zero."""
 
 
 def _near_zero_holidays(y: np.ndarray, all_dates: pd.DatetimeIndex,
