@@ -20,7 +20,8 @@ import holidays
 
 from peakline.errors import ConfigError
 
-__all__ = ["DEFAULT_PEAK", "PEAKS", "Peak", "builtin_peak_date", "peak_label"]
+__all__ = ["DEFAULT_PEAK", "DEFAULT_SEASON_DAYS", "PEAKS", "Peak", "builtin_peak_date",
+           "peak_label"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def _named(country: str, label: str, year: int) -> dt.date:
 
 #: the peak when none is configured: the sample mooncake factory's
 DEFAULT_PEAK = "mid_autumn"
+#: days before the peak that count as its season (``[planning] season_days``)
+DEFAULT_SEASON_DAYS = 100
 
 #: the built-in peaks by the name used on the command line and in the TOML
 PEAKS: dict[str, Peak] = {

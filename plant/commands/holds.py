@@ -6,9 +6,10 @@
 
 Fits the cancellation model on the store's web shop history, scores the open orders, offers
 holds around the coming peak (``--peak``, else the ``--config``'s ``[planning] peak``, else
-Mid-Autumn; dated by its calendar) within the safekeeping capacity (:mod:`plant.orders.plan`),
-and prints the best offers, the safekeeping stock against capacity and the exceptions; the
-last line is one JSON object. ``--out`` writes ``offers.csv``, ``safekeeping.csv``,
+Mid-Autumn; dated by its calendar) within the safekeeping capacity (:mod:`plant.orders.plan`);
+last season's orders (the config's ``[planning] season_days`` before the peak, else 100) set
+the value threshold. Prints the best offers, the safekeeping stock against capacity and the
+exceptions; the last line is one JSON object. ``--out`` writes ``offers.csv``, ``safekeeping.csv``,
 ``releases.csv`` (the delivery schedule after the festival, for the ERP) and
 ``exceptions.csv``. ``--backtest`` also replays last season with the policy. The store
 keeps the scored open orders, the offers and the safekeeping stock for the dashboard's orders
@@ -34,7 +35,7 @@ _OFFER_COLUMNS = ["order_id", "customer", "region", "delivery", "boxes", "p_canc
 
 
 def _holds(args: argparse.Namespace) -> int:
-    from plant.commands.planning import _holds_calendar
+    from plant.commands.planning import _holds_calendar, _plan_config
     from plant.orders.holds import HoldSettings
     from plant.orders.run import holds_into_store
     from plant.peaks import peak_label
@@ -42,11 +43,13 @@ def _holds(args: argparse.Namespace) -> int:
     settings = HoldSettings(capacity_boxes=args.capacity, cost_per_box_day=args.cost_per_box_day,
                             accept_rate=args.accept_rate, return_days=args.return_days,
                             window_days=args.window_days, min_shelf_days=args.min_shelf_days)
-    # the calendar and peak the plans use: --events and --peak over the --config's [planning]
+    # the calendar and peak the plans use: --events and --peak over the --config's [planning];
+    # the season's length is the config's [planning] season_days
     cal, peak = _holds_calendar(args)
+    season_days = _plan_config(args).season_days
     with open_store(args) as store:
         plan = holds_into_store(store, settings, cal, args.as_of, backtest=args.backtest,
-                                peak=peak)
+                                peak=peak, season_days=season_days)
     offered = plan.offers[plan.offers["offer"]] if len(plan.offers) else plan.offers
     print(f"as of {plan.as_of}, {peak_label(peak)} {plan.festival}: {len(offered)} of "
           f"{len(plan.offers)} eligible open orders to offer a hold")
@@ -98,9 +101,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--out", type=OutputDir(),
                    help="folder for offers.csv, safekeeping.csv, releases.csv, exceptions.csv")
     h.add_argument("--config", type=ExistingFile("TOML config"),
-                   help="plant service TOML whose [planning] peak and events file to use (the "
-                   "festival's date and closures, as `plant plan --config` and the service's "
-                   "re-plans read them), unless --peak or --events is given")
+                   help="plant service TOML whose [planning] peak, season_days and events file "
+                   "to use (the festival's date, its season and closures, as `plant plan "
+                   "--config` and the service's re-plans read them), unless --peak or --events "
+                   "is given")
     _peak_arg(h)
     _calendar_args(h)
     h.set_defaults(handler=_holds)

@@ -3,7 +3,8 @@ safekeeping stock against capacity, and what holds saved in last season's replay
 
 :func:`orders_view` reads the newest hold plan stored by ``peakline plant holds`` (scored open
 orders with the offers, the safekeeping stock per day and its summary); nothing is fitted on a
-page request.
+page request. ``festival_name`` is the peak the plan was built around as the countdown names it
+(``festival`` for a plan stored before plans recorded their peak).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from plant.calendar import festival_label
 from plant.dashboard.frames import frame_records, json_safe
 from plant.dashboard.views import DashboardStore
 
@@ -35,14 +37,15 @@ def orders_view(store: DashboardStore) -> dict[str, Any]:
     """The newest hold plan for the page, or ``{"plan_id": None}`` when there is none."""
     found = store.latest_hold_plan()
     if found is None:
-        return {"plan_id": None, "summary": {}, "risk": [], "offers": [], "stock": [],
-                "last_season": None}
+        return {"plan_id": None, "summary": {}, "festival_name": None, "risk": [],
+                "offers": [], "stock": [], "last_season": None}
     meta, offers, stock = found
     chosen = offers[offers["offer"].astype(bool)] if len(offers) else offers
     summary = {k: v for k, v in meta.items() if k not in ("last_season", "id")}
     return json_safe({
         "plan_id": meta.get("plan_id") or meta.get("id"),
         "summary": summary,
+        "festival_name": festival_label(str(meta["peak"])) if meta.get("peak") else "festival",
         "risk": _histogram(offers),
         "offers": frame_records(chosen.head(200)),
         "stock": frame_records(stock),

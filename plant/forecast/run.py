@@ -17,7 +17,7 @@ from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.backtest import FESTIVAL_WINDOW, backtest, festival_origins
 from plant.forecast.demand import forecast_demand
-from plant.peaks import DEFAULT_PEAK
+from plant.peaks import DEFAULT_PEAK, DEFAULT_SEASON_DAYS
 
 __all__ = ["ForecastRun", "backtest_into_store", "forecast_into_store"]
 
@@ -50,7 +50,8 @@ def forecast_into_store(store: Any, cal: HolidayCalendar, horizon: int, level: s
 
         hold_meta, hold_df = effect
         festival = dt.date.fromisoformat(hold_meta["festival"])
-        fc, from_holds = net_with_holds(fc, hold_df, festival)
+        fc, from_holds = net_with_holds(fc, hold_df, festival,
+                                        int(hold_meta.get("season_days", DEFAULT_SEASON_DAYS)))
         meta["holds"] = {**from_holds, "hold_plan": hold_meta["id"]}
     store.save_forecast(forecast_id, fc, meta)
     return ForecastRun(forecast_id, fc, meta)

@@ -5,7 +5,8 @@ orders would have cancelled, so :func:`net_with_holds` takes the hold effect sto
 ``peakline plant holds`` (per SKU and original delivery day, the held boxes and the expected
 cancellations they avoid: each held order's risk when placed times its boxes), caps it at the
 forecast cancellations of that SKU and day, and adds it back to every net quantile. Its
-explanation says how much of the net demand in the festival window comes from holds.
+explanation says how much of the net demand in the festival window (the hold plan's season)
+comes from holds.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from typing import Any
 
 import pandas as pd
 
+from plant.peaks import DEFAULT_SEASON_DAYS
+
 __all__ = ["net_with_holds"]
 
 _NET = ("net_p10", "net_p50", "net_p90", "net_mean")
 
 
 def net_with_holds(fc: pd.DataFrame, effect: pd.DataFrame, festival: dt.date | None = None,
-                   window_days: int = 100) -> tuple[pd.DataFrame, dict[str, Any]]:
+                   window_days: int = DEFAULT_SEASON_DAYS) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``fc`` with ``cancel_avoided`` and the net quantiles raised by it; the explanation."""
     out = fc.copy()
     eff = effect[["sku", "ds", "cancel_avoided", "held_boxes"]].copy()

@@ -3,7 +3,8 @@
 :func:`plan_holds` is what ``peakline plant holds`` runs on the store's web shop history. It
 knows only what was known at the end of ``as_of``: it fits the cancellation model on the orders
 delivered before then, scores the open orders (placed, not cancelled, not delivered, not held
-yet), sets the policy's threshold from the same festival last year, and offers holds around
+yet), sets the policy's threshold from the same festival's season last year (the
+``season_days`` before it: ``[planning] season_days``, 100 by default), and offers holds around
 the coming peak (the plant's ``[planning] peak``, Mid-Autumn by default, dated by its
 calendar: :mod:`plant.orders.holiday`) within the safekeeping capacity left by the holds already
 recorded. The safekeeping plan counts per day the boxes held (recorded holds) and those
@@ -36,7 +37,7 @@ from plant.orders.holds import (
 from plant.orders.holiday import coming_festival, previous_festival
 from plant.orders.risk import CancellationModel
 from plant.orders.season import replay_season, season_growth, season_orders
-from plant.peaks import DEFAULT_PEAK
+from plant.peaks import DEFAULT_PEAK, DEFAULT_SEASON_DAYS
 
 __all__ = ["HoldPlan", "hold_effect", "plan_holds", "replay_last_season", "safekeeping_plan"]
 
@@ -66,9 +67,10 @@ def _known_at(feats: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
 
 def plan_holds(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
                cal: HolidayCalendar, as_of: dt.date | None = None,
-               peak: str = DEFAULT_PEAK) -> HoldPlan:
+               peak: str = DEFAULT_PEAK, season_days: int = DEFAULT_SEASON_DAYS) -> HoldPlan:
     """The hold plan for the shop history ``lines`` (the store's ``shop_orders()`` form)
-    around the coming ``peak`` as ``cal`` dates it."""
+    around the coming ``peak`` as ``cal`` dates it; its season is the ``season_days`` before
+    the peak (last season's orders set the threshold)."""
     if lines.empty:
         raise DataError("no web shop orders in the store: import shop_orders.csv or send "
                         "erp/shop_orders messages first")
@@ -86,11 +88,12 @@ def plan_holds(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
     open_ = open_.merge(values, on="order_id")
     open_["p_cancel"] = model.predict(open_) if len(open_) else np.zeros(0)
     last = previous_festival(festival, cal, peak)
-    past = season_orders(feats, last).merge(values, on="order_id") if last else None
+    past = (season_orders(feats, last, season_days).merge(values, on="order_id")
+            if last else None)
     threshold = 0.0
     if last is not None and past is not None and len(past):
         past["p_cancel"] = model.out_of_time(past)
-        start = min(end, pd.Timestamp(festival) - pd.Timedelta(days=100))
+        start = min(end, pd.Timestamp(festival) - pd.Timedelta(days=season_days))
         threshold = value_threshold(past, last, s, season_growth(feats, start))
     recorded = _recorded(held, feats, festival)
     held_feats = feats[feats["order_id"].isin(recorded["order_id"])]
@@ -103,7 +106,8 @@ def plan_holds(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
     exceptions = stock_exceptions(stock, s)
     chosen = offers[offers["offer"]] if len(offers) else offers
     summary = {
-        "as_of": as_of.isoformat(), "festival": festival.isoformat(),
+        "as_of": as_of.isoformat(), "festival": festival.isoformat(), "peak": peak,
+        "season_days": season_days,
         "orders_trained_on": len(resolved), "calibration": model.calibration,
         "open_orders": len(open_),
         "open_boxes": int(open_["boxes"].sum()), "eligible": len(offers),
@@ -166,18 +170,20 @@ def _releases(lines: pd.DataFrame, held: pd.DataFrame, as_of: dt.date) -> pd.Dat
 
 def replay_last_season(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
                        cal: HolidayCalendar, festival: dt.date,
-                       peak: str = DEFAULT_PEAK) -> dict[str, Any]:
-    """What the policy would have saved in the season of ``festival`` (a ``peak``): a model
-    fitted before it scores its orders, the season is replayed with holds
-    (:mod:`plant.orders.season`)."""
+                       peak: str = DEFAULT_PEAK, season_days: int = DEFAULT_SEASON_DAYS,
+                       ) -> dict[str, Any]:
+    """What the policy would have saved in the season of ``festival`` (a ``peak``, its
+    ``season_days`` before it): a model fitted before it scores its orders, the season is
+    replayed with holds (:mod:`plant.orders.season`)."""
     feats = order_features(lines, cal, peak)
     fest = pd.Timestamp(festival)
-    start = fest - pd.Timedelta(days=100)
+    start = fest - pd.Timedelta(days=season_days)
     bt = backtest_risk(feats, start, fest + pd.Timedelta(days=1))
     values = order_values(lines, skus)
     scored = bt.scored.rename(columns={"p_model": "p_cancel"}).merge(values, on="order_id")
     before = previous_festival(festival, cal, peak)
-    past = season_orders(feats, before).merge(values, on="order_id") if before else None
+    past = (season_orders(feats, before, season_days).merge(values, on="order_id")
+            if before else None)
     threshold = 0.0
     if before is not None and past is not None and len(past):
         past["p_cancel"] = bt.model.out_of_time(past)
@@ -185,4 +191,5 @@ def replay_last_season(lines: pd.DataFrame, skus: pd.DataFrame, s: HoldSettings,
     season_lines = lines[lines["order_id"].isin(scored["order_id"])]
     figures = replay_season(scored, season_lines, festival, s,
                             min_value_per_box=threshold).figures
-    return {"festival": festival.isoformat(), **bt.summary(), **figures}
+    return {"festival": festival.isoformat(), "season_days": season_days, **bt.summary(),
+            **figures}

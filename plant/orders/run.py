@@ -6,7 +6,8 @@ next forecast nets in, the scored offers and the safekeeping stock for the dashb
 page, and the release schedule as the ``releases`` plan that the plant service publishes to the
 ERP. :func:`remake_hold_plan` makes it again with the settings the latest one used: what the
 plant service does when new ERP data arrives (:mod:`plant.planning.replan`). Both plan around
-the plant's configured peak (``[planning] peak``, ``--peak``) as its calendar dates it.
+the plant's configured peak (``[planning] peak``, ``--peak``) as its calendar dates it, over its
+season of ``[planning] season_days``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from plant.calendar import HolidayCalendar
 from plant.orders.holds import HoldSettings
 from plant.orders.holiday import previous_festival
 from plant.orders.plan import HoldPlan, plan_holds, replay_last_season
-from plant.peaks import DEFAULT_PEAK
+from plant.peaks import DEFAULT_PEAK, DEFAULT_SEASON_DAYS
 
 __all__ = ["holds_into_store", "remake_hold_plan"]
 
@@ -34,19 +35,22 @@ _SAVED = ["order_id", "region", "delivery", "boxes", "p_cancel", "margin_at_risk
 def holds_into_store(store: Any, settings: HoldSettings, cal: HolidayCalendar,
                      as_of: dt.date | None = None, backtest: bool = False,
                      last_season: dict[str, Any] | None = None,
-                     peak: str = DEFAULT_PEAK) -> HoldPlan:
-    """Plan the holds around the coming ``peak`` from the store's web shop orders and store
-    the results.
+                     peak: str = DEFAULT_PEAK, season_days: int = DEFAULT_SEASON_DAYS,
+                     ) -> HoldPlan:
+    """Plan the holds around the coming ``peak`` (its season the ``season_days`` before it)
+    from the store's web shop orders and store the results.
 
     ``backtest`` also replays last season with the policy (``summary["last_season"]``), unless
-    ``last_season`` already holds that replay (of the same festival, with the same settings).
+    ``last_season`` already holds that replay (of the same festival and season length, with the
+    same settings).
     The settings are stored with the plan (``summary["settings"]``)."""
     lines, skus = store.shop_orders(), store.skus()
-    plan = plan_holds(lines, skus, settings, cal, as_of, peak)
+    plan = plan_holds(lines, skus, settings, cal, as_of, peak, season_days)
     plan_id = f"holds-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     last = previous_festival(plan.festival, cal, peak)
     if last is not None and last_season is not None \
-            and last_season.get("festival") == last.isoformat():
+            and last_season.get("festival") == last.isoformat() \
+            and last_season.get("season_days", DEFAULT_SEASON_DAYS) == season_days:
         plan.summary["last_season"] = last_season
     elif backtest:
         if last is None:
@@ -54,7 +58,7 @@ def holds_into_store(store: Any, settings: HoldSettings, cal: HolidayCalendar,
                               f"before {plan.festival} (add last year's festival row to the "
                               "events file)")
         plan.summary["last_season"] = replay_last_season(lines, skus, settings, cal, last,
-                                                         peak)
+                                                         peak, season_days)
     plan.summary["settings"] = asdict(settings)
     meta = {**plan.summary, "plan_id": plan_id}
     store.save_hold_effect(plan_id, plan.effect, meta)
@@ -68,15 +72,18 @@ def holds_into_store(store: Any, settings: HoldSettings, cal: HolidayCalendar,
     return plan
 
 
-def remake_hold_plan(store: Any, cal: HolidayCalendar, peak: str = DEFAULT_PEAK
-                     ) -> HoldPlan | None:
-    """Make the hold plan around ``peak`` again from the store's current web shop orders, with
-    the settings of the latest one (and its replay of last season); None while no hold plan
-    was ever made (``peakline plant holds`` makes the first and chooses the settings)."""
+def remake_hold_plan(store: Any, cal: HolidayCalendar, peak: str = DEFAULT_PEAK,
+                     season_days: int = DEFAULT_SEASON_DAYS) -> HoldPlan | None:
+    """Make the hold plan around ``peak`` (its season the ``season_days`` before it) again
+    from the store's current web shop orders, with the settings of the latest one (and its
+    replay of last season, kept only while it is of the same festival and season length);
+    None while no hold plan was ever made (``peakline plant holds`` makes the first and
+    chooses the settings)."""
     found = store.latest_hold_plan()
     if found is None:
         return None
     meta = found[0]
     kept = meta.get("settings") or {"capacity_boxes": int(meta["capacity_boxes"])}
     return holds_into_store(store, HoldSettings(**kept), cal,
-                            last_season=meta.get("last_season"), peak=peak)
+                            last_season=meta.get("last_season"), peak=peak,
+                            season_days=season_days)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from plant.orders.holds import HoldSettings, offer_holds, safekeeping_days
+from plant.peaks import DEFAULT_SEASON_DAYS
 
 __all__ = ["SeasonReplay", "leftover_boxes", "replay_season", "season_growth", "season_orders"]
 
@@ -64,7 +65,8 @@ def leftover_boxes(lines: pd.DataFrame, festival: dt.date) -> int:
     return total
 
 
-def season_orders(orders: pd.DataFrame, festival: dt.date, days: int = 100) -> pd.DataFrame:
+def season_orders(orders: pd.DataFrame, festival: dt.date, days: int = DEFAULT_SEASON_DAYS
+                  ) -> pd.DataFrame:
     """The orders placed in the ``days`` before ``festival`` up to the festival day."""
     fest = pd.Timestamp(festival)
     placed = orders["placed"]

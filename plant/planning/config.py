@@ -13,7 +13,7 @@ from pydantic import Field, field_validator
 
 from peakline.config import Section
 from peakline.errors import PeaklineError
-from plant.peaks import DEFAULT_PEAK
+from plant.peaks import DEFAULT_PEAK, DEFAULT_SEASON_DAYS
 
 if TYPE_CHECKING:
     from plant.calendar import HolidayCalendar
@@ -38,7 +38,7 @@ class PlanConfig(Section):
         "it); a relative path is relative to the TOML file's folder (unset: packaged events)",
     )
     season_days: int = Field(
-        default=100, ge=7, le=366,
+        default=DEFAULT_SEASON_DAYS, ge=7, le=366,
         description="days before the peak that count as its season (stock is built for them)",
     )
     ship_by_days: dict[str, int] = Field(

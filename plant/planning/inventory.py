@@ -24,7 +24,7 @@ import pandas as pd
 
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
-from plant.peaks import DEFAULT_PEAK
+from plant.peaks import DEFAULT_PEAK, DEFAULT_SEASON_DAYS
 from plant.planning.rules import (
     Z90,
     critical_ratio,
@@ -41,7 +41,7 @@ __all__ = ["finished_goods", "material_orders"]
 
 def finished_goods(fc: pd.DataFrame, skus: pd.DataFrame, cal: HolidayCalendar,
                    open_orders: pd.DataFrame | None = None, *, peak: str = DEFAULT_PEAK,
-                   season_days: int = 100) -> pd.DataFrame:
+                   season_days: int = DEFAULT_SEASON_DAYS) -> pd.DataFrame:
     """Newsvendor quantity, expected leftover and salvage per SKU for the coming season.
 
     Firm open orders due in the season add to every quantile of the forecast new orders.

@@ -42,7 +42,7 @@ def replan(store: Any, cfg: PlanConfig, cal: HolidayCalendar, reject_days: int =
     skipped: list[str] = []
     holds = None
     try:
-        holds = remake_hold_plan(store, cal, cfg.peak)
+        holds = remake_hold_plan(store, cal, cfg.peak, cfg.season_days)
         if holds is None:
             skipped.append("hold plan: none made yet (`peakline plant holds` makes the first)")
     except DataError as exc:

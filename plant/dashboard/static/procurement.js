@@ -157,7 +157,7 @@
       ];
       fill("last-season", table(rows, ["what", "without_holds", "with_holds", "change_pct"]));
     }
-    $("page-meta").textContent = `as of ${s.as_of} · festival ${s.festival} · capacity ${fmt(s.capacity_boxes)} boxes`;
+    $("page-meta").textContent = `as of ${s.as_of} · ${d.festival_name} ${s.festival} · capacity ${fmt(s.capacity_boxes)} boxes`;
   }
 
   async function refresh() {

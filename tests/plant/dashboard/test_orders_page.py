@@ -20,7 +20,9 @@ from .test_api import get_json
 DAY = pd.Timestamp("2025-10-05")
 
 
-def _plan(store: Store) -> None:
+def _plan(store: Store, peak: str | None = "christmas") -> None:
+    """A hold plan of a Christmas plant (``peak=None``: one stored before plans named their
+    peak)."""
     offers = pd.DataFrame({
         "order_id": ["W1", "W2", "W3", "W4"], "region": ["shenzhen", "beijing", "xian", "wuhan"],
         "delivery": [DAY - pd.Timedelta(days=k) for k in (1, 2, 3, 4)],
@@ -30,12 +32,13 @@ def _plan(store: Store) -> None:
     stock = pd.DataFrame({"day": pd.date_range(DAY, periods=3, freq="D"),
                           "held_boxes": [5, 12, 3], "offered_boxes": [3, 3, 3],
                           "expected_boxes": [6, 14, 4], "capacity": 10})
-    meta = {"plan_id": "holds-1", "as_of": "2025-09-28", "festival": "2025-10-06",
+    meta = {"plan_id": "holds-1", "as_of": "2025-12-10", "festival": "2025-12-25",
             "open_orders": 4, "offered": 2, "offered_boxes": 3, "capacity_boxes": 10,
             "last_season": {"cancelled_boxes_14d": 200, "cancelled_boxes_14d_with_holds": 130,
                             "cancelled_boxes_cut_pct": 35.0, "leftover_boxes": 40,
                             "leftover_boxes_with_holds": 10, "leftover_cut_pct": 75.0,
-                            "margin_saved": 9000.0, "safekeeping_cost": 1200.0}}
+                            "margin_saved": 9000.0, "safekeeping_cost": 1200.0},
+            **({"peak": peak} if peak else {})}
     store.save_hold_plan("holds-1", offers, stock, meta)
 
 
@@ -65,6 +68,12 @@ def test_orders_api_before_and_after_a_hold_plan(server: DashboardServer, store:
     assert data["stock"][0]["day"].startswith("2025-10-05")
     assert data["last_season"]["cancelled_boxes_cut_pct"] == 35.0
     assert data["summary"]["capacity_boxes"] == 10
+    assert data["festival_name"] == "Christmas"     # the countdown's name for the peak
+
+
+def test_a_plan_without_its_peak_says_festival(server: DashboardServer, store: Store) -> None:
+    _plan(store, peak=None)
+    assert get_json(server.url, "/api/orders")["festival_name"] == "festival"
 
 
 @pytest.mark.browser
@@ -85,7 +94,8 @@ def test_orders_page_renders_in_chromium(server: DashboardServer, store: Store,
         assert [td.text for td in over] == ["12"]
         assert "W1" in driver.find_element(By.ID, "offers").text
         assert "35" in driver.find_element(By.ID, "last-season").text
-        assert "capacity 10 boxes" in driver.find_element(By.ID, "page-meta").text
+        meta = driver.find_element(By.ID, "page-meta").text
+        assert "Christmas 2025-12-25" in meta and "capacity 10 boxes" in meta
         assert console_errors(driver) == []
     finally:
         driver.quit()
