@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -176,6 +177,10 @@ def _keeping_sigterm(start: Callable[[], None]) -> None:
         signal.signal(signal.SIGTERM, own)
 
 
+#: sessions asked of a Ray cluster whose head answers but fails to start one
+RAY_CLIENT_TRIES = 3
+
+
 def _ray_init(ray: Any, address: str | None) -> None:
     """Join the Ray cluster at ``address``, or start one here with a worker per core (never
     the cluster last started on this machine, which ``ray.init()`` would join)."""
@@ -191,8 +196,18 @@ def _ray_init(ray: Any, address: str | None) -> None:
         finally:
             notice.setLevel(level)
         return
-    try:
-        ray.init(address=address, **quiet)
-    except (ConnectionError, TimeoutError, OSError) as exc:
-        raise ConfigError(f"--scheduler {address}: no Ray cluster answers there "
-                          f"({exc})") from exc
+    for attempt in range(1, RAY_CLIENT_TRIES + 1):
+        try:
+            ray.init(address=address, **quiet)
+            return
+        except ConnectionAbortedError as exc:
+            # the cluster answered, but the server its head starts for each Ray Client session
+            # failed to start (seen on a busy two-core head right after another session ended)
+            ray.shutdown()
+            if attempt == RAY_CLIENT_TRIES:
+                raise ConfigError(f"--scheduler {address}: the Ray cluster there answered but "
+                                  f"could not start a session, {attempt} tries ({exc})") from exc
+            time.sleep(2.0)
+        except (ConnectionError, TimeoutError, OSError) as exc:
+            raise ConfigError(f"--scheduler {address}: no Ray cluster answers there "
+                              f"({exc})") from exc

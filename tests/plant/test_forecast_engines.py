@@ -196,3 +196,32 @@ def test_addresses_are_checked_against_the_engine(
     with pytest.raises(ConfigError, match="goes with --engine dask or ray"):
         forecast_partitioned(hist, H, cal, "easter", fut, engine="local",
                              scheduler="tcp://127.0.0.1:9")
+
+
+class _FlakyHead:
+    """Ray's module as a client sees a head that answers but fails to start the first
+    ``failures`` sessions (``ConnectionAbortedError``, as the real client raises it)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.inits, self.shutdowns = failures, 0, 0
+
+    def init(self, **_: object) -> None:
+        self.inits += 1
+        if self.inits <= self.failures:
+            raise ConnectionAbortedError("Initialization failure from server")
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+
+
+def test_a_session_the_head_fails_to_start_is_asked_again(monkeypatch: pytest.MonkeyPatch,
+                                                          ) -> None:
+    from plant.forecast import engines
+
+    monkeypatch.setattr(engines.time, "sleep", lambda _s: None)
+    head = _FlakyHead(failures=engines.RAY_CLIENT_TRIES - 1)
+    engines._ray_init(head, "ray://127.0.0.1:1")
+    assert (head.inits, head.shutdowns) == (engines.RAY_CLIENT_TRIES, engines.RAY_CLIENT_TRIES - 1)
+    dead = _FlakyHead(failures=engines.RAY_CLIENT_TRIES)
+    with pytest.raises(ConfigError, match="could not start a session, 3 tries"):
+        engines._ray_init(dead, "ray://127.0.0.1:1")
