@@ -26,22 +26,13 @@ import pandas as pd
 
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import festival_distance
-from plant.forecast.panel import Panel
+from plant.forecast.panel import Panel, nan_mean
 
 __all__ = ["FeatureMaker"]
 
 _LEVEL_DAYS = 28
 _CLIP_PEAK = 60
 _CLIP_HOL = 15
-
-
-def _nanmean(a: np.ndarray) -> np.ndarray:
-    """The mean over axis 0 ignoring NaN, NaN where all are NaN - without numpy's warning
-    (whose suppression with ``warnings.catch_warnings`` is not thread-safe)."""
-    seen = ~np.isnan(a)
-    count = seen.sum(axis=0)
-    total = np.where(seen, a, 0.0).sum(axis=0)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _days_to_next(flags: np.ndarray, clip: int) -> np.ndarray:
@@ -115,7 +106,7 @@ class FeatureMaker:
         lo = max(0, end - _LEVEL_DAYS)
         if end <= lo:
             return np.full(y.shape[1], np.nan)
-        return _nanmean(y[lo:end])
+        return nan_mean(y[lo:end])
 
     def level(self, origin: int) -> np.ndarray:
         """Each series' level at ``origin``: the mean of its open days in the 28 before."""
@@ -146,12 +137,12 @@ class FeatureMaker:
             cols[f"x_{name}"] = reg[t].reshape(-1)
             cols[f"x_{name}_vs_recent"] = (reg[t] - past[None, :]).reshape(-1)
         cols["log_level"] = np.tile(np.log1p(np.nan_to_num(level)), h)
-        last7 = _nanmean(y[max(0, origin - 7):origin])
+        last7 = nan_mean(y[max(0, origin - 7):origin])
         cols["last7"] = np.tile(last7 / safe_level, h)
         weeks_back = 7 * (np.arange(h) // 7 + 1)
         same = [self._take(y, t - weeks_back - 7 * j, origin) for j in range(4)]
         cols["same_dow"] = (same[0] / safe_level).reshape(-1)
-        cols["same_dow4"] = (_nanmean(np.stack(same)) / safe_level).reshape(-1)
+        cols["same_dow4"] = (nan_mean(np.stack(same)) / safe_level).reshape(-1)
         level_ly = self._level(y, origin - 364)
         safe_ly = np.where(level_ly > 0, level_ly, np.nan)
         cols["growth"] = np.tile(level / safe_ly, h)
@@ -164,6 +155,6 @@ class FeatureMaker:
         safe_pk = np.where(level_pk[pick] > 0, level_pk[pick], np.nan)
         cols["last_peak"] = (at_peak / safe_pk).reshape(-1)
         near = [self._take(y, t - shift + d, origin) for d in (-1, 1)]
-        cols["last_peak3"] = (_nanmean(np.stack([at_peak, *near]))
+        cols["last_peak3"] = (nan_mean(np.stack([at_peak, *near]))
                               / safe_pk).reshape(-1)
         return pd.DataFrame(cols), level

@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from plant.calendar import HolidayCalendar
+from plant.forecast.panel import nan_mean
 
-__all__ = ["LAG_DAYS", "TAUS", "aligned_lag", "choose_tau", "nan_mean", "shrink", "yoy_growth"]
+__all__ = ["LAG_DAYS", "TAUS", "aligned_lag", "choose_tau", "shrink", "yoy_growth"]
 
 #: 52 weeks: the same weekdays a year earlier, where the peak does not move
 LAG_DAYS = 364
@@ -41,16 +42,6 @@ TAUS = (0.0, 0.03, 0.1, 0.3, np.inf)
 HELD_OUT = 4
 #: weeks of recent history compared with a year earlier (at least 2 needed for a spread)
 WEEKS = 8
-
-
-def nan_mean(a: np.ndarray, axis: int) -> np.ndarray:
-    """Mean over ``axis`` of the values that are not NaN; NaN where there are none (quietly,
-    unlike ``np.nanmean``)."""
-    seen = ~np.isnan(a)
-    count = seen.sum(axis=axis)
-    total = np.where(seen, a, 0.0).sum(axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def aligned_lag(last: pd.Timestamp, cal: HolidayCalendar, peak: str,

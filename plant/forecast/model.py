@@ -32,7 +32,8 @@ import pandas as pd
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.features import calendar_features
-from plant.forecast.growth import aligned_lag, choose_tau, nan_mean, shrink, yoy_growth
+from plant.forecast.growth import aligned_lag, choose_tau, shrink, yoy_growth
+from plant.forecast.panel import nan_mean
 from plant.peaks import DEFAULT_PEAK
 
 __all__ = ["QUANTILE_COLUMNS", "HolidayForecaster"]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from peakline.errors import DataError
 
-__all__ = ["Panel", "infer_open", "regressor_columns"]
+__all__ = ["Panel", "infer_open", "nan_mean", "regressor_columns"]
 
 _BASE = ("unique_id", "ds", "y")
 
@@ -27,6 +27,17 @@ _BASE = ("unique_id", "ds", "y")
 def regressor_columns(history: pd.DataFrame) -> list[str]:
     """The history's regressor columns: every column but ``unique_id, ds, y``."""
     return [c for c in history.columns if c not in _BASE]
+
+
+def nan_mean(a: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Mean over ``axis`` of the values that are not NaN (a panel's unobserved days), NaN
+    where there are none - without numpy's warning (whose suppression with
+    ``warnings.catch_warnings`` is not thread-safe)."""
+    seen = ~np.isnan(a)
+    count = seen.sum(axis=axis)
+    total = np.where(seen, a, 0.0).sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def infer_open(y: np.ndarray, dates: pd.DatetimeIndex, holidays: Mapping[dt.date, str],
