@@ -41,7 +41,7 @@ from edge.config_sections import MqttLinkConfig
 from edge.link import Flight, LinkStats, group_rows
 from edge.outbox import Outbox, OutboxRow
 from peakline.errors import DeliveryError
-from peakline.mqtt import make_client, run_network, warn_mqtt311_acl
+from peakline.mqtt import close_client, make_client, run_network, warn_mqtt311_acl
 from peakline.wire import (
     ItemResult,
     NodeCommand,
@@ -277,6 +277,7 @@ class Publisher:
 
         socket_open = run_network(self.client, self.settings, self._stop, done=done, tick=tick)
         self._goodbye(socket_open)
+        close_client(self.client)
 
     def _drained(self) -> bool:
         return self.outbox.backlog == 0 or not self.plant_online

@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 
 from peakline.config import MqttClientConfig
 
-__all__ = ["Backoff", "connect", "make_client", "run_network", "warn_mqtt311_acl"]
+__all__ = ["Backoff", "close_client", "connect", "make_client", "run_network", "warn_mqtt311_acl"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,18 @@ def connect(client: mqtt.Client, config: MqttClientConfig) -> None:
                        clean_start=False, properties=props)
     else:
         client.connect(config.host, config.port, keepalive=config.keepalive_s)
+
+
+def close_client(client: mqtt.Client) -> None:
+    """Close a finished client's sockets now: its connection and paho's wake-up socket pair.
+
+    paho 2.2 opens that pair (two loopback TCP sockets) in ``loop()``/``loop_start()`` and closes
+    it only in ``Client.__del__``. A client whose callbacks are its owner's bound methods sits
+    in a reference cycle; the garbage collector may finalise the pair before the client and
+    Python then reports an unclosed socket. Call this once the network loop has ended and the
+    client will not be used again (``_reset_sockets`` is what ``__del__`` itself calls).
+    """
+    client._reset_sockets()
 
 
 def warn_mqtt311_acl(config: MqttClientConfig, consequence: str) -> None:

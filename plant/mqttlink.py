@@ -26,7 +26,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from peakline import wire
-from peakline.mqtt import make_client, run_network, warn_mqtt311_acl
+from peakline.mqtt import close_client, make_client, run_network, warn_mqtt311_acl
 from plant.config import PlantMqttConfig
 
 __all__ = ["PlantLink"]
@@ -145,3 +145,4 @@ class PlantLink:
             self._thread.join(timeout)
         self.client.disconnect()
         self.client.loop(timeout=0.05)  # send the DISCONNECT from this thread
+        close_client(self.client)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.mqtt import Acker, Recorder
+from support.mqtt import Acker, Recorder, open_sockets
 from support.payloads import draft
 from support.waiting import wait_until
 
@@ -248,3 +248,16 @@ def test_each_batch_names_the_model_that_scored_its_results(
     finally:
         pub.stop(1)
         acker.close()
+
+
+def test_a_stopped_publisher_leaves_no_socket_open(broker: Mosquitto, outbox: Outbox) -> None:
+    """Its connection and paho's wake-up socket pair close with it: not left to the garbage
+    collector, which may finalise the pair first and warn of an unclosed socket."""
+    before = open_sockets()
+    pub = Publisher(NODE, _link(broker.port), outbox, "boot-a", "m:1")
+    pub.start()
+    wait_until("the node to connect", lambda: pub.connected, 30)
+    made = open_sockets() - before
+    pub.stop(drain_s=0.5)
+    assert len(made) >= 3, made  # the connection and the pair
+    assert not made & open_sockets()

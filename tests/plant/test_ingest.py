@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from support.configs import plant_config
-from support.mqtt import Message, Recorder
+from support.mqtt import Message, Recorder, open_sockets
 from support.paths import REPO
 from support.payloads import batch, metrics, status, thumb
 from support.procs import Proc, peakline
@@ -376,3 +376,18 @@ def test_a_commit_is_given_up_at_shutdown_and_nothing_is_acked(tmp_path: Path) -
     ing.submit(topic, wire.dump_payload(batch([3], site="s1")), "t2")
     assert ing.backlog == 0
     store.close()
+
+
+def test_a_stopped_service_leaves_no_socket_open(broker: Mosquitto, tmp_path: Path,
+                                                  site: str) -> None:
+    """The plant's connection and paho's wake-up socket pair close with the service: not left
+    to the garbage collector, which may finalise the pair first and warn of an unclosed
+    socket."""
+    before = open_sockets()
+    svc = PlantService(plant_config(broker.port, site, f"sqlite:///{tmp_path / 'plant.db'}"))
+    svc.start()
+    assert svc.wait_connected(10)
+    made = open_sockets() - before
+    svc.stop()
+    assert len(made) >= 3, made  # the connection and the pair
+    assert not made & open_sockets()

@@ -24,6 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from peakline.mqtt import close_client
 from peakline.wire import (
     ItemResult,
     NodeLeaf,
@@ -38,6 +39,19 @@ from peakline.wire import (
 from .waiting import wait_until
 
 __all__ = ["Acker", "Message", "Recorder"]
+
+
+def open_sockets() -> set[str]:
+    """The sockets this process holds open (their ``socket:[inode]`` names, from /proc)."""
+    names = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = fd.readlink()
+        except OSError:  # closed while listed
+            continue
+        if str(target).startswith("socket:"):
+            names.add(str(target))
+    return names
 
 
 class Message(NamedTuple):
@@ -127,6 +141,7 @@ class Recorder:
         if not self.accepted:
             client.loop_stop()
             client.disconnect()
+            close_client(client)
             if self.subscriptions:
                 raise AssertionError(f"the broker on port {port} refused the recorder: "
                                      f"{self.connack}")
@@ -181,6 +196,7 @@ class Recorder:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        close_client(self.client)
 
     def __enter__(self) -> Recorder:
         return self
