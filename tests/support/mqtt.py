@@ -256,6 +256,8 @@ class Acker(Recorder):
         self.batches: list[ResultsBatch] = []
         self._contig: dict[tuple[str, str, str], int] = defaultdict(int)
         self._store_lock = threading.Lock()
+        #: what it says on every (re)connect: ``go_offline`` must survive a reconnect
+        self.state = "online"
         super().__init__(port, [self.wire.all_nodes(NodeLeaf.RESULTS)],
                          client_id=f"test-acker-{site}", keepalive=5,
                          will=(self.wire.plant_status, self._status("offline")),
@@ -265,7 +267,7 @@ class Acker(Recorder):
         return dump_payload(PlantStatus(site=self.site, state=state, ts=time.time()))  # type: ignore[arg-type]
 
     def on_connected(self) -> None:
-        self.client.publish(self.wire.plant_status, self._status("online"), qos=1, retain=True)
+        self.client.publish(self.wire.plant_status, self._status(self.state), qos=1, retain=True)
 
     def received(self, message: Message) -> None:
         batch = parse_payload(message.payload, ResultsBatch)
@@ -298,11 +300,13 @@ class Acker(Recorder):
 
     def go_online(self) -> None:
         """Say online (retained), as the plant does when it starts."""
-        self.publish(self.wire.plant_status, self._status("online"), retain=True)
+        self.state = "online"
+        self.publish(self.wire.plant_status, self._status(self.state), retain=True)
 
     def go_offline(self) -> None:
         """Say offline (retained), as the plant's own Last Will would."""
-        self.publish(self.wire.plant_status, self._status("offline"), retain=True)
+        self.state = "offline"
+        self.publish(self.wire.plant_status, self._status(self.state), retain=True)
 
     def close(self) -> None:
         if self.client.is_connected():
