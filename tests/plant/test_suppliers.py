@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -39,27 +41,77 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame
     return out, fc
 
 
-@pytest.fixture
-def planned(store: Store, sample: tuple[Path, pd.DataFrame]) -> Store:
-    """The store with the sample imported, its forecast and one plan."""
+def _plan(store: Store, sample: tuple[Path, pd.DataFrame]) -> None:
+    """Import the sample into ``store``, save its forecast and make one plan."""
     folder, fc = sample
     store.import_dir(folder)
     store.save_forecast(f"fc-{uuid.uuid4().hex[:6]}", fc.copy(), {})
     plan_from_store(store, PlanConfig(), HolidayCalendar.default())
-    return store
+
+
+@pytest.fixture(scope="module")
+def planned_sqlite(
+    tmp_path_factory: pytest.TempPathFactory, sample: tuple[Path, pd.DataFrame]
+) -> Path:
+    """A SQLite file planned once per module; ``planned`` hands each test its own copy."""
+    path = tmp_path_factory.mktemp("planned") / "plant.db"
+    with Store.open(f"sqlite:///{path}") as store:
+        _plan(store, sample)
+    return path
+
+
+@pytest.fixture
+def planned(
+    request: pytest.FixtureRequest, db_url: str, sample: tuple[Path, pd.DataFrame]
+) -> Iterator[Store]:
+    """A store with the sample imported, its forecast and one plan, for this test alone
+    (on SQLite a copy of ``planned_sqlite``; on PostgreSQL planned afresh)."""
+    if db_url.startswith("sqlite:///"):
+        src = sqlite3.connect(request.getfixturevalue("planned_sqlite"))
+        dst = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+    with Store.open(db_url) as store:
+        if not db_url.startswith("sqlite:///"):
+            _plan(store, sample)
+        yield store
 
 
 def _orders(qty: float) -> pd.DataFrame:
-    return pd.DataFrame([{"item": "yolk", "need_date": dt.date(2026, 8, 26), "qty": qty,
-                          "order_by": dt.date(2026, 8, 5)}])
+    return pd.DataFrame(
+        [
+            {
+                "item": "yolk",
+                "need_date": dt.date(2026, 8, 26),
+                "qty": qty,
+                "order_by": dt.date(2026, 8, 5),
+            }
+        ]
+    )
 
 
 def _terms() -> pd.DataFrame:
-    return pd.DataFrame([
-        {"supplier": "a", "item": "yolk", "moq": 1000.0, "pack_multiple": 1000.0,
-         "capacity_per_week": 30000.0},
-        {"supplier": "b", "item": "yolk", "moq": 1000.0, "pack_multiple": 500.0,
-         "capacity_per_week": 10000.0}])
+    return pd.DataFrame(
+        [
+            {
+                "supplier": "a",
+                "item": "yolk",
+                "moq": 1000.0,
+                "pack_multiple": 1000.0,
+                "capacity_per_week": 30000.0,
+            },
+            {
+                "supplier": "b",
+                "item": "yolk",
+                "moq": 1000.0,
+                "pack_multiple": 500.0,
+                "capacity_per_week": 10000.0,
+            },
+        ]
+    )
 
 
 def test_split_follows_capacity_and_rounds_to_each_suppliers_terms() -> None:
@@ -73,23 +125,49 @@ def test_split_follows_capacity_and_rounds_to_each_suppliers_terms() -> None:
 
 def test_a_counter_moves_the_need_to_the_other_supplier_or_leaves_a_shortfall() -> None:
     week = pd.Timestamp("2026-08-24")
-    replies = pd.DataFrame([{"supplier": "a", "item": "yolk", "week": week, "qty": 4_000.0,
-                             "delivery": week, "status": "counter"}])
+    replies = pd.DataFrame(
+        [
+            {
+                "supplier": "a",
+                "item": "yolk",
+                "week": week,
+                "qty": 4_000.0,
+                "delivery": week,
+                "status": "counter",
+            }
+        ]
+    )
     orders, short = assign_suppliers(_orders(20_000), _terms(), replies)
     assert orders.set_index("supplier")["qty"].to_dict() == {"a": 4_000.0, "b": 16_000.0}
     assert short.empty  # b has not answered: it is asked for the rest
-    late = pd.DataFrame([
-        {"supplier": "a", "item": "yolk", "week": week, "qty": 15_000.0,
-         "delivery": pd.Timestamp("2026-09-01"), "status": "counter"},  # after the need date
-        {"supplier": "b", "item": "yolk", "week": week, "qty": 5_000.0, "delivery": week,
-         "status": "confirm"}])
+    late = pd.DataFrame(
+        [
+            {
+                "supplier": "a",
+                "item": "yolk",
+                "week": week,
+                "qty": 15_000.0,
+                "delivery": pd.Timestamp("2026-09-01"),
+                "status": "counter",
+            },  # after the need date
+            {
+                "supplier": "b",
+                "item": "yolk",
+                "week": week,
+                "qty": 5_000.0,
+                "delivery": week,
+                "status": "confirm",
+            },
+        ]
+    )
     orders, short = assign_suppliers(_orders(20_000), _terms(), late)
     assert orders.set_index("supplier")["qty"].to_dict() == {"b": 5_000.0}
     assert short["short_qty"].tolist() == [15_000.0]
 
 
-def test_bad_master_data_is_refused_and_nothing_stored(store: Store, tmp_path: Path,
-                                                       sample: tuple[Path, pd.DataFrame]) -> None:
+def test_bad_master_data_is_refused_and_nothing_stored(
+    store: Store, tmp_path: Path, sample: tuple[Path, pd.DataFrame]
+) -> None:
     folder, _ = sample
     store.import_dir(folder)
     before = store.supplier_items()
@@ -133,8 +211,11 @@ def test_a_new_plan_gives_a_new_version_with_its_changes(planned: Store) -> None
     for name, feed in second.items():
         assert feed.version == 2 and feed.plan_id != first[name].plan_id
     moved = [c for c in second["lotus-co"].changes if c.what == "requirement"]
-    assert moved and all(c.after is not None and c.before is not None and c.after > c.before
-                         for c in moved if c.before)
+    assert moved and all(
+        c.after is not None and c.before is not None and c.after > c.before
+        for c in moved
+        if c.before
+    )
 
 
 def test_feed_as_csv(planned: Store, tmp_path: Path) -> None:
@@ -146,11 +227,23 @@ def test_feed_as_csv(planned: Store, tmp_path: Path) -> None:
         write_feed_csv(planned, SITE, "nobody", tmp_path / "x.csv")
 
 
-def _reply(feed_version: int, item: str, qty: float, supplier: str = "yolk-farm-a",
-           week: str = "2026-08-03") -> bytes:
-    return dump_payload(SupplierReply.model_validate({
-        "site": SITE, "supplier": supplier, "feed_version": feed_version,
-        "lines": [{"item": item, "week": week, "status": "counter", "qty": qty}]}))
+def _reply(
+    feed_version: int,
+    item: str,
+    qty: float,
+    supplier: str = "yolk-farm-a",
+    week: str = "2026-08-03",
+) -> bytes:
+    return dump_payload(
+        SupplierReply.model_validate(
+            {
+                "site": SITE,
+                "supplier": supplier,
+                "feed_version": feed_version,
+                "lines": [{"item": item, "week": week, "status": "counter", "qty": qty}],
+            }
+        )
+    )
 
 
 def test_bad_replies_are_refused_and_nothing_stored(planned: Store) -> None:
@@ -164,23 +257,33 @@ def test_bad_replies_are_refused_and_nothing_stored(planned: Store) -> None:
     with pytest.raises(WireError, match="sent on the topic of s1/yolk-farm-b"):
         apply_reply(planned, SITE, "yolk-farm-b", _reply(1, "salted_egg_yolk", 10))
     with pytest.raises(DataError, match="not a Monday"):
-        apply_reply(planned, SITE, "yolk-farm-a", _reply(1, "salted_egg_yolk", 10,
-                                                         week="2026-08-04"))
+        apply_reply(
+            planned, SITE, "yolk-farm-a", _reply(1, "salted_egg_yolk", 10, week="2026-08-04")
+        )
     with pytest.raises(WireError, match="greater than or equal to 0"):
-        apply_reply(planned, SITE, "yolk-farm-a", _reply(1, "salted_egg_yolk", 10)
-                    .replace(b'"qty":10.0', b'"qty":-5'))
+        apply_reply(
+            planned,
+            SITE,
+            "yolk-farm-a",
+            _reply(1, "salted_egg_yolk", 10).replace(b'"qty":10.0', b'"qty":-5'),
+        )
     assert planned.supplier_replies().empty
 
 
 def test_a_short_answer_becomes_an_exception_with_boxes_at_risk(planned: Store) -> None:
     feeds = {f.supplier: f for f in refresh_feeds(planned, SITE)}
-    orders = [o for f in feeds.values() for o in f.orders
-              if o.item == "salted_egg_yolk" and o.status == "planned"]
+    orders = [
+        o
+        for f in feeds.values()
+        for o in f.orders
+        if o.item == "salted_egg_yolk" and o.status == "planned"
+    ]
     first = min(orders, key=lambda o: o.need_date)
     monday = first.need_date - dt.timedelta(days=first.need_date.weekday())
     for name in ("yolk-farm-a", "yolk-farm-b"):
-        raw = _reply(feeds[name].version, "salted_egg_yolk", 1000.0, supplier=name,
-                     week=monday.isoformat())
+        raw = _reply(
+            feeds[name].version, "salted_egg_yolk", 1000.0, supplier=name, week=monday.isoformat()
+        )
         assert apply_reply(planned, SITE, name, raw) == 1
     run = plan_from_store(planned, PlanConfig(), HolidayCalendar.default())
     exc = run.plans["exceptions"][0]
@@ -188,14 +291,21 @@ def test_a_short_answer_becomes_an_exception_with_boxes_at_risk(planned: Store) 
     assert len(short) == 1 and short["what"].iloc[0] == "salted_egg_yolk"
     assert short["value_at_risk"].iloc[0] > 0 and "boxes at risk" in short["detail"].iloc[0]
     buy = run.plans["purchases"][0]
-    week = buy[(buy["item"] == "salted_egg_yolk")
-               & (pd.to_datetime(buy["need_date"]) == pd.Timestamp(first.need_date))]
-    assert week.groupby("supplier")["qty"].sum().to_dict() == {"yolk-farm-a": 1000.0,
-                                                               "yolk-farm-b": 1000.0}
+    week = buy[
+        (buy["item"] == "salted_egg_yolk")
+        & (pd.to_datetime(buy["need_date"]) == pd.Timestamp(first.need_date))
+    ]
+    assert week.groupby("supplier")["qty"].sum().to_dict() == {
+        "yolk-farm-a": 1000.0,
+        "yolk-farm-b": 1000.0,
+    }
 
 
 def test_the_service_publishes_feeds_after_a_plan_and_stores_replies(
-    service: PlantService, broker: Mosquitto, site: str, sample: tuple[Path, pd.DataFrame],
+    service: PlantService,
+    broker: Mosquitto,
+    site: str,
+    sample: tuple[Path, pd.DataFrame],
 ) -> None:
     folder, fc = sample
     store = service.store
@@ -210,10 +320,23 @@ def test_the_service_publishes_feeds_after_a_plan_and_stores_replies(
         assert isinstance(feed, SupplierFeed) and feed.plan_id == run.plan_id
         assert {i.item for i in feed.items} == {"gift_box_4", "gift_box_8", "tin_6"}
         week = feed.weeks[0]
-        good = dump_payload(SupplierReply.model_validate({
-            "site": site, "supplier": "print-pack", "feed_version": feed.version,
-            "lines": [{"item": week.item, "week": week.week.isoformat(), "status": "confirm",
-                       "qty": week.planned}]}))
+        good = dump_payload(
+            SupplierReply.model_validate(
+                {
+                    "site": site,
+                    "supplier": "print-pack",
+                    "feed_version": feed.version,
+                    "lines": [
+                        {
+                            "item": week.item,
+                            "week": week.week.isoformat(),
+                            "status": "confirm",
+                            "qty": week.planned,
+                        }
+                    ],
+                }
+            )
+        )
         bad = good.replace(week.item.encode(), b"flour")
         reply = f"peakline/v1/{site}/suppliers/print-pack/reply"
         sup.publish(reply, bad)
@@ -226,7 +349,10 @@ def test_the_service_publishes_feeds_after_a_plan_and_stores_replies(
 
 
 def test_a_removed_suppliers_retained_feed_is_cleared(
-    service: PlantService, broker: Mosquitto, site: str, sample: tuple[Path, pd.DataFrame],
+    service: PlantService,
+    broker: Mosquitto,
+    site: str,
+    sample: tuple[Path, pd.DataFrame],
 ) -> None:
     folder, fc = sample
     store = service.store
