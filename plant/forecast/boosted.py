@@ -50,6 +50,12 @@ _SPREAD = 60
 _MIN_SEASON_TRAIN = 182
 
 
+def _fit_saw_peak(fm: FeatureMaker, origin: int) -> bool:
+    """Whether a fit on the days before ``origin`` saw a peak window: only then does its
+    forecast of one guide the peak window's interval width."""
+    return bool(in_peak_window(fm.peak_dist[:origin]).any())
+
+
 def _seasonal_naive(panel: Panel, origin: int, h: int) -> np.ndarray:
     """The last week before ``origin`` repeated: ``(h, series)``; closed days in it are
     replaced by the same weekday a week earlier."""
@@ -214,10 +220,16 @@ class BoostedForecaster:
             pick[rest] = np.array(["boosted", *self.candidates], dtype=object)[maes.argmin(axis=0)]
         held_out = [(origin, pred)]
         # the same season a year earlier: for the choice, and the peak window's width
-        peak_ahead = in_peak_window(fm.peak_dist[panel.n_hist : panel.n_hist + h]).any()
+        # (its peak window counts for the width only if its own fit saw one: see _calibrate)
+        s_origin = self.season_origin(fm, h)
+        peak_width_from_season = (
+            s_origin is not None
+            and bool(in_peak_window(fm.peak_dist[panel.n_hist : panel.n_hist + h]).any())
+            and _fit_saw_peak(fm, s_origin)
+        )
         season = (
             self._season_fit(fm, h)
-            if peak_ahead or naive_wins.any() or (pick != "boosted").any()
+            if peak_width_from_season or naive_wins.any() or (pick != "boosted").any()
             else None
         )
         if season is not None:
@@ -253,8 +265,7 @@ class BoostedForecaster:
             # the other days' width from the last h days only (as before the strata); the
             # peak window's from origins whose fit saw one (Favorita's first Christmas held
             # out, fitted on a year without one, missed by 26%: no guide to the next)
-            saw_peak = bool(in_peak_window(fm.peak_dist[:o]).any())
-            keep = is_open & ((window & saw_peak) | (~window & (o == origin)))
+            keep = is_open & ((window & _fit_saw_peak(fm, o)) | (~window & (o == origin)))
             points.append(
                 np.stack(
                     [
