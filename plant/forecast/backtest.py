@@ -21,6 +21,7 @@ import pandas as pd
 
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar, festival_label
+from plant.forecast.conformal import in_peak_window
 from plant.forecast.demand import forecast_demand
 from plant.forecast.features import festival_distance
 from plant.peaks import DEFAULT_PEAK
@@ -134,7 +135,7 @@ def backtest(
         merged["origin"] = origin
         merged["scale"] = merged["unique_id"].map(scale)
         dist = festival_distance(pd.DatetimeIndex(merged["ds"]), cal, peak)
-        merged["festival"] = (dist >= window[0]) & (dist <= window[1])
+        merged["festival"] = in_peak_window(dist, window)
         frames.append(merged)
     errors = pd.concat(frames, ignore_index=True)
     table, summary = _summarise(errors, ets_ids, origins, target, level)

@@ -21,7 +21,7 @@ import pandas as pd
 from peakline.errors import DataError
 from plant.calendar import HolidayCalendar
 from plant.forecast.backtest import baseline_forecasts, score
-from plant.forecast.conformal import PEAK_WINDOW
+from plant.forecast.conformal import PEAK_WINDOW, in_peak_window
 from plant.forecast.engines import forecast_partitioned
 from plant.forecast.features import festival_distance
 from plant.forecast.panel import regressor_columns
@@ -114,7 +114,7 @@ def backtest_long(
         merged["origin"] = origin
         merged["scale"] = merged["unique_id"].map(scale)
         dist = festival_distance(pd.DatetimeIndex(merged["ds"]), cal, peak)
-        merged["peak"] = (dist >= window[0]) & (dist <= window[1])
+        merged["peak"] = in_peak_window(dist, window)
         frames.append(merged)
     table, summary = _summarise(
         pd.concat(frames, ignore_index=True), ets_ids, origins, peak, h, leads
